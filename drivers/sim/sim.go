@@ -10,7 +10,6 @@ package sim
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"image"
@@ -161,7 +160,11 @@ type Driver struct {
 	faults    []Fault
 	goneUntil time.Time
 	jobs      uint64
-	now       func() time.Time
+	// feederNext is the act page on top of the feeder. After a jam or an
+	// unplugged cable the rest of the act is still there, so the operator's
+	// retry continues the act instead of starting it again.
+	feederNext int
+	now        func() time.Time
 }
 
 var _ scanner.Driver = (*Driver)(nil)
@@ -198,7 +201,7 @@ func New(opts Options) (*Driver, error) {
 	if opts.GoneFor == 0 {
 		opts.GoneFor = 3 * time.Second
 	}
-	return &Driver{opts: opts, faults: append([]Fault(nil), opts.Faults...), now: time.Now}, nil
+	return &Driver{opts: opts, faults: append([]Fault(nil), opts.Faults...), now: time.Now, feederNext: 1}, nil
 }
 
 // Inject queues a fault for the next scan job.
@@ -274,15 +277,15 @@ func (v *Device) Scan(ctx context.Context, req scanner.Request) (scanner.Job, er
 	}
 	d.jobs++
 	jobNo := d.jobs
+	start, pages := 1, 1
+	if req.Source == scanner.Feeder {
+		start, pages = d.feederNext, d.opts.FeederPages
+	}
 	d.mu.Unlock()
 	if fault != nil && fault.Kind == FaultBusy {
 		return nil, scanner.Wrap("scan", deviceID, scanner.ErrBusy)
 	}
-	pages := 1
-	if req.Source == scanner.Feeder {
-		pages = d.opts.FeederPages
-	}
-	return &Job{drv: d, req: req, pages: pages, fault: fault, jobNo: jobNo}, nil
+	return &Job{drv: d, req: req, start: start, pages: pages, fault: fault, jobNo: jobNo}, nil
 }
 
 func (v *Device) Close() error { v.closed = true; return nil }
@@ -294,6 +297,7 @@ type Job struct {
 	pages    int
 	fault    *Fault
 	jobNo    uint64
+	start    int // act page the job began with
 	next     int // pages delivered so far
 	canceled bool
 	failed   error
@@ -314,12 +318,15 @@ func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {
 		case f.Kind == FaultNoDocs && j.req.Source == scanner.Feeder:
 			j.failed = scanner.Wrap("page", deviceID, scanner.ErrNoDocs)
 			return scanner.Page{}, j.failed
-		case f.Kind == FaultJam && j.next >= f.AfterPage && j.next < j.pages:
+		case f.Kind == FaultJam && j.next >= f.AfterPage && j.start+j.next <= j.pages:
 			j.failed = scanner.Wrap("page", deviceID, scanner.ErrJammed)
 			return scanner.Page{}, j.failed
 		}
 	}
-	if j.next >= j.pages {
+	if j.start+j.next > j.pages {
+		if j.req.Source == scanner.Feeder {
+			j.drv.setFeederNext(1) // the operator reloads the whole act
+		}
 		return scanner.Page{}, io.EOF
 	}
 	if t := j.drv.opts.PageTime; t > 0 {
@@ -330,12 +337,19 @@ func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {
 		}
 	}
 	j.next++
-	data, truth, err := j.drv.render(j.jobNo, j.next, j.pages, j.req)
+	index := j.start + j.next - 1
+	data, truth, err := j.drv.render(j.jobNo, index, j.pages, j.req)
 	if err != nil {
 		return scanner.Page{}, scanner.Wrap("page", deviceID, err)
 	}
+	if j.req.Source == scanner.Feeder {
+		j.drv.setFeederNext(index + 1)
+	}
 	body := &PageBody{r: bytes.NewReader(data), truth: truth}
 	if f := j.fault; f != nil && f.Kind == FaultGone && j.next == f.AfterPage+1 {
+		if j.req.Source == scanner.Feeder {
+			j.drv.setFeederNext(index) // the half-read page is fed again
+		}
 		// The cable is pulled halfway through the transfer.
 		body.failAt = int64(len(data) / 2)
 		j.failed = scanner.Wrap("page", deviceID, scanner.ErrGone)
@@ -348,6 +362,12 @@ func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {
 		Width: truth.Width, Height: truth.Height,
 		Size: int64(len(data)), Body: body,
 	}, nil
+}
+
+func (d *Driver) setFeederNext(i int) {
+	d.mu.Lock()
+	d.feederNext = i
+	d.mu.Unlock()
 }
 
 // Cancel stops the job.
@@ -490,6 +510,3 @@ func renderPage(spec pageSpec, rng *rand.Rand) ([]byte, Truth, error) {
 		Boxes: boxes, tf: tf,
 	}, nil
 }
-
-// errClosed is returned by a closed device.
-var errClosed = errors.New("sim: device closed")

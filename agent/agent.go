@@ -1,0 +1,481 @@
+// Package agent holds the acts and runs their captures: the state machine
+// between the browser sessions and the scanners. It knows devices only
+// through the scanner model and the manager; cmd/autografo decides which
+// drivers exist.
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	_ "image/png" // scanners may send PNG
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/image/draw"
+
+	"github.com/autografo/autografo/agent/protocol"
+	"github.com/autografo/autografo/scanner"
+	"github.com/autografo/autografo/scanner/manager"
+)
+
+// Scanners is what the agent needs of the device manager.
+type Scanners interface {
+	Devices() []scanner.Info
+	Subscribe() (<-chan []scanner.Info, func())
+	Scan(ctx context.Context, id scanner.ID, req scanner.Request) (*manager.Job, error)
+}
+
+var _ Scanners = (*manager.Manager)(nil)
+
+// Options tune an Agent.
+type Options struct {
+	Logger  *slog.Logger
+	Version string // shown to the browser in welcome
+	// MaxPageBytes bounds one page as the device sends it (default 64 MiB).
+	MaxPageBytes int64
+	// MaxPagePixels bounds the decoded size of a page (default 120 Mpx, a
+	// 600 dpi A3 page with margin).
+	MaxPagePixels int
+	// PreviewWidth is the width of page previews in pixels (default 320).
+	PreviewWidth int
+}
+
+// Agent owns the acts and their captures.
+type Agent struct {
+	scanners Scanners
+	log      *slog.Logger
+	opts     Options
+
+	ctx    context.Context // parent of every capture; cancelled on shutdown
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	acts     map[string]*act
+	captures map[string]*capture
+}
+
+type act struct {
+	info  protocol.Act
+	pages []*page
+	// capture running on this act, if any: one at a time keeps page order.
+	running string
+}
+
+type page struct {
+	info protocol.PageInfo
+	data []byte
+}
+
+type capture struct {
+	id     string
+	act    string
+	cancel context.CancelFunc
+}
+
+// New returns an Agent over the scanners. Call Shutdown to stop captures.
+func New(s Scanners, opts Options) *Agent {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxPageBytes <= 0 {
+		opts.MaxPageBytes = 64 << 20
+	}
+	if opts.MaxPagePixels <= 0 {
+		opts.MaxPagePixels = 120_000_000
+	}
+	if opts.PreviewWidth <= 0 {
+		opts.PreviewWidth = 320
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Agent{
+		scanners: s, log: opts.Logger, opts: opts,
+		ctx: ctx, cancel: cancel,
+		acts: make(map[string]*act), captures: make(map[string]*capture),
+	}
+}
+
+// Shutdown cancels every running capture and waits for them to end, or for
+// ctx to expire.
+func (a *Agent) Shutdown(ctx context.Context) error {
+	a.cancel()
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("agent: captures still running at shutdown: %w", ctx.Err())
+	}
+}
+
+func newID(prefix string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func devicesOf(infos []scanner.Info) []protocol.Device {
+	out := make([]protocol.Device, 0, len(infos))
+	for _, in := range infos {
+		name := in.Model
+		if in.Make != "" {
+			name = in.Make + " " + in.Model
+		}
+		out = append(out, protocol.Device{ID: string(in.ID), Driver: in.Driver, Name: name})
+	}
+	return out
+}
+
+// errorFor turns an error into its stable code and Italian message.
+func errorFor(err error) protocol.Error {
+	code := protocol.CodeInternal
+	switch {
+	case errors.Is(err, scanner.ErrBusy):
+		code = protocol.CodeDeviceBusy
+	case errors.Is(err, scanner.ErrGone):
+		code = protocol.CodeDeviceGone
+	case errors.Is(err, scanner.ErrNoDocs):
+		code = protocol.CodeNoDocuments
+	case errors.Is(err, scanner.ErrJammed):
+		code = protocol.CodePaperJam
+	case errors.Is(err, scanner.ErrNotFound):
+		code = protocol.CodeDeviceNotFound
+	case errors.Is(err, scanner.ErrUnsupported):
+		code = protocol.CodeUnsupported
+	case errors.Is(err, errBadPage):
+		code = protocol.CodeBadPage
+	case errors.Is(err, errShutdown):
+		code = protocol.CodeShuttingDown
+	case errors.Is(err, context.Canceled):
+		code = protocol.CodeCanceled
+	}
+	return protocol.Error{Code: code, Message: Italian(code)}
+}
+
+// Italian is the operator's message for a stable error code.
+func Italian(code string) string {
+	if m, ok := italian[code]; ok {
+		return m
+	}
+	return italian[protocol.CodeInternal]
+}
+
+var italian = map[string]string{
+	protocol.CodeBadMessage:      "La pagina ha inviato un messaggio non valido.",
+	protocol.CodeTooLarge:        "La pagina ha inviato un messaggio troppo grande.",
+	protocol.CodeUnknownType:     "Richiesta sconosciuta: aggiornare la pagina o Autografo.",
+	protocol.CodeUnsupportedVer:  "Versione del protocollo non supportata: aggiornare la pagina o Autografo.",
+	protocol.CodeNoHello:         "La pagina deve presentarsi prima di inviare richieste.",
+	protocol.CodeRateLimited:     "Troppe richieste in poco tempo: attendere un momento e riprovare.",
+	protocol.CodeDeviceNotFound:  "Scanner non trovato: verificare che sia acceso e collegato.",
+	protocol.CodeDeviceBusy:      "Lo scanner è occupato da un'altra acquisizione: attendere che finisca e riprovare.",
+	protocol.CodeDeviceGone:      "Lo scanner si è scollegato durante l'acquisizione: ricollegarlo e riprovare. Le pagine già acquisite sono conservate.",
+	protocol.CodeNoDocuments:     "Nessun foglio nell'alimentatore: inserire i fogli e riprovare.",
+	protocol.CodePaperJam:        "Carta inceppata nell'alimentatore: rimuovere il foglio, reinserire le pagine mancanti e riprovare. Le pagine già acquisite sono conservate.",
+	protocol.CodeUnsupported:     "Lo scanner non supporta le impostazioni scelte (origine, risoluzione o colore).",
+	protocol.CodeActNotFound:     "Atto non trovato: riaprire l'atto e riprovare.",
+	protocol.CodePageNotFound:    "Pagina non trovata.",
+	protocol.CodeCaptureRunning:  "È già in corso un'acquisizione per questo atto.",
+	protocol.CodeCaptureNotFound: "Acquisizione non trovata o già conclusa.",
+	protocol.CodeBadPage:         "La pagina ricevuta dallo scanner è danneggiata o illeggibile: riprovare l'acquisizione. Le pagine già acquisite sono conservate.",
+	protocol.CodeCanceled:        "Acquisizione annullata. Le pagine già acquisite sono conservate.",
+	protocol.CodeShuttingDown:    "Autografo si sta chiudendo: acquisizione interrotta. Le pagine già acquisite sono conservate.",
+	protocol.CodeInternal:        "Errore interno di Autografo: riprovare; se si ripete, rivolgersi all'assistenza.",
+}
+
+var (
+	errBadPage  = errors.New("bad page from device")
+	errShutdown = errors.New("agent shutting down")
+)
+
+// openAct registers a new act.
+func (a *Agent) openAct(req *protocol.ActOpen) (protocol.Act, error) {
+	if req.Kind == "" || len(req.Kind) > 64 || len(req.Ref) > 128 || len(req.Signers) > 32 {
+		return protocol.Act{}, fmt.Errorf("%w: act kind, ref or signers out of bounds", protocol.ErrBadMessage)
+	}
+	for _, s := range req.Signers {
+		if s.Role == "" || len(s.Role) > 32 || len(s.Name) > 200 {
+			return protocol.Act{}, fmt.Errorf("%w: signer role or name out of bounds", protocol.ErrBadMessage)
+		}
+	}
+	info := protocol.Act{ID: newID("act-"), Kind: req.Kind, Ref: req.Ref, Signers: append([]protocol.Signer{}, req.Signers...)}
+	a.mu.Lock()
+	a.acts[info.ID] = &act{info: info}
+	a.mu.Unlock()
+	a.log.Info("act opened", "act", info.ID, "kind", info.Kind, "signers", len(info.Signers))
+	return info, nil
+}
+
+func (a *Agent) pageOf(actID string, index int) (*page, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ac, ok := a.acts[actID]
+	if !ok || index < 1 || index > len(ac.pages) {
+		return nil, false
+	}
+	return ac.pages[index-1], true
+}
+
+// startCapture reserves the act and the device, and runs the capture in its
+// own goroutine, reporting to out. It returns once the device accepted the
+// job, so that a busy device is an immediate error reply.
+func (a *Agent) startCapture(req *protocol.CaptureStart, out Sender) (string, error) {
+	sreq := scanner.Request{
+		Source:    scanner.Source(req.Source),
+		DPI:       req.DPI,
+		Color:     scanner.ColorMode(req.Color),
+		MediaType: "image/jpeg",
+	}
+	if sreq.Source != scanner.Platen && sreq.Source != scanner.Feeder {
+		return "", fmt.Errorf("%w: source %q", scanner.ErrUnsupported, req.Source)
+	}
+	if sreq.Color != scanner.Color && sreq.Color != scanner.Gray {
+		return "", fmt.Errorf("%w: colour %q", scanner.ErrUnsupported, req.Color)
+	}
+	if a.ctx.Err() != nil {
+		return "", errShutdown
+	}
+	id := newID("cap-")
+	a.mu.Lock()
+	ac, ok := a.acts[req.Act]
+	if !ok {
+		a.mu.Unlock()
+		return "", errActNotFound
+	}
+	if ac.running != "" {
+		a.mu.Unlock()
+		return "", errCaptureRunning
+	}
+	ac.running = id
+	a.mu.Unlock()
+	release := func() {
+		a.mu.Lock()
+		if ac.running == id {
+			ac.running = ""
+		}
+		delete(a.captures, id)
+		a.mu.Unlock()
+	}
+
+	ctx, cancel := context.WithCancel(a.ctx)
+	job, err := a.scanners.Scan(ctx, scanner.ID(req.Device), sreq)
+	if err != nil {
+		cancel()
+		release()
+		return "", err
+	}
+	a.mu.Lock()
+	a.captures[id] = &capture{id: id, act: req.Act, cancel: cancel}
+	a.mu.Unlock()
+	a.log.Info("capture started", "capture", id, "act", req.Act, "device", req.Device,
+		"source", sreq.Source, "dpi", sreq.DPI, "color", sreq.Color)
+
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer release()
+		defer cancel()
+		a.runCapture(ctx, id, req.Act, job, out)
+	}()
+	return id, nil
+}
+
+var (
+	errActNotFound     = errors.New("act not found")
+	errCaptureRunning  = errors.New("a capture is already running on this act")
+	errCaptureNotFound = errors.New("capture not found")
+)
+
+func (a *Agent) cancelCapture(id string) error {
+	a.mu.Lock()
+	c, ok := a.captures[id]
+	a.mu.Unlock()
+	if !ok {
+		return errCaptureNotFound
+	}
+	c.cancel()
+	return nil
+}
+
+// runCapture takes pages from the job until the last one or an error. Each
+// page is kept in the act before it is announced, so a failure later in the
+// capture never loses a page the operator has seen.
+func (a *Agent) runCapture(ctx context.Context, id, actID string, job *manager.Job, out Sender) {
+	got := 0
+	defer func() {
+		if err := job.Close(); err != nil {
+			a.log.Warn("closing scan job failed", "capture", id, "err", err)
+		}
+	}()
+	fail := func(err error) {
+		if a.ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%w: %w", errShutdown, err)
+		}
+		e := errorFor(err)
+		a.log.Warn("capture failed", "capture", id, "act", actID, "pages", got, "code", e.Code, "err", err)
+		out.Send(protocol.CaptureFailed{
+			Envelope: protocol.Envelope{Type: protocol.TypeCaptureFailed},
+			Act:      actID, Capture: id, Pages: got, Error: e,
+		})
+	}
+	for {
+		n := a.pageCount(actID) + 1
+		out.Send(protocol.CaptureProgress{
+			Envelope: protocol.Envelope{Type: protocol.TypeCaptureProgress},
+			Act:      actID, Capture: id, Page: n, Phase: protocol.PhaseScanning,
+		})
+		pg, err := job.NextPage(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		p, preview, err := a.receivePage(ctx, pg, func(got, total int64) {
+			out.Send(protocol.CaptureProgress{
+				Envelope: protocol.Envelope{Type: protocol.TypeCaptureProgress},
+				Act:      actID, Capture: id, Page: n, Phase: protocol.PhaseReceiving, Bytes: got, Total: total,
+			})
+		})
+		if err != nil {
+			fail(err)
+			return
+		}
+		idx, ok := a.addPage(actID, p)
+		if !ok {
+			fail(errActNotFound)
+			return
+		}
+		got++
+		blob := newID("blob-")
+		a.log.Info("page captured", "capture", id, "act", actID, "page", idx,
+			"bytes", p.info.Bytes, "width", p.info.Width, "height", p.info.Height)
+		out.Send(protocol.PageReady{
+			Envelope: protocol.Envelope{Type: protocol.TypePageReady},
+			Act:      actID, Capture: id, Page: p.info, Preview: blob,
+		})
+		out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: "image/jpeg"}, preview)
+	}
+	total := a.pageCount(actID)
+	a.log.Info("capture done", "capture", id, "act", actID, "pages", got, "total", total)
+	out.Send(protocol.CaptureDone{
+		Envelope: protocol.Envelope{Type: protocol.TypeCaptureDone},
+		Act:      actID, Capture: id, Pages: got, Total: total,
+	})
+}
+
+func (a *Agent) pageCount(actID string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ac, ok := a.acts[actID]; ok {
+		return len(ac.pages)
+	}
+	return 0
+}
+
+func (a *Agent) addPage(actID string, p *page) (int, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ac, ok := a.acts[actID]
+	if !ok {
+		return 0, false
+	}
+	ac.pages = append(ac.pages, p)
+	p.info.Index = len(ac.pages)
+	ac.info.Pages = len(ac.pages)
+	return p.info.Index, true
+}
+
+// receivePage reads a page from the device with a size bound, checks that it
+// is a whole image, and makes its preview.
+func (a *Agent) receivePage(ctx context.Context, pg scanner.Page, progress func(got, total int64)) (*page, []byte, error) {
+	defer pg.Body.Close()
+	var buf bytes.Buffer
+	if pg.Size > 0 && pg.Size <= a.opts.MaxPageBytes {
+		buf.Grow(int(pg.Size))
+	}
+	r := &progressReader{r: io.LimitReader(pg.Body, a.opts.MaxPageBytes+1), total: max(pg.Size, 0), report: progress}
+	if _, err := io.Copy(&buf, r); err != nil {
+		return nil, nil, err
+	}
+	if int64(buf.Len()) > a.opts.MaxPageBytes {
+		return nil, nil, fmt.Errorf("%w: more than %d bytes", errBadPage, a.opts.MaxPageBytes)
+	}
+	data := buf.Bytes()
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errBadPage, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > a.opts.MaxPagePixels {
+		return nil, nil, fmt.Errorf("%w: %dx%d pixels", errBadPage, cfg.Width, cfg.Height)
+	}
+	// Decoding the whole page proves it is not truncated, and feeds the
+	// preview.
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errBadPage, err)
+	}
+	if ctx.Err() != nil {
+		return nil, nil, ctx.Err()
+	}
+	preview, err := makePreview(img, a.opts.PreviewWidth)
+	if err != nil {
+		return nil, nil, err
+	}
+	sum := sha256.Sum256(data)
+	return &page{
+		info: protocol.PageInfo{
+			MediaType: "image/" + format, Width: cfg.Width, Height: cfg.Height, DPI: pg.DPI,
+			Bytes: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
+		},
+		data: data,
+	}, preview, nil
+}
+
+func makePreview(img image.Image, width int) ([]byte, error) {
+	b := img.Bounds()
+	h := max(1, b.Dy()*width/max(1, b.Dx()))
+	dst := image.NewRGBA(image.Rect(0, 0, width, h))
+	// Bilinear sampling aliases fine print, but a thumbnail only has to show
+	// the layout and the signatures, and a whole-page CatmullRom costs many
+	// times more on a modest laptop.
+	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: 80}); err != nil {
+		return nil, fmt.Errorf("agent: encoding preview: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// progressReader reports bytes read at most every 100 ms.
+type progressReader struct {
+	r      io.Reader
+	got    int64
+	total  int64
+	last   time.Time
+	report func(got, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.got += int64(n)
+	if now := time.Now(); now.Sub(p.last) >= 100*time.Millisecond || err == io.EOF {
+		p.last = now
+		p.report(p.got, p.total)
+	}
+	return n, err
+}

@@ -1,0 +1,338 @@
+// Package protocol is the wire between the browser and the agent, version 1.
+//
+// Text frames carry one JSON object each: {"type": ..., "id": ..., ...}. A
+// request from the browser carries an id of its choosing; the reply carries
+// the same id. Events from the agent carry no id, or the id of the request
+// that caused them.
+//
+// Binary frames carry images and documents: a 4-byte big-endian length, a
+// JSON BlobHeader of that length, then the bytes. A text message that
+// announces a blob (page.ready) names it by BlobHeader.Blob; the binary frame
+// follows it on the same connection. A browser that needs base64 (ANSC's
+// R006 takes the file as base64) converts the bytes it received.
+//
+// This package imports nothing of the project; webui/autografo-client.js
+// mirrors it.
+package protocol
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Version is the protocol version this agent speaks.
+const Version = 1
+
+// MaxMessageBytes bounds a text frame from the browser.
+const MaxMessageBytes = 64 << 10
+
+// Message types from the browser.
+const (
+	TypeHello        = "hello"
+	TypeDevicesList  = "devices.list"
+	TypeActOpen      = "act.open"
+	TypeCaptureStart = "capture.start"
+	TypeCaptureStop  = "capture.cancel"
+	TypePageGet      = "page.get"
+)
+
+// Message types from the agent.
+const (
+	TypeWelcome         = "welcome"
+	TypeDevices         = "devices"
+	TypeDevicesChanged  = "devices.changed"
+	TypeActOpened       = "act.opened"
+	TypeCaptureStarted  = "capture.started"
+	TypeCaptureProgress = "capture.progress"
+	TypePageReady       = "page.ready"
+	TypeCaptureDone     = "capture.done"
+	TypeCaptureFailed   = "capture.failed"
+	TypeCaptureCanceled = "capture.canceled"
+	TypePage            = "page"
+	TypeError           = "error"
+)
+
+// Envelope is the part every text message has.
+type Envelope struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+}
+
+// Hello opens a session. Versions lists what the browser speaks.
+type Hello struct {
+	Envelope
+	Versions []int  `json:"versions"`
+	Client   string `json:"client,omitempty"`
+}
+
+// Welcome answers Hello with the version chosen and the devices present.
+type Welcome struct {
+	Envelope
+	Version int      `json:"version"`
+	Agent   string   `json:"agent"`
+	Devices []Device `json:"devices"`
+}
+
+// Device is a scanner as the browser sees it.
+type Device struct {
+	ID     string `json:"id"`
+	Driver string `json:"driver"`
+	Name   string `json:"name"`
+}
+
+// Devices lists the devices: the reply to devices.list, and the
+// devices.changed event.
+type Devices struct {
+	Envelope
+	Devices []Device `json:"devices"`
+}
+
+// Signer is a person who must sign the act.
+type Signer struct {
+	Role string `json:"role"`
+	Name string `json:"name"`
+}
+
+// ActOpen describes the act whose signed pages will be captured.
+type ActOpen struct {
+	Envelope
+	Kind    string   `json:"kind"`
+	Ref     string   `json:"ref,omitempty"` // the drafting app's own id for the act
+	Signers []Signer `json:"signers"`
+}
+
+// Act is an act as the agent holds it.
+type Act struct {
+	ID      string   `json:"id"`
+	Kind    string   `json:"kind"`
+	Ref     string   `json:"ref,omitempty"`
+	Signers []Signer `json:"signers"`
+	Pages   int      `json:"pages"`
+}
+
+// ActOpened answers act.open.
+type ActOpened struct {
+	Envelope
+	Act Act `json:"act"`
+}
+
+// CaptureStart asks for a scan into an act.
+type CaptureStart struct {
+	Envelope
+	Act    string `json:"act"`
+	Device string `json:"device"`
+	Source string `json:"source"` // "platen" or "feeder"
+	DPI    int    `json:"dpi"`
+	Color  string `json:"color"` // "color" or "gray"
+}
+
+// CaptureRef names a capture: capture.started, capture.cancel.
+type CaptureRef struct {
+	Envelope
+	Act     string `json:"act,omitempty"`
+	Capture string `json:"capture"`
+}
+
+// Progress phases.
+const (
+	PhaseScanning  = "scanning"  // the device is moving paper
+	PhaseReceiving = "receiving" // page bytes are arriving
+	PhaseSaving    = "saving"    // the page is being checked and kept
+)
+
+// CaptureProgress reports where a capture is.
+type CaptureProgress struct {
+	Envelope
+	Act     string `json:"act"`
+	Capture string `json:"capture"`
+	Page    int    `json:"page"` // 1-based page being worked on
+	Phase   string `json:"phase"`
+	// Bytes received of the page, and its size when the device said it
+	// (else 0).
+	Bytes int64 `json:"bytes"`
+	Total int64 `json:"total"`
+}
+
+// PageInfo describes one captured page.
+type PageInfo struct {
+	Index     int    `json:"index"` // 1-based, in capture order
+	MediaType string `json:"mediaType"`
+	Width     int    `json:"width"`
+	Height    int    `json:"height"`
+	DPI       int    `json:"dpi"`
+	Bytes     int64  `json:"bytes"`
+	SHA256    string `json:"sha256"`
+}
+
+// PageReady announces a page; its preview follows as the binary frame named
+// by Preview.
+type PageReady struct {
+	Envelope
+	Act     string   `json:"act"`
+	Capture string   `json:"capture"`
+	Page    PageInfo `json:"page"`
+	Preview string   `json:"preview"` // blob id
+}
+
+// CaptureDone ends a capture that reached the last page.
+type CaptureDone struct {
+	Envelope
+	Act     string `json:"act"`
+	Capture string `json:"capture"`
+	Pages   int    `json:"pages"` // pages this capture added
+	Total   int    `json:"total"` // pages the act now has
+}
+
+// CaptureFailed ends a capture early; the pages already announced are kept.
+type CaptureFailed struct {
+	Envelope
+	Act     string `json:"act"`
+	Capture string `json:"capture"`
+	Pages   int    `json:"pages"`
+	Error   Error  `json:"error"`
+}
+
+// PageGet asks for the full image of a page; the reply is a page message
+// followed by the binary frame it names.
+type PageGet struct {
+	Envelope
+	Act  string `json:"act"`
+	Page int    `json:"page"`
+}
+
+// PageBlob answers page.get.
+type PageBlob struct {
+	Envelope
+	Act  string   `json:"act"`
+	Page PageInfo `json:"page"`
+	Blob string   `json:"blob"`
+}
+
+// Error is a failure with a stable code for programs and an Italian message
+// for the operator.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ErrorMessage is an error reply (to the request with the same id) or event.
+type ErrorMessage struct {
+	Envelope
+	Error Error `json:"error"`
+}
+
+// Stable error codes.
+const (
+	CodeBadMessage      = "bad_message"
+	CodeTooLarge        = "message_too_large"
+	CodeUnknownType     = "unknown_type"
+	CodeUnsupportedVer  = "unsupported_version"
+	CodeNoHello         = "hello_required"
+	CodeRateLimited     = "rate_limited"
+	CodeDeviceNotFound  = "device_not_found"
+	CodeDeviceBusy      = "device_busy"
+	CodeDeviceGone      = "device_gone"
+	CodeNoDocuments     = "no_documents"
+	CodePaperJam        = "paper_jam"
+	CodeUnsupported     = "unsupported_settings"
+	CodeActNotFound     = "act_not_found"
+	CodePageNotFound    = "page_not_found"
+	CodeCaptureRunning  = "capture_running"
+	CodeCaptureNotFound = "capture_not_found"
+	CodeBadPage         = "bad_page"
+	CodeCanceled        = "canceled"
+	CodeShuttingDown    = "shutting_down"
+	CodeInternal        = "internal"
+)
+
+// BlobHeader precedes the bytes of a binary frame.
+type BlobHeader struct {
+	Blob      string `json:"blob"`
+	MediaType string `json:"mediaType"`
+}
+
+// MaxBlobHeader bounds the JSON header of a binary frame.
+const MaxBlobHeader = 4 << 10
+
+// EncodeBlob builds a binary frame.
+func EncodeBlob(h BlobHeader, data []byte) ([]byte, error) {
+	hj, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	if len(hj) > MaxBlobHeader {
+		return nil, fmt.Errorf("protocol: blob header of %d bytes exceeds %d", len(hj), MaxBlobHeader)
+	}
+	out := make([]byte, 4, 4+len(hj)+len(data))
+	binary.BigEndian.PutUint32(out, uint32(len(hj)))
+	out = append(out, hj...)
+	return append(out, data...), nil
+}
+
+// ErrBadFrame is returned for a binary frame that does not parse.
+var ErrBadFrame = errors.New("protocol: malformed binary frame")
+
+// DecodeBlob splits a binary frame into its header and bytes.
+func DecodeBlob(frame []byte) (BlobHeader, []byte, error) {
+	var h BlobHeader
+	if len(frame) < 4 {
+		return h, nil, fmt.Errorf("%w: %d bytes", ErrBadFrame, len(frame))
+	}
+	n := binary.BigEndian.Uint32(frame)
+	if n > MaxBlobHeader || int(n) > len(frame)-4 {
+		return h, nil, fmt.Errorf("%w: header length %d", ErrBadFrame, n)
+	}
+	if err := json.Unmarshal(frame[4:4+n], &h); err != nil {
+		return h, nil, fmt.Errorf("%w: %w", ErrBadFrame, err)
+	}
+	return h, frame[4+n:], nil
+}
+
+// ErrBadMessage is returned for a text frame that does not parse.
+var ErrBadMessage = errors.New("protocol: malformed message")
+
+// DecodeRequest parses a text frame from the browser into the typed request
+// its type names. An unknown type returns the envelope and ErrUnknownType so
+// that the reply can carry the id.
+func DecodeRequest(data []byte) (Envelope, any, error) {
+	var env Envelope
+	if len(data) > MaxMessageBytes {
+		return env, nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(data))
+	}
+	if err := json.Unmarshal(data, &env); err != nil {
+		return env, nil, fmt.Errorf("%w: %w", ErrBadMessage, err)
+	}
+	if len(env.ID) > 128 {
+		return Envelope{Type: env.Type}, nil, fmt.Errorf("%w: id longer than 128 bytes", ErrBadMessage)
+	}
+	var v any
+	switch env.Type {
+	case TypeHello:
+		v = &Hello{}
+	case TypeDevicesList:
+		v = &Envelope{}
+	case TypeActOpen:
+		v = &ActOpen{}
+	case TypeCaptureStart:
+		v = &CaptureStart{}
+	case TypeCaptureStop:
+		v = &CaptureRef{}
+	case TypePageGet:
+		v = &PageGet{}
+	case "":
+		return env, nil, fmt.Errorf("%w: no type", ErrBadMessage)
+	default:
+		return env, nil, fmt.Errorf("%w: %.40q", ErrUnknownType, env.Type)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return env, nil, fmt.Errorf("%w: %w", ErrBadMessage, err)
+	}
+	return env, v, nil
+}
+
+var (
+	ErrUnknownType = errors.New("protocol: unknown message type")
+	ErrTooLarge    = errors.New("protocol: message too large")
+)

@@ -1,0 +1,209 @@
+// Package server is Autografo's HTTP face: the embedded page and the
+// websocket, on loopback only, behind a Host check (DNS rebinding) and an
+// exact Origin allowlist.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/autografo/autografo/agent"
+)
+
+// DefaultPort is where Autografo listens unless told otherwise.
+const DefaultPort = 8733
+
+// Options configure a Server.
+type Options struct {
+	// Port on 127.0.0.1 and [::1]; 0 picks a free one.
+	Port int
+	// Hosts to bind; default 127.0.0.1 and ::1. Only loopback addresses
+	// are accepted.
+	Hosts []string
+	// AllowedOrigins may open the websocket, in addition to the embedded
+	// page's own origins. Exact match, e.g. "https://side.comune.milano.it".
+	AllowedOrigins []string
+	Logger         *slog.Logger
+	// SendQueue bounds the messages waiting for one slow browser tab
+	// (default 256); a tab that falls further behind is disconnected.
+	SendQueue int
+	// MessagesPerSecond from one connection (default 20, burst twice that).
+	MessagesPerSecond float64
+}
+
+// Server serves the page and the websocket.
+type Server struct {
+	agent     *agent.Agent
+	ui        fs.FS
+	opts      Options
+	log       *slog.Logger
+	listeners []net.Listener
+	port      int
+	origins   map[string]bool
+	httpSrv   *http.Server
+	conns     sync.WaitGroup
+}
+
+// New returns a server for the agent and the page files.
+func New(a *agent.Agent, ui fs.FS, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if len(opts.Hosts) == 0 {
+		opts.Hosts = []string{"127.0.0.1", "::1"}
+	}
+	for _, h := range opts.Hosts {
+		ip, err := netip.ParseAddr(h)
+		if err != nil || !ip.IsLoopback() {
+			return nil, fmt.Errorf("server: refusing to listen on %q: only loopback addresses are allowed", h)
+		}
+	}
+	if opts.Port < 0 || opts.Port > 65535 {
+		return nil, fmt.Errorf("server: port %d out of range", opts.Port)
+	}
+	for _, o := range opts.AllowedOrigins {
+		if o == "" || o == "*" || o == "null" || strings.HasSuffix(o, "/") || !strings.Contains(o, "://") {
+			return nil, fmt.Errorf("server: allowed origin %q must be an exact scheme://host[:port]", o)
+		}
+	}
+	if opts.SendQueue <= 0 {
+		opts.SendQueue = 256
+	}
+	if opts.MessagesPerSecond <= 0 {
+		opts.MessagesPerSecond = 20
+	}
+	return &Server{agent: a, ui: ui, opts: opts, log: opts.Logger}, nil
+}
+
+// Listen binds the loopback addresses. With port 0 the first address picks a
+// free port and the others take the same one.
+func (s *Server) Listen() error {
+	port := s.opts.Port
+	for i, h := range s.opts.Hosts {
+		ln, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
+		if err != nil {
+			if i > 0 && strings.Contains(h, ":") {
+				// A machine without IPv6 loopback still works on 127.0.0.1.
+				s.log.Warn("IPv6 loopback unavailable", "err", err)
+				continue
+			}
+			s.Close()
+			return fmt.Errorf("server: listen on %s port %d: %w", h, port, err)
+		}
+		if port == 0 {
+			port = ln.Addr().(*net.TCPAddr).Port
+		}
+		s.listeners = append(s.listeners, ln)
+	}
+	s.port = port
+	s.origins = map[string]bool{}
+	for _, h := range []string{"127.0.0.1", "localhost", "[::1]"} {
+		s.origins["http://"+h+":"+strconv.Itoa(port)] = true
+	}
+	for _, o := range s.opts.AllowedOrigins {
+		s.origins[o] = true
+	}
+	return nil
+}
+
+// Close releases the listeners of a server that will not Serve.
+func (s *Server) Close() {
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+}
+
+// Port is the port listened on, after Listen.
+func (s *Server) Port() int { return s.port }
+
+// URL of the embedded page.
+func (s *Server) URL() string { return "http://127.0.0.1:" + strconv.Itoa(s.port) + "/" }
+
+// Handler is the whole HTTP handler, middleware included.
+func (s *Server) Handler(ctx context.Context) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/ws", s.websocket(ctx))
+	mux.Handle("GET /", http.FileServerFS(s.ui))
+	return s.checkHost(securityHeaders(mux))
+}
+
+// Serve serves until ctx is cancelled, then shuts down: it stops accepting,
+// closes the websockets, and waits for them.
+func (s *Server) Serve(ctx context.Context) error {
+	if len(s.listeners) == 0 {
+		return errors.New("server: Serve before Listen")
+	}
+	connCtx, cancelConns := context.WithCancel(context.Background())
+	defer cancelConns()
+	s.httpSrv = &http.Server{
+		Handler:           s.Handler(connCtx),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, len(s.listeners))
+	for _, ln := range s.listeners {
+		go func() { errc <- s.httpSrv.Serve(ln) }()
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			cancelConns()
+			s.httpSrv.Close()
+			return fmt.Errorf("server: %w", err)
+		}
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.httpSrv.Shutdown(shutCtx) // websockets are hijacked: not waited for here
+	cancelConns()
+	s.conns.Wait()
+	return err
+}
+
+// checkHost refuses any Host but our loopback names with our port: a page
+// on a DNS-rebinding domain reaches 127.0.0.1 with its own name as Host.
+func (s *Server) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, port, err := net.SplitHostPort(r.Host)
+		ok := err == nil && port == strconv.Itoa(s.port) &&
+			(host == "127.0.0.1" || host == "::1" || host == "localhost")
+		if !ok {
+			s.log.Warn("refused request: bad Host header", "host", r.Host, "remote", r.RemoteAddr, "path", r.URL.Path)
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) originAllowed(origin string) bool {
+	return origin != "" && s.origins[origin]
+}
+
+// AllowedOrigin reports whether a websocket from origin would be accepted.
+func (s *Server) AllowedOrigin(origin string) bool { return s.originAllowed(origin) }

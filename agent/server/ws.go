@@ -1,0 +1,226 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/autografo/autografo/agent"
+	"github.com/autografo/autografo/agent/protocol"
+)
+
+const (
+	writeWait  = 10 * time.Second
+	pongWait   = 60 * time.Second
+	pingPeriod = 25 * time.Second
+	// hardReadLimit closes the connection; messages between
+	// protocol.MaxMessageBytes and this get an error reply instead.
+	hardReadLimit = 1 << 20
+)
+
+func (s *Server) websocket(shutdown context.Context) http.Handler {
+	up := websocket.Upgrader{
+		ReadBufferSize:  16 << 10,
+		WriteBufferSize: 64 << 10,
+		// gorilla's default compares Origin with Host, which a rebinding page
+		// passes; only an exact allowlist is safe.
+		CheckOrigin: func(r *http.Request) bool { return s.originAllowed(r.Header.Get("Origin")) },
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			s.log.Warn("refused websocket", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr, "status", status, "reason", reason)
+			http.Error(w, http.StatusText(status), status)
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return // the Upgrader has answered and logged
+		}
+		s.conns.Add(1)
+		defer s.conns.Done()
+		log := s.log.With("origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		log.Info("browser connected")
+		c := newConn(conn, s.opts.SendQueue, log)
+		sess := s.agent.NewSession(c, log)
+		defer sess.Close()
+		c.run(shutdown, sess, s.opts.MessagesPerSecond)
+		log.Info("browser disconnected", "reason", c.reason())
+	})
+}
+
+type frame struct {
+	binary bool
+	data   []byte
+}
+
+// conn is one websocket. The reader runs in the handler's goroutine, the
+// writer in its own; the queue between them is bounded.
+type conn struct {
+	ws    *websocket.Conn
+	log   *slog.Logger
+	queue chan frame
+	ctx   context.Context
+	stop  context.CancelCauseFunc
+	once  sync.Once
+}
+
+func newConn(ws *websocket.Conn, queue int, log *slog.Logger) *conn {
+	ctx, stop := context.WithCancelCause(context.Background())
+	return &conn{ws: ws, log: log, queue: make(chan frame, queue), ctx: ctx, stop: stop}
+}
+
+var errSlowClient = errors.New("browser too slow: send queue full")
+
+func (c *conn) enqueue(f frame) {
+	select {
+	case <-c.ctx.Done():
+		return
+	default:
+	}
+	select {
+	case c.queue <- f:
+	default:
+		// A tab that stopped reading (frozen, backgrounded, hostile) must
+		// not grow our memory or stall captures: cut it off.
+		c.stop(errSlowClient)
+	}
+}
+
+// Send queues a JSON message.
+func (c *conn) Send(msg any) {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		c.log.Error("encoding message failed", "err", err)
+		return
+	}
+	c.enqueue(frame{data: data})
+}
+
+// SendBlob queues a binary frame.
+func (c *conn) SendBlob(h protocol.BlobHeader, data []byte) {
+	f, err := protocol.EncodeBlob(h, data)
+	if err != nil {
+		c.log.Error("encoding blob failed", "err", err)
+		return
+	}
+	c.enqueue(frame{binary: true, data: f})
+}
+
+func (c *conn) reason() error { return context.Cause(c.ctx) }
+
+func (c *conn) run(shutdown context.Context, sess interface {
+	Handle(context.Context, []byte)
+}, perSecond float64) {
+	defer c.ws.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); c.writeLoop(shutdown) }()
+	c.readLoop(sess, perSecond)
+	wg.Wait()
+}
+
+func (c *conn) readLoop(sess interface {
+	Handle(context.Context, []byte)
+}, perSecond float64) {
+	defer c.stop(errors.New("connection closed"))
+	c.ws.SetReadLimit(hardReadLimit)
+	_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(pongWait)) })
+	bucket := newTokenBucket(perSecond, 2*perSecond)
+	for {
+		kind, data, err := c.ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.log.Warn("closing connection: message over hard limit", "limit", hardReadLimit)
+			}
+			c.stop(err)
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
+		if !bucket.take(time.Now()) {
+			c.log.Warn("refused message: rate limit")
+			c.Send(errorReply("", protocol.CodeRateLimited))
+			continue
+		}
+		if kind != websocket.TextMessage {
+			c.log.Warn("refused binary message from browser")
+			c.Send(errorReply("", protocol.CodeBadMessage))
+			continue
+		}
+		sess.Handle(c.ctx, data)
+	}
+}
+
+func errorReply(id, code string) protocol.ErrorMessage {
+	return protocol.ErrorMessage{
+		Envelope: protocol.Envelope{Type: protocol.TypeError, ID: id},
+		Error:    protocol.Error{Code: code, Message: agent.Italian(code)},
+	}
+}
+
+func (c *conn) writeLoop(shutdown context.Context) {
+	ping := time.NewTicker(pingPeriod)
+	defer ping.Stop()
+	for {
+		select {
+		case f := <-c.queue:
+			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+			kind := websocket.TextMessage
+			if f.binary {
+				kind = websocket.BinaryMessage
+			}
+			if err := c.ws.WriteMessage(kind, f.data); err != nil {
+				c.stop(err)
+				c.ws.Close() // unblocks the reader
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				c.stop(err)
+				c.ws.Close()
+				return
+			}
+		case <-shutdown.Done():
+			c.stop(errors.New("server shutting down"))
+			_ = c.ws.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseGoingAway, "Autografo si sta chiudendo"), time.Now().Add(time.Second))
+			c.ws.Close()
+			return
+		case <-c.ctx.Done():
+			if errors.Is(context.Cause(c.ctx), errSlowClient) {
+				c.log.Warn("disconnecting slow browser tab")
+				_ = c.ws.WriteControl(websocket.CloseMessage,
+					websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "troppo lento"), time.Now().Add(time.Second))
+			}
+			c.ws.Close()
+			return
+		}
+	}
+}
+
+// tokenBucket limits messages per second from one connection.
+type tokenBucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+func newTokenBucket(rate, burst float64) *tokenBucket {
+	return &tokenBucket{rate: rate, burst: burst, tokens: burst}
+}
+
+func (b *tokenBucket) take(now time.Time) bool {
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

@@ -1,0 +1,176 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/autografo/autografo/agent/protocol"
+)
+
+// Sender delivers messages to one browser connection. It must not block: a
+// connection that cannot keep up is cut off by its implementation.
+type Sender interface {
+	Send(msg any)
+	SendBlob(h protocol.BlobHeader, data []byte)
+}
+
+// Session is one browser connection's view of the agent.
+type Session struct {
+	a      *Agent
+	out    Sender
+	log    *slog.Logger
+	hello  bool
+	mu     sync.Mutex
+	unsub  func()
+	done   chan struct{}
+	closed sync.Once
+}
+
+// NewSession starts a session that reports to out. Close it when the
+// connection ends.
+func (a *Agent) NewSession(out Sender, log *slog.Logger) *Session {
+	if log == nil {
+		log = a.log
+	}
+	return &Session{a: a, out: out, log: log, done: make(chan struct{})}
+}
+
+// Close ends the session. Captures it started go on: their pages are kept in
+// the act.
+func (s *Session) Close() {
+	s.closed.Do(func() {
+		close(s.done)
+		s.mu.Lock()
+		if s.unsub != nil {
+			s.unsub()
+		}
+		s.mu.Unlock()
+	})
+}
+
+// Handle processes one text frame from the browser. Every failure becomes an
+// error reply; nothing a page sends can stop the agent.
+func (s *Session) Handle(ctx context.Context, data []byte) {
+	env, req, err := protocol.DecodeRequest(data)
+	if err != nil {
+		code := protocol.CodeBadMessage
+		switch {
+		case errors.Is(err, protocol.ErrUnknownType):
+			code = protocol.CodeUnknownType
+		case errors.Is(err, protocol.ErrTooLarge):
+			code = protocol.CodeTooLarge
+		}
+		s.log.Warn("refused message from browser", "code", code, "err", err)
+		s.replyError(env.ID, code)
+		return
+	}
+	if !s.hello && env.Type != protocol.TypeHello {
+		s.replyError(env.ID, protocol.CodeNoHello)
+		return
+	}
+	reply := protocol.Envelope{ID: env.ID}
+	switch r := req.(type) {
+	case *protocol.Hello:
+		if !slices.Contains(r.Versions, protocol.Version) {
+			s.log.Warn("refused hello", "versions", r.Versions)
+			s.replyError(env.ID, protocol.CodeUnsupportedVer)
+			return
+		}
+		reply.Type = protocol.TypeWelcome
+		first := !s.hello
+		s.hello = true
+		s.out.Send(protocol.Welcome{Envelope: reply, Version: protocol.Version, Agent: "autografo " + s.a.opts.Version,
+			Devices: devicesOf(s.a.scanners.Devices())})
+		if first {
+			s.watchDevices()
+		}
+	case *protocol.Envelope: // devices.list
+		reply.Type = protocol.TypeDevices
+		s.out.Send(protocol.Devices{Envelope: reply, Devices: devicesOf(s.a.scanners.Devices())})
+	case *protocol.ActOpen:
+		info, err := s.a.openAct(r)
+		if err != nil {
+			s.replyError(env.ID, protocol.CodeBadMessage)
+			return
+		}
+		reply.Type = protocol.TypeActOpened
+		s.out.Send(protocol.ActOpened{Envelope: reply, Act: info})
+	case *protocol.CaptureStart:
+		id, err := s.a.startCapture(r, s.out)
+		if err != nil {
+			s.log.Warn("capture refused", "act", r.Act, "device", r.Device, "err", err)
+			s.replyErr(env.ID, err)
+			return
+		}
+		reply.Type = protocol.TypeCaptureStarted
+		s.out.Send(protocol.CaptureRef{Envelope: reply, Act: r.Act, Capture: id})
+	case *protocol.CaptureRef:
+		if err := s.a.cancelCapture(r.Capture); err != nil {
+			s.replyErr(env.ID, err)
+			return
+		}
+		reply.Type = protocol.TypeCaptureCanceled
+		s.out.Send(protocol.CaptureRef{Envelope: reply, Capture: r.Capture})
+	case *protocol.PageGet:
+		p, ok := s.a.pageOf(r.Act, r.Page)
+		if !ok {
+			s.replyError(env.ID, protocol.CodePageNotFound)
+			return
+		}
+		blob := newID("blob-")
+		reply.Type = protocol.TypePage
+		s.out.Send(protocol.PageBlob{Envelope: reply, Act: r.Act, Page: p.info, Blob: blob})
+		s.out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: p.info.MediaType}, p.data)
+	default:
+		// DecodeRequest and this switch must list the same types; a gap is
+		// our bug, reported as such rather than crashing the agent.
+		s.log.Error("unhandled request type", "type", fmt.Sprintf("%T", req))
+		s.replyError(env.ID, protocol.CodeInternal)
+	}
+}
+
+func (s *Session) replyError(id, code string) {
+	s.out.Send(protocol.ErrorMessage{
+		Envelope: protocol.Envelope{Type: protocol.TypeError, ID: id},
+		Error:    protocol.Error{Code: code, Message: Italian(code)},
+	})
+}
+
+func (s *Session) replyErr(id string, err error) {
+	e := errorFor(err)
+	switch {
+	case errors.Is(err, errActNotFound):
+		e.Code = protocol.CodeActNotFound
+	case errors.Is(err, errCaptureRunning):
+		e.Code = protocol.CodeCaptureRunning
+	case errors.Is(err, errCaptureNotFound):
+		e.Code = protocol.CodeCaptureNotFound
+	}
+	e.Message = Italian(e.Code)
+	s.out.Send(protocol.ErrorMessage{Envelope: protocol.Envelope{Type: protocol.TypeError, ID: id}, Error: e})
+}
+
+// watchDevices forwards device list changes until the session closes.
+func (s *Session) watchDevices() {
+	ch, unsub := s.a.scanners.Subscribe()
+	s.mu.Lock()
+	s.unsub = unsub
+	s.mu.Unlock()
+	go func() {
+		for {
+			select {
+			case <-s.done:
+				return
+			case list := <-ch:
+				s.out.Send(protocol.Devices{
+					Envelope: protocol.Envelope{Type: protocol.TypeDevicesChanged},
+					Devices:  devicesOf(list),
+				})
+			}
+		}
+	}()
+}

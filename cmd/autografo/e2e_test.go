@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// need returns the path of an external program. Outside CI a missing program
+// skips the test; in CI (CI=true) it fails it, because CI installs everything
+// the tests need and a skip there would hide a broken setup.
+func need(t *testing.T, env string, names ...string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s not found (set %s): CI must have it", names[0], env)
+	}
+	t.Skipf("%s not found (set %s); `make test` installs it", names[0], env)
+	return ""
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// agentBinary builds autografo once per test run: the browser tests run the
+// real command, as a user would.
+func agentBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "autografo-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "autografo")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+type agentProc struct {
+	cmd  *exec.Cmd
+	URL  string
+	logs *syncBuffer
+	done chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var urlLine = regexp.MustCompile(`(http://127\.0\.0\.1:\d+/)`)
+
+// startAgent runs `autografo serve --sim --port 0 args...` and waits for the
+// URL it prints.
+func startAgent(t *testing.T, args ...string) *agentProc {
+	t.Helper()
+	bin := agentBinary(t)
+	cmd := exec.Command(bin, append([]string{"serve", "--sim", "--port", "0", "--poll", "200ms"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &agentProc{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
+				urlc <- m[1]
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("autografo did not stop on SIGTERM; logs:\n%s", p.logs)
+		}
+		if t.Failed() {
+			t.Logf("autografo logs:\n%s", p.logs)
+		}
+	})
+	select {
+	case p.URL = <-urlc:
+	case err := <-p.done:
+		t.Fatalf("autografo exited before serving: %v\n%s", err, p.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("autografo printed no URL; logs:\n%s", p.logs)
+	}
+	return p
+}
+
+// browser starts headless Chromium with a fresh profile.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exe := need(t, "AUTOGRAFO_CHROMIUM", "chromium", "chromium-browser", "google-chrome")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelCtx := chromedp.NewContext(actx)
+	// The first call starts the browser, which lives as long as its
+	// context: no timeout on that one, only on what runs after it.
+	if err := chromedp.Do(bctx); err != nil {
+		cancelCtx()
+		cancelAlloc()
+		t.Fatalf("starting chromium: %v", err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return ctx
+}
+
+// openPage loads the page and waits until it is connected and lists the
+// simulated scanner.
+func openPage(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(`#connection[data-state="open"]`),
+		chromedp.WaitReady(`#device option[value="sim:0"]`),
+		chromedp.SetValue(`#dpi`, "150"),
+		chromedp.SetValue(`#source`, "feeder"),
+	)
+	if err != nil {
+		t.Fatalf("opening the page: %v", err)
+	}
+}
+
+func count(t *testing.T, ctx context.Context, js string) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(sel))
+	if err != nil {
+		t.Fatalf("reading %s: %v", sel, err)
+	}
+	return s
+}
+
+func waitDone(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#status[data-state="done"]`)); err != nil {
+		t.Fatalf("waiting for the done state: %v (status %q, error %q)", err, text(t, ctx, `#status`), text(t, ctx, `#error`))
+	}
+	return text(t, ctx, `#status`)
+}
+
+// loadedThumbnails counts thumbnails whose image really decoded.
+const loadedThumbnails = `[...document.querySelectorAll("#pages li img")].filter(i => i.complete && i.naturalWidth > 100).length`
+
+func TestBrowserFeederCaptureShowsEveryPage(t *testing.T) {
+	ctx := browser(t)
+	ag := startAgent(t, "--sim-pages", "3", "--sim-page-time", "400ms")
+	openPage(t, ctx, ag.URL)
+
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`), chromedp.WaitVisible(`#pages li:nth-child(1) img`)); err != nil {
+		t.Fatalf("first page: %v", err)
+	}
+	if shot := os.Getenv("AUTOGRAFO_SCREENSHOT"); shot != "" {
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(`#pages li:nth-child(2) img`)); err != nil {
+			t.Fatal(err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(shot, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := waitDone(t, ctx)
+	if want := "Acquisizione completata: 3 pagine."; status != want {
+		t.Errorf("status = %q, want %q", status, want)
+	}
+	// Previews are blob images that must have decoded, one per page, in order.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](loadedThumbnails+` === 3`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("3 decoded thumbnails: %v (have %d)", err, count(t, ctx, loadedThumbnails))
+	}
+	order, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#pages li")].map(li => li.dataset.page).join(",")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if order != "1,2,3" {
+		t.Errorf("page order %q, want 1,2,3", order)
+	}
+}
+
+func TestBrowserJamShowsItalianErrorAndRetryWorks(t *testing.T) {
+	ctx := browser(t)
+	ag := startAgent(t, "--sim-pages", "3", "--sim-page-time", "200ms", "--sim-faults", "jam@2")
+	openPage(t, ctx, ag.URL)
+
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`), chromedp.WaitVisible(`#error`)); err != nil {
+		t.Fatalf("waiting for the jam: %v", err)
+	}
+	errText := text(t, ctx, `#error`)
+	button := text(t, ctx, `#acquire`)
+	if !strings.Contains(errText, "Carta inceppata") || !strings.Contains(errText, "conservate") {
+		t.Errorf("error shown = %q, want the Italian jam message", errText)
+	}
+	if button != "Riprova" {
+		t.Errorf("button = %q, want Riprova", button)
+	}
+	if n := count(t, ctx, `document.querySelectorAll("#pages li").length`); n != 2 {
+		t.Errorf("%d thumbnails after a jam after page 2, want 2 kept", n)
+	}
+	if !strings.Contains(ag.logs.String(), "code=paper_jam") {
+		t.Errorf("no English log line for the jam; logs:\n%s", ag.logs)
+	}
+
+	// The operator clears the jam and presses Riprova: the feeder goes on
+	// with the third page and the act is complete.
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	status := waitDone(t, ctx)
+	if want := "Acquisizione completata: 3 pagine."; status != want {
+		t.Errorf("status after retry = %q, want %q", status, want)
+	}
+	hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#error").hidden`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hidden {
+		t.Error("the jam message is still shown after a successful retry")
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](loadedThumbnails+` === 3`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("3 decoded thumbnails after retry: %v", err)
+	}
+}

@@ -1,0 +1,170 @@
+// Command autografo is the Autografo agent: it drives the office's scanners
+// and serves the act-drafting page and its websocket on this machine only.
+//
+//	autografo serve [--sim] [--port 8733] [--allow-origin https://app.example]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/autografo/autografo/agent"
+	"github.com/autografo/autografo/agent/server"
+	"github.com/autografo/autografo/drivers/sim"
+	"github.com/autografo/autografo/scanner"
+	"github.com/autografo/autografo/scanner/manager"
+	"github.com/autografo/autografo/webui"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "autografo", version)
+		return 0
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "autografo: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: autografo <command> [flags]
+
+commands:
+  serve     run the agent (see autografo serve -h)
+  version   print the version
+`)
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	port := fs.Int("port", server.DefaultPort, "port on 127.0.0.1 and [::1] (0 picks a free one)")
+	var origins stringList
+	fs.Var(&origins, "allow-origin", "origin of an act-drafting app allowed to connect, exact (repeatable)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logJSON := fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
+	poll := fs.Duration("poll", 2*time.Second, "how often to look for scanners")
+	useSim := fs.Bool("sim", false, "offer the simulated scanner (for demos and tests)")
+	simSeed := fs.Uint64("sim-seed", 1, "seed of the simulated scanner")
+	simPages := fs.Int("sim-pages", 3, "pages in the simulated feeder")
+	simFaults := fs.String("sim-faults", "", "faults for successive simulated jobs: busy, jam@N, nodocs, gone@N (comma-separated)")
+	simUnsigned := fs.String("sim-unsigned", "", "roles whose box the simulator leaves unsigned (comma-separated)")
+	simPageTime := fs.Duration("sim-page-time", 700*time.Millisecond, "simulated mechanical time per page")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "autografo: bad --log-level %q\n", *logLevel)
+		return 2
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
+	if *logJSON {
+		log = slog.New(slog.NewJSONHandler(stderr, hopts))
+	} else {
+		log = slog.New(slog.NewTextHandler(stderr, hopts))
+	}
+
+	var drivers []scanner.Driver
+	if *useSim {
+		faults, err := sim.ParseFaults(*simFaults)
+		if err != nil {
+			fmt.Fprintln(stderr, "autografo:", err)
+			return 2
+		}
+		var unsigned []sim.Role
+		for _, r := range strings.Split(*simUnsigned, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				unsigned = append(unsigned, sim.Role(r))
+			}
+		}
+		d, err := sim.New(sim.Options{Seed: *simSeed, FeederPages: *simPages, Faults: faults,
+			Unsigned: unsigned, PageTime: *simPageTime})
+		if err != nil {
+			fmt.Fprintln(stderr, "autografo:", err)
+			return 2
+		}
+		drivers = append(drivers, d)
+	}
+	if len(drivers) == 0 {
+		log.Warn("no scanner drivers enabled yet: start with --sim for the simulated scanner")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	mgr := manager.New(drivers, manager.Options{PollInterval: *poll, Logger: log})
+	ag := agent.New(mgr, agent.Options{Logger: log, Version: version})
+	srv, err := server.New(ag, webui.FS(), server.Options{Port: *port, AllowedOrigins: origins, Logger: log})
+	if err != nil {
+		log.Error("bad configuration", "err", err)
+		return 2
+	}
+	if err := srv.Listen(); err != nil {
+		log.Error("cannot listen", "err", err)
+		return 1
+	}
+
+	mgrDone := make(chan struct{})
+	go func() { defer close(mgrDone); _ = mgr.Run(ctx) }()
+	// The first discovery round finishes before the URL is printed, so the
+	// page that opens finds the scanners already listed.
+	select {
+	case <-mgr.Ready():
+	case <-time.After(5 * time.Second):
+		log.Warn("first scanner discovery is slow; serving anyway")
+	case <-ctx.Done():
+	}
+
+	log.Info("autografo started", "version", version, "url", srv.URL(), "drivers", len(drivers))
+	fmt.Fprintf(stdout, "Autografo è pronto: apri %s\n", srv.URL())
+
+	serveErr := srv.Serve(ctx)
+	stop()
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ag.Shutdown(shutCtx); err != nil {
+		log.Error("shutdown incomplete", "err", err)
+	}
+	<-mgrDone
+	if serveErr != nil && !errors.Is(serveErr, context.Canceled) {
+		log.Error("server failed", "err", serveErr)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}

@@ -1,0 +1,204 @@
+// The reference act-drafting page: describe the act, scan its signed pages,
+// watch them arrive. Everything the operator reads is Italian.
+import { AutografoClient } from "./autografo-client.js";
+
+const $ = (sel) => document.querySelector(sel);
+const wsURL = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/v1/ws";
+const client = new AutografoClient(wsURL);
+
+const state = { act: null, actKey: "", capture: null, pages: 0 };
+
+const defaultSigners = [
+  ["sposo", ""], ["sposa", ""], ["testimone1", ""], ["testimone2", ""], ["ufficiale", ""],
+];
+
+function addSigner(role = "testimone1", name = "") {
+  const row = $("#signer-row").content.firstElementChild.cloneNode(true);
+  row.querySelector(".role").value = role;
+  row.querySelector(".name").value = name;
+  row.querySelector(".remove").addEventListener("click", () => row.remove());
+  $("#signers tbody").append(row);
+}
+
+function signers() {
+  return [...document.querySelectorAll("#signers tbody tr")].map((tr) => ({
+    role: tr.querySelector(".role").value,
+    name: tr.querySelector(".name").value.trim(),
+  }));
+}
+
+function setStatus(text, st) {
+  const el = $("#status");
+  el.textContent = text;
+  el.dataset.state = st;
+}
+
+function showError(message) {
+  const el = $("#error");
+  el.textContent = message;
+  el.hidden = !message;
+}
+
+function setBusy(busy) {
+  $("#acquire").disabled = busy || !$("#device").value;
+  $("#cancel").hidden = !busy;
+  $("#new-act").hidden = busy || !state.act;
+  for (const el of document.querySelectorAll("#act-form fieldset")) el.disabled = busy;
+}
+
+function renderDevices(devices) {
+  const sel = $("#device");
+  const previous = sel.value;
+  sel.replaceChildren();
+  if (devices.length === 0) {
+    sel.append(new Option("Nessuno scanner trovato", ""));
+  }
+  for (const d of devices) sel.append(new Option(d.name, d.id));
+  if (devices.some((d) => d.id === previous)) sel.value = previous;
+  setBusy(Boolean(state.capture));
+}
+
+function resetAct() {
+  state.act = null;
+  state.actKey = "";
+  state.pages = 0;
+  $("#pages").replaceChildren();
+  showError("");
+  setStatus("Pronto. Inserire i fogli firmati e premere «Acquisisci».", "idle");
+  $("#acquire").textContent = "Acquisisci";
+  setBusy(false);
+}
+
+async function ensureAct() {
+  const desc = { kind: $("#kind").value, signers: signers() };
+  const key = JSON.stringify(desc);
+  if (state.act && state.actKey === key) return state.act;
+  if (state.act && state.pages > 0 && !confirm("I dati dell'atto sono cambiati: iniziare un nuovo atto?")) {
+    return state.act;
+  }
+  $("#pages").replaceChildren();
+  state.pages = 0;
+  const { act } = await client.request("act.open", desc);
+  state.act = act;
+  state.actKey = key;
+  return act;
+}
+
+$("#act-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  showError("");
+  setBusy(true);
+  try {
+    const act = await ensureAct();
+    const started = await client.request("capture.start", {
+      act: act.id,
+      device: $("#device").value,
+      source: $("#source").value,
+      dpi: Number($("#dpi").value),
+      color: $("#color").value,
+    });
+    state.capture = started.capture;
+    const bar = $("#progress");
+    bar.hidden = false;
+    bar.removeAttribute("value"); // indeterminate until bytes arrive
+    setStatus("Acquisizione in corso…", "scanning");
+  } catch (err) {
+    state.capture = null;
+    showError(err.message);
+    setStatus("Acquisizione non avviata.", "failed");
+    setBusy(false);
+  }
+});
+
+$("#cancel").addEventListener("click", async () => {
+  if (!state.capture) return;
+  try {
+    await client.request("capture.cancel", { capture: state.capture });
+  } catch (err) {
+    showError(err.message);
+  }
+});
+
+$("#new-act").addEventListener("click", resetAct);
+$("#add-signer").addEventListener("click", () => addSigner());
+
+client.addEventListener("open", (ev) => {
+  const el = $("#connection");
+  el.textContent = "Collegato";
+  el.dataset.state = "open";
+  renderDevices(ev.detail.devices);
+});
+
+client.addEventListener("close", () => {
+  const el = $("#connection");
+  el.textContent = "Autografo non raggiungibile";
+  el.dataset.state = "closed";
+  if (state.capture) {
+    showError("Collegamento con Autografo interrotto durante l'acquisizione. Le pagine già ricevute sono conservate da Autografo.");
+    state.capture = null;
+  }
+  setBusy(false);
+  $("#acquire").disabled = true;
+});
+
+client.addEventListener("devices.changed", (ev) => renderDevices(ev.detail.devices));
+
+client.addEventListener("capture.progress", (ev) => {
+  const p = ev.detail;
+  if (p.capture !== state.capture) return;
+  const bar = $("#progress");
+  if (p.phase === "receiving" && p.total > 0) {
+    bar.max = p.total;
+    bar.value = p.bytes;
+    setStatus(`Pagina ${p.page}: ricezione ${Math.round((100 * p.bytes) / p.total)}%`, "receiving");
+  } else {
+    bar.removeAttribute("value");
+    setStatus(`Pagina ${p.page}: scansione in corso…`, "scanning");
+  }
+});
+
+client.addEventListener("page.ready", (ev) => {
+  const { page, data } = ev.detail;
+  state.pages = Math.max(state.pages, page.index);
+  const li = document.createElement("li");
+  li.dataset.page = page.index;
+  const img = document.createElement("img");
+  img.alt = `Anteprima della pagina ${page.index}`;
+  img.src = URL.createObjectURL(data);
+  const caption = document.createElement("div");
+  caption.textContent = `Pagina ${page.index}`;
+  li.append(img, caption);
+  $("#pages").append(li);
+});
+
+client.addEventListener("capture.done", (ev) => {
+  if (ev.detail.capture !== state.capture) return;
+  state.capture = null;
+  const bar = $("#progress");
+  bar.max = 1;
+  bar.value = 1;
+  const n = ev.detail.total;
+  setStatus(`Acquisizione completata: ${n} ${n === 1 ? "pagina" : "pagine"}.`, "done");
+  $("#acquire").textContent = "Acquisisci altre pagine";
+  setBusy(false);
+});
+
+function endedEarly(ev) {
+  if (ev.detail.capture !== state.capture) return;
+  state.capture = null;
+  $("#progress").hidden = true;
+  if (ev.detail.error) showError(ev.detail.error.message);
+  setStatus(`Acquisizione interrotta: ${state.pages} ${state.pages === 1 ? "pagina conservata" : "pagine conservate"}.`, "failed");
+  $("#acquire").textContent = "Riprova";
+  setBusy(false);
+}
+client.addEventListener("capture.failed", endedEarly);
+
+for (const [role, name] of defaultSigners) addSigner(role, name);
+setBusy(false);
+client.connect().catch((err) => {
+  const el = $("#connection");
+  el.textContent = "Autografo non raggiungibile";
+  el.dataset.state = "closed";
+  showError(err.message);
+});

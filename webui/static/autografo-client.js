@@ -1,0 +1,150 @@
+// Autografo client module: the browser side of protocol v1 (agent/protocol).
+//
+//   import { AutografoClient } from "http://127.0.0.1:8733/autografo-client.js";
+//   const ag = new AutografoClient("ws://127.0.0.1:8733/v1/ws");
+//   ag.addEventListener("page.ready", (e) => show(e.detail.page, e.detail.data));
+//   await ag.connect();
+//   const { act } = await ag.request("act.open", { kind: "matrimonio", signers });
+//   await ag.request("capture.start", { act: act.id, device, source: "feeder", dpi: 300, color: "gray" });
+//
+// Text frames are JSON; images arrive as binary frames announced by the text
+// message before them. The client joins the two: a "page.ready" event carries
+// the preview as a Blob in detail.data, a "page" reply carries the page.
+// ANSC's R006 wants base64: use AutografoClient.toBase64(blob).
+
+export const PROTOCOL_VERSION = 1;
+
+export class AutografoError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = "AutografoError";
+    this.code = code;
+  }
+}
+
+export class AutografoClient extends EventTarget {
+  constructor(url, { reconnect = true } = {}) {
+    super();
+    this.url = url;
+    this.reconnect = reconnect;
+    this.ws = null;
+    this.nextId = 1;
+    this.pending = new Map(); // request id -> {resolve, reject, msg}
+    this.blobWaiters = new Map(); // blob id -> message waiting for its bytes
+    this.closedByUser = false;
+    this.backoff = 500;
+  }
+
+  // connect opens the socket and says hello; it resolves with the welcome.
+  connect() {
+    this.closedByUser = false;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.url);
+      ws.binaryType = "arraybuffer";
+      this.ws = ws;
+      let opened = false;
+      ws.onopen = async () => {
+        opened = true;
+        this.backoff = 500;
+        try {
+          const welcome = await this.request("hello", { versions: [PROTOCOL_VERSION], client: "autografo-client.js" });
+          this.dispatchEvent(new CustomEvent("open", { detail: welcome }));
+          resolve(welcome);
+        } catch (err) {
+          reject(err);
+        }
+      };
+      ws.onmessage = (ev) => this.#onMessage(ev.data);
+      ws.onclose = (ev) => {
+        for (const [, p] of this.pending) p.reject(new AutografoError("disconnected", "Collegamento con Autografo interrotto."));
+        this.pending.clear();
+        this.blobWaiters.clear();
+        this.dispatchEvent(new CustomEvent("close", { detail: { code: ev.code, reason: ev.reason } }));
+        if (!opened) reject(new AutografoError("unreachable", "Autografo non risponde: verificare che sia avviato."));
+        if (this.reconnect && !this.closedByUser) {
+          const wait = this.backoff;
+          this.backoff = Math.min(this.backoff * 2, 10000);
+          setTimeout(() => this.connect().catch(() => {}), wait);
+        }
+      };
+    });
+  }
+
+  close() {
+    this.closedByUser = true;
+    if (this.ws) this.ws.close();
+  }
+
+  // request sends a message and resolves with the reply of the same id, or
+  // rejects with an AutografoError carrying the code and Italian message.
+  request(type, body = {}) {
+    const id = String(this.nextId++);
+    return new Promise((resolve, reject) => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+        reject(new AutografoError("disconnected", "Autografo non è collegato."));
+        return;
+      }
+      this.pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify({ ...body, type, id }));
+    });
+  }
+
+  #onMessage(data) {
+    if (data instanceof ArrayBuffer) {
+      this.#onBlob(data);
+      return;
+    }
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    const blobId = msg.type === "page.ready" ? msg.preview : msg.type === "page" ? msg.blob : null;
+    if (blobId) {
+      // Delivered once its bytes, the next binary frame, have arrived.
+      this.blobWaiters.set(blobId, msg);
+      return;
+    }
+    this.#deliver(msg);
+  }
+
+  #onBlob(buf) {
+    const view = new DataView(buf);
+    if (buf.byteLength < 4) return;
+    const n = view.getUint32(0);
+    if (n > 4096 || 4 + n > buf.byteLength) return;
+    let header;
+    try {
+      header = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, n)));
+    } catch {
+      return;
+    }
+    const msg = this.blobWaiters.get(header.blob);
+    if (!msg) return;
+    this.blobWaiters.delete(header.blob);
+    msg.data = new Blob([new Uint8Array(buf, 4 + n)], { type: header.mediaType });
+    this.#deliver(msg);
+  }
+
+  #deliver(msg) {
+    const p = msg.id ? this.pending.get(msg.id) : undefined;
+    if (p) {
+      this.pending.delete(msg.id);
+      if (msg.type === "error") p.reject(new AutografoError(msg.error.code, msg.error.message));
+      else p.resolve(msg);
+      return;
+    }
+    this.dispatchEvent(new CustomEvent(msg.type, { detail: msg }));
+  }
+
+  // toBase64 turns a Blob (a document or page) into the base64 R006 expects.
+  static async toBase64(blob) {
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let s = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(s);
+  }
+}
