@@ -1,0 +1,36 @@
+# Autografo. `make run` starts the agent with the simulated scanner;
+# `make test` runs every test, the ones that start real peers included.
+# Both install the Debian packages they need when they are missing.
+
+GO ?= go
+PORT ?= 8733
+
+# gousb needs libusb through cgo; the race detector needs gcc.
+RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev
+# The browser tests drive a real headless Chromium; it needs a font.
+TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core
+
+.PHONY: run test deps-run deps-test build vet screenshot clean
+
+run: deps-run
+	$(GO) run ./cmd/autografo serve --sim --port $(PORT)
+
+test: deps-test
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+build:
+	$(GO) build -o bin/autografo ./cmd/autografo
+
+deps-run:
+	@.ci/deps $(RUN_PKGS)
+
+deps-test:
+	@.ci/deps $(TEST_PKGS)
+
+# Refreshes the README's screenshot from a real capture in headless Chromium.
+screenshot: deps-test
+	AUTOGRAFO_SCREENSHOT=$(CURDIR)/docs/screenshot-capture.png $(GO) test -count=1 -run TestBrowserFeederCaptureShowsEveryPage ./cmd/autografo
+
+clean:
+	rm -rf bin

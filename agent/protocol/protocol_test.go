@@ -1,0 +1,172 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// The wire is a contract with every act-drafting app: these golden files pin
+// the JSON of each message so that a change to it is a visible decision.
+func TestWireGolden(t *testing.T) {
+	msgs := map[string]any{
+		"welcome": Welcome{Envelope: Envelope{Type: TypeWelcome, ID: "1"}, Version: 1, Agent: "autografo 1.0",
+			Devices: []Device{{ID: "sim:0", Driver: "sim", Name: "Autografo Scanner simulato"}}},
+		"act.opened": ActOpened{Envelope: Envelope{Type: TypeActOpened, ID: "2"}, Act: Act{ID: "act-1", Kind: "matrimonio",
+			Signers: []Signer{{Role: "sposo", Name: "Marco Bianchi"}, {Role: "sposa", Name: "Giulia Esposito"}}}},
+		"capture.progress": CaptureProgress{Envelope: Envelope{Type: TypeCaptureProgress}, Act: "act-1", Capture: "cap-1",
+			Page: 2, Phase: PhaseReceiving, Bytes: 4096, Total: 81920},
+		"page.ready": PageReady{Envelope: Envelope{Type: TypePageReady}, Act: "act-1", Capture: "cap-1",
+			Page: PageInfo{Index: 2, MediaType: "image/jpeg", Width: 2574, Height: 3602, DPI: 300, Bytes: 81920,
+				SHA256: strings.Repeat("ab", 32)}, Preview: "blob-1"},
+		"capture.failed": CaptureFailed{Envelope: Envelope{Type: TypeCaptureFailed}, Act: "act-1", Capture: "cap-1", Pages: 2,
+			Error: Error{Code: CodePaperJam, Message: "Carta inceppata"}},
+		"error": ErrorMessage{Envelope: Envelope{Type: TypeError, ID: "7"}, Error: Error{Code: CodeDeviceBusy, Message: "occupato"}},
+	}
+	for name, m := range msgs {
+		got, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, '\n')
+		path := filepath.Join("testdata", name+".json")
+		if *update {
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test -update to create it)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s changed on the wire:\n%s\nwant:\n%s", name, got, want)
+		}
+	}
+}
+
+func TestDecodeRequest(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		typ     any
+		wantErr error
+	}{
+		{`{"type":"hello","id":"1","versions":[1]}`, &Hello{}, nil},
+		{`{"type":"devices.list","id":"2"}`, &Envelope{}, nil},
+		{`{"type":"act.open","id":"3","kind":"matrimonio","signers":[{"role":"sposo","name":"M"}]}`, &ActOpen{}, nil},
+		{`{"type":"capture.start","id":"4","act":"a","device":"sim:0","source":"feeder","dpi":300,"color":"gray"}`, &CaptureStart{}, nil},
+		{`{"type":"capture.cancel","id":"5","capture":"c"}`, &CaptureRef{}, nil},
+		{`{"type":"page.get","id":"6","act":"a","page":1}`, &PageGet{}, nil},
+		{`{"type":"format.disk","id":"7"}`, nil, ErrUnknownType},
+		{`{"id":"8"}`, nil, ErrBadMessage},
+		{`{"type":"hello",`, nil, ErrBadMessage},
+		{`[1,2,3]`, nil, ErrBadMessage},
+		{`{"type":"capture.start","dpi":"many"}`, nil, ErrBadMessage},
+		{`{"type":"hello","id":"` + strings.Repeat("x", 200) + `"}`, nil, ErrBadMessage},
+		{`{"type":"hello","pad":"` + strings.Repeat("x", MaxMessageBytes) + `"}`, nil, ErrTooLarge},
+	} {
+		_, v, err := DecodeRequest([]byte(tc.in))
+		if !errors.Is(err, tc.wantErr) {
+			t.Errorf("%.60s: err %v, want %v", tc.in, err, tc.wantErr)
+			continue
+		}
+		if tc.typ != nil {
+			if got, want := typeName(v), typeName(tc.typ); got != want {
+				t.Errorf("%.60s: decoded as %s, want %s", tc.in, got, want)
+			}
+		}
+	}
+	env, _, err := DecodeRequest([]byte(`{"type":"nope","id":"42"}`))
+	if !errors.Is(err, ErrUnknownType) || env.ID != "42" {
+		t.Errorf("unknown type must keep the id for the reply: %+v %v", env, err)
+	}
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case *Hello:
+		return "Hello"
+	case *Envelope:
+		return "Envelope"
+	case *ActOpen:
+		return "ActOpen"
+	case *CaptureStart:
+		return "CaptureStart"
+	case *CaptureRef:
+		return "CaptureRef"
+	case *PageGet:
+		return "PageGet"
+	}
+	return "?"
+}
+
+func TestBlobRoundTrip(t *testing.T) {
+	data := []byte("\xff\xd8\xff\xe0 jpeg bytes")
+	f, err := EncodeBlob(BlobHeader{Blob: "blob-1", MediaType: "image/jpeg"}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, got, err := DecodeBlob(f)
+	if err != nil || h.Blob != "blob-1" || h.MediaType != "image/jpeg" || !bytes.Equal(got, data) {
+		t.Fatalf("round trip: %+v %q %v", h, got, err)
+	}
+	for _, bad := range [][]byte{nil, {0, 0}, {0, 0, 0, 9, '{'}, {0xff, 0xff, 0xff, 0xff}, append([]byte{0, 0, 0, 3}, "abc"...)} {
+		if _, _, err := DecodeBlob(bad); !errors.Is(err, ErrBadFrame) {
+			t.Errorf("DecodeBlob(%q) = %v, want ErrBadFrame", bad, err)
+		}
+	}
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"hello","id":"1","versions":[1]}`,
+		`{"type":"capture.start","id":"4","act":"a","device":"sim:0","source":"feeder","dpi":300,"color":"gray"}`,
+		`{"type":"act.open","signers":[{"role":"sposo"}]}`,
+		`{"type":"page.get","page":-1}`,
+		`{}`, `null`, `"x"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		env, v, err := DecodeRequest(data)
+		if err == nil {
+			if v == nil || env.Type == "" {
+				t.Fatalf("accepted %q without a typed value", data)
+			}
+			return
+		}
+		if !errors.Is(err, ErrBadMessage) && !errors.Is(err, ErrUnknownType) && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("untyped error %v for %q", err, data)
+		}
+	})
+}
+
+func FuzzDecodeBlob(f *testing.F) {
+	good, _ := EncodeBlob(BlobHeader{Blob: "b", MediaType: "image/jpeg"}, []byte{1, 2, 3})
+	f.Add(good)
+	f.Add([]byte{0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		h, data, err := DecodeBlob(frame)
+		if err != nil {
+			if !errors.Is(err, ErrBadFrame) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		again, err := EncodeBlob(h, data)
+		if err != nil {
+			t.Fatalf("re-encoding a decoded frame: %v", err)
+		}
+		if _, d2, err := DecodeBlob(again); err != nil || !bytes.Equal(d2, data) {
+			t.Fatalf("round trip lost the bytes: %v", err)
+		}
+	})
+}
