@@ -162,4 +162,9 @@ func (j *job) NextPage(ctx context.Context) (scanner.Page, error) {
 		Body: io.NopCloser(bytes.NewReader(s.Data))}, nil
 }
 
-func (j *job) Cancel(ctx context.Context) error { j.mu.Lock(); j.canc = true; j.mu.Unlock(); return nil }
+func (j *job) Cancel(ctx context.Context) error {
+	j.mu.Lock()
+	j.canc = true
+	j.mu.Unlock()
+	return nil
+}
