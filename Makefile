@@ -2,7 +2,7 @@
 # `make test` runs every test, the ones that start real peers included.
 # Both install the Debian packages they need when they are missing.
 
-GO ?= go
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 PORT ?= 8733
 
 # gousb needs libusb through cgo; the race detector needs gcc.

@@ -186,6 +186,7 @@ func (c *conn) writeLoop(shutdown context.Context) {
 				return
 			}
 		case <-shutdown.Done():
+			c.flush()
 			c.stop(errors.New("server shutting down"))
 			_ = c.ws.WriteControl(websocket.CloseMessage,
 				websocket.FormatCloseMessage(websocket.CloseGoingAway, "Autografo si sta chiudendo"), time.Now().Add(time.Second))
@@ -198,6 +199,26 @@ func (c *conn) writeLoop(shutdown context.Context) {
 					websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "troppo lento"), time.Now().Add(time.Second))
 			}
 			c.ws.Close()
+			return
+		}
+	}
+}
+
+// flush writes what is already queued, so that the last events before a
+// shutdown (a capture's end) reach the browser.
+func (c *conn) flush() {
+	for {
+		select {
+		case f := <-c.queue:
+			kind := websocket.TextMessage
+			if f.binary {
+				kind = websocket.BinaryMessage
+			}
+			_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
+			if c.ws.WriteMessage(kind, f.data) != nil {
+				return
+			}
+		default:
 			return
 		}
 	}

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -152,7 +151,20 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log.Info("autografo started", "version", version, "url", srv.URL(), "drivers", len(drivers))
 	fmt.Fprintf(stdout, "Autografo è pronto: apri %s\n", srv.URL())
 
-	serveErr := srv.Serve(ctx)
+	// The server outlives the captures: on a signal the captures end first,
+	// so that each browser is told why its scan stopped before the socket
+	// closes.
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	defer stopServing()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(serveCtx) }()
+	var serveErr error
+	served := false
+	select {
+	case <-ctx.Done():
+	case serveErr = <-serveDone:
+		served = true
+	}
 	stop()
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -160,8 +172,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err := ag.Shutdown(shutCtx); err != nil {
 		log.Error("shutdown incomplete", "err", err)
 	}
+	stopServing()
+	if !served {
+		serveErr = <-serveDone
+	}
 	<-mgrDone
-	if serveErr != nil && !errors.Is(serveErr, context.Canceled) {
+	if serveErr != nil {
 		log.Error("server failed", "err", serveErr)
 		return 1
 	}

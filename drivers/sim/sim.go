@@ -448,14 +448,22 @@ func (d *Driver) pageSeed(jobNo uint64, page int) uint64 {
 	return h.Sum64()
 }
 
-// render draws page i of n and returns its JPEG bytes and ground truth.
-func (d *Driver) render(jobNo uint64, i, n int, req scanner.Request) ([]byte, Truth, error) {
-	seed := d.pageSeed(jobNo, i)
+// pageRandom returns the random source of one page and the page's skew, its
+// first draw.
+func (d *Driver) pageRandom(jobNo uint64, page int) (*rand.Rand, float64) {
+	seed := d.pageSeed(jobNo, page)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	skew := (rng.Float64()*2 - 1) * d.opts.MaxSkewDeg
 	if d.opts.SkewDeg != nil {
 		skew = *d.opts.SkewDeg
 	}
+	return rng, skew
+}
+
+// render draws page i of n and returns its JPEG bytes and ground truth.
+func (d *Driver) render(jobNo uint64, i, n int, req scanner.Request) ([]byte, Truth, error) {
+	seed := d.pageSeed(jobNo, i)
+	rng, skew := d.pageRandom(jobNo, i)
 	unsigned := make(map[Role]bool)
 	for _, r := range d.opts.Unsigned {
 		unsigned[r] = true

@@ -5,6 +5,8 @@ package scannertest
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/jpeg"
 	"io"
 	"slices"
 	"sync"
@@ -167,4 +169,20 @@ func (j *job) Cancel(ctx context.Context) error {
 	j.canc = true
 	j.mu.Unlock()
 	return nil
+}
+
+// JPEG returns a valid gray JPEG of w x h pixels with a gradient, for pages
+// that must decode.
+func JPEG(w, h int) []byte {
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Pix[y*img.Stride+x] = uint8((x + y) % 256)
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		panic(err) // encoding an in-memory gray image cannot fail
+	}
+	return buf.Bytes()
 }

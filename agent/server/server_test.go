@@ -1,0 +1,524 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/jpeg"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/autografo/autografo/agent"
+	"github.com/autografo/autografo/agent/protocol"
+	"github.com/autografo/autografo/agent/server"
+	"github.com/autografo/autografo/scanner"
+	"github.com/autografo/autografo/scanner/manager"
+	"github.com/autografo/autografo/scanner/scannertest"
+)
+
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+type fixture struct {
+	srv  *server.Server
+	drv  *scannertest.Driver
+	mgr  *manager.Manager
+	logs *logBuf
+	base string
+}
+
+func start(t *testing.T, opts server.Options) *fixture {
+	t.Helper()
+	logs := &logBuf{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	drv := scannertest.NewDriver("fake")
+	drv.Plug(scanner.Info{ID: "fake:1", Model: "Scanner di prova"})
+	mgr := manager.New([]scanner.Driver{drv}, manager.Options{Logger: log})
+	mgr.Poll(context.Background())
+	ag := agent.New(mgr, agent.Options{Logger: log, Version: "test"})
+	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Autografo</title>")}}
+	opts.Logger = log
+	srv, err := server.New(ag, ui, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c()
+		if err := ag.Shutdown(sctx); err != nil {
+			t.Errorf("agent shutdown: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+		}
+	})
+	return &fixture{srv: srv, drv: drv, mgr: mgr, logs: logs, base: "127.0.0.1:" + strconv.Itoa(srv.Port())}
+}
+
+func (f *fixture) origin() string { return "http://" + f.base }
+
+func TestNewRefusesUnsafeConfiguration(t *testing.T) {
+	for _, o := range []server.Options{
+		{Hosts: []string{"0.0.0.0"}},
+		{Hosts: []string{"192.168.1.5"}},
+		{Hosts: []string{"::"}},
+		{Hosts: []string{"example.org"}},
+		{AllowedOrigins: []string{"*"}},
+		{AllowedOrigins: []string{"null"}},
+		{AllowedOrigins: []string{"https://app.example/"}},
+	} {
+		if _, err := server.New(nil, nil, o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
+}
+
+func TestHostHeaderIsCheckedFirst(t *testing.T) {
+	f := start(t, server.Options{})
+	port := strconv.Itoa(f.srv.Port())
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{"127.0.0.1:" + port, 200},
+		{"localhost:" + port, 200},
+		{"[::1]:" + port, 200},
+		{"rebind.attacker.example:" + port, 403},
+		{"127.0.0.1", 403},
+		{"127.0.0.1:1", 403},
+		{"127.0.0.1.nip.io:" + port, 403},
+	} {
+		req, _ := http.NewRequest("GET", "http://"+f.base+"/", nil)
+		req.Host = tc.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Host %q: status %d, want %d", tc.host, resp.StatusCode, tc.want)
+		}
+		for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"} {
+			if tc.want == 200 && resp.Header.Get(h) == "" {
+				t.Errorf("Host %q: no %s header", tc.host, h)
+			}
+		}
+	}
+	if !strings.Contains(f.logs.String(), "bad Host header") {
+		t.Error("refusals are not logged")
+	}
+}
+
+func dial(t *testing.T, f *fixture, origin string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	return websocket.DefaultDialer.Dial("ws://"+f.base+"/v1/ws", h)
+}
+
+func TestWebsocketOriginAllowlist(t *testing.T) {
+	f := start(t, server.Options{AllowedOrigins: []string{"https://side.comune.example"}})
+	port := strconv.Itoa(f.srv.Port())
+	for _, tc := range []struct {
+		origin string
+		ok     bool
+	}{
+		{f.origin(), true},
+		{"http://localhost:" + port, true},
+		{"https://side.comune.example", true},
+		{"", false},
+		{"null", false},
+		{"https://evil.example", false},
+		{"https://side.comune.example.evil.example", false},
+		{"http://127.0.0.1:1", false},
+		{"http://rebind.attacker.example:" + port, false},
+	} {
+		c, resp, err := dial(t, f, tc.origin)
+		if tc.ok {
+			if err != nil {
+				t.Errorf("origin %q refused: %v", tc.origin, err)
+				continue
+			}
+			c.Close()
+			continue
+		}
+		if err == nil {
+			c.Close()
+			t.Errorf("origin %q accepted", tc.origin)
+			continue
+		}
+		if resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("origin %q: %v, want 403", tc.origin, err)
+		}
+	}
+}
+
+// client is a test browser speaking protocol v1.
+type client struct {
+	t    *testing.T
+	c    *websocket.Conn
+	next int
+}
+
+type msg struct {
+	Type  string          `json:"type"`
+	ID    string          `json:"id"`
+	Error protocol.Error  `json:"error"`
+	raw   json.RawMessage `json:"-"`
+	blob  []byte
+	bhead protocol.BlobHeader
+}
+
+func connect(t *testing.T, f *fixture) *client {
+	t.Helper()
+	c, _, err := dial(t, f, f.origin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &client{t: t, c: c}
+}
+
+func (cl *client) send(v map[string]any) string {
+	cl.t.Helper()
+	cl.next++
+	id := strconv.Itoa(cl.next)
+	if _, ok := v["id"]; !ok {
+		v["id"] = id
+	}
+	if err := cl.c.WriteJSON(v); err != nil {
+		cl.t.Fatal(err)
+	}
+	return id
+}
+
+func (cl *client) read() msg {
+	cl.t.Helper()
+	_ = cl.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	kind, data, err := cl.c.ReadMessage()
+	if err != nil {
+		cl.t.Fatalf("read: %v", err)
+	}
+	if kind == websocket.BinaryMessage {
+		h, b, err := protocol.DecodeBlob(data)
+		if err != nil {
+			cl.t.Fatal(err)
+		}
+		return msg{Type: "<blob>", blob: b, bhead: h}
+	}
+	var m msg
+	if err := json.Unmarshal(data, &m); err != nil {
+		cl.t.Fatal(err)
+	}
+	m.raw = data
+	return m
+}
+
+// until reads messages until one of type typ, skipping progress and device
+// events, and fails on anything else.
+func (cl *client) until(typ string) msg {
+	cl.t.Helper()
+	for {
+		m := cl.read()
+		if m.Type == typ {
+			return m
+		}
+		switch m.Type {
+		case protocol.TypeCaptureProgress, protocol.TypeDevicesChanged, protocol.TypeCaptureStarted:
+			continue
+		}
+		cl.t.Fatalf("got %s (%s) while waiting for %s", m.Type, m.raw, typ)
+	}
+}
+
+func (cl *client) hello() {
+	cl.t.Helper()
+	cl.send(map[string]any{"type": "hello", "versions": []int{1}})
+	if m := cl.until(protocol.TypeWelcome); !strings.Contains(string(m.raw), `"fake:1"`) {
+		cl.t.Fatalf("welcome without the device: %s", m.raw)
+	}
+}
+
+func (cl *client) openAct() string {
+	cl.t.Helper()
+	cl.send(map[string]any{"type": "act.open", "kind": "matrimonio", "signers": []map[string]string{{"role": "sposo", "name": "M"}}})
+	var r protocol.ActOpened
+	m := cl.until(protocol.TypeActOpened)
+	if err := json.Unmarshal(m.raw, &r); err != nil {
+		cl.t.Fatal(err)
+	}
+	return r.Act.ID
+}
+
+func (cl *client) capture(act string) string {
+	return cl.send(map[string]any{"type": "capture.start", "act": act, "device": "fake:1", "source": "feeder", "dpi": 300, "color": "gray"})
+}
+
+func TestBadMessagesGetErrorRepliesAndTheConnectionLives(t *testing.T) {
+	f := start(t, server.Options{MessagesPerSecond: 1000})
+	cl := connect(t, f)
+	expect := func(code, id string) {
+		t.Helper()
+		m := cl.read()
+		if m.Type != protocol.TypeError || m.Error.Code != code || m.ID != id {
+			t.Fatalf("got %s, want error %s for id %q", m.raw, code, id)
+		}
+		if m.Error.Message != agent.Italian(code) {
+			t.Errorf("error %s: message %q, want the Italian one", code, m.Error.Message)
+		}
+	}
+	cl.send(map[string]any{"type": "devices.list", "id": "a"})
+	expect(protocol.CodeNoHello, "a")
+	cl.hello()
+	for _, tc := range []struct {
+		frame, code, id string
+	}{
+		{`{"type":"hello",`, protocol.CodeBadMessage, ""},
+		{`{"type":"rm -rf","id":"z"}`, protocol.CodeUnknownType, "z"},
+		{`{"type":"capture.start","id":"d","dpi":"lots"}`, protocol.CodeBadMessage, "d"},
+		{`{"type":"hello","id":"v","versions":[99]}`, protocol.CodeUnsupportedVer, "v"},
+		{`{"type":"act.open","id":"k","kind":""}`, protocol.CodeBadMessage, "k"},
+		{`{"type":"capture.start","id":"n","act":"act-none","device":"fake:1","source":"feeder","dpi":300,"color":"gray"}`, protocol.CodeActNotFound, "n"},
+		{`{"type":"page.get","id":"p","act":"act-none","page":1}`, protocol.CodePageNotFound, "p"},
+		{`{"type":"hello","id":"big","pad":"` + strings.Repeat("x", 100<<10) + `"}`, protocol.CodeTooLarge, ""},
+	} {
+		if err := f.writeText(cl, tc.frame); err != nil {
+			t.Fatal(err)
+		}
+		expect(tc.code, tc.id)
+	}
+	if err := cl.c.WriteMessage(websocket.BinaryMessage, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	expect(protocol.CodeBadMessage, "")
+	cl.send(map[string]any{"type": "devices.list"})
+	if m := cl.until(protocol.TypeDevices); !strings.Contains(string(m.raw), "fake:1") {
+		t.Fatalf("devices after bad input: %s", m.raw)
+	}
+	// Past the hard limit the connection is closed (our write may already
+	// fail part-way), and the server goes on.
+	if err := f.writeText(cl, strings.Repeat("x", 2<<20)); err == nil {
+		_ = cl.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := cl.c.ReadMessage(); err == nil {
+			t.Fatal("a 2 MiB message did not close the connection")
+		}
+	}
+	connect(t, f).hello()
+}
+
+func (f *fixture) writeText(cl *client, s string) error {
+	return cl.c.WriteMessage(websocket.TextMessage, []byte(s))
+}
+
+func TestRateLimit(t *testing.T) {
+	f := start(t, server.Options{MessagesPerSecond: 5})
+	cl := connect(t, f)
+	cl.hello()
+	for range 40 {
+		cl.send(map[string]any{"type": "devices.list"})
+	}
+	limited := 0
+	for range 40 {
+		if m := cl.read(); m.Error.Code == protocol.CodeRateLimited {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("40 messages at once from a connection allowed 5/s were all served")
+	}
+}
+
+func TestCaptureOverWebsocket(t *testing.T) {
+	f := start(t, server.Options{})
+	pages := [][]byte{scannertest.JPEG(640, 900), scannertest.JPEG(640, 900)}
+	f.drv.Script("fake:1", scannertest.Step{Data: pages[0]}, scannertest.Step{Data: pages[1]})
+	cl := connect(t, f)
+	cl.hello()
+	act := cl.openAct()
+	id := cl.capture(act)
+	if m := cl.until(protocol.TypeCaptureStarted); m.ID != id {
+		t.Fatalf("capture.started has id %q, want %q", m.ID, id)
+	}
+	var announced []protocol.PageReady
+	for i := range 2 {
+		var pr protocol.PageReady
+		m := cl.until(protocol.TypePageReady)
+		if err := json.Unmarshal(m.raw, &pr); err != nil {
+			t.Fatal(err)
+		}
+		b := cl.read()
+		if b.Type != "<blob>" || b.bhead.Blob != pr.Preview {
+			t.Fatalf("page %d: the preview blob does not follow its announcement", i+1)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b.blob))
+		if err != nil {
+			t.Fatalf("preview is not a JPEG: %v", err)
+		}
+		if w := img.Bounds().Dx(); w != 320 {
+			t.Errorf("preview width %d, want 320", w)
+		}
+		if pr.Page.Index != i+1 || pr.Page.Width != 640 || pr.Page.Height != 900 || pr.Page.Bytes != int64(len(pages[i])) {
+			t.Errorf("page %d info %+v", i+1, pr.Page)
+		}
+		announced = append(announced, pr)
+	}
+	var done protocol.CaptureDone
+	if err := json.Unmarshal(cl.until(protocol.TypeCaptureDone).raw, &done); err != nil {
+		t.Fatal(err)
+	}
+	if done.Pages != 2 || done.Total != 2 {
+		t.Fatalf("done: %+v", done)
+	}
+	// The full page comes back byte for byte, with the announced hash.
+	cl.send(map[string]any{"type": "page.get", "act": act, "page": 2})
+	var pb protocol.PageBlob
+	if err := json.Unmarshal(cl.until(protocol.TypePage).raw, &pb); err != nil {
+		t.Fatal(err)
+	}
+	b := cl.read()
+	if !bytes.Equal(b.blob, pages[1]) || pb.Page.SHA256 != announced[1].Page.SHA256 {
+		t.Fatal("page.get did not return the page as scanned")
+	}
+}
+
+func TestSecondCaptureOnABusyDeviceIsRefusedAtOnce(t *testing.T) {
+	f := start(t, server.Options{})
+	release := make(chan struct{})
+	f.drv.Script("fake:1", scannertest.Step{Data: scannertest.JPEG(64, 64), Block: release})
+	cl := connect(t, f)
+	cl.hello()
+	a1, a2 := cl.openAct(), cl.openAct()
+	cl.capture(a1)
+	cl.until(protocol.TypeCaptureStarted)
+	id := cl.capture(a2)
+	m := cl.until(protocol.TypeError)
+	if m.ID != id || m.Error.Code != protocol.CodeDeviceBusy || !strings.Contains(m.Error.Message, "occupato") {
+		t.Fatalf("second capture: %s", m.raw)
+	}
+	// The same act cannot run two captures either.
+	cl.capture(a1)
+	if m := cl.until(protocol.TypeError); m.Error.Code != protocol.CodeCaptureRunning {
+		t.Fatalf("second capture on one act: %s", m.raw)
+	}
+	close(release)
+	cl.until(protocol.TypePageReady)
+	cl.read() // preview
+	cl.until(protocol.TypeCaptureDone)
+}
+
+func TestDeviceGoneMidCaptureKeepsPagesAndRecovers(t *testing.T) {
+	f := start(t, server.Options{})
+	f.drv.Script("fake:1", scannertest.Step{Data: scannertest.JPEG(64, 64)}, scannertest.Step{Err: scanner.ErrGone})
+	cl := connect(t, f)
+	cl.hello()
+	act := cl.openAct()
+	cl.capture(act)
+	cl.until(protocol.TypePageReady)
+	cl.read()
+	var failed protocol.CaptureFailed
+	if err := json.Unmarshal(cl.until(protocol.TypeCaptureFailed).raw, &failed); err != nil {
+		t.Fatal(err)
+	}
+	if failed.Error.Code != protocol.CodeDeviceGone || failed.Pages != 1 || !strings.Contains(failed.Error.Message, "scollegato") {
+		t.Fatalf("capture.failed: %+v", failed)
+	}
+	if !strings.Contains(f.logs.String(), "code=device_gone") {
+		t.Error("no English log line for the lost device")
+	}
+
+	f.drv.Unplug("fake:1")
+	f.mgr.Poll(context.Background())
+	if m := cl.until(protocol.TypeDevicesChanged); strings.Contains(string(m.raw), "fake:1") {
+		t.Fatalf("unplugged device still listed: %s", m.raw)
+	}
+	f.drv.Plug(scanner.Info{ID: "fake:1", Model: "Scanner di prova"})
+	f.mgr.Poll(context.Background())
+	if m := cl.until(protocol.TypeDevicesChanged); !strings.Contains(string(m.raw), "fake:1") {
+		t.Fatalf("replugged device not listed: %s", m.raw)
+	}
+	f.drv.Script("fake:1", scannertest.Step{Data: scannertest.JPEG(64, 64)})
+	cl.capture(act)
+	cl.until(protocol.TypePageReady)
+	cl.read()
+	var done protocol.CaptureDone
+	if err := json.Unmarshal(cl.until(protocol.TypeCaptureDone).raw, &done); err != nil {
+		t.Fatal(err)
+	}
+	if done.Total != 2 {
+		t.Fatalf("after recovery the act has %d pages, want the kept one plus the new one", done.Total)
+	}
+}
+
+func TestBrokenPagesFailTheCaptureNotTheAgent(t *testing.T) {
+	good := scannertest.JPEG(64, 64)
+	huge := scannertest.JPEG(64, 64)
+	// Rewrite the frame header to claim 60000x60000 pixels.
+	if i := bytes.Index(huge, []byte{0xff, 0xc0}); i > 0 {
+		copy(huge[i+5:], []byte{0xea, 0x60, 0xea, 0x60})
+	} else {
+		t.Fatal("no SOF0 marker in the test JPEG")
+	}
+	for name, bad := range map[string][]byte{
+		"truncated": good[:len(good)/2],
+		"not image": []byte("%PDF-1.7 this is not a picture"),
+		"empty":     {},
+		"bomb":      huge,
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := start(t, server.Options{})
+			f.drv.Script("fake:1", scannertest.Step{Data: good}, scannertest.Step{Data: bad})
+			cl := connect(t, f)
+			cl.hello()
+			cl.capture(cl.openAct())
+			cl.until(protocol.TypePageReady)
+			cl.read()
+			var failed protocol.CaptureFailed
+			if err := json.Unmarshal(cl.until(protocol.TypeCaptureFailed).raw, &failed); err != nil {
+				t.Fatal(err)
+			}
+			if failed.Error.Code != protocol.CodeBadPage || failed.Pages != 1 {
+				t.Fatalf("%s page: %+v", name, failed)
+			}
+		})
+	}
+}
+
+func TestEveryCodeHasAnItalianMessage(t *testing.T) {
+	generic := agent.Italian("no such code")
+	for _, code := range []string{
+		protocol.CodeBadMessage, protocol.CodeTooLarge, protocol.CodeUnknownType, protocol.CodeUnsupportedVer,
+		protocol.CodeNoHello, protocol.CodeRateLimited, protocol.CodeDeviceNotFound, protocol.CodeDeviceBusy,
+		protocol.CodeDeviceGone, protocol.CodeNoDocuments, protocol.CodePaperJam, protocol.CodeUnsupported,
+		protocol.CodeActNotFound, protocol.CodePageNotFound, protocol.CodeCaptureRunning, protocol.CodeCaptureNotFound,
+		protocol.CodeBadPage, protocol.CodeCanceled, protocol.CodeShuttingDown,
+	} {
+		if m := agent.Italian(code); m == generic {
+			t.Errorf("code %s falls back to the generic message", code)
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Ctrl-C while the scanner is moving paper ends the job, tells the browser,
+// and stops the process cleanly.
+func TestInterruptDuringAScanEndsCleanly(t *testing.T) {
+	ag := startAgent(t, "--sim-pages", "5", "--sim-page-time", "1s")
+	origin := strings.TrimSuffix(ag.URL, "/")
+	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(origin, "http", "ws", 1)+"/v1/ws", http.Header{"Origin": {origin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	send := func(v string) {
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(typ string) map[string]any {
+		t.Helper()
+		for {
+			_ = ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+			kind, data, err := ws.ReadMessage()
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", typ, err)
+			}
+			if kind != websocket.TextMessage {
+				continue
+			}
+			var m map[string]any
+			if err := json.Unmarshal(data, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m["type"] == typ {
+				return m
+			}
+		}
+	}
+	send(`{"type":"hello","id":"1","versions":[1]}`)
+	read("welcome")
+	send(`{"type":"act.open","id":"2","kind":"matrimonio","signers":[{"role":"sposo","name":"M"}]}`)
+	act := read("act.opened")["act"].(map[string]any)["id"].(string)
+	send(`{"type":"capture.start","id":"3","act":"` + act + `","device":"sim:0","source":"feeder","dpi":150,"color":"gray"}`)
+	read("page.ready") // one page in, four to go
+
+	if err := ag.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	failed := read("capture.failed")
+	if code := failed["error"].(map[string]any)["code"]; code != "shutting_down" {
+		t.Errorf("capture ended with %v, want shutting_down", code)
+	}
+	if n := failed["pages"]; n != 1.0 {
+		t.Errorf("capture.failed reports %v pages kept, want 1", n)
+	}
+	select {
+	case err := <-ag.done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, ag.logs)
+		}
+		ag.done <- nil // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10 s after SIGINT; logs:\n%s", ag.logs)
+	}
+	logs := ag.logs.String()
+	for _, want := range []string{"code=shutting_down", "msg=stopped"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{nil, 2, "usage"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"version"}, 0, "autografo"},
+		{[]string{"serve", "--sim", "--sim-faults", "explode"}, 2, "unknown fault"},
+		{[]string{"serve", "--allow-origin", "*", "--port", "0"}, 2, "exact"},
+		{[]string{"serve", "--log-level", "loud"}, 2, "log-level"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(tc.args, &stdout, &stderr); code != tc.code {
+			t.Errorf("%v: exit %d, want %d", tc.args, code, tc.code)
+		}
+		if out := stdout.String() + stderr.String(); !strings.Contains(out, tc.out) {
+			t.Errorf("%v: output %q lacks %q", tc.args, out, tc.out)
+		}
+	}
+}
