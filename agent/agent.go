@@ -286,9 +286,15 @@ func (a *Agent) startCapture(req *protocol.CaptureStart, out Sender) (string, er
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		defer release()
 		defer cancel()
-		a.runCapture(ctx, id, req.Act, job, out)
+		end := a.runCapture(ctx, id, req.Act, job, out)
+		// Free the device and the act before saying the capture ended: a
+		// browser that retries on the event must find both free.
+		if err := job.Close(); err != nil {
+			a.log.Warn("closing scan job failed", "capture", id, "err", err)
+		}
+		release()
+		out.Send(end)
 	}()
 	return id, nil
 }
@@ -310,26 +316,22 @@ func (a *Agent) cancelCapture(id string) error {
 	return nil
 }
 
-// runCapture takes pages from the job until the last one or an error. Each
-// page is kept in the act before it is announced, so a failure later in the
-// capture never loses a page the operator has seen.
-func (a *Agent) runCapture(ctx context.Context, id, actID string, job *manager.Job, out Sender) {
+// runCapture takes pages from the job until the last one or an error, and
+// returns the message that ends the capture. Each page is kept in the act
+// before it is announced, so a failure later in the capture never loses a
+// page the operator has seen.
+func (a *Agent) runCapture(ctx context.Context, id, actID string, job *manager.Job, out Sender) any {
 	got := 0
-	defer func() {
-		if err := job.Close(); err != nil {
-			a.log.Warn("closing scan job failed", "capture", id, "err", err)
-		}
-	}()
-	fail := func(err error) {
+	fail := func(err error) any {
 		if a.ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			err = fmt.Errorf("%w: %w", errShutdown, err)
 		}
 		e := errorFor(err)
 		a.log.Warn("capture failed", "capture", id, "act", actID, "pages", got, "code", e.Code, "err", err)
-		out.Send(protocol.CaptureFailed{
+		return protocol.CaptureFailed{
 			Envelope: protocol.Envelope{Type: protocol.TypeCaptureFailed},
 			Act:      actID, Capture: id, Pages: got, Error: e,
-		})
+		}
 	}
 	for {
 		n := a.pageCount(actID) + 1
@@ -342,8 +344,7 @@ func (a *Agent) runCapture(ctx context.Context, id, actID string, job *manager.J
 			break
 		}
 		if err != nil {
-			fail(err)
-			return
+			return fail(err)
 		}
 		p, preview, err := a.receivePage(ctx, pg, func(got, total int64) {
 			out.Send(protocol.CaptureProgress{
@@ -352,13 +353,11 @@ func (a *Agent) runCapture(ctx context.Context, id, actID string, job *manager.J
 			})
 		})
 		if err != nil {
-			fail(err)
-			return
+			return fail(err)
 		}
 		idx, ok := a.addPage(actID, p)
 		if !ok {
-			fail(errActNotFound)
-			return
+			return fail(errActNotFound)
 		}
 		got++
 		blob := newID("blob-")
@@ -372,10 +371,10 @@ func (a *Agent) runCapture(ctx context.Context, id, actID string, job *manager.J
 	}
 	total := a.pageCount(actID)
 	a.log.Info("capture done", "capture", id, "act", actID, "pages", got, "total", total)
-	out.Send(protocol.CaptureDone{
+	return protocol.CaptureDone{
 		Envelope: protocol.Envelope{Type: protocol.TypeCaptureDone},
 		Act:      actID, Capture: id, Pages: got, Total: total,
-	})
+	}
 }
 
 func (a *Agent) pageCount(actID string) int {

@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/autografo/autografo/agent/protocol"
+	"github.com/autografo/autografo/scanner"
+	"github.com/autografo/autografo/scanner/manager"
+	"github.com/autografo/autografo/scanner/scannertest"
+)
+
+func testAgent() *Agent {
+	return New(manager.New(nil, manager.Options{Logger: slog.New(slog.DiscardHandler)}),
+		Options{Logger: slog.New(slog.DiscardHandler), MaxPageBytes: 1 << 20, MaxPagePixels: 4_000_000})
+}
+
+func devicePage(data []byte) scanner.Page {
+	return scanner.Page{MediaType: "image/jpeg", DPI: 300, Size: int64(len(data)), Body: io.NopCloser(bytes.NewReader(data))}
+}
+
+func TestErrorCodes(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code string
+	}{
+		{scanner.Wrap("scan", "d", scanner.ErrBusy), protocol.CodeDeviceBusy},
+		{scanner.Wrap("page", "d", scanner.ErrGone), protocol.CodeDeviceGone},
+		{scanner.Wrap("page", "d", scanner.ErrNoDocs), protocol.CodeNoDocuments},
+		{scanner.Wrap("page", "d", scanner.ErrJammed), protocol.CodePaperJam},
+		{scanner.Wrap("open", "d", scanner.ErrNotFound), protocol.CodeDeviceNotFound},
+		{fmt.Errorf("x: %w", scanner.ErrUnsupported), protocol.CodeUnsupported},
+		{fmt.Errorf("%w: short", errBadPage), protocol.CodeBadPage},
+		{fmt.Errorf("%w: %w", errShutdown, context.Canceled), protocol.CodeShuttingDown},
+		{context.Canceled, protocol.CodeCanceled},
+		{errors.New("mystery"), protocol.CodeInternal},
+	} {
+		e := errorFor(tc.err)
+		if e.Code != tc.code || e.Message != Italian(tc.code) {
+			t.Errorf("%v: %+v, want code %s with its Italian message", tc.err, e, tc.code)
+		}
+	}
+}
+
+func TestReceivePageBounds(t *testing.T) {
+	a := testAgent()
+	noProgress := func(int64, int64) {}
+	good := scannertest.JPEG(400, 300)
+	p, preview, err := a.receivePage(context.Background(), devicePage(good), noProgress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.info.Width != 400 || p.info.Height != 300 || p.info.MediaType != "image/jpeg" || !bytes.Equal(p.data, good) || len(preview) == 0 {
+		t.Fatalf("page info %+v", p.info)
+	}
+	tooBig := append(bytes.Clone(good), make([]byte, 1<<20)...)
+	if _, _, err := a.receivePage(context.Background(), devicePage(tooBig), noProgress); !errors.Is(err, errBadPage) {
+		t.Errorf("a page over MaxPageBytes: %v", err)
+	}
+	tooMany := scannertest.JPEG(2100, 2000) // 4.2 Mpx > 4 Mpx
+	if _, _, err := a.receivePage(context.Background(), devicePage(tooMany), noProgress); !errors.Is(err, errBadPage) {
+		t.Errorf("a page over MaxPagePixels: %v", err)
+	}
+}
+
+// Page bytes come from devices: whatever they are, the answer is a page or
+// errBadPage, never a panic or another error.
+func FuzzReceivePage(f *testing.F) {
+	good := scannertest.JPEG(32, 24)
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte("\x89PNG\r\n\x1a\n"))
+	f.Add([]byte{})
+	a := testAgent()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, preview, err := a.receivePage(context.Background(), devicePage(data), func(int64, int64) {})
+		if err != nil {
+			if !errors.Is(err, errBadPage) {
+				t.Fatalf("error %v is not errBadPage", err)
+			}
+			return
+		}
+		if p.info.Width <= 0 || p.info.Height <= 0 || len(preview) == 0 {
+			t.Fatalf("accepted page with info %+v", p.info)
+		}
+	})
+}
