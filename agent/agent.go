@@ -139,28 +139,34 @@ func devicesOf(infos []scanner.Info) []protocol.Device {
 	return out
 }
 
+// errorCodes maps the errors callers may meet to their stable codes; the
+// first match wins, so causes come before the context errors they wrap.
+var errorCodes = []struct {
+	err  error
+	code string
+}{
+	{scanner.ErrBusy, protocol.CodeDeviceBusy},
+	{scanner.ErrGone, protocol.CodeDeviceGone},
+	{scanner.ErrNoDocs, protocol.CodeNoDocuments},
+	{scanner.ErrJammed, protocol.CodePaperJam},
+	{scanner.ErrNotFound, protocol.CodeDeviceNotFound},
+	{scanner.ErrUnsupported, protocol.CodeUnsupported},
+	{errBadPage, protocol.CodeBadPage},
+	{errActNotFound, protocol.CodeActNotFound},
+	{errCaptureRunning, protocol.CodeCaptureRunning},
+	{errCaptureNotFound, protocol.CodeCaptureNotFound},
+	{errShutdown, protocol.CodeShuttingDown},
+	{context.Canceled, protocol.CodeCanceled},
+}
+
 // errorFor turns an error into its stable code and Italian message.
 func errorFor(err error) protocol.Error {
 	code := protocol.CodeInternal
-	switch {
-	case errors.Is(err, scanner.ErrBusy):
-		code = protocol.CodeDeviceBusy
-	case errors.Is(err, scanner.ErrGone):
-		code = protocol.CodeDeviceGone
-	case errors.Is(err, scanner.ErrNoDocs):
-		code = protocol.CodeNoDocuments
-	case errors.Is(err, scanner.ErrJammed):
-		code = protocol.CodePaperJam
-	case errors.Is(err, scanner.ErrNotFound):
-		code = protocol.CodeDeviceNotFound
-	case errors.Is(err, scanner.ErrUnsupported):
-		code = protocol.CodeUnsupported
-	case errors.Is(err, errBadPage):
-		code = protocol.CodeBadPage
-	case errors.Is(err, errShutdown):
-		code = protocol.CodeShuttingDown
-	case errors.Is(err, context.Canceled):
-		code = protocol.CodeCanceled
+	for _, m := range errorCodes {
+		if errors.Is(err, m.err) {
+			code = m.code
+			break
+		}
 	}
 	return protocol.Error{Code: code, Message: Italian(code)}
 }

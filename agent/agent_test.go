@@ -38,6 +38,8 @@ func TestErrorCodes(t *testing.T) {
 		{fmt.Errorf("%w: short", errBadPage), protocol.CodeBadPage},
 		{fmt.Errorf("%w: %w", errShutdown, context.Canceled), protocol.CodeShuttingDown},
 		{context.Canceled, protocol.CodeCanceled},
+		{errCaptureRunning, protocol.CodeCaptureRunning},
+		{fmt.Errorf("x: %w", errActNotFound), protocol.CodeActNotFound},
 		{errors.New("mystery"), protocol.CodeInternal},
 	} {
 		e := errorFor(tc.err)

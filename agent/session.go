@@ -142,15 +142,6 @@ func (s *Session) replyError(id, code string) {
 
 func (s *Session) replyErr(id string, err error) {
 	e := errorFor(err)
-	switch {
-	case errors.Is(err, errActNotFound):
-		e.Code = protocol.CodeActNotFound
-	case errors.Is(err, errCaptureRunning):
-		e.Code = protocol.CodeCaptureRunning
-	case errors.Is(err, errCaptureNotFound):
-		e.Code = protocol.CodeCaptureNotFound
-	}
-	e.Message = Italian(e.Code)
 	s.out.Send(protocol.ErrorMessage{Envelope: protocol.Envelope{Type: protocol.TypeError, ID: id}, Error: e})
 }
 
