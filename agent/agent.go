@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/image/draw"
 
+	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/manager"
@@ -47,6 +48,16 @@ type Options struct {
 	MaxPagePixels int
 	// PreviewWidth is the width of page previews in pixels (default 320).
 	PreviewWidth int
+	// Auth authenticates each browser session. Required: without it every
+	// hello is refused.
+	Auth Authenticator
+	// MaxCaptures bounds the captures running at once (default 4).
+	MaxCaptures int
+}
+
+// Authenticator turns the credentials of a hello into an identity.
+type Authenticator interface {
+	Authenticate(c auth.Credentials, origin string) (auth.Identity, string, error)
 }
 
 // Agent owns the acts and their captures.
@@ -98,6 +109,9 @@ func New(s Scanners, opts Options) *Agent {
 	}
 	if opts.Version == "" {
 		opts.Version = "dev"
+	}
+	if opts.MaxCaptures <= 0 {
+		opts.MaxCaptures = 4
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Agent{
@@ -155,6 +169,7 @@ var errorCodes = []struct {
 	{errActNotFound, protocol.CodeActNotFound},
 	{errCaptureRunning, protocol.CodeCaptureRunning},
 	{errCaptureNotFound, protocol.CodeCaptureNotFound},
+	{errTooManyJobs, protocol.CodeTooManyJobs},
 	{errShutdown, protocol.CodeShuttingDown},
 	{context.Canceled, protocol.CodeCanceled},
 }
@@ -185,6 +200,9 @@ var italian = map[string]string{
 	protocol.CodeUnknownType:     "Richiesta sconosciuta: aggiornare la pagina o Autografo.",
 	protocol.CodeUnsupportedVer:  "Versione del protocollo non supportata: aggiornare la pagina o Autografo.",
 	protocol.CodeNoHello:         "La pagina deve presentarsi prima di inviare richieste.",
+	protocol.CodeUnauthorized:    "Accesso non autorizzato: questa pagina non è collegata ad Autografo. Collegarla di nuovo (comando «autografo open» o codice di abbinamento).",
+	protocol.CodeForbidden:       "Operazione non consentita per questa sessione.",
+	protocol.CodeTooManyJobs:     "Troppe acquisizioni in corso: attendere che una finisca.",
 	protocol.CodeRateLimited:     "Troppe richieste in poco tempo: attendere un momento e riprovare.",
 	protocol.CodeDeviceNotFound:  "Scanner non trovato: verificare che sia acceso e collegato.",
 	protocol.CodeDeviceBusy:      "Lo scanner è occupato da un'altra acquisizione: attendere che finisca e riprovare.",
@@ -265,7 +283,13 @@ func (a *Agent) startCapture(req *protocol.CaptureStart, out Sender) (string, er
 		a.mu.Unlock()
 		return "", errCaptureRunning
 	}
+	if len(a.captures) >= a.opts.MaxCaptures {
+		a.mu.Unlock()
+		return "", errTooManyJobs
+	}
 	ac.running = id
+	ctx, cancel := context.WithCancel(a.ctx)
+	a.captures[id] = &capture{id: id, act: req.Act, cancel: cancel}
 	a.mu.Unlock()
 	release := func() {
 		a.mu.Lock()
@@ -276,16 +300,12 @@ func (a *Agent) startCapture(req *protocol.CaptureStart, out Sender) (string, er
 		a.mu.Unlock()
 	}
 
-	ctx, cancel := context.WithCancel(a.ctx)
 	job, err := a.scanners.Scan(ctx, scanner.ID(req.Device), sreq)
 	if err != nil {
 		cancel()
 		release()
 		return "", err
 	}
-	a.mu.Lock()
-	a.captures[id] = &capture{id: id, act: req.Act, cancel: cancel}
-	a.mu.Unlock()
 	a.log.Info("capture started", "capture", id, "act", req.Act, "device", req.Device,
 		"source", sreq.Source, "dpi", sreq.DPI, "color", sreq.Color)
 
@@ -309,6 +329,7 @@ var (
 	errActNotFound     = errors.New("act not found")
 	errCaptureRunning  = errors.New("a capture is already running on this act")
 	errCaptureNotFound = errors.New("capture not found")
+	errTooManyJobs     = errors.New("too many captures running")
 )
 
 func (a *Agent) cancelCapture(id string) error {

@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
+	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
 )
 
@@ -16,6 +19,8 @@ import (
 type Sender interface {
 	Send(msg any)
 	SendBlob(h protocol.BlobHeader, data []byte)
+	// Close ends the connection after what is queued has been sent.
+	Close(reason error)
 }
 
 // Session is one browser connection's view of the agent.
@@ -23,20 +28,70 @@ type Session struct {
 	a      *Agent
 	out    Sender
 	log    *slog.Logger
+	origin string
 	hello  bool
+	authed atomic.Bool
+	id     auth.Identity
 	mu     sync.Mutex
 	unsub  func()
 	done   chan struct{}
 	closed sync.Once
 }
 
-// NewSession starts a session that reports to out. Close it when the
-// connection ends.
-func (a *Agent) NewSession(out Sender, log *slog.Logger) *Session {
+// NewSession starts a session for a browser connection from origin that
+// reports to out. Nothing but hello is served until it authenticates. Close
+// it when the connection ends.
+func (a *Agent) NewSession(out Sender, log *slog.Logger, origin string) *Session {
 	if log == nil {
 		log = a.log
 	}
-	return &Session{a: a, out: out, log: log, done: make(chan struct{})}
+	return &Session{a: a, out: out, log: log, origin: origin, done: make(chan struct{})}
+}
+
+// Authenticated reports whether the session's hello was accepted.
+func (s *Session) Authenticated() bool { return s.authed.Load() }
+
+// required lists the permission each request needs. Anything not listed
+// here is refused once authenticated.
+var required = map[string]auth.Permission{
+	protocol.TypeDevicesList:  auth.View,
+	protocol.TypePageGet:      auth.View,
+	protocol.TypeActOpen:      auth.Capture,
+	protocol.TypeCaptureStart: auth.Capture,
+	protocol.TypeCaptureStop:  auth.Capture,
+}
+
+// authenticate checks the hello's credentials. A refusal closes the
+// connection: a guess costs a new connection, which the server limits.
+func (s *Session) authenticate(env protocol.Envelope, h *protocol.Hello) bool {
+	if s.a.opts.Auth == nil {
+		s.log.Warn("refused session: no authenticator configured")
+		s.replyError(env.ID, protocol.CodeUnauthorized)
+		s.out.Close(errors.New("unauthenticated"))
+		return false
+	}
+	id, session, err := s.a.opts.Auth.Authenticate(auth.Credentials{
+		Ticket: h.Ticket, Pair: h.Pair, Code: h.Code, Session: h.Session,
+	}, s.origin)
+	if err != nil {
+		s.log.Warn("refused session", "reason", err)
+		s.replyError(env.ID, protocol.CodeUnauthorized)
+		s.out.Close(fmt.Errorf("authentication failed: %w", err))
+		return false
+	}
+	s.id = id
+	s.authed.Store(true)
+	s.log.Info("session authenticated", "via", id.Via, "operator", id.Operator, "comune", id.Comune,
+		"permissions", id.Perms.String(), "ticket", id.TicketID)
+	s.hello = true
+	s.out.Send(protocol.Welcome{
+		Envelope: protocol.Envelope{Type: protocol.TypeWelcome, ID: env.ID},
+		Version:  protocol.Version, Agent: "autografo " + s.a.opts.Version,
+		Operator: id.Operator, Permissions: id.Perms.Names(), Session: session,
+		Devices: devicesOf(s.a.scanners.Devices()),
+	})
+	s.watchDevices()
+	return true
 }
 
 // Close ends the session. Captures it started go on: their pages are kept in
@@ -72,6 +127,17 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 		s.replyError(env.ID, protocol.CodeNoHello)
 		return
 	}
+	if perm, ok := required[env.Type]; ok && !s.id.Perms.Has(perm) {
+		s.log.Warn("refused request: permission", "type", env.Type, "operator", s.id.Operator, "permissions", s.id.Perms.String())
+		s.replyError(env.ID, protocol.CodeForbidden)
+		return
+	}
+	if s.hello && !s.id.Expires.IsZero() && time.Now().After(s.id.Expires) {
+		s.log.Warn("closing session: credential expired", "operator", s.id.Operator)
+		s.replyError(env.ID, protocol.CodeUnauthorized)
+		s.out.Close(errors.New("session expired"))
+		return
+	}
 	reply := protocol.Envelope{ID: env.ID}
 	switch r := req.(type) {
 	case *protocol.Hello:
@@ -80,14 +146,11 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 			s.replyError(env.ID, protocol.CodeUnsupportedVer)
 			return
 		}
-		reply.Type = protocol.TypeWelcome
-		first := !s.hello
-		s.hello = true
-		s.out.Send(protocol.Welcome{Envelope: reply, Version: protocol.Version, Agent: "autografo " + s.a.opts.Version,
-			Devices: devicesOf(s.a.scanners.Devices())})
-		if first {
-			s.watchDevices()
+		if s.hello {
+			s.replyError(env.ID, protocol.CodeBadMessage) // one hello per connection
+			return
 		}
+		s.authenticate(env, r)
 	case *protocol.Envelope: // devices.list
 		reply.Type = protocol.TypeDevices
 		s.out.Send(protocol.Devices{Envelope: reply, Devices: devicesOf(s.a.scanners.Devices())})

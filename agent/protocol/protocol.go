@@ -60,18 +60,31 @@ type Envelope struct {
 	ID   string `json:"id,omitempty"`
 }
 
-// Hello opens a session. Versions lists what the browser speaks.
+// Hello opens a session. Versions lists what the browser speaks; exactly
+// one credential authenticates it: a ticket signed by the act-drafting
+// backend, a one-time pairing token (from the URL fragment `autografo open`
+// makes), a pairing code (from `autografo pair`), or the session token a
+// pairing returned.
 type Hello struct {
 	Envelope
 	Versions []int  `json:"versions"`
 	Client   string `json:"client,omitempty"`
+	Ticket   string `json:"ticket,omitempty"`
+	Pair     string `json:"pair,omitempty"`
+	Code     string `json:"code,omitempty"`
+	Session  string `json:"session,omitempty"`
 }
 
-// Welcome answers Hello with the version chosen and the devices present.
+// Welcome answers Hello with the version chosen, who the session is, and the
+// devices present.
 type Welcome struct {
 	Envelope
-	Version int      `json:"version"`
-	Agent   string   `json:"agent"`
+	Version     int      `json:"version"`
+	Agent       string   `json:"agent"`
+	Operator    string   `json:"operator"`
+	Permissions []string `json:"permissions"`
+	// Session is set after a pairing: keep it (sessionStorage) to reconnect.
+	Session string   `json:"session,omitempty"`
 	Devices []Device `json:"devices"`
 }
 
@@ -230,6 +243,9 @@ const (
 	CodeUnknownType     = "unknown_type"
 	CodeUnsupportedVer  = "unsupported_version"
 	CodeNoHello         = "hello_required"
+	CodeUnauthorized    = "unauthorized"
+	CodeForbidden       = "forbidden"
+	CodeTooManyJobs     = "too_many_jobs"
 	CodeRateLimited     = "rate_limited"
 	CodeDeviceNotFound  = "device_not_found"
 	CodeDeviceBusy      = "device_busy"

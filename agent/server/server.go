@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/autografo/autografo/agent"
+	"github.com/autografo/autografo/agent/auth"
 )
 
 // DefaultPort is where Autografo listens unless told otherwise.
@@ -39,6 +41,17 @@ type Options struct {
 	SendQueue int
 	// MessagesPerSecond from one connection (default 20, burst twice that).
 	MessagesPerSecond float64
+	// ConnectionsPerOrigin bounds the websockets open at once from one
+	// origin (default 8), and MaxConnections all of them (default 32).
+	ConnectionsPerOrigin int
+	MaxConnections       int
+	// HelloTimeout closes a connection that has not authenticated by then
+	// (default 10s).
+	HelloTimeout time.Duration
+	// Pairing issues pairing tokens and codes to the local command line
+	// (`autografo open`, `autografo pair`) that shows AdminSecret.
+	Pairing     *auth.Pairing
+	AdminSecret string
 }
 
 // Server serves the page and the websocket.
@@ -52,6 +65,10 @@ type Server struct {
 	origins   map[string]bool
 	httpSrv   *http.Server
 	conns     sync.WaitGroup
+
+	connMu    sync.Mutex
+	perOrigin map[string]int
+	total     int
 }
 
 // New returns a server for the agent and the page files.
@@ -82,7 +99,16 @@ func New(a *agent.Agent, ui fs.FS, opts Options) (*Server, error) {
 	if opts.MessagesPerSecond <= 0 {
 		opts.MessagesPerSecond = 20
 	}
-	return &Server{agent: a, ui: ui, opts: opts, log: opts.Logger}, nil
+	if opts.ConnectionsPerOrigin <= 0 {
+		opts.ConnectionsPerOrigin = 8
+	}
+	if opts.MaxConnections <= 0 {
+		opts.MaxConnections = 32
+	}
+	if opts.HelloTimeout <= 0 {
+		opts.HelloTimeout = 10 * time.Second
+	}
+	return &Server{agent: a, ui: ui, opts: opts, log: opts.Logger, perOrigin: map[string]int{}}, nil
 }
 
 // Listen binds the loopback addresses. With port 0 the first address picks a
@@ -107,14 +133,24 @@ func (s *Server) Listen() error {
 	}
 	s.port = port
 	s.origins = map[string]bool{}
-	for _, h := range []string{"127.0.0.1", "localhost", "[::1]"} {
-		s.origins["http://"+h+":"+strconv.Itoa(port)] = true
+	for _, o := range s.PageOrigins() {
+		s.origins[o] = true
 	}
 	for _, o := range s.opts.AllowedOrigins {
 		s.origins[o] = true
 	}
 	return nil
 }
+
+// PageOrigins are the origins of the embedded page, once listening.
+func (s *Server) PageOrigins() []string {
+	port := strconv.Itoa(s.port)
+	return []string{"http://127.0.0.1:" + port, "http://localhost:" + port, "http://[::1]:" + port}
+}
+
+// SetPairing gives the server the pairing it issues tokens and codes from;
+// call it before Serve.
+func (s *Server) SetPairing(p *auth.Pairing) { s.opts.Pairing = p }
 
 // Close releases the listeners of a server that will not Serve.
 func (s *Server) Close() {
@@ -133,8 +169,9 @@ func (s *Server) URL() string { return "http://127.0.0.1:" + strconv.Itoa(s.port
 func (s *Server) Handler(ctx context.Context) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ws", s.websocket(ctx))
+	mux.Handle("POST /v1/admin/pair", http.HandlerFunc(s.adminPair))
 	mux.Handle("GET /", http.FileServerFS(s.ui))
-	return s.checkHost(securityHeaders(mux))
+	return s.checkHost(securityHeaders(s.checkOrigin(mux)))
 }
 
 // Serve serves until ctx is cancelled, then shuts down: it stops accepting,
@@ -185,6 +222,92 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkOrigin refuses any request but GET and HEAD whose Origin is not
+// allowed: a form or fetch POST from another site carries its own origin.
+// Requests without Origin come from programs, not pages (browsers always
+// send it on POST); the only such endpoint also needs the admin secret.
+func (s *Server) checkOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			origin := r.Header.Get("Origin")
+			if origin != "" && !s.originAllowed(origin) {
+				s.log.Warn("refused request: origin not allowed", "origin", origin, "method", r.Method, "path", r.URL.Path)
+				http.Error(w, "forbidden", http.StatusForbidden)
+				return
+			}
+			if origin == "" && strings.HasPrefix(r.Header.Get("Sec-Fetch-Site"), "cross") {
+				s.log.Warn("refused request: cross-site without origin", "method", r.Method, "path", r.URL.Path)
+				http.Error(w, "forbidden", http.StatusForbidden)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// adminPair issues a pairing token or code to the local command line. Pages
+// may not call it at all: it refuses any request that carries an Origin.
+func (s *Server) adminPair(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Origin") != "" || s.opts.Pairing == nil {
+		s.log.Warn("refused admin request", "origin", r.Header.Get("Origin"))
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	presented, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if err := s.opts.Pairing.CheckAdmin(presented, s.opts.AdminSecret); err != nil {
+		s.log.Warn("refused admin request", "reason", err)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	var req struct {
+		Kind string `json:"kind"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&req); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	var resp struct {
+		Token   string    `json:"token,omitempty"`
+		Code    string    `json:"code,omitempty"`
+		URL     string    `json:"url,omitempty"`
+		Expires time.Time `json:"expires"`
+	}
+	switch req.Kind {
+	case "token":
+		resp.Token, resp.Expires = s.opts.Pairing.NewToken()
+		resp.URL = s.URL() + "#pair=" + resp.Token
+	case "code":
+		resp.Code, resp.Expires = s.opts.Pairing.NewCode()
+	default:
+		http.Error(w, "kind must be token or code", http.StatusBadRequest)
+		return
+	}
+	s.log.Info("pairing issued", "kind", req.Kind, "expires", resp.Expires)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// takeConn reserves a websocket slot for origin.
+func (s *Server) takeConn(origin string) bool {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.total >= s.opts.MaxConnections || s.perOrigin[origin] >= s.opts.ConnectionsPerOrigin {
+		return false
+	}
+	s.total++
+	s.perOrigin[origin]++
+	return true
+}
+
+func (s *Server) dropConn(origin string) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	s.total--
+	if s.perOrigin[origin]--; s.perOrigin[origin] <= 0 {
+		delete(s.perOrigin, origin)
+	}
 }
 
 func securityHeaders(next http.Handler) http.Handler {

@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"image/jpeg"
 	"log/slog"
@@ -17,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/autografo/autografo/agent"
+	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/agent/server"
 	"github.com/autografo/autografo/scanner"
@@ -33,12 +36,17 @@ func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock()
 func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 type fixture struct {
-	srv  *server.Server
-	drv  *scannertest.Driver
-	mgr  *manager.Manager
-	logs *logBuf
-	base string
+	srv     *server.Server
+	drv     *scannertest.Driver
+	mgr     *manager.Manager
+	logs    *logBuf
+	base    string
+	pairing *auth.Pairing
+	key     ed25519.PrivateKey
 }
+
+const appOrigin = "https://side.comune.example"
+const adminSecret = "test-admin-secret"
 
 func start(t *testing.T, opts server.Options) *fixture {
 	t.Helper()
@@ -48,9 +56,17 @@ func start(t *testing.T, opts server.Options) *fixture {
 	drv.Plug(scanner.Info{ID: "fake:1", Model: "Scanner di prova"})
 	mgr := manager.New([]scanner.Driver{drv}, manager.Options{Logger: log})
 	mgr.Poll(context.Background())
-	ag := agent.New(mgr, agent.Options{Logger: log, Version: "test"})
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	tickets, err := auth.NewVerifier(auth.TicketConfig{Keys: []auth.TicketKey{{ID: "side", Key: pub}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &auth.Service{Tickets: tickets}
+	ag := agent.New(mgr, agent.Options{Logger: log, Version: "test", Auth: svc})
 	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Autografo</title>")}}
 	opts.Logger = log
+	opts.AdminSecret = adminSecret
+	opts.AllowedOrigins = append(opts.AllowedOrigins, appOrigin)
 	srv, err := server.New(ag, ui, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +74,8 @@ func start(t *testing.T, opts server.Options) *fixture {
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
 	}
+	svc.Pairing = auth.NewPairing(auth.PairingConfig{Origins: srv.PageOrigins()})
+	srv.SetPairing(svc.Pairing)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
@@ -75,7 +93,8 @@ func start(t *testing.T, opts server.Options) *fixture {
 			t.Logf("logs:\n%s", logs)
 		}
 	})
-	return &fixture{srv: srv, drv: drv, mgr: mgr, logs: logs, base: "127.0.0.1:" + strconv.Itoa(srv.Port())}
+	return &fixture{srv: srv, drv: drv, mgr: mgr, logs: logs, base: "127.0.0.1:" + strconv.Itoa(srv.Port()),
+		pairing: svc.Pairing, key: priv}
 }
 
 func (f *fixture) origin() string { return "http://" + f.base }
@@ -181,6 +200,7 @@ func TestWebsocketOriginAllowlist(t *testing.T) {
 // client is a test browser speaking protocol v1.
 type client struct {
 	t    *testing.T
+	f    *fixture
 	c    *websocket.Conn
 	next int
 }
@@ -201,7 +221,7 @@ func connect(t *testing.T, f *fixture) *client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &client{t: t, c: c}
+	return &client{t: t, f: f, c: c}
 }
 
 func (cl *client) send(v map[string]any) string {
@@ -258,7 +278,8 @@ func (cl *client) until(typ string) msg {
 
 func (cl *client) hello() {
 	cl.t.Helper()
-	cl.send(map[string]any{"type": "hello", "versions": []int{1}})
+	tok, _ := cl.f.pairing.NewToken()
+	cl.send(map[string]any{"type": "hello", "versions": []int{1}, "pair": tok})
 	if m := cl.until(protocol.TypeWelcome); !strings.Contains(string(m.raw), `"fake:1"`) {
 		cl.t.Fatalf("welcome without the device: %s", m.raw)
 	}
@@ -301,7 +322,7 @@ func TestBadMessagesGetErrorRepliesAndTheConnectionLives(t *testing.T) {
 		{`{"type":"hello",`, protocol.CodeBadMessage, ""},
 		{`{"type":"rm -rf","id":"z"}`, protocol.CodeUnknownType, "z"},
 		{`{"type":"capture.start","id":"d","dpi":"lots"}`, protocol.CodeBadMessage, "d"},
-		{`{"type":"hello","id":"v","versions":[99]}`, protocol.CodeUnsupportedVer, "v"},
+		{`{"type":"hello","id":"v","versions":[1]}`, protocol.CodeBadMessage, "v"}, // one hello per connection
 		{`{"type":"act.open","id":"k","kind":""}`, protocol.CodeBadMessage, "k"},
 		{`{"type":"capture.start","id":"n","act":"act-none","device":"fake:1","source":"feeder","dpi":300,"color":"gray"}`, protocol.CodeActNotFound, "n"},
 		{`{"type":"page.get","id":"p","act":"act-none","page":1}`, protocol.CodePageNotFound, "p"},

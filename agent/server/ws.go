@@ -37,17 +37,38 @@ func (s *Server) websocket(shutdown context.Context) http.Handler {
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if !s.originAllowed(origin) {
+			up.Error(w, r, http.StatusForbidden, errors.New("origin not allowed"))
+			return
+		}
+		// A flood of sockets from one origin must not starve the others.
+		if !s.takeConn(origin) {
+			s.log.Warn("refused websocket: too many connections", "origin", origin)
+			http.Error(w, "too many connections", http.StatusTooManyRequests)
+			return
+		}
+		defer s.dropConn(origin)
 		conn, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return // the Upgrader has answered and logged
 		}
 		s.conns.Add(1)
 		defer s.conns.Done()
-		log := s.log.With("origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		log := s.log.With("origin", origin, "remote", r.RemoteAddr)
 		log.Info("browser connected")
 		c := newConn(conn, s.opts.SendQueue, log)
-		sess := s.agent.NewSession(c, log)
+		sess := s.agent.NewSession(c, log, origin)
 		defer sess.Close()
+		// A connection that does not authenticate promptly holds a slot for
+		// nothing.
+		helloTimer := time.AfterFunc(s.opts.HelloTimeout, func() {
+			if !sess.Authenticated() {
+				log.Warn("closing connection: no authentication in time")
+				c.Close(errors.New("hello timeout"))
+			}
+		})
+		defer helloTimer.Stop()
 		c.run(shutdown, sess, s.opts.MessagesPerSecond)
 		log.Info("browser disconnected", "reason", c.reason())
 	})
@@ -110,6 +131,9 @@ func (c *conn) SendBlob(h protocol.BlobHeader, data []byte) {
 	}
 	c.enqueue(frame{binary: true, data: f})
 }
+
+// Close ends the connection after the writer has sent what is queued.
+func (c *conn) Close(reason error) { c.stop(reason) }
 
 func (c *conn) reason() error { return context.Cause(c.ctx) }
 
@@ -197,6 +221,10 @@ func (c *conn) writeLoop(shutdown context.Context) {
 				c.log.Warn("disconnecting slow browser tab")
 				_ = c.ws.WriteControl(websocket.CloseMessage,
 					websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "troppo lento"), time.Now().Add(time.Second))
+			} else {
+				c.flush() // e.g. the error reply to a refused hello
+				_ = c.ws.WriteControl(websocket.CloseMessage,
+					websocket.FormatCloseMessage(websocket.ClosePolicyViolation, ""), time.Now().Add(time.Second))
 			}
 			c.ws.Close()
 			return

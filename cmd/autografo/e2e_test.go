@@ -67,8 +67,11 @@ func agentBinary(t *testing.T) string {
 }
 
 type agentProc struct {
-	cmd  *exec.Cmd
-	URL  string
+	cmd      *exec.Cmd
+	URL      string // the page, with its one-time pairing token
+	Base     string // the page without the token
+	Token    string
+	StateDir string
 	logs *syncBuffer
 	done chan error
 }
@@ -90,29 +93,30 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var urlLine = regexp.MustCompile(`(http://127\.0\.0\.1:\d+/)`)
+var urlLine = regexp.MustCompile(`(http://127\.0\.0\.1:\d+/)#pair=([A-Za-z0-9_-]+)`)
 
 // startAgent runs `autografo serve --sim --port 0 args...` and waits for the
 // URL it prints.
 func startAgent(t *testing.T, args ...string) *agentProc {
 	t.Helper()
 	bin := agentBinary(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--sim", "--port", "0", "--poll", "200ms"}, args...)...)
+	stateDir := t.TempDir()
+	cmd := exec.Command(bin, append([]string{"serve", "--sim", "--port", "0", "--poll", "200ms", "--state-dir", stateDir}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &agentProc{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	p := &agentProc{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1), StateDir: stateDir}
 	cmd.Stderr = p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	urlc := make(chan string, 1)
+	urlc := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
+				urlc <- m
 			}
 		}
 		io.Copy(io.Discard, stdout)
@@ -131,7 +135,8 @@ func startAgent(t *testing.T, args ...string) *agentProc {
 		}
 	})
 	select {
-	case p.URL = <-urlc:
+	case m := <-urlc:
+		p.URL, p.Base, p.Token = m[0], m[1], m[2]
 	case err := <-p.done:
 		t.Fatalf("autografo exited before serving: %v\n%s", err, p.logs)
 	case <-time.After(30 * time.Second):

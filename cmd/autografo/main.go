@@ -12,11 +12,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/autografo/autografo/agent"
+	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/server"
 	"github.com/autografo/autografo/drivers/sim"
 	"github.com/autografo/autografo/scanner"
@@ -39,6 +41,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "open":
+		return openCmd(args[1:], stdout, stderr)
+	case "pair":
+		return pairCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "autografo", version)
 		return 0
@@ -56,6 +62,8 @@ func usage(w io.Writer) {
 
 commands:
   serve     run the agent (see autografo serve -h)
+  open      open the page in the browser, paired with the running agent
+  pair      print a code to pair a browser opened by hand
   version   print the version
 `)
 }
@@ -69,8 +77,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	port := fs.Int("port", server.DefaultPort, "port on 127.0.0.1 and [::1] (0 picks a free one)")
-	var origins stringList
+	var origins, ticketKeys stringList
 	fs.Var(&origins, "allow-origin", "origin of an act-drafting app allowed to connect, exact (repeatable)")
+	fs.Var(&ticketKeys, "ticket-key", "ID=FILE: Ed25519 public key (PEM) of an act-drafting backend that signs session tickets (repeatable)")
+	audience := fs.String("ticket-audience", "autografo", "audience a session ticket must name")
+	comune := fs.String("comune", "", "code of the comune (for the journal of paired sessions)")
+	stateDir := fs.String("state-dir", defaultStateDir(), "per-user directory for the runtime file")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for scanners")
@@ -122,12 +134,46 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Warn("no scanner drivers enabled yet: start with --sim for the simulated scanner")
 	}
 
+	var keys []auth.TicketKey
+	for _, kv := range ticketKeys {
+		id, path, ok := strings.Cut(kv, "=")
+		if !ok || id == "" {
+			fmt.Fprintf(stderr, "autografo: --ticket-key %q: want ID=FILE\n", kv)
+			return 2
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "autografo:", err)
+			return 2
+		}
+		k, err := auth.ParsePublicKey(string(data))
+		if err != nil {
+			fmt.Fprintf(stderr, "autografo: --ticket-key %s: %v\n", id, err)
+			return 2
+		}
+		keys = append(keys, auth.TicketKey{ID: id, Key: k})
+	}
+	tickets, err := auth.NewVerifier(auth.TicketConfig{Keys: keys, Audience: *audience})
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 2
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// The pairing origins are known once the port is: the server is built
+	// with a Pairing that learns them after Listen.
+	operator := "operatore locale"
+	if u, err := user.Current(); err == nil {
+		operator = u.Username
+	}
+	secret := newSecret()
 	mgr := manager.New(drivers, manager.Options{PollInterval: *poll, Logger: log})
-	ag := agent.New(mgr, agent.Options{Logger: log, Version: version})
-	srv, err := server.New(ag, webui.FS(), server.Options{Port: *port, AllowedOrigins: origins, Logger: log})
+	authSvc := &auth.Service{Tickets: tickets}
+	ag := agent.New(mgr, agent.Options{Logger: log, Version: version, Auth: authSvc})
+	srvOpts := server.Options{Port: *port, AllowedOrigins: origins, Logger: log, AdminSecret: secret}
+	srv, err := server.New(ag, webui.FS(), srvOpts)
 	if err != nil {
 		log.Error("bad configuration", "err", err)
 		return 2
@@ -136,6 +182,15 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot listen", "err", err)
 		return 1
 	}
+	pairing := auth.NewPairing(auth.PairingConfig{Origins: srv.PageOrigins(), Operator: operator, Comune: *comune})
+	authSvc.Pairing = pairing
+	srv.SetPairing(pairing)
+	runtimePath, err := writeRuntime(*stateDir, runtimeInfo{URL: srv.URL(), Port: srv.Port(), PID: os.Getpid(), Secret: secret})
+	if err != nil {
+		log.Error("cannot write the runtime file", "err", err)
+		return 1
+	}
+	defer os.Remove(runtimePath)
 
 	mgrDone := make(chan struct{})
 	go func() { defer close(mgrDone); _ = mgr.Run(ctx) }()
@@ -148,8 +203,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	case <-ctx.Done():
 	}
 
-	log.Info("autografo started", "version", version, "url", srv.URL(), "drivers", len(drivers))
-	fmt.Fprintf(stdout, "Autografo è pronto: apri %s\n", srv.URL())
+	log.Info("autografo started", "version", version, "url", srv.URL(), "drivers", len(drivers),
+		"ticket_keys", len(keys), "allowed_origins", len(origins))
+	// The URL carries a one-time pairing token in its fragment: whoever
+	// opens it first is paired; `autografo open` makes a new one.
+	token, _ := pairing.NewToken()
+	fmt.Fprintf(stdout, "Autografo è pronto: apri %s#pair=%s\n", srv.URL(), token)
 
 	// The server outlives the captures: on a signal the captures end first,
 	// so that each browser is told why its scan stopped before the socket

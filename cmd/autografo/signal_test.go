@@ -16,7 +16,7 @@ import (
 // and stops the process cleanly.
 func TestInterruptDuringAScanEndsCleanly(t *testing.T) {
 	ag := startAgent(t, "--sim-pages", "5", "--sim-page-time", "1s")
-	origin := strings.TrimSuffix(ag.URL, "/")
+	origin := strings.TrimSuffix(ag.Base, "/")
 	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(origin, "http", "ws", 1)+"/v1/ws", http.Header{"Origin": {origin}})
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestInterruptDuringAScanEndsCleanly(t *testing.T) {
 			}
 		}
 	}
-	send(`{"type":"hello","id":"1","versions":[1]}`)
+	send(`{"type":"hello","id":"1","versions":[1],"pair":"` + ag.Token + `"}`)
 	read("welcome")
 	send(`{"type":"act.open","id":"2","kind":"matrimonio","signers":[{"role":"sposo","name":"M"}]}`)
 	act := read("act.opened")["act"].(map[string]any)["id"].(string)

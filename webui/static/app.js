@@ -4,7 +4,61 @@ import { AutografoClient } from "./autografo-client.js";
 
 const $ = (sel) => document.querySelector(sel);
 const wsURL = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/v1/ws";
-const client = new AutografoClient(wsURL);
+const SESSION_KEY = "autografo.session";
+let typedCode = null;
+
+// Credentials for each connection, best first: the one-time token that
+// `autografo open` put in the fragment (removed from the address bar at once,
+// it works only once), a code typed by the operator, the session kept from
+// an earlier pairing in this tab.
+function credentials() {
+  const m = location.hash.match(/pair=([A-Za-z0-9_-]+)/);
+  if (m) {
+    history.replaceState(null, "", location.pathname + location.search);
+    return { pair: m[1] };
+  }
+  if (typedCode) {
+    const code = typedCode;
+    typedCode = null;
+    return { code };
+  }
+  const session = sessionStorage.getItem(SESSION_KEY);
+  return session ? { session } : {};
+}
+
+const client = new AutografoClient(wsURL, { credentials: async () => credentials() });
+
+function showPairing(message) {
+  sessionStorage.removeItem(SESSION_KEY);
+  $("#workspace").hidden = true;
+  $("#pairing").hidden = false;
+  const el = $("#pair-error");
+  el.textContent = message || "";
+  el.hidden = !message;
+  const c = $("#connection");
+  c.textContent = "Non collegato";
+  c.dataset.state = "closed";
+}
+
+function connect() {
+  client.connect().catch((err) => {
+    if (err.code === "unauthorized") {
+      showPairing(sessionStorage.getItem(SESSION_KEY) || $("#pair-code").value ? err.message : "");
+      return;
+    }
+    const el = $("#connection");
+    el.textContent = "Autografo non raggiungibile";
+    el.dataset.state = "closed";
+    showError(err.message);
+    $("#workspace").hidden = false;
+  });
+}
+
+$("#pair-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  typedCode = $("#pair-code").value.trim();
+  connect();
+});
 
 const state = { act: null, actKey: "", capture: null, pages: 0 };
 
@@ -123,6 +177,11 @@ $("#new-act").addEventListener("click", resetAct);
 $("#add-signer").addEventListener("click", () => addSigner());
 
 client.addEventListener("open", (ev) => {
+  if (ev.detail.session) sessionStorage.setItem(SESSION_KEY, ev.detail.session);
+  $("#pairing").hidden = true;
+  $("#workspace").hidden = false;
+  $("#pair-code").value = "";
+  $("#operator").textContent = ev.detail.operator;
   const el = $("#connection");
   el.textContent = "Collegato";
   el.dataset.state = "open";
@@ -130,6 +189,7 @@ client.addEventListener("open", (ev) => {
 });
 
 client.addEventListener("close", () => {
+  if (client.refused) return; // the pairing panel says what to do
   const el = $("#connection");
   el.textContent = "Autografo non raggiungibile";
   el.dataset.state = "closed";
@@ -196,9 +256,4 @@ client.addEventListener("capture.failed", endedEarly);
 
 for (const [role, name] of defaultSigners) addSigner(role, name);
 setBusy(false);
-client.connect().catch((err) => {
-  const el = $("#connection");
-  el.textContent = "Autografo non raggiungibile";
-  el.dataset.state = "closed";
-  showError(err.message);
-});
+connect();

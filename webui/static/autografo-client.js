@@ -1,7 +1,11 @@
 // Autografo client module: the browser side of protocol v1 (agent/protocol).
 //
 //   import { AutografoClient } from "http://127.0.0.1:8733/autografo-client.js";
-//   const ag = new AutografoClient("ws://127.0.0.1:8733/v1/ws");
+//   const ag = new AutografoClient("ws://127.0.0.1:8733/v1/ws", {
+//     // Called before every (re)connection: a fresh ticket from your backend,
+//     // which signs it with Ed25519 (see the README). Tickets are single use.
+//     credentials: async () => ({ ticket: await (await fetch("/autografo-ticket")).text() }),
+//   });
 //   ag.addEventListener("page.ready", (e) => show(e.detail.page, e.detail.data));
 //   await ag.connect();
 //   const { act } = await ag.request("act.open", { kind: "matrimonio", signers });
@@ -23,10 +27,11 @@ export class AutografoError extends Error {
 }
 
 export class AutografoClient extends EventTarget {
-  constructor(url, { reconnect = true } = {}) {
+  constructor(url, { reconnect = true, credentials = async () => ({}) } = {}) {
     super();
     this.url = url;
     this.reconnect = reconnect;
+    this.credentials = credentials;
     this.ws = null;
     this.nextId = 1;
     this.pending = new Map(); // request id -> {resolve, reject, msg}
@@ -35,9 +40,12 @@ export class AutografoClient extends EventTarget {
     this.backoff = 500;
   }
 
-  // connect opens the socket and says hello; it resolves with the welcome.
+  // connect opens the socket and says hello with the credentials; it
+  // resolves with the welcome. A refused hello (code "unauthorized") stops
+  // the automatic reconnection until connect is called again.
   connect() {
     this.closedByUser = false;
+    this.refused = false;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url);
       ws.binaryType = "arraybuffer";
@@ -47,10 +55,12 @@ export class AutografoClient extends EventTarget {
         opened = true;
         this.backoff = 500;
         try {
-          const welcome = await this.request("hello", { versions: [PROTOCOL_VERSION], client: "autografo-client.js" });
+          const creds = await this.credentials();
+          const welcome = await this.request("hello", { ...creds, versions: [PROTOCOL_VERSION], client: "autografo-client.js" });
           this.dispatchEvent(new CustomEvent("open", { detail: welcome }));
           resolve(welcome);
         } catch (err) {
+          if (err.code === "unauthorized") this.refused = true;
           reject(err);
         }
       };
@@ -61,7 +71,7 @@ export class AutografoClient extends EventTarget {
         this.blobWaiters.clear();
         this.dispatchEvent(new CustomEvent("close", { detail: { code: ev.code, reason: ev.reason } }));
         if (!opened) reject(new AutografoError("unreachable", "Autografo non risponde: verificare che sia avviato."));
-        if (this.reconnect && !this.closedByUser) {
+        if (this.reconnect && !this.closedByUser && !this.refused) {
           const wait = this.backoff;
           this.backoff = Math.min(this.backoff * 2, 10000);
           setTimeout(() => this.connect().catch(() => {}), wait);

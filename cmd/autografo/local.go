@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// runtimeInfo is what a running agent tells the local command line: where it
+// is and the secret that lets `autografo open` and `autografo pair` ask it
+// for pairings. The file is readable by the user alone, so only the person
+// at the keyboard (not a web page) can pair a browser.
+type runtimeInfo struct {
+	URL    string `json:"url"`
+	Port   int    `json:"port"`
+	PID    int    `json:"pid"`
+	Secret string `json:"secret"`
+}
+
+const runtimeFile = "agent.json"
+
+// defaultStateDir is per user: the runtime directory when there is one (it
+// vanishes at logout), else ~/.local/state.
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "autografo")
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "autografo")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "autografo")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("autografo-%d", os.Getuid()))
+}
+
+func newSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// writeRuntime writes the runtime file with mode 0600 in a 0700 directory,
+// atomically, so a reader never sees half of it.
+func writeRuntime(dir string, info runtimeInfo) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("state directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return "", fmt.Errorf("state directory: %w", err)
+	}
+	data, err := json.Marshal(info)
+	if err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, ".agent-*.json")
+	if err != nil {
+		return "", fmt.Errorf("runtime file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, runtimeFile)
+	return path, os.Rename(tmp.Name(), path)
+}
+
+func readRuntime(dir string) (runtimeInfo, error) {
+	var info runtimeInfo
+	data, err := os.ReadFile(filepath.Join(dir, runtimeFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return info, fmt.Errorf("Autografo is not running for this user (no %s in %s): start it with `autografo serve`", runtimeFile, dir)
+	}
+	if err != nil {
+		return info, err
+	}
+	if err := json.Unmarshal(data, &info); err != nil {
+		return info, fmt.Errorf("runtime file %s: %w", filepath.Join(dir, runtimeFile), err)
+	}
+	return info, nil
+}
+
+type pairReply struct {
+	Token   string    `json:"token"`
+	Code    string    `json:"code"`
+	URL     string    `json:"url"`
+	Expires time.Time `json:"expires"`
+}
+
+func askPairing(dir, kind string) (pairReply, error) {
+	var out pairReply
+	info, err := readRuntime(dir)
+	if err != nil {
+		return out, err
+	}
+	req, err := http.NewRequest("POST", info.URL+"v1/admin/pair", bytes.NewReader([]byte(`{"kind":"`+kind+`"}`)))
+	if err != nil {
+		return out, err
+	}
+	req.Header.Set("Authorization", "Bearer "+info.Secret)
+	req.Header.Set("Content-Type", "application/json")
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return out, fmt.Errorf("Autografo does not answer at %s: %w", info.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return out, fmt.Errorf("Autografo refused the pairing: %s %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	return out, json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&out)
+}
+
+// openCmd asks the running agent for a one-time pairing token and opens the
+// page with it in the URL fragment.
+func openCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("open", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("state-dir", defaultStateDir(), "where the running agent keeps its runtime file")
+	printOnly := fs.Bool("print", false, "print the URL instead of opening a browser")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	r, err := askPairing(*dir, "token")
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	if *printOnly {
+		fmt.Fprintln(stdout, r.URL)
+		return 0
+	}
+	opener := "xdg-open"
+	switch runtime.GOOS {
+	case "darwin":
+		opener = "open"
+	case "windows":
+		opener = "explorer"
+	}
+	if b := os.Getenv("BROWSER"); b != "" {
+		opener = b
+	}
+	if err := exec.Command(opener, r.URL).Start(); err != nil {
+		fmt.Fprintf(stderr, "autografo: cannot start a browser (%v); open this address by hand:\n", err)
+		fmt.Fprintln(stdout, r.URL)
+		return 1
+	}
+	fmt.Fprintln(stdout, "Pagina di Autografo aperta nel browser.")
+	return 0
+}
+
+// pairCmd prints a pairing code for a browser opened by hand.
+func pairCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("pair", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("state-dir", defaultStateDir(), "where the running agent keeps its runtime file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	r, err := askPairing(*dir, "code")
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Codice di abbinamento: %s (valido fino alle %s)\n", r.Code, r.Expires.Local().Format("15:04"))
+	return 0
+}
