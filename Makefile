@@ -10,7 +10,7 @@ RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev
 # The browser tests drive a real headless Chromium; it needs a font.
 TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core
 
-.PHONY: run test deps-run deps-test build vet screenshot clean
+.PHONY: run test deps-run deps-test build vet screenshot security-report clean
 
 run: deps-run
 	$(GO) run ./cmd/autografo serve --sim --port $(PORT)
@@ -31,6 +31,10 @@ deps-test:
 # Refreshes the README's screenshot from a real capture in headless Chromium.
 screenshot: deps-test
 	AUTOGRAFO_SCREENSHOT=$(CURDIR)/docs/screenshot-capture.png $(GO) test -count=1 -run TestBrowserFeederCaptureShowsEveryPage ./cmd/autografo
+
+# Regenerates docs/SECURITY.md from a run of the attack tests.
+security-report: deps-test
+	GO=$(GO) .ci/security-report
 
 clean:
 	rm -rf bin

@@ -225,27 +225,36 @@ func TestAttackConnectionFloodLeavesTheTabResponsive(t *testing.T) {
 	tab := connect(t, f)
 	tab.hello()
 
-	// 200 sockets from the tab's own origin, none authenticating.
+	// A sustained flood from the tab's own origin: 50 goroutines dialling
+	// again and again while the tab works. Accepted sockets never
+	// authenticate and are held open.
 	var mu sync.Mutex
 	accepted, refused := 0, 0
-	var wg sync.WaitGroup
 	var held []*websocket.Conn
-	for range 200 {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 50 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, resp, err := dial(t, f, f.origin())
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				accepted++
-				held = append(held, c)
-			} else if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
-				refused++
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c, resp, err := dial(t, f, f.origin())
+				mu.Lock()
+				if err == nil {
+					accepted++
+					held = append(held, c)
+				} else if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+					refused++
+				}
+				mu.Unlock()
 			}
 		}()
 	}
-	wg.Wait()
 	defer func() {
 		for _, c := range held {
 			c.Close()
@@ -258,10 +267,13 @@ func TestAttackConnectionFloodLeavesTheTabResponsive(t *testing.T) {
 		tab.send(map[string]any{"type": "devices.list"})
 		tab.until(protocol.TypeDevices)
 		rtts = append(rtts, time.Since(t0))
+		time.Sleep(5 * time.Millisecond)
 	}
+	close(stop)
+	wg.Wait()
 	slices.Sort(rtts)
 	p50, p99 := rtts[len(rtts)/2], rtts[len(rtts)*99/100]
-	if accepted > 7 || refused != 200-accepted {
+	if accepted > 7 || refused < 100 {
 		t.Errorf("flood: %d accepted, %d refused with 429", accepted, refused)
 	}
 	// Unauthenticated sockets are closed after the hello timeout, freeing
@@ -273,10 +285,10 @@ func TestAttackConnectionFloodLeavesTheTabResponsive(t *testing.T) {
 	} else {
 		later.Close()
 	}
-	attacklog.Record(t, "flood: 200 websockets at once from the tab's own origin, none authenticating",
+	attacklog.Record(t, "flood: 50 clients re-dialling websockets from the tab's own origin for the whole measurement, none authenticating",
 		"at most 8 per origin (the tab holds one), the rest 429; unauthenticated ones closed after the hello timeout; the tab stays responsive",
 		itoa(accepted)+" accepted, "+itoa(refused)+" refused with 429; tab devices.list round trip p50 "+p50.Round(10*time.Microsecond).String()+
-			", p99 "+p99.Round(10*time.Microsecond).String()+" (50 requests, during the flood); slots freed after timeout="+boolStr(err == nil))
+			", p99 "+p99.Round(10*time.Microsecond).String()+" (50 requests during the flood, race detector off in the report run); slots freed after timeout="+boolStr(err == nil))
 }
 
 func TestAttackOversizedAndMalformedMessages(t *testing.T) {

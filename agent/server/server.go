@@ -170,6 +170,7 @@ func (s *Server) Handler(ctx context.Context) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ws", s.websocket(ctx))
 	mux.Handle("POST /v1/admin/pair", http.HandlerFunc(s.adminPair))
+	mux.Handle("GET /autografo-client.js", s.clientModule(http.FileServerFS(s.ui)))
 	mux.Handle("GET /", http.FileServerFS(s.ui))
 	return s.checkHost(securityHeaders(s.checkOrigin(mux)))
 }
@@ -287,6 +288,21 @@ func (s *Server) adminPair(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("pairing issued", "kind", req.Kind, "expires", resp.Expires)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// clientModule lets the allowed act-drafting apps import the JS client from
+// the agent itself (a module script is fetched with CORS), so that they
+// always speak the agent's own protocol version. It is the only file shared
+// across origins; it holds no data.
+func (s *Server) clientModule(files http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" && s.originAllowed(origin) {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
+		}
+		w.Header().Add("Vary", "Origin")
+		files.ServeHTTP(w, r)
+	})
 }
 
 // takeConn reserves a websocket slot for origin.

@@ -72,8 +72,8 @@ type agentProc struct {
 	Base     string // the page without the token
 	Token    string
 	StateDir string
-	logs *syncBuffer
-	done chan error
+	logs     *syncBuffer
+	done     chan error
 }
 
 type syncBuffer struct {
@@ -146,7 +146,7 @@ func startAgent(t *testing.T, args ...string) *agentProc {
 }
 
 // browser starts headless Chromium with a fresh profile.
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	exe := need(t, "AUTOGRAFO_CHROMIUM", "chromium", "chromium-browser", "google-chrome")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -160,6 +160,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelCtx := chromedp.NewContext(actx)
 	// The first call starts the browser, which lives as long as its
@@ -297,5 +298,74 @@ func TestBrowserJamShowsItalianErrorAndRetryWorks(t *testing.T) {
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](loadedThumbnails+` === 3`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("3 decoded thumbnails after retry: %v", err)
+	}
+}
+
+// runCLI runs an autografo subcommand against the agent's state directory.
+func runCLI(t *testing.T, ag *agentProc, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(agentBinary(t), append(args, "--state-dir", ag.StateDir)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("autografo %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+var codeLine = regexp.MustCompile(`Codice di abbinamento: (\d{3}-\d{3}-\d{3})`)
+
+func TestBrowserPairsWithACodeAndKeepsTheSessionOnReload(t *testing.T) {
+	ctx := browser(t)
+	ag := startAgent(t)
+	// Opened by hand, without the token: the page asks for a code.
+	if err := chromedp.Do(ctx, chromedp.Navigate(ag.Base), chromedp.WaitVisible(`#pairing`)); err != nil {
+		t.Fatalf("pairing panel: %v", err)
+	}
+	if n := count(t, ctx, `document.querySelector("#workspace").hidden ? 1 : 0`); n != 1 {
+		t.Fatal("the workspace is shown to an unpaired page")
+	}
+	// A wrong code is refused with an Italian message...
+	if err := chromedp.Do(ctx, chromedp.SetValue(`#pair-code`, "000-000-000"), chromedp.Click(`#pair-submit`),
+		chromedp.WaitVisible(`#pair-error`)); err != nil {
+		t.Fatal(err)
+	}
+	if msg := text(t, ctx, `#pair-error`); !strings.Contains(msg, "non autorizzato") {
+		t.Errorf("wrong code message %q", msg)
+	}
+	// ...the code from `autografo pair` is accepted.
+	m := codeLine.FindStringSubmatch(runCLI(t, ag, "pair"))
+	if m == nil {
+		t.Fatal("autografo pair printed no code")
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(`#pair-code`, m[1]), chromedp.Click(`#pair-submit`),
+		chromedp.WaitVisible(`#connection[data-state="open"]`), chromedp.WaitReady(`#device option[value="sim:0"]`)); err != nil {
+		t.Fatalf("pairing with the code: %v", err)
+	}
+	// A reload resumes with the session token kept in the tab.
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(`#connection[data-state="open"]`)); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if !strings.Contains(ag.logs.String(), "via=session") {
+		t.Error("the reload did not resume the session")
+	}
+}
+
+func TestBrowserOpenCommandPairsThePage(t *testing.T) {
+	ctx := browser(t)
+	ag := startAgent(t)
+	url := strings.TrimSpace(runCLI(t, ag, "open", "--print"))
+	if !strings.HasPrefix(url, ag.Base+"#pair=") {
+		t.Fatalf("autografo open --print = %q", url)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(`#connection[data-state="open"]`)); err != nil {
+		t.Fatalf("page opened by autografo open: %v", err)
+	}
+	// The one-time token left the address bar, and does not work twice.
+	loc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
+	if err != nil || strings.Contains(loc, "pair=") {
+		t.Errorf("token still in the address bar: %q %v", loc, err)
+	}
+	ctx2 := browser(t)
+	if err := chromedp.Do(ctx2, chromedp.Navigate(url), chromedp.WaitVisible(`#pairing`)); err != nil {
+		t.Fatalf("a used token must lead to the pairing panel: %v", err)
 	}
 }

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/autografo/autografo/agent/auth"
+)
+
+// An act-drafting app on its own origin: its backend signs a ticket for each
+// connection, its page imports the client module from the agent and
+// captures a page.
+const appPage = `<!doctype html><title>SIDE</title><pre id="out"></pre>
+<script type="module">
+import { AutografoClient } from "AGENT/autografo-client.js";
+const out = document.getElementById("out");
+const ag = new AutografoClient("WSAGENT/v1/ws", {
+  credentials: async () => ({ ticket: await (await fetch("/ticket")).text() }),
+});
+try {
+  const welcome = await ag.connect();
+  const { act } = await ag.request("act.open", { kind: "matrimonio", signers: [{ role: "sposo", name: "Marco" }] });
+  const page = new Promise((res) => ag.addEventListener("page.ready", (e) => res(e.detail)));
+  await ag.request("capture.start", { act: act.id, device: "sim:0", source: "platen", dpi: 150, color: "gray" });
+  const p = await page;
+  const b64 = await AutografoClient.toBase64(p.data);
+  out.textContent = "ok operator=" + welcome.operator + " perms=" + welcome.permissions.join(",") +
+    " page=" + p.page.index + " base64=" + b64.slice(0, 4);
+} catch (e) {
+  out.textContent = "error " + e.code + " " + e.message;
+}
+</script>`
+
+func TestBrowserActDraftingAppUsesTickets(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	keyFile := filepath.Join(t.TempDir(), "side.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var issued atomic.Int32
+	var agentURL string
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := "http://" + r.Host
+		if r.URL.Path == "/ticket" {
+			issued.Add(1)
+			now := time.Now()
+			tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, auth.TicketClaims{
+				RegisteredClaims: jwt.RegisteredClaims{Audience: jwt.ClaimStrings{"autografo"},
+					IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
+					ID: fmt.Sprintf("side-%d", now.UnixNano())},
+				Comune: "F205", Operator: "mario.rossi", Origin: origin, Perms: []string{"view", "capture"},
+			})
+			tok.Header["kid"] = "side"
+			s, err := tok.SignedString(priv)
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			fmt.Fprint(w, s)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, strings.NewReplacer("WSAGENT", strings.Replace(agentURL, "http", "ws", 1), "AGENT", agentURL).Replace(appPage))
+	}))
+	defer app.Close()
+
+	ag := startAgent(t, "--allow-origin", app.URL, "--ticket-key", "side="+keyFile)
+	agentURL = strings.TrimSuffix(ag.Base, "/")
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL)); err != nil {
+		t.Fatal(err)
+	}
+	result, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById("out").textContent || false`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatalf("the app did not finish: %v\n%s", err, ag.logs)
+	}
+	if want := "ok operator=mario.rossi perms=view,capture page=1 base64=/9j/"; result != want {
+		t.Fatalf("app result %q, want %q\n%s", result, want, ag.logs)
+	}
+	if issued.Load() != 1 || !strings.Contains(ag.logs.String(), "via=ticket") {
+		t.Errorf("%d tickets issued; logs:\n%s", issued.Load(), ag.logs)
+	}
+}
