@@ -19,6 +19,7 @@ import (
 	"github.com/autografo/autografo/agent/auth/attacklog"
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/agent/server"
+	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
 
@@ -221,7 +222,11 @@ func TestAttackRequestsFromOtherOrigins(t *testing.T) {
 }
 
 func TestAttackConnectionFloodLeavesTheTabResponsive(t *testing.T) {
-	f := start(t, server.Options{ConnectionsPerOrigin: 8, MaxConnections: 32, HelloTimeout: time.Second, MessagesPerSecond: 1000})
+	// The hello timeout outlasts the flood, so that no slot is freed during it
+	// and "accepted" counts sockets open at the same time.
+	const helloTimeout = 5 * time.Second
+	f := start(t, server.Options{ConnectionsPerOrigin: 8, MaxConnections: 32, HelloTimeout: helloTimeout, MessagesPerSecond: 1000})
+	floodStart := time.Now()
 	tab := connect(t, f)
 	tab.hello()
 
@@ -271,6 +276,10 @@ func TestAttackConnectionFloodLeavesTheTabResponsive(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+	floodTime := time.Since(floodStart)
+	if floodTime >= helloTimeout {
+		t.Fatalf("the flood lasted %s, longer than the hello timeout: the counts below would mean nothing", floodTime)
+	}
 	slices.Sort(rtts)
 	p50, p99 := rtts[len(rtts)/2], rtts[len(rtts)*99/100]
 	if accepted > 7 || refused < 100 {
@@ -278,7 +287,7 @@ func TestAttackConnectionFloodLeavesTheTabResponsive(t *testing.T) {
 	}
 	// Unauthenticated sockets are closed after the hello timeout, freeing
 	// their slots.
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(time.Until(floodStart.Add(helloTimeout + 500*time.Millisecond)))
 	later, _, err := dial(t, f, f.origin())
 	if err != nil {
 		t.Errorf("after the hello timeout a new connection is still refused: %v", err)
@@ -287,7 +296,7 @@ func TestAttackConnectionFloodLeavesTheTabResponsive(t *testing.T) {
 	}
 	attacklog.Record(t, "flood: 50 clients re-dialling websockets from the tab's own origin for the whole measurement, none authenticating",
 		"at most 8 per origin (the tab holds one), the rest 429; unauthenticated ones closed after the hello timeout; the tab stays responsive",
-		itoa(accepted)+" accepted, "+itoa(refused)+" refused with 429; tab devices.list round trip p50 "+p50.Round(10*time.Microsecond).String()+
+		itoa(accepted)+" accepted, "+itoa(refused)+" refused with 429 in "+floodTime.Round(time.Millisecond).String()+"; tab devices.list round trip p50 "+p50.Round(10*time.Microsecond).String()+
 			", p99 "+p99.Round(10*time.Microsecond).String()+" (50 requests during the flood, race detector off in the report run); slots freed after timeout="+boolStr(err == nil))
 }
 
@@ -321,4 +330,36 @@ func TestAttackOversizedAndMalformedMessages(t *testing.T) {
 	if err == nil {
 		t.Error("a 2 MiB message did not close the connection")
 	}
+}
+
+func TestAttackTooManyCapturesAtOnce(t *testing.T) {
+	f := start(t, server.Options{})
+	release := make(chan struct{})
+	defer close(release)
+	for i := 2; i <= 5; i++ {
+		f.drv.Plug(scanner.Info{ID: scanner.ID("fake:" + itoa(i))})
+	}
+	f.mgr.Poll(t.Context())
+	for i := 1; i <= 5; i++ {
+		f.drv.Script(scanner.ID("fake:"+itoa(i)), scannertest.Step{Data: scannertest.JPEG(64, 64), Block: release})
+	}
+	cl := connect(t, f)
+	cl.hello()
+	started := 0
+	var last msg
+	for i := 1; i <= 5; i++ {
+		cl.send(map[string]any{"type": "capture.start", "act": cl.openAct(), "device": "fake:" + itoa(i), "source": "feeder", "dpi": 300, "color": "gray"})
+		last = cl.read()
+		for last.Type == protocol.TypeCaptureProgress {
+			last = cl.read()
+		}
+		if last.Type == protocol.TypeCaptureStarted {
+			started++
+		}
+	}
+	if started != 4 || last.Error.Code != protocol.CodeTooManyJobs {
+		t.Errorf("%d captures started, fifth got %s; want 4 and too_many_jobs", started, last.raw)
+	}
+	attacklog.Record(t, "five captures at once on five devices", "four run, the fifth is refused (too_many_jobs)",
+		itoa(started)+" started, fifth: "+last.Error.Code)
 }
