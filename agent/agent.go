@@ -26,6 +26,7 @@ import (
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/manager"
+	_ "github.com/autografo/autografo/scanner/pnm" // SANE pages arrive as PNM
 )
 
 // Scanners is what the agent needs of the device manager.

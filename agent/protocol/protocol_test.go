@@ -18,6 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 func TestWireGolden(t *testing.T) {
 	msgs := map[string]any{
 		"welcome": Welcome{Envelope: Envelope{Type: TypeWelcome, ID: "1"}, Version: 1, Agent: "autografo 1.0",
+			Operator: "mario.rossi", Permissions: []string{"view", "capture"}, Session: "c2Vzc2lvbg",
 			Devices: []Device{{ID: "sim:0", Driver: "sim", Name: "Autografo Scanner simulato"}}},
 		"act.opened": ActOpened{Envelope: Envelope{Type: TypeActOpened, ID: "2"}, Act: Act{ID: "act-1", Kind: "matrimonio",
 			Signers: []Signer{{Role: "sposo", Name: "Marco Bianchi"}, {Role: "sposa", Name: "Giulia Esposito"}}}},

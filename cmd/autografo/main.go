@@ -20,8 +20,6 @@ import (
 	"github.com/autografo/autografo/agent"
 	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/server"
-	"github.com/autografo/autografo/drivers/sim"
-	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/manager"
 	"github.com/autografo/autografo/webui"
 )
@@ -43,6 +41,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "open":
 		return openCmd(args[1:], stdout, stderr)
+	case "devices":
+		return devicesCmd(args[1:], stdout, stderr)
+	case "scan":
+		return scanCmd(args[1:], stdout, stderr)
 	case "pair":
 		return pairCmd(args[1:], stdout, stderr)
 	case "version", "--version":
@@ -64,6 +66,8 @@ commands:
   serve     run the agent (see autografo serve -h)
   open      open the page in the browser, paired with the running agent
   pair      print a code to pair a browser opened by hand
+  devices   list the scanners found now
+  scan      scan from the command line into files
   version   print the version
 `)
 }
@@ -86,12 +90,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for scanners")
-	useSim := fs.Bool("sim", false, "offer the simulated scanner (for demos and tests)")
-	simSeed := fs.Uint64("sim-seed", 1, "seed of the simulated scanner")
-	simPages := fs.Int("sim-pages", 3, "pages in the simulated feeder")
-	simFaults := fs.String("sim-faults", "", "faults for successive simulated jobs: busy, jam@N, nodocs, gone@N (comma-separated)")
-	simUnsigned := fs.String("sim-unsigned", "", "roles whose box the simulator leaves unsigned (comma-separated)")
-	simPageTime := fs.Duration("sim-page-time", 700*time.Millisecond, "simulated mechanical time per page")
+	var df driverFlags
+	df.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -109,32 +109,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log = slog.New(slog.NewTextHandler(stderr, hopts))
 	}
 
-	var drivers []scanner.Driver
-	if *useSim {
-		faults, err := sim.ParseFaults(*simFaults)
-		if err != nil {
-			fmt.Fprintln(stderr, "autografo:", err)
-			return 2
-		}
-		var unsigned []sim.Role
-		for _, r := range strings.Split(*simUnsigned, ",") {
-			if r = strings.TrimSpace(r); r != "" {
-				unsigned = append(unsigned, sim.Role(r))
-			}
-		}
-		d, err := sim.New(sim.Options{Seed: *simSeed, FeederPages: *simPages, Faults: faults,
-			Unsigned: unsigned, PageTime: *simPageTime})
-		if err != nil {
-			fmt.Fprintln(stderr, "autografo:", err)
-			return 2
-		}
-		drivers = append(drivers, d)
+	drivers, err := df.build(log)
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 2
 	}
 	if len(drivers) == 0 {
-		log.Warn("no scanner drivers enabled yet: start with --sim for the simulated scanner")
+		log.Warn("no scanner drivers enabled: use --sim for the simulated scanner or --saned for SANE scanners")
 	}
 
 	var keys []auth.TicketKey
+	var tickets *auth.Verifier
 	for _, kv := range ticketKeys {
 		id, path, ok := strings.Cut(kv, "=")
 		if !ok || id == "" {
@@ -153,7 +138,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		keys = append(keys, auth.TicketKey{ID: id, Key: k})
 	}
-	tickets, err := auth.NewVerifier(auth.TicketConfig{Keys: keys, Audience: *audience})
+	tickets, err = auth.NewVerifier(auth.TicketConfig{Keys: keys, Audience: *audience})
 	if err != nil {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 2

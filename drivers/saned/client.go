@@ -316,6 +316,10 @@ func (c *conn) params(ctx context.Context, handle int32) (Params, error) {
 	if err := c.send(new(encoder).word(rpcGetParameters).int(handle)); err != nil {
 		return Params{}, err
 	}
+	return c.readParams()
+}
+
+func (c *conn) readParams() (Params, error) {
 	status := c.dec.word()
 	p := Params{
 		Format: Frame(c.dec.word()), LastFrame: c.dec.word() != 0,
@@ -334,12 +338,33 @@ func (c *conn) params(ctx context.Context, handle int32) (Params, error) {
 	return p, nil
 }
 
-// start begins a frame; it returns the data port and whether samples of 16
-// bits come little-endian.
-func (c *conn) start(ctx context.Context, handle int32) (port int, littleEndian bool, err error) {
+// startFrame begins a frame: START, then GET_PARAMETERS sent at once, then
+// the data connection, then the parameters' reply. The order matters: saned
+// waits for the data connection before it reads the backend, so the
+// parameters are taken before any sample of the frame. Asked later, saned
+// may already have read the whole frame, and a three-pass backend then
+// describes the next frame (seen with SANE's test backend under load).
+func (c *conn) startFrame(ctx context.Context, handle int32, connect func(port int) error) (Params, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	defer c.withDeadline(ctx)()
+	port, little, err := c.start(handle)
+	if err != nil {
+		return Params{}, false, err
+	}
+	if err := c.send(new(encoder).word(rpcGetParameters).int(handle)); err != nil {
+		return Params{}, false, err
+	}
+	if err := connect(port); err != nil {
+		return Params{}, false, err
+	}
+	p, err := c.readParams()
+	return p, little, err
+}
+
+// start sends START and reads its reply: the data port and whether samples
+// of 16 bits come little-endian. The caller holds the lock.
+func (c *conn) start(handle int32) (port int, littleEndian bool, err error) {
 	if err := c.send(new(encoder).word(rpcStart).int(handle)); err != nil {
 		return 0, false, err
 	}

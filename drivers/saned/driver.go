@@ -338,16 +338,15 @@ func (j *Job) closeData() {
 // startFrame starts a frame and connects its data stream.
 func (j *Job) startFrame(ctx context.Context) (*records, Params, bool, error) {
 	c := j.dev.c
-	port, little, err := c.start(ctx, j.dev.handle)
-	if err != nil {
-		return nil, Params{}, false, err
-	}
-	dc, err := dialData(c.host, port)
-	if err != nil {
-		return nil, Params{}, false, fmt.Errorf("%w: data connection: %w", scanner.ErrGone, err)
-	}
-	j.setData(dc)
-	p, err := c.params(ctx, j.dev.handle)
+	var dc net.Conn
+	p, little, err := c.startFrame(ctx, j.dev.handle, func(port int) error {
+		var err error
+		if dc, err = dialData(c.host, port); err != nil {
+			return fmt.Errorf("%w: data connection: %w", scanner.ErrGone, err)
+		}
+		j.setData(dc)
+		return nil
+	})
 	if err != nil {
 		j.closeData()
 		return nil, Params{}, false, err

@@ -62,7 +62,7 @@ func FuzzReplies(f *testing.F) {
 		if _, _, err := fakeConn(reply).control(ctx, 0, Option{Name: "x", Type: TypeString, Size: 8}, actionGet, value{}); !typed(err) {
 			t.Fatalf("control: untyped error %v", err)
 		}
-		if _, _, err := fakeConn(reply).start(ctx, 0); !typed(err) {
+		if _, _, err := fakeConn(reply).startFrame(ctx, 0, func(int) error { return nil }); !typed(err) {
 			t.Fatalf("start: untyped error %v", err)
 		}
 	})

@@ -7,118 +7,31 @@ import (
 	"image"
 	"io"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/autografo/autografo/drivers/saned/sanedtest"
 	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/pnm"
 )
 
-// need finds a program; in CI a missing one fails the test, elsewhere it
-// skips (make test installs sane-utils).
-func need(t testing.TB, name string) string {
-	t.Helper()
-	for _, dir := range []string{"", "/usr/sbin/", "/usr/bin/"} {
-		if p, err := exec.LookPath(dir + name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found: CI must have sane-utils", name)
-	}
-	t.Skipf("%s not found; `make test` installs sane-utils", name)
-	return ""
-}
-
-// peer is a real saned serving SANE's test backend from private config
-// directories, on a free loopback port.
+// peer is a real saned serving SANE's test backend.
 type peer struct {
-	addr      string
-	serverDir string
-	cmd       *exec.Cmd
-	log       *bytes.Buffer
+	*sanedtest.Saned
+	addr string
 }
 
-type peerOpts struct {
-	users string // contents of saned.users, enabling authorization
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+type peerOpts = sanedtest.Options
 
 func startSaned(t testing.TB, o peerOpts) *peer {
 	t.Helper()
-	saned := need(t, "saned")
-	dir := t.TempDir()
-	server := filepath.Join(dir, "server")
-	if err := os.MkdirAll(server, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	conf, err := os.ReadFile("/etc/sane.d/test.conf")
-	if err != nil {
-		t.Fatalf("SANE's test backend configuration: %v", err)
-	}
-	// The stock geometry stops at 200 mm, narrower than A4.
-	conf = bytes.ReplaceAll(conf, []byte("geometry_max 200.0"), []byte("geometry_max 300.0"))
-	files := map[string]string{"dll.conf": "test\n", "test.conf": string(conf), "saned.conf": "127.0.0.1\n"}
-	if o.users != "" {
-		files["saned.users"] = o.users
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(server, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	port := freePort(t)
-	p := &peer{addr: "127.0.0.1:" + strconv.Itoa(port), serverDir: server, log: &bytes.Buffer{}}
-	p.cmd = exec.Command(saned, "-l", "-e", "-b", "127.0.0.1", "-p", strconv.Itoa(port))
-	p.cmd.Env = append(os.Environ(), "SANE_CONFIG_DIR="+server)
-	p.cmd.Stderr = p.log
-	p.cmd.Stdout = p.log
-	// Its own process group: saned forks a child per connection, and
-	// killing "saned" must kill the one that is sending our page.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("starting saned: %v", err)
-	}
-	t.Cleanup(p.kill)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", p.addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("saned did not listen on %s: %v\n%s", p.addr, err, p.log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return p
+	s := sanedtest.Start(t, o)
+	return &peer{Saned: s, addr: s.Addr}
 }
 
-// kill stops saned and every child it forked, by process group.
-func (p *peer) kill() {
-	if p.cmd.Process == nil || p.cmd.ProcessState != nil {
-		return
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	_ = p.cmd.Wait()
-}
+func freePort(t testing.TB) int { return sanedtest.FreePort(t) }
 
 func (p *peer) driver(creds Credentials) *Driver {
 	return New(Options{Addr: p.addr, Credentials: creds, Logger: slog.New(slog.DiscardHandler)})
@@ -129,28 +42,13 @@ func (p *peer) open(t testing.TB, name string) *Device {
 	d := p.driver(nil)
 	dev, err := d.Open(t.Context(), d.id(name))
 	if err != nil {
-		t.Fatalf("open %s: %v\n%s", name, err, p.log)
+		t.Fatalf("open %s: %v\n%s", name, err, p.Log())
 	}
 	t.Cleanup(func() { dev.Close() })
 	return dev.(*Device)
 }
 
-// scanimage scans locally with the same test backend: the reference image.
-func (p *peer) scanimage(t testing.TB, args ...string) image.Image {
-	t.Helper()
-	cmd := exec.Command(need(t, "scanimage"), append([]string{"-d", "test:0", "--format=pnm"}, args...)...)
-	cmd.Env = append(os.Environ(), "SANE_CONFIG_DIR="+p.serverDir)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("scanimage %v: %v\n%s", args, err, errb.String())
-	}
-	img, err := pnm.Decode(&out)
-	if err != nil {
-		t.Fatalf("scanimage output: %v", err)
-	}
-	return img
-}
+func (p *peer) scanimage(t testing.TB, args ...string) image.Image { return p.Scanimage(t, args...) }
 
 func readPage(t testing.TB, pg scanner.Page) image.Image {
 	t.Helper()
@@ -455,7 +353,7 @@ func TestSanedKilledMidPage(t *testing.T) {
 	if _, err := io.ReadFull(pg.Body, make([]byte, 32<<10)); err != nil {
 		t.Fatal(err)
 	}
-	p.kill()
+	p.Kill()
 	_, err = io.Copy(io.Discard, pg.Body)
 	if !errors.Is(err, scanner.ErrGone) {
 		t.Fatalf("reading after saned died: %v, want ErrGone", err)
@@ -466,7 +364,7 @@ func TestSanedKilledMidPage(t *testing.T) {
 }
 
 func TestAuthorization(t *testing.T) {
-	p := startSaned(t, peerOpts{users: "autografo:s3greto:test\n"})
+	p := startSaned(t, peerOpts{Users: "autografo:s3greto:test\n"})
 	d := p.driver(nil)
 	if _, err := d.Open(t.Context(), d.id("test:0")); !errors.Is(err, ErrAccessDenied) {
 		t.Fatalf("open without credentials: %v, want ErrAccessDenied", err)
@@ -479,7 +377,7 @@ func TestAuthorization(t *testing.T) {
 	right := p.driver(func(resource string) (string, string, bool) { asked = resource; return "autografo", "s3greto", true })
 	dev, err := right.Open(t.Context(), right.id("test:0"))
 	if err != nil {
-		t.Fatalf("open with the right password: %v\n%s", err, p.log)
+		t.Fatalf("open with the right password: %v\n%s", err, p.Log())
 	}
 	defer dev.Close()
 	if !strings.Contains(asked, "$MD5$") {

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/autografo/autografo/drivers/saned"
+	"github.com/autografo/autografo/drivers/sim"
+	"github.com/autografo/autografo/scanner"
+	"github.com/autografo/autografo/scanner/manager"
+)
+
+// driverFlags are the flags that choose and configure the scanner drivers,
+// shared by serve, devices and scan. This file is the one place that knows
+// which drivers exist.
+type driverFlags struct {
+	sim         bool
+	simSeed     uint64
+	simPages    int
+	simFaults   string
+	simUnsigned string
+	simPageTime time.Duration
+
+	sanedAddr         string
+	sanedUser         string
+	sanedPasswordFile string
+}
+
+func (f *driverFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.sim, "sim", false, "offer the simulated scanner (for demos and tests)")
+	fs.Uint64Var(&f.simSeed, "sim-seed", 1, "seed of the simulated scanner")
+	fs.IntVar(&f.simPages, "sim-pages", 3, "pages in the simulated feeder")
+	fs.StringVar(&f.simFaults, "sim-faults", "", "faults for successive simulated jobs: busy, jam@N, nodocs, gone@N (comma-separated)")
+	fs.StringVar(&f.simUnsigned, "sim-unsigned", "", "roles whose box the simulator leaves unsigned (comma-separated)")
+	fs.DurationVar(&f.simPageTime, "sim-page-time", 700*time.Millisecond, "simulated mechanical time per page")
+	fs.StringVar(&f.sanedAddr, "saned", saned.DefaultAddr, "host:port of a SANE network daemon to use (empty: none)")
+	fs.StringVar(&f.sanedUser, "saned-user", "autografo", "user name for saned")
+	fs.StringVar(&f.sanedPasswordFile, "saned-password-file", "", "file holding the saned password, for devices that need authorization")
+}
+
+func (f *driverFlags) build(log *slog.Logger) ([]scanner.Driver, error) {
+	var drivers []scanner.Driver
+	if f.sim {
+		faults, err := sim.ParseFaults(f.simFaults)
+		if err != nil {
+			return nil, err
+		}
+		var unsigned []sim.Role
+		for _, r := range strings.Split(f.simUnsigned, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				unsigned = append(unsigned, sim.Role(r))
+			}
+		}
+		d, err := sim.New(sim.Options{Seed: f.simSeed, FeederPages: f.simPages, Faults: faults,
+			Unsigned: unsigned, PageTime: f.simPageTime})
+		if err != nil {
+			return nil, err
+		}
+		drivers = append(drivers, d)
+	}
+	if f.sanedAddr != "" {
+		var creds saned.Credentials
+		if f.sanedPasswordFile != "" {
+			pw, err := os.ReadFile(f.sanedPasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("saned password: %w", err)
+			}
+			user, password := f.sanedUser, strings.TrimSpace(string(pw))
+			creds = func(string) (string, string, bool) { return user, password, true }
+		}
+		drivers = append(drivers, saned.New(saned.Options{Addr: f.sanedAddr, User: f.sanedUser, Credentials: creds, Logger: log}))
+	}
+	return drivers, nil
+}
+
+func quietLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// devicesCmd lists the scanners the drivers find now.
+func devicesCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var df driverFlags
+	df.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := quietLogger(stderr)
+	drivers, err := df.build(log)
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	found := 0
+	for _, d := range drivers {
+		infos, err := d.Discover(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "autografo: %s: %v\n", d.Name(), err)
+			continue
+		}
+		for _, in := range infos {
+			fmt.Fprintf(stdout, "%s\t%s %s\n", in.ID, in.Make, in.Model)
+			found++
+		}
+	}
+	if found == 0 {
+		fmt.Fprintln(stderr, "no scanners found")
+		return 1
+	}
+	return 0
+}
+
+// scanCmd runs one capture from the command line and writes each page to a
+// file: for trying a scanner, and for measuring a driver.
+func scanCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var df driverFlags
+	df.register(fs)
+	device := fs.String("device", "", "device ID as `autografo devices` prints it (default: the first found)")
+	source := fs.String("source", "platen", "platen or feeder")
+	dpi := fs.Int("dpi", 300, "resolution")
+	color := fs.String("color", "gray", "color, gray or bw")
+	out := fs.String("out", "page", "output path prefix: pages go to PREFIX-1.EXT, PREFIX-2.EXT, ...")
+	width := fs.Float64("width", 0, "scan area width in mm (0: the whole area)")
+	height := fs.Float64("height", 0, "scan area height in mm (0: the whole area)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := quietLogger(stderr)
+	drivers, err := df.build(log)
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 2
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := scanner.Request{Source: scanner.Source(*source), DPI: *dpi, Color: scanner.ColorMode(*color),
+		Region: scanner.Region{Width: *width, Height: *height}}
+	var job scanner.Job
+	if *device != "" {
+		// A named device is opened directly: no discovery round first.
+		j, closeDev, err := scanDirect(ctx, drivers, scanner.ID(*device), req)
+		if err != nil {
+			fmt.Fprintln(stderr, "autografo:", err)
+			return 1
+		}
+		defer closeDev()
+		job = j
+	} else {
+		mgr := manager.New(drivers, manager.Options{Logger: log})
+		mgr.Poll(ctx)
+		list := mgr.Devices()
+		if len(list) == 0 {
+			fmt.Fprintln(stderr, "autografo: no scanners found")
+			return 1
+		}
+		j, err := mgr.Scan(ctx, list[0].ID, req)
+		if err != nil {
+			fmt.Fprintln(stderr, "autografo:", err)
+			return 1
+		}
+		defer j.Close()
+		job = j
+	}
+	for n := 1; ; n++ {
+		pg, err := job.NextPage(ctx)
+		if errors.Is(err, io.EOF) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "autografo:", err)
+			return 1
+		}
+		ext := map[string]string{"image/jpeg": "jpg", "image/png": "png", saned.MediaType: "pnm"}[pg.MediaType]
+		if ext == "" {
+			ext = "bin"
+		}
+		path := fmt.Sprintf("%s-%d.%s", *out, n, ext)
+		if *out == "-" {
+			_, err = io.Copy(stdout, pg.Body)
+		} else {
+			err = writeFile(path, pg.Body)
+		}
+		pg.Body.Close()
+		if err != nil {
+			fmt.Fprintln(stderr, "autografo:", err)
+			return 1
+		}
+		if *out != "-" {
+			fmt.Fprintln(stdout, path)
+		}
+	}
+}
+
+// scanDirect opens a device by ID with the driver whose name prefixes it.
+func scanDirect(ctx context.Context, drivers []scanner.Driver, id scanner.ID, req scanner.Request) (scanner.Job, func(), error) {
+	for _, d := range drivers {
+		if !strings.HasPrefix(string(id), d.Name()+":") {
+			continue
+		}
+		dev, err := d.Open(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		caps, err := dev.Caps(ctx)
+		if err == nil {
+			err = caps.Supports(req)
+		}
+		var job scanner.Job
+		if err == nil {
+			job, err = dev.Scan(ctx, req)
+		}
+		if err != nil {
+			dev.Close()
+			return nil, nil, err
+		}
+		return job, func() {
+			c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			job.Cancel(c)
+			dev.Close()
+		}, nil
+	}
+	return nil, nil, fmt.Errorf("%w: no driver for %s", scanner.ErrNotFound, id)
+}
+
+func writeFile(path string, r io.Reader) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		os.Remove(path) // a partial page is not a page
+		return err
+	}
+	return f.Close()
+}
