@@ -7,10 +7,11 @@ PORT ?= 8733
 
 # gousb needs libusb through cgo; the race detector needs gcc.
 RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev
-# The browser tests drive a real headless Chromium; it needs a font.
-TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core
+# The browser tests drive a real headless Chromium (it needs a font); the
+# SANE tests run a real saned with SANE's test backend.
+TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1
 
-.PHONY: run test deps-run deps-test build vet screenshot security-report clean
+.PHONY: run test deps-run deps-test build vet screenshot security-report bench-saned clean
 
 run: deps-run
 	$(GO) run ./cmd/autografo serve --sim --port $(PORT)
@@ -35,6 +36,10 @@ screenshot: deps-test
 # Regenerates docs/SECURITY.md from a run of the attack tests.
 security-report: deps-test
 	GO=$(GO) .ci/security-report
+
+# Our SANE client against scanimage on the same saned (needs port 6566 free).
+bench-saned: deps-test
+	GO=$(GO) .ci/bench-saned
 
 clean:
 	rm -rf bin
