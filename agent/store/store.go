@@ -1,0 +1,443 @@
+// Package store keeps every act and captured page durably and encrypted,
+// with an outbox state per act and a hash-chained journal of every event,
+// in an embedded SQLite database (WAL, synchronous=FULL: a commit has
+// reached the disk when it returns).
+package store
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the embedded database, pure Go
+)
+
+// Errors callers branch on.
+var (
+	ErrWrongKey = errors.New("store: the key does not open this store")
+	ErrNotFound = errors.New("store: not found")
+	ErrCorrupt  = errors.New("store: data does not match its hash")
+)
+
+// State is where an act is in the outbox.
+type State string
+
+const (
+	StateOpen      State = "open"      // created, nothing captured yet
+	StateCaptured  State = "captured"  // pages committed
+	StateAnnounced State = "announced" // the browser was told
+	StateDelivered State = "delivered" // the browser took the pages or document
+	StateConfirmed State = "confirmed" // ANSC accepted it (stato allegato 3)
+	StatePurged    State = "purged"    // images and documents removed
+)
+
+// Act is an act as stored.
+type Act struct {
+	ID        string
+	Kind      string
+	Ref       string
+	Signers   json.RawMessage
+	Operator  string
+	Emergency bool   // entered in the paper emergency register
+	Register  string // its number there
+	State     State
+	Pages     int
+	Created   time.Time
+	Updated   time.Time
+}
+
+// Page is a page's metadata; its bytes come from Page.
+type Page struct {
+	Act       string
+	Index     int
+	MediaType string
+	Width     int
+	Height    int
+	DPI       int
+	Size      int64
+	SHA256    string
+	Created   time.Time
+}
+
+// Store is the durable store.
+type Store struct {
+	db   *sql.DB
+	aead cipher.AEAD
+	now  func() time.Time
+	mu   sync.Mutex // serializes writers: the journal chain has one tail
+}
+
+// KeySize is the AES-256 key length.
+const KeySize = 32
+
+// LoadOrCreateKey reads the key file, creating it with mode 0600 on first
+// run. A key file readable by others is refused: the key protects
+// signatures on a laptop that can be lost.
+func LoadOrCreateKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key := make([]byte, KeySize)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("store: key directory: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("store: creating key: %w", err)
+		}
+		if _, err := f.Write([]byte(hex.EncodeToString(key) + "\n")); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return key, f.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: reading key: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("store: key file %s is readable by others (mode %v): chmod 600 it", path, fi.Mode().Perm())
+	}
+	key, err := hex.DecodeString(string(trimSpace(data)))
+	if err != nil || len(key) != KeySize {
+		return nil, fmt.Errorf("store: key file %s does not hold a 256-bit hex key", path)
+	}
+	return key, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// migrations bring the schema from version i to i+1. Append only.
+var migrations = []string{
+	`CREATE TABLE meta (k TEXT PRIMARY KEY, v BLOB NOT NULL);
+	 CREATE TABLE acts (
+		id TEXT PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL, signers TEXT NOT NULL,
+		operator TEXT NOT NULL, emergency INTEGER NOT NULL, register TEXT NOT NULL,
+		state TEXT NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL);
+	 CREATE TABLE pages (
+		act TEXT NOT NULL REFERENCES acts(id), idx INTEGER NOT NULL,
+		media_type TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, dpi INTEGER NOT NULL,
+		size INTEGER NOT NULL, sha256 TEXT NOT NULL, nonce BLOB NOT NULL, data BLOB NOT NULL,
+		created INTEGER NOT NULL, PRIMARY KEY (act, idx));
+	 CREATE TABLE journal (
+		seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, operator TEXT NOT NULL, act TEXT NOT NULL,
+		event TEXT NOT NULL, detail TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);`,
+}
+
+const keyCheckPlain = "autografo store key check"
+
+// Open opens (or creates) the store at path with key. A key that does not
+// match the store's is ErrWrongKey, and nothing is written.
+func Open(path string, key []byte) (*Store, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("store: key of %d bytes, want %d", len(key), KeySize)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: directory: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db.SetMaxOpenConns(1) // one writer; SQLite serializes anyway
+	s := &Store{db: db, aead: aead, now: time.Now}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.checkKey(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate() error {
+	if _, err := s.db.Exec(`CREATE TABLE IF NOT EXISTS schema_version (v INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	var v int
+	err := s.db.QueryRow(`SELECT v FROM schema_version`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := s.db.Exec(`INSERT INTO schema_version VALUES (0)`); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("store: reading schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("store: schema version %d is newer than this Autografo (%d): upgrade it", v, len(migrations))
+	}
+	for ; v < len(migrations); v++ {
+		tx, err := s.db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: migration %d: %w", v+1, err)
+		}
+		if _, err := tx.Exec(`UPDATE schema_version SET v = ?`, v+1); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("store: migration %d: %w", v+1, err)
+		}
+	}
+	return nil
+}
+
+// checkKey proves the key against a sealed known value, writing it on first
+// use.
+func (s *Store) checkKey() error {
+	var sealed []byte
+	err := s.db.QueryRow(`SELECT v FROM meta WHERE k = 'key_check'`).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		nonce, box := s.seal([]byte(keyCheckPlain), []byte("key_check"))
+		_, err := s.db.Exec(`INSERT INTO meta (k, v) VALUES ('key_check', ?)`, append(nonce, box...))
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	ns := s.aead.NonceSize()
+	if len(sealed) < ns {
+		return ErrWrongKey
+	}
+	plain, err := s.aead.Open(nil, sealed[:ns], sealed[ns:], []byte("key_check"))
+	if err != nil || string(plain) != keyCheckPlain {
+		return ErrWrongKey
+	}
+	return nil
+}
+
+func (s *Store) seal(plain, aad []byte) (nonce, box []byte) {
+	nonce = make([]byte, s.aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return nonce, s.aead.Seal(nil, nonce, plain, aad)
+}
+
+// pageAAD binds a page's ciphertext to its place: moving or swapping pages
+// between acts fails to decrypt.
+func pageAAD(act string, idx int, sum string) []byte {
+	return []byte(fmt.Sprintf("page|%s|%d|%s", act, idx, sum))
+}
+
+// CreateAct stores a new act.
+func (s *Store) CreateAct(ctx context.Context, a Act) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	a.State, a.Created, a.Updated = StateOpen, now, now
+	if len(a.Signers) == 0 {
+		a.Signers = json.RawMessage("[]")
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO acts (id, kind, ref, signers, operator, emergency, register, state, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Kind, a.Ref, string(a.Signers), a.Operator, a.Emergency, a.Register,
+			a.State, now.UnixNano(), now.UnixNano()); err != nil {
+			return err
+		}
+		detail := map[string]any{"kind": a.Kind, "ref": a.Ref}
+		if a.Emergency {
+			detail["register"] = a.Register
+		}
+		return s.appendJournal(tx, now, a.Operator, a.ID, "act.open", detail)
+	})
+}
+
+// AddPage commits a page, encrypted, and journals the capture. When it
+// returns nil the page is on disk: only then may it be announced.
+func (s *Store) AddPage(ctx context.Context, p Page, data []byte, operator string) (Page, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sum := sha256.Sum256(data)
+	p.SHA256 = hex.EncodeToString(sum[:])
+	p.Size = int64(len(data))
+	p.Created = s.now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var exists int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM acts WHERE id = ?`, p.Act).Scan(&exists); err != nil {
+			return err
+		}
+		if exists == 0 {
+			return fmt.Errorf("%w: act %s", ErrNotFound, p.Act)
+		}
+		if err := tx.QueryRow(`SELECT COUNT(*) + 1 FROM pages WHERE act = ?`, p.Act).Scan(&p.Index); err != nil {
+			return err
+		}
+		nonce, box := s.seal(data, pageAAD(p.Act, p.Index, p.SHA256))
+		if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act, p.Index, p.MediaType, p.Width, p.Height, p.DPI, p.Size,
+			p.SHA256, nonce, box, p.Created.UnixNano()); err != nil {
+			return err
+		}
+		res, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, StateCaptured, p.Created.UnixNano(), p.Act)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("%w: act %s", ErrNotFound, p.Act)
+		}
+		return s.appendJournal(tx, p.Created, operator, p.Act, "capture",
+			map[string]any{"page": p.Index, "sha256": p.SHA256, "bytes": p.Size})
+	})
+	return p, err
+}
+
+// SetState moves an act in the outbox; confirmations and purges are
+// journaled.
+func (s *Store) SetState(ctx context.Context, act string, st State, operator string, detail map[string]any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, st, now.UnixNano(), act)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("%w: act %s", ErrNotFound, act)
+		}
+		switch st {
+		case StateConfirmed, StateDelivered, StatePurged:
+			return s.appendJournal(tx, now, operator, act, string(st), detail)
+		}
+		return nil
+	})
+}
+
+// Act returns one act with its page count.
+func (s *Store) Act(ctx context.Context, id string) (Act, error) {
+	acts, err := s.queryActs(ctx, `WHERE a.id = ?`, id)
+	if err != nil {
+		return Act{}, err
+	}
+	if len(acts) == 0 {
+		return Act{}, fmt.Errorf("%w: act %s", ErrNotFound, id)
+	}
+	return acts[0], nil
+}
+
+// Pending lists the acts not yet purged, newest first.
+func (s *Store) Pending(ctx context.Context) ([]Act, error) {
+	return s.queryActs(ctx, `WHERE a.state != ? ORDER BY a.created DESC`, StatePurged)
+}
+
+func (s *Store) queryActs(ctx context.Context, where string, args ...any) ([]Act, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.kind, a.ref, a.signers, a.operator, a.emergency, a.register, a.state,
+		a.created, a.updated, (SELECT COUNT(*) FROM pages p WHERE p.act = a.id) FROM acts a `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	var out []Act
+	for rows.Next() {
+		var a Act
+		var signers string
+		var created, updated int64
+		if err := rows.Scan(&a.ID, &a.Kind, &a.Ref, &signers, &a.Operator, &a.Emergency, &a.Register, &a.State,
+			&created, &updated, &a.Pages); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		a.Signers = json.RawMessage(signers)
+		a.Created, a.Updated = time.Unix(0, created), time.Unix(0, updated)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Pages lists an act's pages in order.
+func (s *Store) Pages(ctx context.Context, act string) ([]Page, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT idx, media_type, width, height, dpi, size, sha256, created
+		FROM pages WHERE act = ? ORDER BY idx`, act)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	var out []Page
+	for rows.Next() {
+		p := Page{Act: act}
+		var created int64
+		if err := rows.Scan(&p.Index, &p.MediaType, &p.Width, &p.Height, &p.DPI, &p.Size, &p.SHA256, &created); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		p.Created = time.Unix(0, created)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Page returns a page and its bytes, decrypted and checked against its hash.
+func (s *Store) Page(ctx context.Context, act string, idx int) (Page, []byte, error) {
+	p := Page{Act: act, Index: idx}
+	var nonce, box []byte
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT media_type, width, height, dpi, size, sha256, nonce, data, created
+		FROM pages WHERE act = ? AND idx = ?`, act, idx).Scan(&p.MediaType, &p.Width, &p.Height, &p.DPI, &p.Size, &p.SHA256, &nonce, &box, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, nil, fmt.Errorf("%w: page %d of %s", ErrNotFound, idx, act)
+	}
+	if err != nil {
+		return p, nil, fmt.Errorf("store: %w", err)
+	}
+	p.Created = time.Unix(0, created)
+	data, err := s.aead.Open(nil, nonce, box, pageAAD(act, idx, p.SHA256))
+	if err != nil {
+		return p, nil, fmt.Errorf("%w: page %d of %s does not decrypt", ErrCorrupt, idx, act)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != p.SHA256 {
+		return p, nil, fmt.Errorf("%w: page %d of %s", ErrCorrupt, idx, act)
+	}
+	return p, data, nil
+}
+
+func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}

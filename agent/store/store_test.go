@@ -1,0 +1,134 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func openTest(t *testing.T, dir string) *Store {
+	t.Helper()
+	key, err := LoadOrCreateKey(filepath.Join(dir, "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(filepath.Join(dir, "autografo.db"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestPagesSurviveReopenEncrypted(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	ctx := t.Context()
+	if err := s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio", Operator: "anna", Emergency: true, Register: "7/2026"}); err != nil {
+		t.Fatal(err)
+	}
+	page := bytes.Repeat([]byte("FIRMA-DI-GIULIA "), 4096)
+	p, err := s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg", Width: 10, Height: 20, DPI: 300}, page, "anna")
+	if err != nil || p.Index != 1 {
+		t.Fatalf("add page: %+v %v", p, err)
+	}
+	if _, err := s.AddPage(ctx, Page{Act: "act-none"}, page, "anna"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("page for a missing act: %v", err)
+	}
+	s.Close()
+
+	// On disk, nowhere in the database files is the page in clear.
+	for _, name := range []string{"autografo.db", "autografo.db-wal"} {
+		raw, _ := os.ReadFile(filepath.Join(dir, name))
+		if bytes.Contains(raw, []byte("FIRMA-DI-GIULIA")) {
+			t.Fatalf("%s holds the page in clear", name)
+		}
+	}
+	s = openTest(t, dir)
+	defer s.Close()
+	got, data, err := s.Page(ctx, "act-1", 1)
+	if err != nil || !bytes.Equal(data, page) || got.SHA256 != p.SHA256 {
+		t.Fatalf("page after reopen: %v", err)
+	}
+	acts, err := s.Pending(ctx)
+	if err != nil || len(acts) != 1 || acts[0].State != StateCaptured || acts[0].Pages != 1 || !acts[0].Emergency {
+		t.Fatalf("pending %+v %v", acts, err)
+	}
+	if n, err := s.Check(ctx); err != nil || n != 1 {
+		t.Fatalf("check: %d %v", n, err)
+	}
+}
+
+func TestWrongKeyIsRefusedAndWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	s.CreateAct(t.Context(), Act{ID: "act-1", Kind: "nascita"})
+	s.Close()
+	before, _ := os.ReadFile(filepath.Join(dir, "autografo.db"))
+	wrong := bytes.Repeat([]byte{7}, KeySize)
+	if _, err := Open(filepath.Join(dir, "autografo.db"), wrong); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("wrong key: %v", err)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "autografo.db"))
+	if !bytes.Equal(before, after) {
+		t.Fatal("opening with a wrong key changed the database")
+	}
+}
+
+func TestTamperingIsDetected(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	defer s.Close()
+	ctx := t.Context()
+	s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio", Operator: "anna"})
+	s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg"}, []byte("page one"), "anna")
+	s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg"}, []byte("page two"), "anna")
+	if n, err := s.VerifyJournal(ctx); err != nil || n != 3 {
+		t.Fatalf("journal: %d %v", n, err)
+	}
+	// A flipped byte of an image.
+	if _, err := s.db.Exec(`UPDATE pages SET data = substr(data, 1, 3) || x'00' || substr(data, 5) WHERE idx = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Page(ctx, "act-1", 2); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("tampered image: %v", err)
+	}
+	// Two pages swapped between places: the ciphertext is bound to its place.
+	if _, err := s.db.Exec(`UPDATE pages SET idx = 9 WHERE idx = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Page(ctx, "act-1", 9); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("moved page: %v", err)
+	}
+	// An edited journal line.
+	if _, err := s.db.Exec(`UPDATE journal SET operator = 'mallory' WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.VerifyJournal(ctx); !errors.Is(err, ErrJournalBroken) {
+		t.Fatalf("edited journal: %v", err)
+	}
+	if _, err := s.Check(ctx); err == nil {
+		t.Fatal("Check passed a tampered store")
+	}
+}
+
+func TestKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "key")
+	k1, err := LoadOrCreateKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(path)
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v", fi.Mode().Perm())
+	}
+	k2, err := LoadOrCreateKey(path)
+	if err != nil || !bytes.Equal(k1, k2) {
+		t.Fatal("the key changed on reload")
+	}
+	os.Chmod(path, 0o644)
+	if _, err := LoadOrCreateKey(path); err == nil {
+		t.Fatal("a world-readable key file was accepted")
+	}
+}
