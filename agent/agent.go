@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
+	"github.com/autografo/autografo/agent/store"
 	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/manager"
 	_ "github.com/autografo/autografo/scanner/pnm" // SANE pages arrive as PNM
@@ -54,6 +56,19 @@ type Options struct {
 	Auth Authenticator
 	// MaxCaptures bounds the captures running at once (default 4).
 	MaxCaptures int
+	// Store keeps acts and pages durably. Required.
+	Store Store
+}
+
+// Store is what the agent needs of the durable store.
+type Store interface {
+	CreateAct(ctx context.Context, a store.Act) error
+	AddPage(ctx context.Context, p store.Page, data []byte, operator string) (store.Page, error)
+	SetState(ctx context.Context, act string, st store.State, operator string, detail map[string]any) error
+	Act(ctx context.Context, id string) (store.Act, error)
+	Pending(ctx context.Context) ([]store.Act, error)
+	Page(ctx context.Context, act string, idx int) (store.Page, []byte, error)
+	Pages(ctx context.Context, act string) ([]store.Page, error)
 }
 
 // Authenticator turns the credentials of a hello into an identity.
@@ -72,17 +87,11 @@ type Agent struct {
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
-	acts     map[string]*act
+	running  map[string]string // act -> its capture: one at a time keeps page order
 	captures map[string]*capture
 }
 
-type act struct {
-	info  protocol.Act
-	pages []*page
-	// capture running on this act, if any: one at a time keeps page order.
-	running string
-}
-
+// page is a page received from a device, checked, before it is stored.
 type page struct {
 	info protocol.PageInfo
 	data []byte
@@ -118,7 +127,7 @@ func New(s Scanners, opts Options) *Agent {
 	return &Agent{
 		scanners: s, log: opts.Logger, opts: opts,
 		ctx: ctx, cancel: cancel,
-		acts: make(map[string]*act), captures: make(map[string]*capture),
+		running: make(map[string]string), captures: make(map[string]*capture),
 	}
 }
 
@@ -168,6 +177,8 @@ var errorCodes = []struct {
 	{scanner.ErrUnsupported, protocol.CodeUnsupported},
 	{errBadPage, protocol.CodeBadPage},
 	{errActNotFound, protocol.CodeActNotFound},
+	{store.ErrNotFound, protocol.CodeActNotFound},
+	{errStore, protocol.CodeStoreFailed},
 	{errCaptureRunning, protocol.CodeCaptureRunning},
 	{errCaptureNotFound, protocol.CodeCaptureNotFound},
 	{errTooManyJobs, protocol.CodeTooManyJobs},
@@ -219,45 +230,69 @@ var italian = map[string]string{
 	protocol.CodeCanceled:        "Acquisizione annullata. Le pagine già acquisite sono conservate.",
 	protocol.CodeShuttingDown:    "Autografo si sta chiudendo: acquisizione interrotta. Le pagine già acquisite sono conservate.",
 	protocol.CodeInternal:        "Errore interno di Autografo: riprovare; se si ripete, rivolgersi all'assistenza.",
+	protocol.CodeStoreFailed:     "Impossibile salvare la pagina sul disco (disco pieno o guasto): l'ultima pagina non è stata acquisita. Liberare spazio e riprovare; le pagine già salvate sono al sicuro.",
 }
 
 var (
 	errBadPage  = errors.New("bad page from device")
 	errShutdown = errors.New("agent shutting down")
+	errStore    = errors.New("storing failed")
 )
 
-// openAct registers a new act.
-func (a *Agent) openAct(req *protocol.ActOpen) (protocol.Act, error) {
-	if req.Kind == "" || len(req.Kind) > 64 || len(req.Ref) > 128 || len(req.Signers) > 32 {
-		return protocol.Act{}, fmt.Errorf("%w: act kind, ref or signers out of bounds", protocol.ErrBadMessage)
+// openAct registers a new act, durably.
+func (a *Agent) openAct(ctx context.Context, req *protocol.ActOpen, operator string) (protocol.Act, error) {
+	if req.Kind == "" || len(req.Kind) > 64 || len(req.Ref) > 128 || len(req.Signers) > 32 || len(req.Register) > 64 {
+		return protocol.Act{}, fmt.Errorf("%w: act kind, ref, register or signers out of bounds", protocol.ErrBadMessage)
+	}
+	if req.Emergency && req.Register == "" {
+		return protocol.Act{}, fmt.Errorf("%w: an emergency-register act needs its register number", protocol.ErrBadMessage)
 	}
 	for _, s := range req.Signers {
 		if s.Role == "" || len(s.Role) > 32 || len(s.Name) > 200 {
 			return protocol.Act{}, fmt.Errorf("%w: signer role or name out of bounds", protocol.ErrBadMessage)
 		}
 	}
-	info := protocol.Act{ID: newID("act-"), Kind: req.Kind, Ref: req.Ref, Signers: append([]protocol.Signer{}, req.Signers...)}
-	a.mu.Lock()
-	a.acts[info.ID] = &act{info: info}
-	a.mu.Unlock()
-	a.log.Info("act opened", "act", info.ID, "kind", info.Kind, "signers", len(info.Signers))
-	return info, nil
+	signers, _ := json.Marshal(req.Signers)
+	sa := store.Act{ID: newID("act-"), Kind: req.Kind, Ref: req.Ref, Signers: signers, Operator: operator,
+		Emergency: req.Emergency, Register: req.Register}
+	if err := a.opts.Store.CreateAct(ctx, sa); err != nil {
+		return protocol.Act{}, fmt.Errorf("%w: %w", errStore, err)
+	}
+	stored, err := a.opts.Store.Act(ctx, sa.ID)
+	if err != nil {
+		return protocol.Act{}, fmt.Errorf("%w: %w", errStore, err)
+	}
+	a.log.Info("act opened", "act", sa.ID, "kind", sa.Kind, "signers", len(req.Signers), "emergency", sa.Emergency)
+	return actInfo(stored), nil
 }
 
-func (a *Agent) pageOf(actID string, index int) (*page, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	ac, ok := a.acts[actID]
-	if !ok || index < 1 || index > len(ac.pages) {
-		return nil, false
+func actInfo(s store.Act) protocol.Act {
+	var signers []protocol.Signer
+	_ = json.Unmarshal(s.Signers, &signers)
+	return protocol.Act{ID: s.ID, Kind: s.Kind, Ref: s.Ref, Signers: signers, Pages: s.Pages, State: string(s.State),
+		Emergency: s.Emergency, Register: s.Register, Created: s.Created.UTC().Format(time.RFC3339)}
+}
+
+func pageInfo(p store.Page) protocol.PageInfo {
+	return protocol.PageInfo{Index: p.Index, MediaType: p.MediaType, Width: p.Width, Height: p.Height, DPI: p.DPI,
+		Bytes: p.Size, SHA256: p.SHA256}
+}
+
+func (a *Agent) pageOf(ctx context.Context, actID string, index int) (protocol.PageInfo, []byte, bool) {
+	p, data, err := a.opts.Store.Page(ctx, actID, index)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			a.log.Error("reading a stored page failed", "act", actID, "page", index, "err", err)
+		}
+		return protocol.PageInfo{}, nil, false
 	}
-	return ac.pages[index-1], true
+	return pageInfo(p), data, true
 }
 
 // startCapture reserves the act and the device, and runs the capture in its
 // own goroutine, reporting to out. It returns once the device accepted the
 // job, so that a busy device is an immediate error reply.
-func (a *Agent) startCapture(req *protocol.CaptureStart, out Sender) (string, error) {
+func (a *Agent) startCapture(req *protocol.CaptureStart, operator string, out Sender) (string, error) {
 	sreq := scanner.Request{
 		Source:    scanner.Source(req.Source),
 		DPI:       req.DPI,
@@ -273,14 +308,15 @@ func (a *Agent) startCapture(req *protocol.CaptureStart, out Sender) (string, er
 	if a.ctx.Err() != nil {
 		return "", errShutdown
 	}
+	if _, err := a.opts.Store.Act(a.ctx, req.Act); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return "", errActNotFound
+		}
+		return "", fmt.Errorf("%w: %w", errStore, err)
+	}
 	id := newID("cap-")
 	a.mu.Lock()
-	ac, ok := a.acts[req.Act]
-	if !ok {
-		a.mu.Unlock()
-		return "", errActNotFound
-	}
-	if ac.running != "" {
+	if a.running[req.Act] != "" {
 		a.mu.Unlock()
 		return "", errCaptureRunning
 	}
@@ -288,14 +324,14 @@ func (a *Agent) startCapture(req *protocol.CaptureStart, out Sender) (string, er
 		a.mu.Unlock()
 		return "", errTooManyJobs
 	}
-	ac.running = id
+	a.running[req.Act] = id
 	ctx, cancel := context.WithCancel(a.ctx)
 	a.captures[id] = &capture{id: id, act: req.Act, cancel: cancel}
 	a.mu.Unlock()
 	release := func() {
 		a.mu.Lock()
-		if ac.running == id {
-			ac.running = ""
+		if a.running[req.Act] == id {
+			delete(a.running, req.Act)
 		}
 		delete(a.captures, id)
 		a.mu.Unlock()
@@ -314,7 +350,7 @@ func (a *Agent) startCapture(req *protocol.CaptureStart, out Sender) (string, er
 	go func() {
 		defer a.wg.Done()
 		defer cancel()
-		end := a.runCapture(ctx, id, req.Act, job, out)
+		end := a.runCapture(ctx, id, req.Act, operator, job, out)
 		// Free the device and the act before saying the capture ended: a
 		// browser that retries on the event must find both free.
 		if err := job.Close(); err != nil {
@@ -348,7 +384,7 @@ func (a *Agent) cancelCapture(id string) error {
 // returns the message that ends the capture. Each page is kept in the act
 // before it is announced, so a failure later in the capture never loses a
 // page the operator has seen.
-func (a *Agent) runCapture(ctx context.Context, id, actID string, job *manager.Job, out Sender) any {
+func (a *Agent) runCapture(ctx context.Context, id, actID, operator string, job *manager.Job, out Sender) any {
 	got := 0
 	fail := func(err error) any {
 		if a.ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -356,6 +392,11 @@ func (a *Agent) runCapture(ctx context.Context, id, actID string, job *manager.J
 		}
 		e := errorFor(err)
 		a.log.Warn("capture failed", "capture", id, "act", actID, "pages", got, "code", e.Code, "err", err)
+		if got > 0 {
+			if err := a.opts.Store.SetState(context.Background(), actID, store.StateAnnounced, operator, nil); err != nil {
+				a.log.Warn("marking act announced failed", "act", actID, "err", err)
+			}
+		}
 		return protocol.CaptureFailed{
 			Envelope: protocol.Envelope{Type: protocol.TypeCaptureFailed},
 			Act:      actID, Capture: id, Pages: got, Error: e,
@@ -383,10 +424,15 @@ func (a *Agent) runCapture(ctx context.Context, id, actID string, job *manager.J
 		if err != nil {
 			return fail(err)
 		}
-		idx, ok := a.addPage(actID, p)
-		if !ok {
-			return fail(errActNotFound)
+		// Committed to disk before it is announced: a page the operator has
+		// seen survives a crash or a power cut.
+		stored, err := a.opts.Store.AddPage(context.WithoutCancel(ctx), store.Page{Act: actID, MediaType: p.info.MediaType,
+			Width: p.info.Width, Height: p.info.Height, DPI: p.info.DPI}, p.data, operator)
+		if err != nil {
+			return fail(fmt.Errorf("%w: %w", errStore, err))
 		}
+		p.info = pageInfo(stored)
+		idx := stored.Index
 		got++
 		blob := newID("blob-")
 		a.log.Info("page captured", "capture", id, "act", actID, "page", idx,
@@ -397,6 +443,11 @@ func (a *Agent) runCapture(ctx context.Context, id, actID string, job *manager.J
 		})
 		out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: "image/jpeg"}, preview)
 	}
+	if got > 0 {
+		if err := a.opts.Store.SetState(context.Background(), actID, store.StateAnnounced, operator, nil); err != nil {
+			a.log.Warn("marking act announced failed", "act", actID, "err", err)
+		}
+	}
 	total := a.pageCount(actID)
 	a.log.Info("capture done", "capture", id, "act", actID, "pages", got, "total", total)
 	return protocol.CaptureDone{
@@ -406,25 +457,11 @@ func (a *Agent) runCapture(ctx context.Context, id, actID string, job *manager.J
 }
 
 func (a *Agent) pageCount(actID string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if ac, ok := a.acts[actID]; ok {
-		return len(ac.pages)
+	act, err := a.opts.Store.Act(context.Background(), actID)
+	if err != nil {
+		return 0
 	}
-	return 0
-}
-
-func (a *Agent) addPage(actID string, p *page) (int, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	ac, ok := a.acts[actID]
-	if !ok {
-		return 0, false
-	}
-	ac.pages = append(ac.pages, p)
-	p.info.Index = len(ac.pages)
-	ac.info.Pages = len(ac.pages)
-	return p.info.Index, true
+	return act.Pages
 }
 
 // receivePage reads a page from the device with a size bound, checks that it

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"slices"
 	"sync"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
+	"github.com/autografo/autografo/agent/store"
 )
 
 // Sender delivers messages to one browser connection. It must not block: a
@@ -59,6 +62,9 @@ var required = map[string]auth.Permission{
 	protocol.TypeActOpen:      auth.Capture,
 	protocol.TypeCaptureStart: auth.Capture,
 	protocol.TypeCaptureStop:  auth.Capture,
+	protocol.TypeActsList:     auth.View,
+	protocol.TypeActResume:    auth.View,
+	protocol.TypeActConfirm:   auth.Capture,
 }
 
 // authenticate checks the hello's credentials. A refusal closes the
@@ -139,8 +145,9 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 		return
 	}
 	reply := protocol.Envelope{ID: env.ID}
-	switch r := req.(type) {
-	case *protocol.Hello:
+	switch env.Type {
+	case protocol.TypeHello:
+		r := req.(*protocol.Hello)
 		if !slices.Contains(r.Versions, protocol.Version) {
 			s.log.Warn("refused hello", "versions", r.Versions)
 			s.replyError(env.ID, protocol.CodeUnsupportedVer)
@@ -151,19 +158,25 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 			return
 		}
 		s.authenticate(env, r)
-	case *protocol.Envelope: // devices.list
+	case protocol.TypeDevicesList:
 		reply.Type = protocol.TypeDevices
 		s.out.Send(protocol.Devices{Envelope: reply, Devices: devicesOf(s.a.scanners.Devices())})
-	case *protocol.ActOpen:
-		info, err := s.a.openAct(r)
+	case protocol.TypeActOpen:
+		info, err := s.a.openAct(ctx, req.(*protocol.ActOpen), s.id.Operator)
 		if err != nil {
-			s.replyError(env.ID, protocol.CodeBadMessage)
+			s.log.Warn("act refused", "err", err)
+			if errors.Is(err, protocol.ErrBadMessage) {
+				s.replyError(env.ID, protocol.CodeBadMessage)
+			} else {
+				s.replyErr(env.ID, err)
+			}
 			return
 		}
 		reply.Type = protocol.TypeActOpened
 		s.out.Send(protocol.ActOpened{Envelope: reply, Act: info})
-	case *protocol.CaptureStart:
-		id, err := s.a.startCapture(r, s.out)
+	case protocol.TypeCaptureStart:
+		r := req.(*protocol.CaptureStart)
+		id, err := s.a.startCapture(r, s.id.Operator, s.out)
 		if err != nil {
 			s.log.Warn("capture refused", "act", r.Act, "device", r.Device, "err", err)
 			s.replyErr(env.ID, err)
@@ -171,28 +184,98 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 		}
 		reply.Type = protocol.TypeCaptureStarted
 		s.out.Send(protocol.CaptureRef{Envelope: reply, Act: r.Act, Capture: id})
-	case *protocol.CaptureRef:
+	case protocol.TypeCaptureStop:
+		r := req.(*protocol.CaptureRef)
 		if err := s.a.cancelCapture(r.Capture); err != nil {
 			s.replyErr(env.ID, err)
 			return
 		}
 		reply.Type = protocol.TypeCaptureCanceled
 		s.out.Send(protocol.CaptureRef{Envelope: reply, Capture: r.Capture})
-	case *protocol.PageGet:
-		p, ok := s.a.pageOf(r.Act, r.Page)
+	case protocol.TypePageGet:
+		r := req.(*protocol.PageGet)
+		info, data, ok := s.a.pageOf(ctx, r.Act, r.Page)
 		if !ok {
 			s.replyError(env.ID, protocol.CodePageNotFound)
 			return
 		}
 		blob := newID("blob-")
 		reply.Type = protocol.TypePage
-		s.out.Send(protocol.PageBlob{Envelope: reply, Act: r.Act, Page: p.info, Blob: blob})
-		s.out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: p.info.MediaType}, p.data)
+		s.out.Send(protocol.PageBlob{Envelope: reply, Act: r.Act, Page: info, Blob: blob})
+		s.out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: info.MediaType}, data)
+	case protocol.TypeActsList:
+		acts, err := s.a.opts.Store.Pending(ctx)
+		if err != nil {
+			s.replyErr(env.ID, fmt.Errorf("%w: %w", errStore, err))
+			return
+		}
+		list := make([]protocol.Act, 0, len(acts))
+		for _, a := range acts {
+			list = append(list, actInfo(a))
+		}
+		reply.Type = protocol.TypeActs
+		s.out.Send(protocol.Acts{Envelope: reply, Acts: list})
+	case protocol.TypeActResume:
+		s.resume(ctx, reply, req.(*protocol.ActRef))
+	case protocol.TypeActConfirm:
+		r := req.(*protocol.ActRef)
+		if len(r.Attachment) > 128 {
+			s.replyError(env.ID, protocol.CodeBadMessage)
+			return
+		}
+		if err := s.a.opts.Store.SetState(ctx, r.Act, store.StateConfirmed, s.id.Operator,
+			map[string]any{"attachment": r.Attachment, "stato": 3}); err != nil {
+			s.replyErr(env.ID, err)
+			return
+		}
+		act, err := s.a.opts.Store.Act(ctx, r.Act)
+		if err != nil {
+			s.replyErr(env.ID, err)
+			return
+		}
+		s.log.Info("act confirmed", "act", r.Act, "attachment", r.Attachment, "operator", s.id.Operator)
+		reply.Type = protocol.TypeActConfirmed
+		s.out.Send(protocol.ActInfo{Envelope: reply, Act: actInfo(act)})
 	default:
 		// DecodeRequest and this switch must list the same types; a gap is
 		// our bug, reported as such rather than crashing the agent.
-		s.log.Error("unhandled request type", "type", fmt.Sprintf("%T", req))
+		s.log.Error("unhandled request type", "type", env.Type)
 		s.replyError(env.ID, protocol.CodeInternal)
+	}
+}
+
+// resume sends an act and, for each stored page, a page.ready with its
+// preview: how a reloaded tab takes an act up again.
+func (s *Session) resume(ctx context.Context, reply protocol.Envelope, r *protocol.ActRef) {
+	act, err := s.a.opts.Store.Act(ctx, r.Act)
+	if err != nil {
+		s.replyErr(reply.ID, err)
+		return
+	}
+	pages, err := s.a.opts.Store.Pages(ctx, r.Act)
+	if err != nil {
+		s.replyErr(reply.ID, fmt.Errorf("%w: %w", errStore, err))
+		return
+	}
+	reply.Type = protocol.TypeActResumed
+	s.out.Send(protocol.ActInfo{Envelope: reply, Act: actInfo(act)})
+	for _, p := range pages {
+		_, data, err := s.a.opts.Store.Page(ctx, r.Act, p.Index)
+		if err != nil {
+			s.log.Error("reading a stored page failed", "act", r.Act, "page", p.Index, "err", err)
+			continue
+		}
+		img, _, err := image.Decode(bytes.NewReader(data))
+		if err != nil {
+			continue
+		}
+		preview, err := makePreview(img, s.a.opts.PreviewWidth)
+		if err != nil {
+			continue
+		}
+		blob := newID("blob-")
+		s.out.Send(protocol.PageReady{Envelope: protocol.Envelope{Type: protocol.TypePageReady}, Act: r.Act, Page: pageInfo(p), Preview: blob})
+		s.out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: "image/jpeg"}, preview)
 	}
 }
 

@@ -36,6 +36,9 @@ const (
 	TypeCaptureStart = "capture.start"
 	TypeCaptureStop  = "capture.cancel"
 	TypePageGet      = "page.get"
+	TypeActsList     = "acts.list"
+	TypeActResume    = "act.resume"
+	TypeActConfirm   = "act.confirm"
 )
 
 // Message types from the agent.
@@ -51,6 +54,9 @@ const (
 	TypeCaptureFailed   = "capture.failed"
 	TypeCaptureCanceled = "capture.canceled"
 	TypePage            = "page"
+	TypeActs            = "acts"
+	TypeActResumed      = "act.resumed"
+	TypeActConfirmed    = "act.confirmed"
 	TypeError           = "error"
 )
 
@@ -114,15 +120,44 @@ type ActOpen struct {
 	Kind    string   `json:"kind"`
 	Ref     string   `json:"ref,omitempty"` // the drafting app's own id for the act
 	Signers []Signer `json:"signers"`
+	// Emergency marks an act entered in the paper emergency register while
+	// ANSC was down; Register is its number there.
+	Emergency bool   `json:"emergency,omitempty"`
+	Register  string `json:"register,omitempty"`
 }
 
 // Act is an act as the agent holds it.
 type Act struct {
-	ID      string   `json:"id"`
-	Kind    string   `json:"kind"`
-	Ref     string   `json:"ref,omitempty"`
-	Signers []Signer `json:"signers"`
-	Pages   int      `json:"pages"`
+	ID        string   `json:"id"`
+	Kind      string   `json:"kind"`
+	Ref       string   `json:"ref,omitempty"`
+	Signers   []Signer `json:"signers"`
+	Pages     int      `json:"pages"`
+	State     string   `json:"state"` // open, captured, announced, delivered, confirmed
+	Emergency bool     `json:"emergency,omitempty"`
+	Register  string   `json:"register,omitempty"`
+	Created   string   `json:"created"` // RFC 3339
+}
+
+// Acts lists the acts not yet purged: the reply to acts.list.
+type Acts struct {
+	Envelope
+	Acts []Act `json:"acts"`
+}
+
+// ActRef names an act: act.resume (the reply, act.resumed, is followed by a
+// page.ready with its preview for every page) and act.confirm.
+type ActRef struct {
+	Envelope
+	Act string `json:"act"`
+	// Attachment is ANSC's id of the accepted attachment (act.confirm).
+	Attachment string `json:"attachment,omitempty"`
+}
+
+// ActInfo answers act.resume and act.confirm.
+type ActInfo struct {
+	Envelope
+	Act Act `json:"act"`
 }
 
 // ActOpened answers act.open.
@@ -261,6 +296,7 @@ const (
 	CodeCanceled        = "canceled"
 	CodeShuttingDown    = "shutting_down"
 	CodeInternal        = "internal"
+	CodeStoreFailed     = "store_failed"
 )
 
 // BlobHeader precedes the bytes of a binary frame.
@@ -337,6 +373,10 @@ func DecodeRequest(data []byte) (Envelope, any, error) {
 		v = &CaptureRef{}
 	case TypePageGet:
 		v = &PageGet{}
+	case TypeActsList:
+		v = &Envelope{}
+	case TypeActResume, TypeActConfirm:
+		v = &ActRef{}
 	case "":
 		return env, nil, fmt.Errorf("%w: no type", ErrBadMessage)
 	default:

@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/agent/server"
+	"github.com/autografo/autografo/agent/store"
 	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/manager"
 	"github.com/autografo/autografo/scanner/scannertest"
@@ -62,7 +64,16 @@ func start(t *testing.T, opts server.Options) *fixture {
 		t.Fatal(err)
 	}
 	svc := &auth.Service{Tickets: tickets}
-	ag := agent.New(mgr, agent.Options{Logger: log, Version: "test", Auth: svc})
+	key, err := store.LoadOrCreateKey(filepath.Join(t.TempDir(), "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(t.TempDir(), "autografo.db"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ag := agent.New(mgr, agent.Options{Logger: log, Version: "test", Auth: svc, Store: st})
 	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>Autografo</title>")}}
 	opts.Logger = log
 	opts.AdminSecret = adminSecret

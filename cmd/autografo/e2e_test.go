@@ -101,7 +101,17 @@ func startAgent(t *testing.T, args ...string) *agentProc {
 	t.Helper()
 	bin := agentBinary(t)
 	stateDir := t.TempDir()
-	cmd := exec.Command(bin, append([]string{"serve", "--sim", "--port", "0", "--poll", "200ms", "--state-dir", stateDir}, args...)...)
+	storeDir := t.TempDir()
+	for i, a := range args {
+		if a == "--store" && i+1 < len(args) {
+			storeDir = "" // the caller chose one
+		}
+	}
+	base := []string{"serve", "--sim", "--port", "0", "--poll", "200ms", "--state-dir", stateDir}
+	if storeDir != "" {
+		base = append(base, "--store", storeDir)
+	}
+	cmd := exec.Command(bin, append(base, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -43,6 +43,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return openCmd(args[1:], stdout, stderr)
 	case "devices":
 		return devicesCmd(args[1:], stdout, stderr)
+	case "check":
+		return checkCmd(args[1:], stdout, stderr)
+	case "journal":
+		return journalCmd(args[1:], stdout, stderr)
 	case "scan":
 		return scanCmd(args[1:], stdout, stderr)
 	case "pair":
@@ -68,6 +72,8 @@ commands:
   pair      print a code to pair a browser opened by hand
   devices   list the scanners found now
   scan      scan from the command line into files
+  check     verify the store: database, every page against its hash, the journal
+  journal   journal verify: check the hash chain of the journal
   version   print the version
 `)
 }
@@ -87,6 +93,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	audience := fs.String("ticket-audience", "autografo", "audience a session ticket must name")
 	comune := fs.String("comune", "", "code of the comune (for the journal of paired sessions)")
 	stateDir := fs.String("state-dir", defaultStateDir(), "per-user directory for the runtime file")
+	storeDir := fs.String("store", defaultStoreDir(), "directory of the encrypted store and its key")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for scanners")
@@ -153,10 +160,16 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if u, err := user.Current(); err == nil {
 		operator = u.Username
 	}
+	st, err := openStore(*storeDir)
+	if err != nil {
+		log.Error("cannot open the store", "dir", *storeDir, "err", err)
+		return 1
+	}
+	defer st.Close()
 	secret := newSecret()
 	mgr := manager.New(drivers, manager.Options{PollInterval: *poll, Logger: log})
 	authSvc := &auth.Service{Tickets: tickets}
-	ag := agent.New(mgr, agent.Options{Logger: log, Version: version, Auth: authSvc})
+	ag := agent.New(mgr, agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st})
 	srvOpts := server.Options{Port: *port, AllowedOrigins: origins, Logger: log, AdminSecret: secret}
 	srv, err := server.New(ag, webui.FS(), srvOpts)
 	if err != nil {
