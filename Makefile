@@ -11,7 +11,7 @@ RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev
 # SANE tests run a real saned with SANE's test backend.
 TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1
 
-.PHONY: run test deps-run deps-test build vet screenshot security-report bench-saned clean
+.PHONY: run test soak deps-run deps-test build vet screenshot security-report bench-saned clean
 
 run: deps-run
 	$(GO) run ./cmd/autografo serve --sim --port $(PORT)
@@ -19,6 +19,10 @@ run: deps-run
 test: deps-test
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+# The crash test at full size: 200 captures, 50 kills with SIGKILL.
+soak: deps-test
+	AUTOGRAFO_CRASH_CAPTURES=200 AUTOGRAFO_CRASH_KILLS=50 $(GO) test -count=1 -timeout 30m -run TestCrashKeepsEveryAnnouncedPage -v ./cmd/autografo
 
 build:
 	$(GO) build -o bin/autografo ./cmd/autografo

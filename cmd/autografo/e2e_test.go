@@ -379,3 +379,48 @@ func TestBrowserOpenCommandPairsThePage(t *testing.T) {
 		t.Fatalf("a used token must lead to the pairing panel: %v", err)
 	}
 }
+
+func TestBrowserPendingActsSurviveAReloadAndResume(t *testing.T) {
+	ctx := browser(t)
+	ag := startAgent(t, "--sim-pages", "2", "--sim-page-time", "50ms")
+	openPage(t, ctx, ag.URL)
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`#emergency`),
+		chromedp.WaitVisible(`#register`),
+		chromedp.SetValue(`#register`, "12/2026"),
+		chromedp.Click(`#acquire`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx)
+	// The act is listed as pending, with its emergency-register number.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#pending li`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, `#pending li`); !strings.Contains(got, "Matrimonio · 2 pagine · acquisito") || !strings.Contains(got, "Registro di emergenza n. 12/2026") {
+		t.Errorf("pending entry %q", got)
+	}
+	// A reload (the session survives in the tab) lists it again, and
+	// Riprendi brings back its pages.
+	if err := chromedp.Do(ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible(`#connection[data-state="open"]`),
+		chromedp.WaitVisible(`#pending li button.resume`),
+		chromedp.Click(`#pending li button.resume`),
+	); err != nil {
+		t.Fatalf("resume after reload: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](loadedThumbnails+` === 2`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("2 thumbnails after resuming: %v (have %d)", err, count(t, ctx, loadedThumbnails))
+	}
+	if got := text(t, ctx, `#status`); got != "Atto ripreso: 2 pagine già acquisite." {
+		t.Errorf("status %q", got)
+	}
+	// Capturing again continues the same act.
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	if status := waitDone(t, ctx); status != "Acquisizione completata: 4 pagine." {
+		t.Errorf("after continuing the act: %q", status)
+	}
+}

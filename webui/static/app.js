@@ -123,9 +123,90 @@ function resetAct() {
   setBusy(false);
 }
 
-async function ensureAct() {
+const kindNames = {
+  matrimonio: "Matrimonio", unione_civile: "Unione civile", nascita: "Nascita", morte: "Morte",
+  cittadinanza: "Cittadinanza", altro: "Altro",
+};
+const stateNames = {
+  open: "aperto", captured: "acquisito", announced: "acquisito", delivered: "consegnato",
+  confirmed: "confermato da ANSC",
+};
+
+function describe(desc) {
+  return JSON.stringify(desc);
+}
+
+function formAct() {
   const desc = { kind: $("#kind").value, signers: signers() };
-  const key = JSON.stringify(desc);
+  if ($("#emergency").checked) {
+    desc.emergency = true;
+    desc.register = $("#register").value.trim();
+  }
+  return desc;
+}
+
+async function refreshPending() {
+  let acts;
+  try {
+    ({ acts } = await client.request("acts.list"));
+  } catch {
+    return; // view permission missing or disconnected: nothing to show
+  }
+  const list = $("#pending");
+  list.replaceChildren();
+  $("#pending-empty").hidden = acts.length > 0;
+  for (const act of acts) {
+    const li = document.createElement("li");
+    li.dataset.act = act.id;
+    const text = document.createElement("span");
+    const when = new Date(act.created).toLocaleString("it-IT", { dateStyle: "short", timeStyle: "short" });
+    text.textContent = `${kindNames[act.kind] || act.kind} · ${act.pages} ${act.pages === 1 ? "pagina" : "pagine"} · ${stateNames[act.state] || act.state} · ${when}`;
+    if (act.emergency) {
+      const em = document.createElement("span");
+      em.className = "emergency";
+      em.textContent = ` · Registro di emergenza n. ${act.register}`;
+      text.append(em);
+    }
+    const btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "secondary resume";
+    btn.textContent = act.id === state.act?.id ? "In lavorazione" : "Riprendi";
+    btn.disabled = act.id === state.act?.id || Boolean(state.capture);
+    btn.addEventListener("click", () => resumeAct(act));
+    li.append(text, btn);
+    list.append(li);
+  }
+}
+
+// resumeAct takes up an act kept by Autografo: after a reload, a crash, or
+// on the next day.
+async function resumeAct(act) {
+  showError("");
+  $("#kind").value = act.kind;
+  $("#signers tbody").replaceChildren();
+  for (const s of act.signers || []) addSigner(s.role, s.name);
+  $("#emergency").checked = Boolean(act.emergency);
+  $("#register").value = act.register || "";
+  $("#register-label").hidden = !act.emergency;
+  $("#pages").replaceChildren();
+  state.act = act;
+  state.actKey = describe(formAct());
+  state.pages = 0;
+  try {
+    const { act: resumed } = await client.request("act.resume", { act: act.id });
+    const n = resumed.pages;
+    setStatus(`Atto ripreso: ${n} ${n === 1 ? "pagina" : "pagine"} già acquisite.`, "done");
+    $("#acquire").textContent = n > 0 ? "Acquisisci altre pagine" : "Acquisisci";
+  } catch (err) {
+    showError(err.message);
+  }
+  setBusy(false);
+  refreshPending();
+}
+
+async function ensureAct() {
+  const desc = formAct();
+  const key = describe(desc);
   if (state.act && state.actKey === key) return state.act;
   if (state.act && state.pages > 0 && !confirm("I dati dell'atto sono cambiati: iniziare un nuovo atto?")) {
     return state.act;
@@ -173,7 +254,10 @@ $("#cancel").addEventListener("click", async () => {
   }
 });
 
-$("#new-act").addEventListener("click", resetAct);
+$("#new-act").addEventListener("click", () => {
+  resetAct();
+  refreshPending();
+});
 $("#add-signer").addEventListener("click", () => addSigner());
 
 client.addEventListener("open", (ev) => {
@@ -186,6 +270,7 @@ client.addEventListener("open", (ev) => {
   el.textContent = "Collegato";
   el.dataset.state = "open";
   renderDevices(ev.detail.devices);
+  refreshPending();
 });
 
 client.addEventListener("close", () => {
@@ -202,6 +287,11 @@ client.addEventListener("close", () => {
 });
 
 client.addEventListener("devices.changed", (ev) => renderDevices(ev.detail.devices));
+
+$("#emergency").addEventListener("change", () => {
+  $("#register-label").hidden = !$("#emergency").checked;
+  $("#register").required = $("#emergency").checked;
+});
 
 client.addEventListener("capture.progress", (ev) => {
   const p = ev.detail;
@@ -241,6 +331,7 @@ client.addEventListener("capture.done", (ev) => {
   setStatus(`Acquisizione completata: ${n} ${n === 1 ? "pagina" : "pagine"}.`, "done");
   $("#acquire").textContent = "Acquisisci altre pagine";
   setBusy(false);
+  refreshPending();
 });
 
 function endedEarly(ev) {
@@ -251,6 +342,7 @@ function endedEarly(ev) {
   setStatus(`Acquisizione interrotta: ${state.pages} ${state.pages === 1 ? "pagina conservata" : "pagine conservate"}.`, "failed");
   $("#acquire").textContent = "Riprova";
   setBusy(false);
+  refreshPending();
 }
 client.addEventListener("capture.failed", endedEarly);
 
