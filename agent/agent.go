@@ -58,6 +58,9 @@ type Options struct {
 	MaxCaptures int
 	// Store keeps acts and pages durably. Required.
 	Store Store
+	// Retention is how long images stay after ANSC confirmed the act
+	// (default 7 days).
+	Retention time.Duration
 }
 
 // Store is what the agent needs of the durable store.
@@ -69,6 +72,7 @@ type Store interface {
 	Pending(ctx context.Context) ([]store.Act, error)
 	Page(ctx context.Context, act string, idx int) (store.Page, []byte, error)
 	Pages(ctx context.Context, act string) ([]store.Page, error)
+	Purge(ctx context.Context, cutoff time.Time, operator string) (int, error)
 }
 
 // Authenticator turns the credentials of a hello into an identity.
@@ -123,11 +127,35 @@ func New(s Scanners, opts Options) *Agent {
 	if opts.MaxCaptures <= 0 {
 		opts.MaxCaptures = 4
 	}
+	if opts.Retention <= 0 {
+		opts.Retention = 7 * 24 * time.Hour
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Agent{
 		scanners: s, log: opts.Logger, opts: opts,
 		ctx: ctx, cancel: cancel,
 		running: make(map[string]string), captures: make(map[string]*capture),
+	}
+}
+
+// RunRetention purges, every interval until ctx ends, the images of acts
+// that ANSC confirmed longer ago than the retention period.
+func (a *Agent) RunRetention(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := a.opts.Store.Purge(ctx, time.Now().Add(-a.opts.Retention), "retention")
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Error("retention purge failed", "err", err)
+		case n > 0:
+			a.log.Info("retention purged confirmed acts", "acts", n, "retention", a.opts.Retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

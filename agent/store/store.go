@@ -441,3 +441,69 @@ func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	}
 	return nil
 }
+
+// Purge removes the images of acts confirmed before cutoff and marks them
+// purged, one journal line each. Only confirmed acts are touched: an act
+// never confirmed (an emergency-register act waiting for ANSC included)
+// stays until an operator deletes it.
+func (s *Store) Purge(ctx context.Context, cutoff time.Time, operator string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	purged := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.Query(`SELECT id FROM acts WHERE state = ? AND updated < ?`, StateConfirmed, cutoff.UnixNano())
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			res, err := tx.Exec(`DELETE FROM pages WHERE act = ?`, id)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			if _, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, StatePurged, now.UnixNano(), id); err != nil {
+				return err
+			}
+			if err := s.appendJournal(tx, now, operator, id, "purge", map[string]any{"pages": n}); err != nil {
+				return err
+			}
+			purged++
+		}
+		return nil
+	})
+	return purged, err
+}
+
+// Delete removes an act and its images at an operator's explicit request,
+// confirmed or not; the journal keeps who did it and why.
+func (s *Store) Delete(ctx context.Context, act, operator, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, StatePurged, now.UnixNano(), act)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("%w: act %s", ErrNotFound, act)
+		}
+		res, err = tx.Exec(`DELETE FROM pages WHERE act = ?`, act)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		return s.appendJournal(tx, now, operator, act, "delete", map[string]any{"pages": n, "reason": reason})
+	})
+}

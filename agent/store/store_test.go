@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func openTest(t *testing.T, dir string) *Store {
@@ -130,5 +131,56 @@ func TestKeyFile(t *testing.T) {
 	os.Chmod(path, 0o644)
 	if _, err := LoadOrCreateKey(path); err == nil {
 		t.Fatal("a world-readable key file was accepted")
+	}
+}
+
+func TestRetentionPurgesOnlyConfirmedActsAfterTheGracePeriod(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	ctx := t.Context()
+	clock := time.Unix(1_800_000_000, 0)
+	s.now = func() time.Time { return clock }
+	for _, a := range []Act{
+		{ID: "confirmed-old", Kind: "matrimonio"},
+		{ID: "confirmed-new", Kind: "matrimonio"},
+		{ID: "never-confirmed", Kind: "nascita"},
+		{ID: "emergency", Kind: "matrimonio", Emergency: true, Register: "3/2026"},
+	} {
+		s.CreateAct(ctx, a)
+		s.AddPage(ctx, Page{Act: a.ID, MediaType: "image/jpeg"}, []byte("page of "+a.ID), "anna")
+	}
+	s.SetState(ctx, "confirmed-old", StateConfirmed, "anna", map[string]any{"attachment": "A1"})
+	clock = clock.Add(6 * 24 * time.Hour)
+	s.SetState(ctx, "confirmed-new", StateConfirmed, "anna", map[string]any{"attachment": "A2"})
+	clock = clock.Add(2 * 24 * time.Hour)
+
+	n, err := s.Purge(ctx, clock.Add(-7*24*time.Hour), "retention")
+	if err != nil || n != 1 {
+		t.Fatalf("purge: %d %v", n, err)
+	}
+	for id, want := range map[string]State{"confirmed-old": StatePurged, "confirmed-new": StateConfirmed,
+		"never-confirmed": StateCaptured, "emergency": StateCaptured} {
+		a, _ := s.Act(ctx, id)
+		if a.State != want {
+			t.Errorf("%s: state %s, want %s", id, a.State, want)
+		}
+	}
+	if _, _, err := s.Page(ctx, "confirmed-old", 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("purged page still readable: %v", err)
+	}
+	if _, _, err := s.Page(ctx, "emergency", 1); err != nil {
+		t.Errorf("emergency-register page gone: %v", err)
+	}
+	// An explicit deletion works on anything, and is journaled with its reason.
+	if err := s.Delete(ctx, "never-confirmed", "anna", "atto annullato"); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := s.Journal(ctx)
+	last := entries[len(entries)-1]
+	if last.Event != "delete" || last.Operator != "anna" || !bytes.Contains(last.Detail, []byte("atto annullato")) {
+		t.Errorf("last journal entry %+v", last)
+	}
+	if _, err := s.VerifyJournal(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

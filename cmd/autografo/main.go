@@ -94,6 +94,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	comune := fs.String("comune", "", "code of the comune (for the journal of paired sessions)")
 	stateDir := fs.String("state-dir", defaultStateDir(), "per-user directory for the runtime file")
 	storeDir := fs.String("store", defaultStoreDir(), "directory of the encrypted store and its key")
+	retention := fs.Duration("retention", 7*24*time.Hour, "how long images stay after ANSC confirmed the act")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for scanners")
@@ -169,7 +170,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	secret := newSecret()
 	mgr := manager.New(drivers, manager.Options{PollInterval: *poll, Logger: log})
 	authSvc := &auth.Service{Tickets: tickets}
-	ag := agent.New(mgr, agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st})
+	ag := agent.New(mgr, agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention})
 	srvOpts := server.Options{Port: *port, AllowedOrigins: origins, Logger: log, AdminSecret: secret}
 	srv, err := server.New(ag, webui.FS(), srvOpts)
 	if err != nil {
@@ -192,6 +193,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 
 	mgrDone := make(chan struct{})
 	go func() { defer close(mgrDone); _ = mgr.Run(ctx) }()
+	retentionDone := make(chan struct{})
+	go func() { defer close(retentionDone); ag.RunRetention(ctx, time.Hour) }()
 	// The first discovery round finishes before the URL is printed, so the
 	// page that opens finds the scanners already listed.
 	select {
@@ -234,6 +237,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		serveErr = <-serveDone
 	}
 	<-mgrDone
+	<-retentionDone
 	if serveErr != nil {
 		log.Error("server failed", "err", serveErr)
 		return 1
