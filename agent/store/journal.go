@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -133,4 +135,70 @@ func (s *Store) Check(ctx context.Context) (pages int, err error) {
 		return pages, err
 	}
 	return pages, nil
+}
+
+// EmergencyRecord is an act of the paper emergency register, for the
+// office's records.
+type EmergencyRecord struct {
+	Register  string    `json:"register"`
+	Act       string    `json:"act"`
+	Kind      string    `json:"kind"`
+	Operator  string    `json:"operator"`
+	Opened    time.Time `json:"opened"`
+	Pages     int       `json:"pages"`
+	State     State     `json:"state"`
+	Confirmed string    `json:"confirmed,omitempty"` // ANSC attachment id, once entered
+}
+
+// EmergencyRegister lists the emergency-register acts in register order:
+// the order in which they must be entered in ANSC.
+func (s *Store) EmergencyRegister(ctx context.Context) ([]EmergencyRecord, error) {
+	acts, err := s.queryActs(ctx, `WHERE a.emergency = 1`)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := s.Journal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	confirmed := map[string]string{}
+	for _, e := range entries {
+		if e.Event == string(StateConfirmed) {
+			var d struct {
+				Attachment string `json:"attachment"`
+			}
+			_ = json.Unmarshal(e.Detail, &d)
+			confirmed[e.Act] = d.Attachment
+		}
+	}
+	out := make([]EmergencyRecord, 0, len(acts))
+	for _, a := range acts {
+		out = append(out, EmergencyRecord{Register: a.Register, Act: a.ID, Kind: a.Kind, Operator: a.Operator,
+			Opened: a.Created, Pages: a.Pages, State: a.State, Confirmed: confirmed[a.ID]})
+	}
+	sortRegister(out)
+	return out, nil
+}
+
+// sortRegister orders register numbers as people write them, "7/2026"
+// before "12/2026" and years in order: by year, then number, then text.
+func sortRegister(r []EmergencyRecord) {
+	key := func(s string) (int, int, string) {
+		var n, y int
+		if _, err := fmt.Sscanf(s, "%d/%d", &n, &y); err == nil {
+			return y, n, s
+		}
+		return 1 << 30, 0, s
+	}
+	slices.SortStableFunc(r, func(a, b EmergencyRecord) int {
+		ay, an, as := key(a.Register)
+		by, bn, bs := key(b.Register)
+		if ay != by {
+			return ay - by
+		}
+		if an != bn {
+			return an - bn
+		}
+		return strings.Compare(as, bs)
+	})
 }

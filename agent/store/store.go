@@ -507,3 +507,88 @@ func (s *Store) Delete(ctx context.Context, act, operator, reason string) error 
 		return s.appendJournal(tx, now, operator, act, "delete", map[string]any{"pages": n, "reason": reason})
 	})
 }
+
+// RotateKey re-seals every page and the key check under newKey in one
+// transaction and journals the rotation. The caller keeps the new key where
+// Open will find it before calling (see WriteKey), so that a crash right
+// after the commit cannot lock the store.
+func (s *Store) RotateKey(ctx context.Context, newKey []byte, operator string) (int, error) {
+	if len(newKey) != KeySize {
+		return 0, fmt.Errorf("store: new key of %d bytes", len(newKey))
+	}
+	block, err := aes.NewCipher(newKey)
+	if err != nil {
+		return 0, err
+	}
+	next, err := cipher.NewGCM(block)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pages := 0
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.Query(`SELECT act, idx, sha256, nonce, data FROM pages`)
+		if err != nil {
+			return err
+		}
+		type sealed struct {
+			act        string
+			idx        int
+			sum        string
+			nonce, box []byte
+		}
+		var all []sealed
+		for rows.Next() {
+			var p sealed
+			if err := rows.Scan(&p.act, &p.idx, &p.sum, &p.nonce, &p.box); err != nil {
+				rows.Close()
+				return err
+			}
+			all = append(all, p)
+		}
+		rows.Close()
+		for _, p := range all {
+			aad := pageAAD(p.act, p.idx, p.sum)
+			plain, err := s.aead.Open(nil, p.nonce, p.box, aad)
+			if err != nil {
+				return fmt.Errorf("%w: page %d of %s does not decrypt", ErrCorrupt, p.idx, p.act)
+			}
+			nonce := make([]byte, next.NonceSize())
+			_, _ = rand.Read(nonce)
+			if _, err := tx.Exec(`UPDATE pages SET nonce = ?, data = ? WHERE act = ? AND idx = ?`,
+				nonce, next.Seal(nil, nonce, plain, aad), p.act, p.idx); err != nil {
+				return err
+			}
+			pages++
+		}
+		nonce := make([]byte, next.NonceSize())
+		_, _ = rand.Read(nonce)
+		if _, err := tx.Exec(`UPDATE meta SET v = ? WHERE k = 'key_check'`,
+			append(nonce, next.Seal(nil, nonce, []byte(keyCheckPlain), []byte("key_check"))...)); err != nil {
+			return err
+		}
+		return s.appendJournal(tx, s.now(), operator, "", "key.rotate", map[string]any{"pages": pages})
+	})
+	if err == nil {
+		s.aead = next
+	}
+	return pages, err
+}
+
+// WriteKey writes a key file (mode 0600) and syncs it.
+func WriteKey(path string, key []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write([]byte(hex.EncodeToString(key) + "\n")); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -182,5 +183,65 @@ func TestRetentionPurgesOnlyConfirmedActsAfterTheGracePeriod(t *testing.T) {
 	}
 	if _, err := s.VerifyJournal(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestEmergencyRegisterInRegisterOrder(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	ctx := t.Context()
+	for _, reg := range []string{"12/2026", "7/2026", "3/2025", "8/2026"} {
+		s.CreateAct(ctx, Act{ID: "act-" + strings.ReplaceAll(reg, "/", "-"), Kind: "matrimonio", Emergency: true, Register: reg, Operator: "anna"})
+	}
+	s.CreateAct(ctx, Act{ID: "ordinary", Kind: "nascita"})
+	s.SetState(ctx, "act-7-2026", StateConfirmed, "anna", map[string]any{"attachment": "ANSC-991"})
+	recs, err := s.EmergencyRegister(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, r := range recs {
+		order = append(order, r.Register)
+	}
+	if strings.Join(order, " ") != "3/2025 7/2026 8/2026 12/2026" {
+		t.Fatalf("register order %v", order)
+	}
+	if recs[1].Confirmed != "ANSC-991" || recs[1].State != StateConfirmed {
+		t.Errorf("confirmed act %+v", recs[1])
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	ctx := t.Context()
+	s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio"})
+	s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg"}, []byte("first page"), "anna")
+	s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg"}, []byte("second page"), "anna")
+	oldKey, _ := LoadOrCreateKey(filepath.Join(dir, "key"))
+	newKey := bytes.Repeat([]byte{42}, KeySize)
+	n, err := s.RotateKey(ctx, newKey, "admin")
+	if err != nil || n != 2 {
+		t.Fatalf("rotate: %d %v", n, err)
+	}
+	// The open store keeps working with the new key.
+	if _, data, err := s.Page(ctx, "act-1", 2); err != nil || string(data) != "second page" {
+		t.Fatalf("after rotation: %q %v", data, err)
+	}
+	s.Close()
+	if _, err := Open(filepath.Join(dir, "autografo.db"), oldKey); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("the old key still opens the store: %v", err)
+	}
+	s2, err := Open(filepath.Join(dir, "autografo.db"), newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if n, err := s2.Check(ctx); err != nil || n != 2 {
+		t.Fatalf("check after rotation: %d %v", n, err)
+	}
+	entries, _ := s2.Journal(ctx)
+	if entries[len(entries)-1].Event != "key.rotate" {
+		t.Error("the rotation is not journaled")
 	}
 }

@@ -47,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkCmd(args[1:], stdout, stderr)
 	case "journal":
 		return journalCmd(args[1:], stdout, stderr)
+	case "key":
+		return keyCmd(args[1:], stdout, stderr)
 	case "scan":
 		return scanCmd(args[1:], stdout, stderr)
 	case "pair":
@@ -73,7 +75,8 @@ commands:
   devices   list the scanners found now
   scan      scan from the command line into files
   check     verify the store: database, every page against its hash, the journal
-  journal   journal verify: check the hash chain of the journal
+  journal   journal verify: check the hash chain; journal export: the emergency register, in order
+  key       key rotate: seal the store under a new key
   version   print the version
 `)
 }

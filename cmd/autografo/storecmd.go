@@ -2,11 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"github.com/autografo/autografo/agent/store"
 )
@@ -22,13 +29,75 @@ func defaultStoreDir() string {
 	return "autografo-data"
 }
 
-// openStore opens the store in dir, creating its key on first run.
+// openStore opens the store in dir, creating its key on first run. After a
+// key rotation cut short between its commit and the rename of the new key
+// file, the new key is in key.new: it is tried, and put in place.
 func openStore(dir string) (*store.Store, error) {
-	key, err := store.LoadOrCreateKey(filepath.Join(dir, "key"))
+	keyPath, newPath := filepath.Join(dir, "key"), filepath.Join(dir, "key.new")
+	key, err := store.LoadOrCreateKey(keyPath)
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(filepath.Join(dir, "autografo.db"), key)
+	s, err := store.Open(filepath.Join(dir, "autografo.db"), key)
+	if errors.Is(err, store.ErrWrongKey) {
+		if next, err2 := store.LoadOrCreateKey(newPath); err2 == nil {
+			if s2, err3 := store.Open(filepath.Join(dir, "autografo.db"), next); err3 == nil {
+				return s2, os.Rename(newPath, keyPath)
+			}
+		}
+	}
+	return s, err
+}
+
+// keyCmd: autografo key rotate.
+func keyCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "rotate" {
+		fmt.Fprintln(stderr, "usage: autografo key rotate [--store DIR]")
+		return 2
+	}
+	fs := flag.NewFlagSet("key rotate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("store", defaultStoreDir(), "directory of the store")
+	operator := fs.String("operator", currentUser(), "who rotates, for the journal")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	s, err := openStore(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	defer s.Close()
+	next := make([]byte, store.KeySize)
+	if _, err := rand.Read(next); err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	// The new key is on disk before the store depends on it.
+	newPath := filepath.Join(*dir, "key.new")
+	if err := store.WriteKey(newPath, next); err != nil {
+		fmt.Fprintln(stderr, "autografo: writing the new key:", err)
+		return 1
+	}
+	n, err := s.RotateKey(context.Background(), next, *operator)
+	if err != nil {
+		os.Remove(newPath)
+		fmt.Fprintln(stderr, "autografo: rotation failed, the old key still works:", err)
+		return 1
+	}
+	if err := os.Rename(newPath, filepath.Join(*dir, "key")); err != nil {
+		fmt.Fprintln(stderr, "autografo: the store uses the new key in", newPath, "but it could not replace the old one:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "key rotated: %d pages sealed again\n", n)
+	return 0
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "operatore locale"
 }
 
 // checkCmd verifies the store: database integrity, every page against its
@@ -55,10 +124,13 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// journalCmd: autografo journal verify.
+// journalCmd: autografo journal verify | export.
 func journalCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "export" {
+		return journalExport(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(stderr, "usage: autografo journal verify [--store DIR]")
+		fmt.Fprintln(stderr, "usage: autografo journal verify|export [--store DIR]")
 		return 2
 	}
 	fs := flag.NewFlagSet("journal verify", flag.ContinueOnError)
@@ -79,5 +151,53 @@ func journalCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "journal ok: %d entries, chain intact\n", n)
+	return 0
+}
+
+// journalExport writes the emergency-register acts in register order, the
+// order in which they must be entered in ANSC, as CSV or JSON.
+func journalExport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("journal export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("store", defaultStoreDir(), "directory of the store")
+	format := fs.String("format", "csv", "csv or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	s, err := openStore(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	defer s.Close()
+	recs, err := s.EmergencyRegister(context.Background())
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	switch *format {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(recs); err != nil {
+			fmt.Fprintln(stderr, "autografo:", err)
+			return 1
+		}
+	case "csv":
+		w := csv.NewWriter(stdout)
+		w.Write([]string{"registro", "atto", "tipo", "operatore", "aperto", "pagine", "stato", "allegato_ansc"})
+		for _, r := range recs {
+			w.Write([]string{r.Register, r.Act, r.Kind, r.Operator, r.Opened.UTC().Format(time.RFC3339),
+				strconv.Itoa(r.Pages), string(r.State), r.Confirmed})
+		}
+		w.Flush()
+		if err := w.Error(); err != nil {
+			fmt.Fprintln(stderr, "autografo:", err)
+			return 1
+		}
+	default:
+		fmt.Fprintln(stderr, "autografo: --format must be csv or json")
+		return 2
+	}
 	return 0
 }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/autografo/autografo/agent/store"
+)
+
+func TestStoreCommands(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for _, reg := range []string{"9/2026", "2/2026"} {
+		id := "act-" + strings.ReplaceAll(reg, "/", "-")
+		s.CreateAct(ctx, store.Act{ID: id, Kind: "matrimonio", Emergency: true, Register: reg, Operator: "anna"})
+		s.AddPage(ctx, store.Page{Act: id, MediaType: "image/jpeg"}, []byte("pagina "+reg), "anna")
+	}
+	s.Close()
+	cli := func(args ...string) (string, int) {
+		var out, errb bytes.Buffer
+		code := run(append(args, "--store", dir), &out, &errb)
+		return out.String() + errb.String(), code
+	}
+	out, code := cli("journal", "export", "--format", "csv")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[1], "2/2026,") || !strings.HasPrefix(lines[2], "9/2026,") {
+		t.Fatalf("csv export (%d):\n%s", code, out)
+	}
+	out, _ = cli("journal", "export", "--format", "json")
+	var recs []store.EmergencyRecord
+	if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 2 || recs[0].Register != "2/2026" {
+		t.Fatalf("json export: %v\n%s", err, out)
+	}
+	oldKey, _ := os.ReadFile(filepath.Join(dir, "key"))
+	if out, code := cli("key", "rotate"); code != 0 || !strings.Contains(out, "2 pages sealed again") {
+		t.Fatalf("key rotate (%d): %s", code, out)
+	}
+	if newKey, _ := os.ReadFile(filepath.Join(dir, "key")); bytes.Equal(oldKey, newKey) {
+		t.Fatal("the key file did not change")
+	}
+	if out, code := cli("check"); code != 0 || !strings.Contains(out, "2 pages verified") {
+		t.Fatalf("check after rotation (%d): %s", code, out)
+	}
+	if out, code := cli("journal", "verify"); code != 0 {
+		t.Fatalf("journal verify (%d): %s", code, out)
+	}
+	// A tampered journal line, edited behind Autografo's back.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "autografo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE journal SET detail = '{"register":"1/2026"}' WHERE seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if out, code := cli("journal", "verify"); code == 0 || !strings.Contains(out, "journal chain broken at line 1") {
+		t.Fatalf("tampered journal passed verify (%d): %s", code, out)
+	}
+	// A wrong key: a clear error, nothing overwritten.
+	os.WriteFile(filepath.Join(dir, "key"), []byte(strings.Repeat("ab", 32)+"\n"), 0o600)
+	before, _ := os.ReadFile(filepath.Join(dir, "autografo.db"))
+	if out, code := cli("check"); code == 0 || !strings.Contains(out, "the key does not open this store") {
+		t.Fatalf("wrong key (%d): %s", code, out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "autografo.db")); !bytes.Equal(before, after) {
+		t.Fatal("a wrong key changed the database")
+	}
+}
