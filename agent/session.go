@@ -164,7 +164,7 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 	case protocol.TypeActOpen:
 		info, err := s.a.openAct(ctx, req.(*protocol.ActOpen), s.id.Operator)
 		if err != nil {
-			s.log.Warn("act refused", "err", err)
+			s.log.Warn("act refused", "code", errorFor(err).Code, "err", err)
 			if errors.Is(err, protocol.ErrBadMessage) {
 				s.replyError(env.ID, protocol.CodeBadMessage)
 			} else {
