@@ -73,6 +73,8 @@ type Store interface {
 	Page(ctx context.Context, act string, idx int) (store.Page, []byte, error)
 	Pages(ctx context.Context, act string) ([]store.Page, error)
 	Purge(ctx context.Context, cutoff time.Time, operator string) (int, error)
+	Deliver(ctx context.Context, act, operator, tab string) error
+	Release(ctx context.Context, act, operator, reason string) error
 }
 
 // Authenticator turns the credentials of a hello into an identity.
@@ -206,6 +208,9 @@ var errorCodes = []struct {
 	{errBadPage, protocol.CodeBadPage},
 	{errActNotFound, protocol.CodeActNotFound},
 	{store.ErrNotFound, protocol.CodeActNotFound},
+	{store.ErrAlreadyDelivered, protocol.CodeDelivered},
+	{store.ErrAlreadyConfirmed, protocol.CodeConfirmed},
+	{store.ErrNothingToDeliver, protocol.CodeNothingToSend},
 	{errStore, protocol.CodeStoreFailed},
 	{errCaptureRunning, protocol.CodeCaptureRunning},
 	{errCaptureNotFound, protocol.CodeCaptureNotFound},
@@ -258,6 +263,9 @@ var italian = map[string]string{
 	protocol.CodeCanceled:        "Acquisizione annullata. Le pagine già acquisite sono conservate.",
 	protocol.CodeShuttingDown:    "Autografo si sta chiudendo: acquisizione interrotta. Le pagine già acquisite sono conservate.",
 	protocol.CodeInternal:        "Errore interno di Autografo: riprovare; se si ripete, rivolgersi all'assistenza.",
+	protocol.CodeDelivered:       "Questo atto è già stato consegnato a un'altra scheda o finestra: completare l'invio ad ANSC da lì.",
+	protocol.CodeConfirmed:       "Questo atto è già stato accettato da ANSC: non va inviato di nuovo.",
+	protocol.CodeNothingToSend:   "L'atto non ha ancora pagine acquisite.",
 	protocol.CodeStoreFailed:     "Impossibile salvare la pagina sul disco (disco pieno o guasto): l'ultima pagina non è stata acquisita. Liberare spazio e riprovare; le pagine già salvate sono al sicuro.",
 }
 

@@ -32,6 +32,7 @@ type Session struct {
 	out    Sender
 	log    *slog.Logger
 	origin string
+	tab    string // names this connection in the journal of deliveries
 	hello  bool
 	authed atomic.Bool
 	id     auth.Identity
@@ -48,7 +49,7 @@ func (a *Agent) NewSession(out Sender, log *slog.Logger, origin string) *Session
 	if log == nil {
 		log = a.log
 	}
-	return &Session{a: a, out: out, log: log, origin: origin, done: make(chan struct{})}
+	return &Session{a: a, out: out, log: log, origin: origin, tab: newID("tab-"), done: make(chan struct{})}
 }
 
 // Authenticated reports whether the session's hello was accepted.
@@ -65,6 +66,8 @@ var required = map[string]auth.Permission{
 	protocol.TypeActsList:     auth.View,
 	protocol.TypeActResume:    auth.View,
 	protocol.TypeActConfirm:   auth.Capture,
+	protocol.TypeActDeliver:   auth.Export,
+	protocol.TypeActRelease:   auth.Export,
 }
 
 // authenticate checks the hello's credentials. A refusal closes the
@@ -235,6 +238,43 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 		}
 		s.log.Info("act confirmed", "act", r.Act, "attachment", r.Attachment, "operator", s.id.Operator)
 		reply.Type = protocol.TypeActConfirmed
+		s.out.Send(protocol.ActInfo{Envelope: reply, Act: actInfo(act)})
+	case protocol.TypeActDeliver:
+		r := req.(*protocol.ActRef)
+		if err := s.a.opts.Store.Deliver(ctx, r.Act, s.id.Operator, s.tab); err != nil {
+			s.log.Info("delivery refused", "act", r.Act, "code", errorFor(err).Code)
+			s.replyErr(env.ID, err)
+			return
+		}
+		act, err := s.a.opts.Store.Act(ctx, r.Act)
+		if err != nil {
+			s.replyErr(env.ID, err)
+			return
+		}
+		pages, err := s.a.opts.Store.Pages(ctx, r.Act)
+		if err != nil {
+			s.replyErr(env.ID, fmt.Errorf("%w: %w", errStore, err))
+			return
+		}
+		infos := make([]protocol.PageInfo, 0, len(pages))
+		for _, p := range pages {
+			infos = append(infos, pageInfo(p))
+		}
+		s.log.Info("act delivered", "act", r.Act, "tab", s.tab, "operator", s.id.Operator)
+		reply.Type = protocol.TypeActDelivered
+		s.out.Send(protocol.ActDelivered{Envelope: reply, Act: actInfo(act), Pages: infos})
+	case protocol.TypeActRelease:
+		r := req.(*protocol.ActRef)
+		if err := s.a.opts.Store.Release(ctx, r.Act, s.id.Operator, "upload not completed"); err != nil {
+			s.replyErr(env.ID, err)
+			return
+		}
+		act, err := s.a.opts.Store.Act(ctx, r.Act)
+		if err != nil {
+			s.replyErr(env.ID, err)
+			return
+		}
+		reply.Type = protocol.TypeActReleased
 		s.out.Send(protocol.ActInfo{Envelope: reply, Act: actInfo(act)})
 	default:
 		// DecodeRequest and this switch must list the same types; a gap is

@@ -39,6 +39,8 @@ const (
 	TypeActsList     = "acts.list"
 	TypeActResume    = "act.resume"
 	TypeActConfirm   = "act.confirm"
+	TypeActDeliver   = "act.deliver"
+	TypeActRelease   = "act.release"
 )
 
 // Message types from the agent.
@@ -57,6 +59,8 @@ const (
 	TypeActs            = "acts"
 	TypeActResumed      = "act.resumed"
 	TypeActConfirmed    = "act.confirmed"
+	TypeActDelivered    = "act.delivered"
+	TypeActReleased     = "act.released"
 	TypeError           = "error"
 )
 
@@ -154,10 +158,19 @@ type ActRef struct {
 	Attachment string `json:"attachment,omitempty"`
 }
 
-// ActInfo answers act.resume and act.confirm.
+// ActInfo answers act.resume, act.confirm and act.release.
 type ActInfo struct {
 	Envelope
 	Act Act `json:"act"`
+}
+
+// ActDelivered answers act.deliver: this tab now holds the act, and fetches
+// its pages with page.get. No other tab can take it until it is released
+// (upload failed) or confirmed.
+type ActDelivered struct {
+	Envelope
+	Act   Act        `json:"act"`
+	Pages []PageInfo `json:"pages"`
 }
 
 // ActOpened answers act.open.
@@ -297,6 +310,9 @@ const (
 	CodeShuttingDown    = "shutting_down"
 	CodeInternal        = "internal"
 	CodeStoreFailed     = "store_failed"
+	CodeDelivered       = "already_delivered"
+	CodeConfirmed       = "already_confirmed"
+	CodeNothingToSend   = "nothing_to_deliver"
 )
 
 // BlobHeader precedes the bytes of a binary frame.
@@ -375,7 +391,7 @@ func DecodeRequest(data []byte) (Envelope, any, error) {
 		v = &PageGet{}
 	case TypeActsList:
 		v = &Envelope{}
-	case TypeActResume, TypeActConfirm:
+	case TypeActResume, TypeActConfirm, TypeActDeliver, TypeActRelease:
 		v = &ActRef{}
 	case "":
 		return env, nil, fmt.Errorf("%w: no type", ErrBadMessage)

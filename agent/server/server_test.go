@@ -554,3 +554,77 @@ func TestEveryCodeHasAnItalianMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestDeliveryIsExactlyOnceAcrossTabs(t *testing.T) {
+	f := start(t, server.Options{MessagesPerSecond: 1000})
+	tabs := make([]*client, 2)
+	for i := range tabs {
+		c, _, err := dial(t, f, appOrigin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		tabs[i] = &client{t: t, f: f, c: c}
+		tabs[i].send(map[string]any{"type": "hello", "versions": []int{1},
+			"ticket": f.ticket(t, func(c *auth.TicketClaims) { c.Perms = []string{"view", "capture", "export"}; c.ID += strconv.Itoa(i) })})
+		tabs[i].until(protocol.TypeWelcome)
+	}
+	a, b := tabs[0], tabs[1]
+	for round := range 5 {
+		f.drv.Script("fake:1", scannertest.Step{Data: scannertest.JPEG(64, 64)})
+		act := a.openAct()
+		a.capture(act)
+		a.until(protocol.TypePageReady)
+		a.read()
+		a.until(protocol.TypeCaptureDone)
+
+		// Both tabs ask at the same moment.
+		ida := a.send(map[string]any{"type": "act.deliver", "act": act})
+		idb := b.send(map[string]any{"type": "act.deliver", "act": act})
+		ra, rb := a.untilID(ida), b.untilID(idb)
+		got := 0
+		for _, r := range []msg{ra, rb} {
+			switch {
+			case r.Type == protocol.TypeActDelivered:
+				got++
+			case r.Error.Code != protocol.CodeDelivered:
+				t.Fatalf("round %d: %s", round, r.raw)
+			}
+		}
+		if got != 1 {
+			t.Fatalf("round %d: %d tabs got the act, want exactly 1", round, got)
+		}
+		winner := a
+		if rb.Type == protocol.TypeActDelivered {
+			winner = b
+		}
+		if round == 0 {
+			// An upload that failed: released, then delivered again.
+			winner.send(map[string]any{"type": "act.release", "act": act})
+			winner.until(protocol.TypeActReleased)
+			b.send(map[string]any{"type": "act.deliver", "act": act})
+			b.until(protocol.TypeActDelivered)
+			winner = b
+		}
+		winner.send(map[string]any{"type": "act.confirm", "act": act, "attachment": "ANSC-" + strconv.Itoa(round)})
+		winner.until(protocol.TypeActConfirmed)
+		a.send(map[string]any{"type": "act.deliver", "act": act})
+		if m := a.until(protocol.TypeError); m.Error.Code != protocol.CodeConfirmed {
+			t.Fatalf("delivering a confirmed act: %s", m.raw)
+		}
+	}
+	if n := strings.Count(f.logs.String(), `msg="act delivered"`); n != 6 {
+		t.Errorf("%d deliveries logged, want 6 (5 rounds and one redelivery)", n)
+	}
+}
+
+// untilID reads until the reply to request id.
+func (cl *client) untilID(id string) msg {
+	cl.t.Helper()
+	for {
+		m := cl.read()
+		if m.ID == id {
+			return m
+		}
+	}
+}

@@ -592,3 +592,57 @@ func WriteKey(path string, key []byte) error {
 	}
 	return f.Close()
 }
+
+// Errors of the delivery hand-over.
+var (
+	ErrAlreadyDelivered = errors.New("store: act already delivered to a browser")
+	ErrAlreadyConfirmed = errors.New("store: act already confirmed by ANSC")
+	ErrNothingToDeliver = errors.New("store: act has no pages")
+)
+
+// Deliver hands an act over to one browser tab, exactly once: the check and
+// the change are one transaction under the writers' lock, so of two tabs
+// asking at the same moment one gets it and the other ErrAlreadyDelivered.
+// Release gives it back (an upload that failed) for another attempt.
+func (s *Store) Deliver(ctx context.Context, act, operator, tab string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var st State
+		if err := tx.QueryRow(`SELECT state FROM acts WHERE id = ?`, act).Scan(&st); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: act %s", ErrNotFound, act)
+		} else if err != nil {
+			return err
+		}
+		switch st {
+		case StateDelivered:
+			return ErrAlreadyDelivered
+		case StateConfirmed, StatePurged:
+			return ErrAlreadyConfirmed
+		case StateOpen:
+			return ErrNothingToDeliver
+		}
+		if _, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, StateDelivered, now.UnixNano(), act); err != nil {
+			return err
+		}
+		return s.appendJournal(tx, now, operator, act, "delivery", map[string]any{"tab": tab})
+	})
+}
+
+// Release returns a delivered act to the outbox.
+func (s *Store) Release(ctx context.Context, act, operator, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ? AND state = ?`, StateAnnounced, now.UnixNano(), act, StateDelivered)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("%w: act %s is not delivered", ErrNotFound, act)
+		}
+		return s.appendJournal(tx, now, operator, act, "release", map[string]any{"reason": reason})
+	})
+}
