@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"os"
 	"path/filepath"
@@ -243,5 +244,68 @@ func TestKeyRotation(t *testing.T) {
 	entries, _ := s2.Journal(ctx)
 	if entries[len(entries)-1].Event != "key.rotate" {
 		t.Error("the rotation is not journaled")
+	}
+}
+
+func TestBundleCarriesAnActBetweenWorkstations(t *testing.T) {
+	ctx := t.Context()
+	laptop := openTest(t, t.TempDir())
+	defer laptop.Close()
+	laptop.CreateAct(ctx, Act{ID: "act-visit", Kind: "cittadinanza", Operator: "anna", Emergency: true, Register: "4/2026"})
+	laptop.AddPage(ctx, Page{Act: "act-visit", MediaType: "image/jpeg", DPI: 300}, []byte("prima pagina"), "anna")
+	laptop.AddPage(ctx, Page{Act: "act-visit", MediaType: "image/jpeg", DPI: 300}, []byte("seconda pagina"), "anna")
+	seal, err := LoadOrCreateSealKey(filepath.Join(t.TempDir(), "seal.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle bytes.Buffer
+	if err := laptop.Export(ctx, "act-visit", &bundle, "parola d'ordine", seal, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(bundle.Bytes(), []byte("seconda pagina")) {
+		t.Fatal("the bundle holds a page in clear")
+	}
+	fp := Fingerprint(seal.Public().(ed25519.PublicKey))
+
+	office := openTest(t, t.TempDir())
+	defer office.Close()
+	tampered := bytes.Clone(bundle.Bytes())
+	tampered[len(tampered)/2] ^= 1
+	for name, tc := range map[string]struct {
+		data    []byte
+		pass    string
+		trusted []string
+		want    error
+	}{
+		"wrong passphrase":    {bundle.Bytes(), "sbagliata!", nil, ErrBundlePassword},
+		"tampered in transit": {tampered, "parola d'ordine", nil, ErrBundleSignature},
+		"untrusted laptop":    {bundle.Bytes(), "parola d'ordine", []string{"0123456789abcdef"}, ErrBundleUntrusted},
+		"not a bundle":        {[]byte("PK\x03\x04 a zip file"), "parola d'ordine", nil, ErrBundle},
+	} {
+		if _, _, err := office.Import(ctx, bytes.NewReader(tc.data), tc.pass, tc.trusted, "marco"); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+	id, gotFP, err := office.Import(ctx, bytes.NewReader(bundle.Bytes()), "parola d'ordine", []string{fp}, "marco")
+	if err != nil || id != "act-visit" || gotFP != fp {
+		t.Fatalf("import: %q %q %v", id, gotFP, err)
+	}
+	if _, data, err := office.Page(ctx, "act-visit", 2); err != nil || string(data) != "seconda pagina" {
+		t.Fatalf("imported page: %q %v", data, err)
+	}
+	a, _ := office.Act(ctx, "act-visit")
+	if !a.Emergency || a.Register != "4/2026" || a.Pages != 2 {
+		t.Errorf("imported act %+v", a)
+	}
+	entries, _ := office.Journal(ctx)
+	last := entries[len(entries)-1]
+	if last.Event != "import" || !bytes.Contains(last.Detail, []byte(`"event":"capture"`)) || !bytes.Contains(last.Detail, []byte(fp)) {
+		t.Errorf("the import does not keep the laptop's journal: %s", last.Detail)
+	}
+	if _, _, err := office.Import(ctx, bytes.NewReader(bundle.Bytes()), "parola d'ordine", nil, "marco"); !errors.Is(err, ErrAlreadyImported) {
+		t.Errorf("second import: %v", err)
+	}
+	if _, err := office.Check(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

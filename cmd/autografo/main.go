@@ -49,6 +49,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return journalCmd(args[1:], stdout, stderr)
 	case "key":
 		return keyCmd(args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(args[1:], stdout, stderr)
+	case "import":
+		return importCmd(args[1:], stdout, stderr)
 	case "scan":
 		return scanCmd(args[1:], stdout, stderr)
 	case "pair":
@@ -77,6 +81,8 @@ commands:
   check     verify the store: database, every page against its hash, the journal
   journal   journal verify: check the hash chain; journal export: the emergency register, in order
   key       key rotate: seal the store under a new key
+  export    write an act as an encrypted, sealed bundle (home visit -> office)
+  import    store an act from a bundle
   version   print the version
 `)
 }

@@ -75,3 +75,33 @@ func TestStoreCommands(t *testing.T) {
 		t.Fatal("a wrong key changed the database")
 	}
 }
+
+func TestExportImportBetweenWorkstations(t *testing.T) {
+	laptop, office := t.TempDir(), t.TempDir()
+	s, err := openStore(laptop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.CreateAct(t.Context(), store.Act{ID: "act-casa", Kind: "cittadinanza", Operator: "anna"})
+	s.AddPage(t.Context(), store.Page{Act: "act-casa", MediaType: "image/jpeg"}, []byte("firma a domicilio"), "anna")
+	s.Close()
+	pass := filepath.Join(t.TempDir(), "pass")
+	os.WriteFile(pass, []byte("una frase lunga\n"), 0o600)
+	bundle := filepath.Join(t.TempDir(), "atto.agb")
+	var out, errb bytes.Buffer
+	if code := run([]string{"export", "--store", laptop, "--act", "act-casa", "--out", bundle, "--passphrase-file", pass}, &out, &errb); code != 0 {
+		t.Fatalf("export: %s", errb.String())
+	}
+	fp := strings.Fields(out.String())[len(strings.Fields(out.String()))-1]
+	out.Reset()
+	if code := run([]string{"import", "--store", office, "--in", bundle, "--passphrase-file", pass, "--trust", fp}, &out, &errb); code != 0 {
+		t.Fatalf("import: %s", errb.String())
+	}
+	if !strings.Contains(out.String(), "act act-casa imported from workstation "+fp) {
+		t.Errorf("import said %q", out.String())
+	}
+	out.Reset()
+	if code := run([]string{"check", "--store", office}, &out, &errb); code != 0 || !strings.Contains(out.String(), "1 pages verified") {
+		t.Fatalf("office store after import: %s %s", out.String(), errb.String())
+	}
+}
