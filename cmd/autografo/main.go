@@ -51,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return keyCmd(args[1:], stdout, stderr)
 	case "export":
 		return exportCmd(args[1:], stdout, stderr)
+	case "delete":
+		return deleteCmd(args[1:], stdout, stderr)
 	case "import":
 		return importCmd(args[1:], stdout, stderr)
 	case "scan":
@@ -83,6 +85,7 @@ commands:
   key       key rotate: seal the store under a new key
   export    write an act as an encrypted, sealed bundle (home visit -> office)
   import    store an act from a bundle
+  delete    remove an act and its images at an operator's request (journaled)
   version   print the version
 `)
 }

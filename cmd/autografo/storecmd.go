@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/autografo/autografo/agent/store"
@@ -199,5 +200,35 @@ func journalExport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "autografo: --format must be csv or json")
 		return 2
 	}
+	return 0
+}
+
+// deleteCmd removes an act and its images at an operator's explicit
+// request, confirmed by ANSC or not; the journal records who and why.
+func deleteCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("store", defaultStoreDir(), "directory of the store")
+	act := fs.String("act", "", "ID of the act to delete")
+	reason := fs.String("reason", "", "why (kept in the journal)")
+	operator := fs.String("operator", currentUser(), "who deletes, for the journal")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *act == "" || strings.TrimSpace(*reason) == "" {
+		fmt.Fprintln(stderr, "usage: autografo delete --act ID --reason TEXT")
+		return 2
+	}
+	s, err := openStore(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	defer s.Close()
+	if err := s.Delete(context.Background(), *act, *operator, *reason); err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "act %s deleted; the journal records it\n", *act)
 	return 0
 }

@@ -50,6 +50,15 @@ func TestStoreCommands(t *testing.T) {
 	if out, code := cli("check"); code != 0 || !strings.Contains(out, "2 pages verified") {
 		t.Fatalf("check after rotation (%d): %s", code, out)
 	}
+	if out, code := cli("delete", "--act", "act-9-2026"); code != 2 || !strings.Contains(out, "usage") {
+		t.Fatalf("delete without a reason (%d): %s", code, out)
+	}
+	if out, code := cli("delete", "--act", "act-9-2026", "--reason", "acquisito per errore"); code != 0 {
+		t.Fatalf("delete (%d): %s", code, out)
+	}
+	if out, code := cli("check"); code != 0 || !strings.Contains(out, "1 pages verified") {
+		t.Fatalf("check after delete (%d): %s", code, out)
+	}
 	if out, code := cli("journal", "verify"); code != 0 {
 		t.Fatalf("journal verify (%d): %s", code, out)
 	}
