@@ -1,0 +1,180 @@
+package escl
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// corpusDir holds eSCL documents captured from real devices, beside the
+// project; CI has it.
+func corpusDir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "..", "shared", "corpus", "escl")
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the eSCL corpus is missing at %s: CI must have it", dir)
+		}
+		t.Skipf("no eSCL corpus at %s", dir)
+	}
+	return dir
+}
+
+func TestEveryCorpusDocumentParses(t *testing.T) {
+	dir := corpusDir(t)
+	caps, _ := filepath.Glob(filepath.Join(dir, "*-capabilities.xml"))
+	status, _ := filepath.Glob(filepath.Join(dir, "*-status.xml"))
+	if len(caps)+len(status) != 31 {
+		t.Fatalf("corpus has %d documents, expected 31", len(caps)+len(status))
+	}
+	for _, f := range caps {
+		r, _ := os.Open(f)
+		c, err := ParseCapabilities(r)
+		r.Close()
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(f), err)
+			continue
+		}
+		for name, ic := range map[string]*InputCaps{"platen": c.Platen, "adf": c.ADFSimplex} {
+			if ic == nil {
+				continue
+			}
+			if ic.MaxWidth == 0 || ic.MaxHeight == 0 || len(ic.ColorModes) == 0 || len(ic.Formats) == 0 || len(ic.Resolutions) == 0 {
+				t.Errorf("%s %s: incomplete %+v", filepath.Base(f), name, ic)
+			}
+		}
+		if c.MakeAndModel == "" {
+			t.Errorf("%s: no MakeAndModel", filepath.Base(f))
+		}
+	}
+	for _, f := range status {
+		r, _ := os.Open(f)
+		s, err := ParseStatus(r)
+		r.Close()
+		if err != nil || s.State == "" {
+			t.Errorf("%s: %+v %v", filepath.Base(f), s, err)
+		}
+	}
+}
+
+func describe(ic *InputCaps) string {
+	if ic == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%dx%d %v %v %v", ic.MaxWidth, ic.MaxHeight, ic.ColorModes, ic.Formats, ic.Resolutions)
+}
+
+// Exact values for five devices of five vendors, read from the documents by
+// hand (and by a separate regular-expression pass), not from this parser.
+func TestCorpusExactValues(t *testing.T) {
+	dir := corpusDir(t)
+	for _, tc := range []struct {
+		file, model, platen, adf string
+		duplex                   bool
+	}{
+		{"Canon-MF628Cw", "MF620C Series",
+			"2550x4200 [Grayscale8 RGB24] [image/jpeg application/pdf application/octet-stream] [300]",
+			"2550x4200 [Grayscale8 RGB24] [image/jpeg application/pdf application/octet-stream] [300]", false},
+		{"Kyocera-ECOSYS-M2040dn", "Kyocera ECOSYS M2040dn",
+			"2551x3508 [BlackAndWhite1 Grayscale8 RGB24] [image/jpeg application/pdf] [200 300 400 600]",
+			"2551x4205 [BlackAndWhite1 Grayscale8 RGB24] [image/jpeg application/pdf] [200 300 400 600]", true},
+		{"Xerox-B235", "Xerox(R) B235 MFP",
+			"2550x3508 [RGB24 Grayscale8 BlackAndWhite1] [application/pdf image/jpeg image/tiff] [75 150 200 300 400 600]",
+			"2550x4200 [RGB24 Grayscale8 BlackAndWhite1] [application/pdf image/jpeg image/tiff] [75 150 200 300 400 600]", false},
+		{"Brother-MFC-L8690CDW", "Brother MFC-L8690CDW series",
+			"2550x3507 [BlackAndWhite1 Grayscale8 RGB24] [application/pdf image/jpeg] [100 200 300 600]",
+			"2550x4200 [BlackAndWhite1 Grayscale8 RGB24] [application/pdf image/jpeg] [100 200 300 600]", true},
+		{"HP-LaserJetMFP-M426fdn", "HP LaserJet MFP M426fdn",
+			"2550x3508 [RGB24 Grayscale8] [image/jpeg application/pdf] [75 200 300 600 1200]",
+			"2550x4500 [RGB24 Grayscale8] [image/jpeg application/pdf] [75 200 300]", true},
+		{"HP-LaserJetMFP-M28w", "HP LaserJet MFP M28w",
+			"2550x3508 [RGB24 Grayscale8] [image/jpeg application/pdf application/octet-stream] [200 300 600]", "none", false},
+	} {
+		r, err := os.Open(filepath.Join(dir, tc.file+"-capabilities.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := ParseCapabilities(r)
+		r.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if c.MakeAndModel != tc.model || describe(c.Platen) != tc.platen || describe(c.ADFSimplex) != tc.adf || (c.ADFDuplex != nil) != tc.duplex {
+			t.Errorf("%s:\n got %q | %s | %s | duplex %v\nwant %q | %s | %s | duplex %v", tc.file,
+				c.MakeAndModel, describe(c.Platen), describe(c.ADFSimplex), c.ADFDuplex != nil, tc.model, tc.platen, tc.adf, tc.duplex)
+		}
+	}
+}
+
+func TestCorpusStatus(t *testing.T) {
+	dir := corpusDir(t)
+	r, _ := os.Open(filepath.Join(dir, "Kyocera-ECOSYS-M2040dn-status.xml"))
+	s, err := ParseStatus(r)
+	r.Close()
+	if err != nil || s.State != "Processing" || s.AdfState != "ScannerAdfProcessing" || len(s.Jobs) != 5 || s.Jobs[1].State != "Completed" || len(s.Jobs) == 0 || !strings.Contains(s.Jobs[0].URI, "urn:uuid:") {
+		t.Fatalf("Kyocera status %+v %v", s, err)
+	}
+	// eSCL 1.0's namespace, matched by URI.
+	r, _ = os.Open(filepath.Join(dir, "HP-LaserJetProMFP-M521dn-status.xml"))
+	s, err = ParseStatus(r)
+	r.Close()
+	if err != nil || s.State == "" {
+		t.Fatalf("eSCL 1.0 status %+v %v", s, err)
+	}
+}
+
+// eSCL 1.0 devices list ColorProfiles where later ones have
+// SettingProfiles, and any prefix may stand for a namespace.
+func TestESCL10ColorProfilesAndOtherPrefixes(t *testing.T) {
+	doc := `<?xml version="1.0"?>
+<x:ScannerCapabilities xmlns:x="http://schemas.hp.com/imaging/escl/2011/02/08" xmlns:p="http://www.pwg.org/schemas/2010/12/sm">
+ <p:MakeAndModel>HP Officejet 6600</p:MakeAndModel>
+ <x:Platen><x:PlatenInputCaps><x:MaxWidth>2550</x:MaxWidth><x:MaxHeight>3508</x:MaxHeight>
+  <x:ColorProfiles><x:ColorProfile><x:ColorModes><x:ColorMode>RGB24</x:ColorMode></x:ColorModes>
+   <x:DocumentFormats><p:DocumentFormat>image/jpeg</p:DocumentFormat></x:DocumentFormats>
+   <x:SupportedResolutions><x:ResolutionRange>
+     <x:XResolutionRange><x:Min>75</x:Min><x:Max>600</x:Max><x:Step>1</x:Step></x:XResolutionRange>
+     <x:YResolutionRange><x:Min>75</x:Min><x:Max>600</x:Max><x:Step>1</x:Step></x:YResolutionRange>
+   </x:ResolutionRange></x:SupportedResolutions>
+  </x:ColorProfile></x:ColorProfiles></x:PlatenInputCaps></x:Platen>
+ <wrong:Adf xmlns:wrong="urn:other"><wrong:AdfSimplexInputCaps/></wrong:Adf>
+</x:ScannerCapabilities>`
+	c, err := ParseCapabilities(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := describe(c.Platen); got != "2550x3508 [RGB24] [image/jpeg] [75 100 150 200 240 300 400 600]" {
+		t.Errorf("platen %s", got)
+	}
+	if c.ADFSimplex != nil {
+		t.Error("an element in a foreign namespace was taken for the feeder")
+	}
+}
+
+func FuzzParseCapabilities(f *testing.F) {
+	if dir := filepath.Join("..", "..", "..", "shared", "corpus", "escl"); true {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+		for _, p := range files {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte(`<scan:ScannerCapabilities xmlns:scan="http://schemas.hp.com/imaging/escl/2011/05/03"/>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseCapabilities(bytes.NewReader(data))
+		if err == nil && c.Platen == nil && c.ADFSimplex == nil {
+			t.Fatal("accepted capabilities with no source")
+		}
+		if err != nil && !errors.Is(err, ErrDocument) {
+			t.Fatalf("untyped error %v", err)
+		}
+		if _, err := ParseStatus(bytes.NewReader(data)); err != nil && !errors.Is(err, ErrDocument) {
+			t.Fatalf("status: untyped error %v", err)
+		}
+	})
+}
