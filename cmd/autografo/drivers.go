@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/autografo/autografo/drivers/escl"
 	"github.com/autografo/autografo/drivers/saned"
 	"github.com/autografo/autografo/drivers/sim"
 	"github.com/autografo/autografo/scanner"
@@ -29,6 +30,7 @@ type driverFlags struct {
 	simUnsigned string
 	simPageTime time.Duration
 
+	esclURLs          stringList
 	sanedAddr         string
 	sanedUser         string
 	sanedPasswordFile string
@@ -41,6 +43,7 @@ func (f *driverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.simFaults, "sim-faults", "", "faults for successive simulated jobs: busy, jam@N, nodocs, gone@N (comma-separated)")
 	fs.StringVar(&f.simUnsigned, "sim-unsigned", "", "roles whose box the simulator leaves unsigned (comma-separated)")
 	fs.DurationVar(&f.simPageTime, "sim-page-time", 700*time.Millisecond, "simulated mechanical time per page")
+	fs.Var(&f.esclURLs, "escl", "eSCL root URL of a network scanner, e.g. http://192.0.2.10/eSCL (repeatable)")
 	fs.StringVar(&f.sanedAddr, "saned", saned.DefaultAddr, "host:port of a SANE network daemon to use (empty: none)")
 	fs.StringVar(&f.sanedUser, "saned-user", "autografo", "user name for saned")
 	fs.StringVar(&f.sanedPasswordFile, "saned-password-file", "", "file holding the saned password, for devices that need authorization")
@@ -61,6 +64,13 @@ func (f *driverFlags) build(log *slog.Logger) ([]scanner.Driver, error) {
 		}
 		d, err := sim.New(sim.Options{Seed: f.simSeed, FeederPages: f.simPages, Faults: faults,
 			Unsigned: unsigned, PageTime: f.simPageTime})
+		if err != nil {
+			return nil, err
+		}
+		drivers = append(drivers, d)
+	}
+	if len(f.esclURLs) > 0 {
+		d, err := escl.New(escl.Options{URLs: f.esclURLs, Logger: log})
 		if err != nil {
 			return nil, err
 		}

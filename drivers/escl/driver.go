@@ -1,0 +1,314 @@
+package escl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/autografo/autografo/scanner"
+)
+
+// Options configure the network driver.
+type Options struct {
+	// URLs of scanners' eSCL roots, e.g. http://192.0.2.10/eSCL.
+	URLs      []string
+	Transport http.RoundTripper // default http.DefaultTransport
+	Client    ClientOptions
+	Logger    *slog.Logger
+}
+
+// Driver offers the configured network eSCL scanners.
+type Driver struct {
+	opts    Options
+	clients map[scanner.ID]*Client
+	mu      sync.Mutex
+	caps    map[scanner.ID]Capabilities // read once per device while it answers
+}
+
+var _ scanner.Driver = (*Driver)(nil)
+
+// New returns a driver for the scanners at opts.URLs.
+func New(opts Options) (*Driver, error) {
+	if opts.Transport == nil {
+		opts.Transport = http.DefaultTransport
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	d := &Driver{opts: opts, clients: map[scanner.ID]*Client{}, caps: map[scanner.ID]Capabilities{}}
+	for _, u := range opts.URLs {
+		c, err := NewClient(u, opts.Transport, opts.Client)
+		if err != nil {
+			return nil, err
+		}
+		d.clients[scanner.ID("escl:"+u)] = c
+	}
+	return d, nil
+}
+
+func (d *Driver) Name() string { return "escl" }
+
+// Discover lists the configured scanners that answer their status now; a
+// device is asked for its capabilities once, when it first answers.
+func (d *Driver) Discover(ctx context.Context) ([]scanner.Info, error) {
+	var out []scanner.Info
+	for id, c := range d.clients {
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err := c.Status(pctx)
+		if err == nil {
+			d.mu.Lock()
+			_, have := d.caps[id]
+			d.mu.Unlock()
+			if !have {
+				caps, err2 := c.Capabilities(pctx)
+				err = err2
+				if err == nil {
+					d.mu.Lock()
+					d.caps[id] = caps
+					d.mu.Unlock()
+				}
+			}
+		}
+		cancel()
+		if err != nil {
+			d.mu.Lock()
+			delete(d.caps, id) // re-read after it comes back: it may be another device
+			d.mu.Unlock()
+			d.opts.Logger.Debug("eSCL scanner not answering", "device", id, "err", err)
+			continue
+		}
+		d.mu.Lock()
+		caps := d.caps[id]
+		d.mu.Unlock()
+		out = append(out, scanner.Info{ID: id, Driver: "escl", Model: caps.MakeAndModel, Serial: caps.Serial})
+	}
+	slices.SortFunc(out, func(a, b scanner.Info) int { return compare(string(a.ID), string(b.ID)) })
+	return out, nil
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Open returns the device; eSCL needs no session.
+func (d *Driver) Open(ctx context.Context, id scanner.ID) (scanner.Device, error) {
+	c, ok := d.clients[id]
+	if !ok {
+		return nil, scanner.Wrap("open", id, scanner.ErrNotFound)
+	}
+	return &Device{c: c, id: id, drv: d}, nil
+}
+
+// Device is an eSCL scanner.
+type Device struct {
+	c   *Client
+	id  scanner.ID
+	drv *Driver
+}
+
+var _ scanner.Device = (*Device)(nil)
+
+func (v *Device) capabilities(ctx context.Context) (Capabilities, error) {
+	v.drv.mu.Lock()
+	caps, ok := v.drv.caps[v.id]
+	v.drv.mu.Unlock()
+	if ok {
+		return caps, nil
+	}
+	return v.c.Capabilities(ctx)
+}
+
+// Caps maps the device's capabilities.
+func (v *Device) Caps(ctx context.Context) (scanner.Caps, error) {
+	c, err := v.capabilities(ctx)
+	if err != nil {
+		return scanner.Caps{}, scanner.Wrap("caps", v.id, err)
+	}
+	return ToCaps(c), nil
+}
+
+var colorModes = map[scanner.ColorMode]string{scanner.Color: "RGB24", scanner.Gray: "Grayscale8", scanner.BlackWhite: "BlackAndWhite1"}
+
+// ToCaps maps eSCL capabilities onto the device model.
+func ToCaps(c Capabilities) scanner.Caps {
+	var caps scanner.Caps
+	var sources []*InputCaps
+	if c.Platen != nil {
+		caps.Sources = append(caps.Sources, scanner.Platen)
+		sources = append(sources, c.Platen)
+	}
+	if c.ADFSimplex != nil {
+		caps.Sources = append(caps.Sources, scanner.Feeder)
+		sources = append(sources, c.ADFSimplex)
+	}
+	for _, ic := range sources {
+		for mode, name := range colorModes {
+			if slices.Contains(ic.ColorModes, name) && !slices.Contains(caps.ColorModes, mode) {
+				caps.ColorModes = append(caps.ColorModes, mode)
+			}
+		}
+		for _, r := range ic.Resolutions {
+			if !slices.Contains(caps.Resolutions, r) {
+				caps.Resolutions = append(caps.Resolutions, r)
+			}
+		}
+		for _, f := range ic.Formats {
+			if !slices.Contains(caps.MediaTypes, f) {
+				caps.MediaTypes = append(caps.MediaTypes, f)
+			}
+		}
+		caps.MaxWidthMM = max(caps.MaxWidthMM, MM(ic.MaxWidth))
+		caps.MaxHeightMM = max(caps.MaxHeightMM, MM(ic.MaxHeight))
+	}
+	slices.Sort(caps.Resolutions)
+	slices.Sort(caps.ColorModes)
+	return caps
+}
+
+// Scan creates the job on the device.
+func (v *Device) Scan(ctx context.Context, req scanner.Request) (scanner.Job, error) {
+	c, err := v.capabilities(ctx)
+	if err != nil {
+		return nil, scanner.Wrap("scan", v.id, err)
+	}
+	ic, source := c.Platen, "Platen"
+	if req.Source == scanner.Feeder {
+		ic, source = c.ADFSimplex, "Feeder"
+	}
+	if ic == nil {
+		return nil, scanner.Wrap("scan", v.id, fmt.Errorf("%w: no %s", scanner.ErrUnsupported, req.Source))
+	}
+	format := req.MediaType
+	if format == "" || !slices.Contains(ic.Formats, format) {
+		format = "image/jpeg"
+	}
+	s := Settings{Source: source, ColorMode: colorModes[req.Color], Resolution: req.DPI, Format: format,
+		Width: ic.MaxWidth, Height: ic.MaxHeight}
+	if r := req.Region; r.Width > 0 && r.Height > 0 {
+		s.Width, s.Height = int(r.Width*300/25.4), int(r.Height*300/25.4)
+	}
+	job, err := v.c.CreateJob(ctx, s)
+	if err != nil {
+		return nil, scanner.Wrap("scan", v.id, v.explain(ctx, err))
+	}
+	return &Job{dev: v, path: job, feeder: req.Source == scanner.Feeder, dpi: req.DPI, format: format}, nil
+}
+
+// explain turns a failed request into the cause the device's status gives:
+// eSCL reports a jam or an empty feeder there, not in the failed response.
+func (v *Device) explain(ctx context.Context, err error) error {
+	if errors.Is(err, scanner.ErrGone) || errors.Is(err, scanner.ErrBusy) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	st, serr := v.c.Status(ctx)
+	if serr != nil {
+		return err
+	}
+	switch st.AdfState {
+	case "ScannerAdfJam", "ScannerAdfDoorOpen", "ScannerAdfMispick":
+		return fmt.Errorf("%w: %s: %w", scanner.ErrJammed, st.AdfState, err)
+	case "ScannerAdfEmpty":
+		return fmt.Errorf("%w: %w", scanner.ErrNoDocs, err)
+	}
+	return err
+}
+
+func (v *Device) Close() error { return nil }
+
+// Job is a running eSCL job.
+type Job struct {
+	dev    *Device
+	path   string
+	feeder bool
+	dpi    int
+	format string
+	pages  int
+	mu     sync.Mutex
+	done   bool
+}
+
+var _ scanner.Job = (*Job)(nil)
+
+// NextPage fetches the next document. A 404 ends the job; from the feeder
+// before any page it means there was no paper.
+func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {
+	id := j.dev.id
+	if j.isDone() || (!j.feeder && j.pages == 1) {
+		j.cleanup()
+		return scanner.Page{}, io.EOF
+	}
+	resp, err := j.dev.c.NextDocument(ctx, j.path)
+	if err == io.EOF {
+		j.cleanup()
+		if j.feeder && j.pages == 0 {
+			return scanner.Page{}, scanner.Wrap("page", id, scanner.ErrNoDocs)
+		}
+		return scanner.Page{}, io.EOF
+	}
+	if err != nil {
+		err = j.dev.explain(ctx, err)
+		j.cleanup()
+		return scanner.Page{}, scanner.Wrap("page", id, err)
+	}
+	j.pages++
+	mt := resp.Header.Get("Content-Type")
+	if mt == "" || mt == "application/octet-stream" {
+		mt = j.format
+	}
+	return scanner.Page{MediaType: mt, DPI: j.dpi, Size: resp.ContentLength,
+		Body: &body{rc: resp.Body, id: id}}, nil
+}
+
+// body turns a transfer that breaks mid-page into ErrGone.
+type body struct {
+	rc io.ReadCloser
+	id scanner.ID
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF {
+		err = scanner.Wrap("page", b.id, fmt.Errorf("%w: %w", scanner.ErrGone, err))
+	}
+	return n, err
+}
+
+func (b *body) Close() error { return b.rc.Close() }
+
+func (j *Job) isDone() bool { j.mu.Lock(); defer j.mu.Unlock(); return j.done }
+
+func (j *Job) cleanup() {
+	j.mu.Lock()
+	done := j.done
+	j.done = true
+	j.mu.Unlock()
+	if !done {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = j.dev.c.DeleteJob(ctx, j.path)
+	}
+}
+
+// Cancel deletes the job on the device.
+func (j *Job) Cancel(ctx context.Context) error {
+	j.mu.Lock()
+	done := j.done
+	j.done = true
+	j.mu.Unlock()
+	if done {
+		return nil
+	}
+	return scanner.Wrap("cancel", j.dev.id, j.dev.c.DeleteJob(ctx, j.path))
+}

@@ -1,0 +1,184 @@
+package escl
+
+import (
+	"errors"
+	"image/jpeg"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/autografo/autografo/drivers/escl/escltest"
+	"github.com/autografo/autografo/scanner"
+)
+
+func device(t *testing.T, emu *escltest.Emulator, o ClientOptions) (*Driver, scanner.Device, scanner.ID) {
+	t.Helper()
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	if o.RetryDelay == 0 {
+		o.RetryDelay = 5 * time.Millisecond
+	}
+	d, err := New(Options{URLs: []string{srv.URL + "/eSCL"}, Client: o, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := d.Discover(t.Context())
+	if err != nil || len(infos) != 1 || infos[0].Model != "Autografo eSCL Emulator" {
+		t.Fatalf("discover: %+v %v", infos, err)
+	}
+	dev, err := d.Open(t.Context(), infos[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, dev, infos[0].ID
+}
+
+func scanAll(t *testing.T, dev scanner.Device, req scanner.Request) (int, error) {
+	t.Helper()
+	job, err := dev.Scan(t.Context(), req)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		pg, err := job.NextPage(t.Context())
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		data, err := io.ReadAll(pg.Body)
+		pg.Body.Close()
+		if err != nil {
+			return n, err
+		}
+		if _, err := jpeg.Decode(strings.NewReader(string(data))); err != nil {
+			t.Fatalf("page %d is not a JPEG: %v", n+1, err)
+		}
+		n++
+	}
+}
+
+var (
+	feeder = scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray}
+	platen = scanner.Request{Source: scanner.Platen, DPI: 300, Color: scanner.Color}
+)
+
+func TestCapsFromTheDevice(t *testing.T) {
+	_, dev, _ := device(t, escltest.New(3), ClientOptions{})
+	caps, err := dev.Caps(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps.Sources[0] != scanner.Platen || caps.Sources[1] != scanner.Feeder || len(caps.ColorModes) != 2 ||
+		len(caps.Resolutions) != 3 || caps.MaxWidthMM != 215.9 || caps.MaxHeightMM != 355.6 {
+		t.Fatalf("caps %+v", caps)
+	}
+}
+
+func TestPlatenAndFeederJobs(t *testing.T) {
+	for _, style := range []string{"", "slash", "urn", "wronghost"} {
+		emu := escltest.New(3)
+		emu.LocationStyle = style
+		_, dev, _ := device(t, emu, ClientOptions{})
+		if n, err := scanAll(t, dev, platen); err != nil || n != 1 {
+			t.Fatalf("%s: platen: %d pages, %v", style, n, err)
+		}
+		if n, err := scanAll(t, dev, feeder); err != nil || n != 3 {
+			t.Fatalf("%s: feeder: %d pages, %v", style, n, err)
+		}
+		if emu.Deleted() != 2 {
+			t.Errorf("%s: %d jobs cleaned up, want 2", style, emu.Deleted())
+		}
+		for _, r := range emu.Requests {
+			if strings.Contains(r, "192.0.2.99") {
+				t.Errorf("%s: followed the Location's host: %s", style, r)
+			}
+		}
+	}
+}
+
+func TestDeviceFaults(t *testing.T) {
+	t.Run("busy for a while, then works", func(t *testing.T) {
+		emu := escltest.New(1)
+		emu.BusyFor = 3
+		_, dev, _ := device(t, emu, ClientOptions{})
+		if n, err := scanAll(t, dev, platen); err != nil || n != 1 {
+			t.Fatalf("%d pages, %v", n, err)
+		}
+	})
+	t.Run("busy for good", func(t *testing.T) {
+		emu := escltest.New(1)
+		emu.BusyFor = 100
+		_, dev, _ := device(t, emu, ClientOptions{Retries: 3})
+		if _, err := scanAll(t, dev, platen); !errors.Is(err, scanner.ErrBusy) {
+			t.Fatalf("%v, want ErrBusy", err)
+		}
+	})
+	t.Run("empty feeder", func(t *testing.T) {
+		_, dev, _ := device(t, escltest.New(0), ClientOptions{})
+		if n, err := scanAll(t, dev, feeder); !errors.Is(err, scanner.ErrNoDocs) || n != 0 {
+			t.Fatalf("%d pages, %v; want ErrNoDocs", n, err)
+		}
+	})
+	t.Run("jam after a page", func(t *testing.T) {
+		emu := escltest.New(3)
+		emu.JamAfter = 1
+		_, dev, _ := device(t, emu, ClientOptions{})
+		n, err := scanAll(t, dev, feeder)
+		if !errors.Is(err, scanner.ErrJammed) || n != 1 {
+			t.Fatalf("%d pages, %v; want 1 then ErrJammed", n, err)
+		}
+	})
+	t.Run("cable pulled mid-page", func(t *testing.T) {
+		emu := escltest.New(3)
+		emu.PullAfter = 1
+		_, dev, _ := device(t, emu, ClientOptions{})
+		n, err := scanAll(t, dev, feeder)
+		if !errors.Is(err, scanner.ErrGone) || n != 1 {
+			t.Fatalf("%d pages, %v; want 1 then ErrGone", n, err)
+		}
+	})
+}
+
+func TestHostHeaderAndCancel(t *testing.T) {
+	emu := escltest.New(3)
+	_, dev, _ := device(t, emu, ClientOptions{Host: "localhost"})
+	job, err := dev.Scan(t.Context(), feeder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := job.NextPage(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.Body.Close()
+	if err := job.Cancel(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if emu.Deleted() != 1 {
+		t.Error("cancel did not delete the job on the device")
+	}
+	for _, h := range emu.Hosts[1:] { // the first is discovery's default
+		if h != "localhost" {
+			t.Fatalf("Host header %q, want localhost", h)
+		}
+	}
+}
+
+func TestUnreachableScannerIsNotListed(t *testing.T) {
+	d, err := New(Options{URLs: []string{"http://127.0.0.1:1/eSCL"}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if infos, err := d.Discover(t.Context()); err != nil || len(infos) != 0 {
+		t.Fatalf("%+v %v", infos, err)
+	}
+	if _, err := New(Options{URLs: []string{"ftp://x"}}); err == nil {
+		t.Fatal("accepted an ftp URL")
+	}
+}

@@ -1,0 +1,219 @@
+// Package escltest is the device side of eSCL: an http.Handler that behaves
+// like a multifunction printer's scanner, with the faults tests need. It
+// serves the network tests here, and the USB emulation behind IPP-over-USB.
+package escltest
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/autografo/autografo/scanner/scannertest"
+)
+
+// Emulator is an eSCL scanner with a platen and a feeder.
+type Emulator struct {
+	mu sync.Mutex
+	// FeederPages is how many sheets are in the feeder.
+	FeederPages int
+	// BusyFor answers 503 to that many ScanJobs requests.
+	BusyFor int
+	// JamAfter jams the feeder after that many pages of a job (-1: never).
+	JamAfter int
+	// PullAfter breaks the connection in the middle of the page after that
+	// many pages (-1: never): the cable pulled out.
+	PullAfter int
+	// LocationStyle: "" (a path), "slash" (trailing slash), "urn" (Kyocera's
+	// urn:uuid) or "wronghost" (an absolute URL naming another host).
+	LocationStyle string
+
+	adf    string // ScannerAdfLoaded, ScannerAdfEmpty, ScannerAdfJam
+	jobs   map[string]*job
+	nextID int
+	// Hosts and Requests seen, for tests.
+	Hosts    []string
+	Requests []string
+}
+
+type job struct {
+	source  string
+	dpi     int
+	color   string
+	pages   int
+	deleted bool
+}
+
+// New returns an emulator with a loaded feeder of n sheets.
+func New(n int) *Emulator {
+	return &Emulator{FeederPages: n, JamAfter: -1, PullAfter: -1, jobs: map[string]*job{}}
+}
+
+const capabilities = `<?xml version="1.0" encoding="UTF-8"?>
+<scan:ScannerCapabilities xmlns:scan="http://schemas.hp.com/imaging/escl/2011/05/03" xmlns:pwg="http://www.pwg.org/schemas/2010/12/sm">
+<pwg:Version>2.63</pwg:Version><pwg:MakeAndModel>Autografo eSCL Emulator</pwg:MakeAndModel><pwg:SerialNumber>EMU0001</pwg:SerialNumber>
+<scan:Platen><scan:PlatenInputCaps><scan:MinWidth>300</scan:MinWidth><scan:MaxWidth>2550</scan:MaxWidth><scan:MinHeight>300</scan:MinHeight><scan:MaxHeight>3508</scan:MaxHeight>%s</scan:PlatenInputCaps></scan:Platen>
+<scan:Adf><scan:AdfSimplexInputCaps><scan:MinWidth>300</scan:MinWidth><scan:MaxWidth>2550</scan:MaxWidth><scan:MinHeight>300</scan:MinHeight><scan:MaxHeight>4200</scan:MaxHeight>%s</scan:AdfSimplexInputCaps></scan:Adf>
+</scan:ScannerCapabilities>`
+
+const profile = `<scan:SettingProfiles><scan:SettingProfile><scan:ColorModes><scan:ColorMode>RGB24</scan:ColorMode><scan:ColorMode>Grayscale8</scan:ColorMode></scan:ColorModes>
+<scan:DocumentFormats><pwg:DocumentFormat>image/jpeg</pwg:DocumentFormat><pwg:DocumentFormat>application/pdf</pwg:DocumentFormat></scan:DocumentFormats>
+<scan:SupportedResolutions><scan:DiscreteResolutions>
+<scan:DiscreteResolution><scan:XResolution>150</scan:XResolution><scan:YResolution>150</scan:YResolution></scan:DiscreteResolution>
+<scan:DiscreteResolution><scan:XResolution>300</scan:XResolution><scan:YResolution>300</scan:YResolution></scan:DiscreteResolution>
+<scan:DiscreteResolution><scan:XResolution>600</scan:XResolution><scan:YResolution>600</scan:YResolution></scan:DiscreteResolution>
+</scan:DiscreteResolutions></scan:SupportedResolutions></scan:SettingProfile></scan:SettingProfiles>`
+
+var (
+	reSource = regexp.MustCompile(`InputSource>(\w+)<`)
+	reDPI    = regexp.MustCompile(`XResolution>(\d+)<`)
+	reColor  = regexp.MustCompile(`ColorMode>(\w+)<`)
+)
+
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	e.Hosts = append(e.Hosts, r.Host)
+	e.Requests = append(e.Requests, r.Method+" "+r.URL.Path)
+	if e.adf == "" {
+		e.adf = "ScannerAdfLoaded"
+		if e.FeederPages == 0 {
+			e.adf = "ScannerAdfEmpty"
+		}
+	}
+	e.mu.Unlock()
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	switch {
+	case r.Method == http.MethodGet && path == "/eSCL/ScannerCapabilities":
+		w.Header().Set("Content-Type", "text/xml")
+		fmt.Fprintf(w, capabilities, profile, profile)
+	case r.Method == http.MethodGet && path == "/eSCL/ScannerStatus":
+		e.mu.Lock()
+		state := "Idle"
+		for _, j := range e.jobs {
+			if !j.deleted {
+				state = "Processing"
+			}
+		}
+		adf := e.adf
+		e.mu.Unlock()
+		w.Header().Set("Content-Type", "text/xml")
+		fmt.Fprintf(w, `<?xml version="1.0"?><scan:ScannerStatus xmlns:scan="http://schemas.hp.com/imaging/escl/2011/05/03" xmlns:pwg="http://www.pwg.org/schemas/2010/12/sm"><pwg:Version>2.63</pwg:Version><pwg:State>%s</pwg:State><scan:AdfState>%s</scan:AdfState></scan:ScannerStatus>`, state, adf)
+	case r.Method == http.MethodPost && path == "/eSCL/ScanJobs":
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		e.mu.Lock()
+		if e.BusyFor > 0 {
+			e.BusyFor--
+			e.mu.Unlock()
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		j := &job{source: "Platen", dpi: 300, color: "RGB24"}
+		if m := reSource.FindSubmatch(body); m != nil {
+			j.source = string(m[1])
+		}
+		if m := reDPI.FindSubmatch(body); m != nil {
+			j.dpi, _ = strconv.Atoi(string(m[1]))
+		}
+		if m := reColor.FindSubmatch(body); m != nil {
+			j.color = string(m[1])
+		}
+		e.nextID++
+		id := strconv.Itoa(e.nextID)
+		switch e.LocationStyle {
+		case "urn":
+			id = "urn:uuid:4509a320-00a0-008f-00b6-00559a32" + fmt.Sprintf("%04d", e.nextID)
+		}
+		e.jobs[id] = j
+		e.mu.Unlock()
+		loc := "/eSCL/ScanJobs/" + id
+		switch e.LocationStyle {
+		case "slash":
+			loc += "/"
+		case "wronghost":
+			loc = "http://192.0.2.99:8080" + loc
+		}
+		w.Header().Set("Location", loc)
+		w.WriteHeader(http.StatusCreated)
+	case strings.HasPrefix(path, "/eSCL/ScanJobs/") && strings.HasSuffix(path, "/NextDocument") && r.Method == http.MethodGet:
+		e.nextDocument(w, strings.TrimSuffix(strings.TrimPrefix(path, "/eSCL/ScanJobs/"), "/NextDocument"))
+	case strings.HasPrefix(path, "/eSCL/ScanJobs/") && r.Method == http.MethodDelete:
+		e.mu.Lock()
+		j, ok := e.jobs[strings.TrimPrefix(path, "/eSCL/ScanJobs/")]
+		if ok {
+			j.deleted = true
+		}
+		e.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+		}
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (e *Emulator) nextDocument(w http.ResponseWriter, id string) {
+	e.mu.Lock()
+	j, ok := e.jobs[id]
+	if !ok || j.deleted {
+		e.mu.Unlock()
+		http.Error(w, "gone", http.StatusNotFound)
+		return
+	}
+	if j.source == "Platen" && j.pages == 1 {
+		e.mu.Unlock()
+		http.Error(w, "no more", http.StatusNotFound)
+		return
+	}
+	if j.source == "Feeder" {
+		if e.JamAfter >= 0 && j.pages == e.JamAfter {
+			e.adf = "ScannerAdfJam"
+			e.mu.Unlock()
+			http.Error(w, "jam", http.StatusConflict)
+			return
+		}
+		if e.FeederPages == 0 {
+			e.adf = "ScannerAdfEmpty"
+			e.mu.Unlock()
+			http.Error(w, "no more", http.StatusNotFound)
+			return
+		}
+		e.FeederPages--
+	}
+	pull := e.PullAfter >= 0 && j.pages == e.PullAfter
+	j.pages++
+	w10, h10 := j.dpi*85/100, j.dpi*11/10 // a small page: the test is the protocol
+	e.mu.Unlock()
+	data := scannertest.JPEG(w10, h10)
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	if pull {
+		w.WriteHeader(http.StatusOK)
+		w.Write(data[:len(data)/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+			}
+		}
+		return
+	}
+	w.Write(data)
+}
+
+// Deleted reports how many jobs were deleted (cancelled or cleaned up).
+func (e *Emulator) Deleted() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, j := range e.jobs {
+		if j.deleted {
+			n++
+		}
+	}
+	return n
+}
