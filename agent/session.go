@@ -226,19 +226,11 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 			s.replyError(env.ID, protocol.CodeBadMessage)
 			return
 		}
-		if err := s.a.opts.Store.SetState(ctx, r.Act, store.StateConfirmed, s.id.Operator,
-			map[string]any{"attachment": r.Attachment, "stato": 3}); err != nil {
-			s.replyErr(env.ID, err)
-			return
+		err := s.a.opts.Store.SetState(ctx, r.Act, store.StateConfirmed, s.id.Operator,
+			map[string]any{"attachment": r.Attachment, "stato": 3})
+		if s.replyAct(ctx, reply, protocol.TypeActConfirmed, r.Act, err) {
+			s.log.Info("act confirmed", "act", r.Act, "attachment", r.Attachment, "operator", s.id.Operator)
 		}
-		act, err := s.a.opts.Store.Act(ctx, r.Act)
-		if err != nil {
-			s.replyErr(env.ID, err)
-			return
-		}
-		s.log.Info("act confirmed", "act", r.Act, "attachment", r.Attachment, "operator", s.id.Operator)
-		reply.Type = protocol.TypeActConfirmed
-		s.out.Send(protocol.ActInfo{Envelope: reply, Act: actInfo(act)})
 	case protocol.TypeActDeliver:
 		r := req.(*protocol.ActRef)
 		if err := s.a.opts.Store.Deliver(ctx, r.Act, s.id.Operator, s.tab); err != nil {
@@ -265,23 +257,31 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 		s.out.Send(protocol.ActDelivered{Envelope: reply, Act: actInfo(act), Pages: infos})
 	case protocol.TypeActRelease:
 		r := req.(*protocol.ActRef)
-		if err := s.a.opts.Store.Release(ctx, r.Act, s.id.Operator, "upload not completed"); err != nil {
-			s.replyErr(env.ID, err)
-			return
-		}
-		act, err := s.a.opts.Store.Act(ctx, r.Act)
-		if err != nil {
-			s.replyErr(env.ID, err)
-			return
-		}
-		reply.Type = protocol.TypeActReleased
-		s.out.Send(protocol.ActInfo{Envelope: reply, Act: actInfo(act)})
+		err := s.a.opts.Store.Release(ctx, r.Act, s.id.Operator, "upload not completed")
+		s.replyAct(ctx, reply, protocol.TypeActReleased, r.Act, err)
 	default:
 		// DecodeRequest and this switch must list the same types; a gap is
 		// our bug, reported as such rather than crashing the agent.
 		s.log.Error("unhandled request type", "type", env.Type)
 		s.replyError(env.ID, protocol.CodeInternal)
 	}
+}
+
+// replyAct answers a request that changed an act (err is the change's
+// result) with the act as it is now; it reports whether it succeeded.
+func (s *Session) replyAct(ctx context.Context, reply protocol.Envelope, typ, actID string, err error) bool {
+	if err != nil {
+		s.replyErr(reply.ID, err)
+		return false
+	}
+	act, err := s.a.opts.Store.Act(ctx, actID)
+	if err != nil {
+		s.replyErr(reply.ID, err)
+		return false
+	}
+	reply.Type = typ
+	s.out.Send(protocol.ActInfo{Envelope: reply, Act: actInfo(act)})
+	return true
 }
 
 // resume sends an act and, for each stored page, a page.ready with its

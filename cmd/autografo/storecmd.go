@@ -50,17 +50,20 @@ func openStore(dir string) (*store.Store, error) {
 	return s, err
 }
 
-// keyCmd: autografo key rotate.
-func keyCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "rotate" {
-		fmt.Fprintln(stderr, "usage: autografo key rotate [--store DIR]")
+// newStoreFlags starts the flags of a store command, with --store.
+func newStoreFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs, fs.String("store", defaultStoreDir(), "directory of the store")
+}
+
+// withStore parses a store command's flags, checks them (ok returns false
+// after printing the usage), opens the store and runs the command on it.
+func withStore(fs *flag.FlagSet, dir *string, args []string, stderr io.Writer, ok func() bool, run func(*store.Store) int) int {
+	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	fs := flag.NewFlagSet("key rotate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("store", defaultStoreDir(), "directory of the store")
-	operator := fs.String("operator", currentUser(), "who rotates, for the journal")
-	if err := fs.Parse(args[1:]); err != nil {
+	if ok != nil && !ok() {
 		return 2
 	}
 	s, err := openStore(*dir)
@@ -69,24 +72,39 @@ func keyCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer s.Close()
+	return run(s)
+}
+
+// keyCmd: autografo key rotate.
+func keyCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "rotate" {
+		fmt.Fprintln(stderr, "usage: autografo key rotate [--store DIR]")
+		return 2
+	}
+	fs, dir := newStoreFlags("key rotate", stderr)
+	operator := fs.String("operator", currentUser(), "who rotates, for the journal")
+	return withStore(fs, dir, args[1:], stderr, nil, func(s *store.Store) int { return rotate(s, *dir, *operator, stdout, stderr) })
+}
+
+func rotate(s *store.Store, dir, operator string, stdout, stderr io.Writer) int {
 	next := make([]byte, store.KeySize)
 	if _, err := rand.Read(next); err != nil {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 1
 	}
 	// The new key is on disk before the store depends on it.
-	newPath := filepath.Join(*dir, "key.new")
+	newPath := filepath.Join(dir, "key.new")
 	if err := store.WriteKey(newPath, next); err != nil {
 		fmt.Fprintln(stderr, "autografo: writing the new key:", err)
 		return 1
 	}
-	n, err := s.RotateKey(context.Background(), next, *operator)
+	n, err := s.RotateKey(context.Background(), next, operator)
 	if err != nil {
 		os.Remove(newPath)
 		fmt.Fprintln(stderr, "autografo: rotation failed, the old key still works:", err)
 		return 1
 	}
-	if err := os.Rename(newPath, filepath.Join(*dir, "key")); err != nil {
+	if err := os.Rename(newPath, filepath.Join(dir, "key")); err != nil {
 		fmt.Fprintln(stderr, "autografo: the store uses the new key in", newPath, "but it could not replace the old one:", err)
 		return 1
 	}
@@ -104,25 +122,16 @@ func currentUser() string {
 // checkCmd verifies the store: database integrity, every page against its
 // hash, the journal chain.
 func checkCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("store", defaultStoreDir(), "directory of the store")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	s, err := openStore(*dir)
-	if err != nil {
-		fmt.Fprintln(stderr, "autografo:", err)
-		return 1
-	}
-	defer s.Close()
-	pages, err := s.Check(context.Background())
-	if err != nil {
-		fmt.Fprintf(stderr, "autografo: store check failed after %d good pages: %v\n", pages, err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "store ok: %d pages verified, journal chain intact\n", pages)
-	return 0
+	fs, dir := newStoreFlags("check", stderr)
+	return withStore(fs, dir, args, stderr, nil, func(s *store.Store) int {
+		pages, err := s.Check(context.Background())
+		if err != nil {
+			fmt.Fprintf(stderr, "autografo: store check failed after %d good pages: %v\n", pages, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "store ok: %d pages verified, journal chain intact\n", pages)
+		return 0
+	})
 }
 
 // journalCmd: autografo journal verify | export.
@@ -134,49 +143,33 @@ func journalCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: autografo journal verify|export [--store DIR]")
 		return 2
 	}
-	fs := flag.NewFlagSet("journal verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("store", defaultStoreDir(), "directory of the store")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
-	}
-	s, err := openStore(*dir)
-	if err != nil {
-		fmt.Fprintln(stderr, "autografo:", err)
-		return 1
-	}
-	defer s.Close()
-	n, err := s.VerifyJournal(context.Background())
-	if err != nil {
-		fmt.Fprintln(stderr, "autografo:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "journal ok: %d entries, chain intact\n", n)
-	return 0
+	fs, dir := newStoreFlags("journal verify", stderr)
+	return withStore(fs, dir, args[1:], stderr, nil, func(s *store.Store) int {
+		n, err := s.VerifyJournal(context.Background())
+		if err != nil {
+			fmt.Fprintln(stderr, "autografo:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "journal ok: %d entries, chain intact\n", n)
+		return 0
+	})
 }
 
 // journalExport writes the emergency-register acts in register order, the
 // order in which they must be entered in ANSC, as CSV or JSON.
 func journalExport(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("journal export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("store", defaultStoreDir(), "directory of the store")
+	fs, dir := newStoreFlags("journal export", stderr)
 	format := fs.String("format", "csv", "csv or json")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	s, err := openStore(*dir)
-	if err != nil {
-		fmt.Fprintln(stderr, "autografo:", err)
-		return 1
-	}
-	defer s.Close()
+	return withStore(fs, dir, args, stderr, nil, func(s *store.Store) int { return exportRegister(s, *format, stdout, stderr) })
+}
+
+func exportRegister(s *store.Store, format string, stdout, stderr io.Writer) int {
 	recs, err := s.EmergencyRegister(context.Background())
 	if err != nil {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 1
 	}
-	switch *format {
+	switch format {
 	case "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -206,29 +199,23 @@ func journalExport(args []string, stdout, stderr io.Writer) int {
 // deleteCmd removes an act and its images at an operator's explicit
 // request, confirmed by ANSC or not; the journal records who and why.
 func deleteCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("store", defaultStoreDir(), "directory of the store")
+	fs, dir := newStoreFlags("delete", stderr)
 	act := fs.String("act", "", "ID of the act to delete")
 	reason := fs.String("reason", "", "why (kept in the journal)")
 	operator := fs.String("operator", currentUser(), "who deletes, for the journal")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	usage := func() bool {
+		if *act == "" || strings.TrimSpace(*reason) == "" {
+			fmt.Fprintln(stderr, "usage: autografo delete --act ID --reason TEXT")
+			return false
+		}
+		return true
 	}
-	if *act == "" || strings.TrimSpace(*reason) == "" {
-		fmt.Fprintln(stderr, "usage: autografo delete --act ID --reason TEXT")
-		return 2
-	}
-	s, err := openStore(*dir)
-	if err != nil {
-		fmt.Fprintln(stderr, "autografo:", err)
-		return 1
-	}
-	defer s.Close()
-	if err := s.Delete(context.Background(), *act, *operator, *reason); err != nil {
-		fmt.Fprintln(stderr, "autografo:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "act %s deleted; the journal records it\n", *act)
-	return 0
+	return withStore(fs, dir, args, stderr, usage, func(s *store.Store) int {
+		if err := s.Delete(context.Background(), *act, *operator, *reason); err != nil {
+			fmt.Fprintln(stderr, "autografo:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "act %s deleted; the journal records it\n", *act)
+		return 0
+	})
 }
