@@ -291,6 +291,16 @@ func (a *Agent) openAct(ctx context.Context, req *protocol.ActOpen, operator str
 	signers, _ := json.Marshal(req.Signers)
 	sa := store.Act{ID: newID("act-"), Kind: req.Kind, Ref: req.Ref, Signers: signers, Operator: operator,
 		Emergency: req.Emergency, Register: req.Register}
+	if req.Emergency {
+		sa.RegisterTime = time.Now()
+		if req.RegisterTime != "" {
+			t, err := time.Parse(time.RFC3339, req.RegisterTime)
+			if err != nil {
+				return protocol.Act{}, fmt.Errorf("%w: registerTime %q is not RFC 3339", protocol.ErrBadMessage, req.RegisterTime)
+			}
+			sa.RegisterTime = t
+		}
+	}
 	if err := a.opts.Store.CreateAct(ctx, sa); err != nil {
 		return protocol.Act{}, fmt.Errorf("%w: %w", errStore, err)
 	}
@@ -305,8 +315,12 @@ func (a *Agent) openAct(ctx context.Context, req *protocol.ActOpen, operator str
 func actInfo(s store.Act) protocol.Act {
 	var signers []protocol.Signer
 	_ = json.Unmarshal(s.Signers, &signers)
-	return protocol.Act{ID: s.ID, Kind: s.Kind, Ref: s.Ref, Signers: signers, Pages: s.Pages, State: string(s.State),
+	a := protocol.Act{ID: s.ID, Kind: s.Kind, Ref: s.Ref, Signers: signers, Pages: s.Pages, State: string(s.State),
 		Emergency: s.Emergency, Register: s.Register, Created: s.Created.UTC().Format(time.RFC3339)}
+	if !s.RegisterTime.IsZero() {
+		a.RegisterTime = s.RegisterTime.UTC().Format(time.RFC3339)
+	}
+	return a
 }
 
 func pageInfo(p store.Page) protocol.PageInfo {

@@ -128,19 +128,23 @@ type ActOpen struct {
 	// ANSC was down; Register is its number there.
 	Emergency bool   `json:"emergency,omitempty"`
 	Register  string `json:"register,omitempty"`
+	// RegisterTime is when the act was entered in the emergency register
+	// (RFC 3339); default: when it is opened here.
+	RegisterTime string `json:"registerTime,omitempty"`
 }
 
 // Act is an act as the agent holds it.
 type Act struct {
-	ID        string   `json:"id"`
-	Kind      string   `json:"kind"`
-	Ref       string   `json:"ref,omitempty"`
-	Signers   []Signer `json:"signers"`
-	Pages     int      `json:"pages"`
-	State     string   `json:"state"` // open, captured, announced, delivered, confirmed
-	Emergency bool     `json:"emergency,omitempty"`
-	Register  string   `json:"register,omitempty"`
-	Created   string   `json:"created"` // RFC 3339
+	ID           string   `json:"id"`
+	Kind         string   `json:"kind"`
+	Ref          string   `json:"ref,omitempty"`
+	Signers      []Signer `json:"signers"`
+	Pages        int      `json:"pages"`
+	State        string   `json:"state"` // open, captured, announced, delivered, confirmed
+	Emergency    bool     `json:"emergency,omitempty"`
+	Register     string   `json:"register,omitempty"`
+	RegisterTime string   `json:"registerTime,omitempty"` // RFC 3339
+	Created      string   `json:"created"`                // RFC 3339
 }
 
 // Acts lists the acts not yet purged: the reply to acts.list.

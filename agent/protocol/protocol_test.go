@@ -24,7 +24,7 @@ func TestWireGolden(t *testing.T) {
 			Signers: []Signer{{Role: "sposo", Name: "Marco Bianchi"}, {Role: "sposa", Name: "Giulia Esposito"}},
 			State:   "open", Created: "2026-11-23T10:30:00Z"}},
 		"acts": Acts{Envelope: Envelope{Type: TypeActs, ID: "9"}, Acts: []Act{{ID: "act-2", Kind: "matrimonio", Pages: 3,
-			State: "announced", Emergency: true, Register: "7/2026", Created: "2026-11-23T10:30:00Z", Signers: []Signer{}}}},
+			State: "announced", Emergency: true, Register: "7/2026", RegisterTime: "2026-11-21T16:30:00Z", Created: "2026-11-23T10:30:00Z", Signers: []Signer{}}}},
 		"capture.progress": CaptureProgress{Envelope: Envelope{Type: TypeCaptureProgress}, Act: "act-1", Capture: "cap-1",
 			Page: 2, Phase: PhaseReceiving, Bytes: 4096, Total: 81920},
 		"page.ready": PageReady{Envelope: Envelope{Type: TypePageReady}, Act: "act-1", Capture: "cap-1",

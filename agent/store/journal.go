@@ -131,6 +131,9 @@ func (s *Store) Check(ctx context.Context) (pages int, err error) {
 		}
 		pages++
 	}
+	if err := s.checkDerived(ctx); err != nil {
+		return pages, err
+	}
 	if _, err := s.VerifyJournal(ctx); err != nil {
 		return pages, err
 	}
@@ -141,6 +144,7 @@ func (s *Store) Check(ctx context.Context) (pages int, err error) {
 // office's records.
 type EmergencyRecord struct {
 	Register  string    `json:"register"`
+	Entered   time.Time `json:"entered"` // in the paper register
 	Act       string    `json:"act"`
 	Kind      string    `json:"kind"`
 	Operator  string    `json:"operator"`
@@ -173,7 +177,7 @@ func (s *Store) EmergencyRegister(ctx context.Context) ([]EmergencyRecord, error
 	}
 	out := make([]EmergencyRecord, 0, len(acts))
 	for _, a := range acts {
-		out = append(out, EmergencyRecord{Register: a.Register, Act: a.ID, Kind: a.Kind, Operator: a.Operator,
+		out = append(out, EmergencyRecord{Register: a.Register, Entered: a.RegisterTime, Act: a.ID, Kind: a.Kind, Operator: a.Operator,
 			Opened: a.Created, Pages: a.Pages, State: a.State, Confirmed: confirmed[a.ID]})
 	}
 	sortRegister(out)
@@ -201,4 +205,51 @@ func sortRegister(r []EmergencyRecord) {
 		}
 		return strings.Compare(as, bs)
 	})
+}
+
+// checkDerived opens every signature crop and document.
+func (s *Store) checkDerived(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT act, page, role FROM decisions`)
+	if err != nil {
+		return err
+	}
+	type crop struct {
+		act, role string
+		page      int
+	}
+	var crops []crop
+	for rows.Next() {
+		var c crop
+		if err := rows.Scan(&c.act, &c.page, &c.role); err != nil {
+			rows.Close()
+			return err
+		}
+		crops = append(crops, c)
+	}
+	rows.Close()
+	for _, c := range crops {
+		if _, err := s.Crop(ctx, c.act, c.page, c.role); err != nil {
+			return err
+		}
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT act, name FROM documents`)
+	if err != nil {
+		return err
+	}
+	var docs [][2]string
+	for rows.Next() {
+		var d [2]string
+		if err := rows.Scan(&d[0], &d[1]); err != nil {
+			rows.Close()
+			return err
+		}
+		docs = append(docs, d)
+	}
+	rows.Close()
+	for _, d := range docs {
+		if _, _, err := s.DocumentData(ctx, d[0], d[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

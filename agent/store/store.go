@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,10 +53,12 @@ type Act struct {
 	Operator  string
 	Emergency bool   // entered in the paper emergency register
 	Register  string // its number there
-	State     State
-	Pages     int
-	Created   time.Time
-	Updated   time.Time
+	// RegisterTime is when it was entered there (zero: not given).
+	RegisterTime time.Time
+	State        State
+	Pages        int
+	Created      time.Time
+	Updated      time.Time
 }
 
 // Page is a page's metadata; its bytes come from Page.
@@ -144,6 +147,19 @@ var migrations = []string{
 	 CREATE TABLE journal (
 		seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, operator TEXT NOT NULL, act TEXT NOT NULL,
 		event TEXT NOT NULL, detail TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);`,
+	// 2: the time an act was entered in the paper emergency register, the
+	// signature pipeline's decisions with their crops, and the documents
+	// built for ANSC.
+	`ALTER TABLE acts ADD COLUMN register_time INTEGER NOT NULL DEFAULT 0;
+	 CREATE TABLE decisions (
+		act TEXT NOT NULL REFERENCES acts(id), page INTEGER NOT NULL, role TEXT NOT NULL,
+		verdict TEXT NOT NULL, confidence REAL NOT NULL, reasons TEXT NOT NULL,
+		crop_type TEXT NOT NULL, crop_sha256 TEXT NOT NULL, nonce BLOB NOT NULL, crop BLOB NOT NULL,
+		created INTEGER NOT NULL, PRIMARY KEY (act, page, role));
+	 CREATE TABLE documents (
+		act TEXT NOT NULL REFERENCES acts(id), name TEXT NOT NULL, media_type TEXT NOT NULL,
+		size INTEGER NOT NULL, sha256 TEXT NOT NULL, nonce BLOB NOT NULL, data BLOB NOT NULL,
+		created INTEGER NOT NULL, PRIMARY KEY (act, name));`,
 }
 
 const keyCheckPlain = "autografo store key check"
@@ -268,14 +284,21 @@ func (s *Store) CreateAct(ctx context.Context, a Act) error {
 		a.Signers = json.RawMessage("[]")
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT INTO acts (id, kind, ref, signers, operator, emergency, register, state, created, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Kind, a.Ref, string(a.Signers), a.Operator, a.Emergency, a.Register,
-			a.State, now.UnixNano(), now.UnixNano()); err != nil {
+		var regTime int64
+		if !a.RegisterTime.IsZero() {
+			regTime = a.RegisterTime.UnixNano()
+		}
+		if _, err := tx.Exec(`INSERT INTO acts (id, kind, ref, signers, operator, emergency, register, register_time, state, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Kind, a.Ref, string(a.Signers), a.Operator, a.Emergency, a.Register,
+			regTime, a.State, now.UnixNano(), now.UnixNano()); err != nil {
 			return err
 		}
 		detail := map[string]any{"kind": a.Kind, "ref": a.Ref}
 		if a.Emergency {
 			detail["register"] = a.Register
+			if regTime != 0 {
+				detail["register_time"] = a.RegisterTime.UTC().Format(time.RFC3339)
+			}
 		}
 		return s.appendJournal(tx, now, a.Operator, a.ID, "act.open", detail)
 	})
@@ -360,8 +383,8 @@ func (s *Store) Pending(ctx context.Context) ([]Act, error) {
 }
 
 func (s *Store) queryActs(ctx context.Context, where string, args ...any) ([]Act, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.kind, a.ref, a.signers, a.operator, a.emergency, a.register, a.state,
-		a.created, a.updated, (SELECT COUNT(*) FROM pages p WHERE p.act = a.id) FROM acts a `+where, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.kind, a.ref, a.signers, a.operator, a.emergency, a.register, a.register_time,
+		a.state, a.created, a.updated, (SELECT COUNT(*) FROM pages p WHERE p.act = a.id) FROM acts a `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -370,10 +393,13 @@ func (s *Store) queryActs(ctx context.Context, where string, args ...any) ([]Act
 	for rows.Next() {
 		var a Act
 		var signers string
-		var created, updated int64
-		if err := rows.Scan(&a.ID, &a.Kind, &a.Ref, &signers, &a.Operator, &a.Emergency, &a.Register, &a.State,
+		var created, updated, regTime int64
+		if err := rows.Scan(&a.ID, &a.Kind, &a.Ref, &signers, &a.Operator, &a.Emergency, &a.Register, &regTime, &a.State,
 			&created, &updated, &a.Pages); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
+		}
+		if regTime != 0 {
+			a.RegisterTime = time.Unix(0, regTime)
 		}
 		a.Signers = json.RawMessage(signers)
 		a.Created, a.Updated = time.Unix(0, created), time.Unix(0, updated)
@@ -472,6 +498,9 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, operator string) (i
 				return err
 			}
 			n, _ := res.RowsAffected()
+			if err := deleteDerived(tx, id); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, StatePurged, now.UnixNano(), id); err != nil {
 				return err
 			}
@@ -504,6 +533,9 @@ func (s *Store) Delete(ctx context.Context, act, operator, reason string) error 
 			return err
 		}
 		n, _ := res.RowsAffected()
+		if err := deleteDerived(tx, act); err != nil {
+			return err
+		}
 		return s.appendJournal(tx, now, operator, act, "delete", map[string]any{"pages": n, "reason": reason})
 	})
 }
@@ -528,39 +560,16 @@ func (s *Store) RotateKey(ctx context.Context, newKey []byte, operator string) (
 	defer s.mu.Unlock()
 	pages := 0
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.Query(`SELECT act, idx, sha256, nonce, data FROM pages`)
-		if err != nil {
-			return err
-		}
-		type sealed struct {
-			act        string
-			idx        int
-			sum        string
-			nonce, box []byte
-		}
-		var all []sealed
-		for rows.Next() {
-			var p sealed
-			if err := rows.Scan(&p.act, &p.idx, &p.sum, &p.nonce, &p.box); err != nil {
-				rows.Close()
-				return err
-			}
-			all = append(all, p)
-		}
-		rows.Close()
-		for _, p := range all {
-			aad := pageAAD(p.act, p.idx, p.sum)
-			plain, err := s.aead.Open(nil, p.nonce, p.box, aad)
+		// Everything sealed: pages, signature crops, documents. Each keeps
+		// its associated data, so it stays bound to its place.
+		for _, t := range sealedTables {
+			n, err := s.reseal(tx, next, t)
 			if err != nil {
-				return fmt.Errorf("%w: page %d of %s does not decrypt", ErrCorrupt, p.idx, p.act)
-			}
-			nonce := make([]byte, next.NonceSize())
-			_, _ = rand.Read(nonce)
-			if _, err := tx.Exec(`UPDATE pages SET nonce = ?, data = ? WHERE act = ? AND idx = ?`,
-				nonce, next.Seal(nil, nonce, plain, aad), p.act, p.idx); err != nil {
 				return err
 			}
-			pages++
+			if t.table == "pages" {
+				pages = n
+			}
 		}
 		nonce := make([]byte, next.NonceSize())
 		_, _ = rand.Read(nonce)
@@ -574,6 +583,74 @@ func (s *Store) RotateKey(ctx context.Context, newKey []byte, operator string) (
 		s.aead = next
 	}
 	return pages, err
+}
+
+// sealedTable describes where sealed blobs live and what they are bound to.
+type sealedTable struct {
+	table, keys, data string
+	aad               func(keys []any, sum string) []byte
+}
+
+var sealedTables = []sealedTable{
+	{"pages", "act, idx", "data", func(k []any, sum string) []byte { return pageAAD(k[0].(string), int(k[1].(int64)), sum) }},
+	{"decisions", "act, page, role", "crop", func(k []any, sum string) []byte {
+		return derivedAAD("decision", k[0].(string), fmt.Sprintf("%d|%s", k[1].(int64), k[2].(string)), sum)
+	}},
+	{"documents", "act, name", "data", func(k []any, sum string) []byte {
+		return derivedAAD("document", k[0].(string), k[1].(string), sum)
+	}},
+}
+
+func (t sealedTable) sumColumn() string {
+	if t.table == "decisions" {
+		return "crop_sha256"
+	}
+	return "sha256"
+}
+
+// reseal opens every blob of a table with the current key and seals it
+// with next, in the caller's transaction.
+func (s *Store) reseal(tx *sql.Tx, next cipher.AEAD, t sealedTable) (int, error) {
+	keyCols := strings.Split(t.keys, ", ")
+	rows, err := tx.Query(`SELECT ` + t.keys + `, ` + t.sumColumn() + `, nonce, ` + t.data + ` FROM ` + t.table)
+	if err != nil {
+		return 0, err
+	}
+	type row struct {
+		keys       []any
+		sum        string
+		nonce, box []byte
+	}
+	var all []row
+	for rows.Next() {
+		r := row{keys: make([]any, len(keyCols))}
+		dest := make([]any, 0, len(keyCols)+3)
+		for i := range r.keys {
+			dest = append(dest, &r.keys[i])
+		}
+		dest = append(dest, &r.sum, &r.nonce, &r.box)
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	where := strings.Join(keyCols, " = ? AND ") + " = ?"
+	for _, r := range all {
+		aad := t.aad(r.keys, r.sum)
+		plain, err := s.aead.Open(nil, r.nonce, r.box, aad)
+		if err != nil {
+			return 0, fmt.Errorf("%w: a blob of %s does not decrypt", ErrCorrupt, t.table)
+		}
+		nonce := make([]byte, next.NonceSize())
+		_, _ = rand.Read(nonce)
+		args := append([]any{nonce, next.Seal(nil, nonce, plain, aad)}, r.keys...)
+		if _, err := tx.Exec(`UPDATE `+t.table+` SET nonce = ?, `+t.data+` = ? WHERE `+where, args...); err != nil {
+			return 0, err
+		}
+	}
+	return len(all), nil
 }
 
 // WriteKey writes a key file (mode 0600) and syncs it.

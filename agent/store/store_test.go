@@ -309,3 +309,85 @@ func TestBundleCarriesAnActBetweenWorkstations(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDecisionsAndDocumentsAreSealedRotatedAndPurged(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	defer s.Close()
+	ctx := t.Context()
+	regTime := time.Date(2026, 11, 21, 16, 30, 0, 0, time.UTC)
+	s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio", Emergency: true, Register: "5/2026", RegisterTime: regTime})
+	s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg"}, []byte("pagina"), "anna")
+	if err := s.PutDecision(ctx, Decision{Act: "act-1", Page: 1, Role: "sposa", Verdict: "signed", Confidence: 0.97,
+		Reasons: []string{"ink inside the box"}, CropType: "image/png"}, []byte("CROP-OF-GIULIA"), "anna"); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := s.PutDocument(ctx, Document{Act: "act-1", Name: "verbale.pdf", MediaType: "application/pdf"}, []byte("%PDF-1.7 VERBALE"), "anna")
+	if err != nil || doc.Size != 16 {
+		t.Fatalf("document: %+v %v", doc, err)
+	}
+	a, _ := s.Act(ctx, "act-1")
+	if !a.RegisterTime.Equal(regTime) {
+		t.Errorf("register time %v", a.RegisterTime)
+	}
+	ds, _ := s.Decisions(ctx, "act-1")
+	if len(ds) != 1 || ds[0].Verdict != "signed" || ds[0].Reasons[0] != "ink inside the box" {
+		t.Fatalf("decisions %+v", ds)
+	}
+	for _, name := range []string{"autografo.db", "autografo.db-wal"} {
+		raw, _ := os.ReadFile(filepath.Join(dir, name))
+		if bytes.Contains(raw, []byte("CROP-OF-GIULIA")) || bytes.Contains(raw, []byte("VERBALE")) {
+			t.Fatalf("%s holds a crop or document in clear", name)
+		}
+	}
+	if _, err := s.RotateKey(ctx, bytes.Repeat([]byte{9}, KeySize), "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if crop, err := s.Crop(ctx, "act-1", 1, "sposa"); err != nil || string(crop) != "CROP-OF-GIULIA" {
+		t.Fatalf("crop after rotation: %q %v", crop, err)
+	}
+	if _, data, err := s.DocumentData(ctx, "act-1", "verbale.pdf"); err != nil || string(data) != "%PDF-1.7 VERBALE" {
+		t.Fatalf("document after rotation: %q %v", data, err)
+	}
+	if _, err := s.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "act-1", "anna", "prova"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Crop(ctx, "act-1", 1, "sposa"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("crop after deletion: %v", err)
+	}
+	if _, _, err := s.DocumentData(ctx, "act-1", "verbale.pdf"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("document after deletion: %v", err)
+	}
+}
+
+// A store made by the first schema opens under the current one, data kept.
+func TestMigrationFromVersion1(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	s.CreateAct(t.Context(), Act{ID: "act-old", Kind: "nascita"})
+	s.AddPage(t.Context(), Page{Act: "act-old", MediaType: "image/jpeg"}, []byte("vecchia pagina"), "anna")
+	// Turn it back into a version-1 store.
+	for _, q := range []string{`DROP TABLE decisions`, `DROP TABLE documents`, `ALTER TABLE acts DROP COLUMN register_time`,
+		`UPDATE schema_version SET v = 1`} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	s = openTest(t, dir)
+	defer s.Close()
+	var v int
+	s.db.QueryRow(`SELECT v FROM schema_version`).Scan(&v)
+	if v != len(migrations) {
+		t.Fatalf("schema version %d after opening, want %d", v, len(migrations))
+	}
+	if _, data, err := s.Page(t.Context(), "act-old", 1); err != nil || string(data) != "vecchia pagina" {
+		t.Fatalf("old page after migration: %q %v", data, err)
+	}
+	if err := s.PutDecision(t.Context(), Decision{Act: "act-old", Page: 1, Role: "dichiarante", Verdict: "empty"}, []byte("x"), "anna"); err != nil {
+		t.Fatalf("the new table after migration: %v", err)
+	}
+}

@@ -179,9 +179,13 @@ func exportRegister(s *store.Store, format string, stdout, stderr io.Writer) int
 		}
 	case "csv":
 		w := csv.NewWriter(stdout)
-		w.Write([]string{"registro", "atto", "tipo", "operatore", "aperto", "pagine", "stato", "allegato_ansc"})
+		w.Write([]string{"registro", "data_registro", "atto", "tipo", "operatore", "aperto", "pagine", "stato", "allegato_ansc"})
 		for _, r := range recs {
-			w.Write([]string{r.Register, r.Act, r.Kind, r.Operator, r.Opened.UTC().Format(time.RFC3339),
+			entered := ""
+			if !r.Entered.IsZero() {
+				entered = r.Entered.UTC().Format(time.RFC3339)
+			}
+			w.Write([]string{r.Register, entered, r.Act, r.Kind, r.Operator, r.Opened.UTC().Format(time.RFC3339),
 				strconv.Itoa(r.Pages), string(r.State), r.Confirmed})
 		}
 		w.Flush()

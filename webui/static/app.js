@@ -141,6 +141,8 @@ function formAct() {
   if ($("#emergency").checked) {
     desc.emergency = true;
     desc.register = $("#register").value.trim();
+    const when = $("#register-time").value;
+    if (when) desc.registerTime = new Date(when).toISOString().replace(/\.\d{3}Z$/, "Z");
   }
   return desc;
 }
@@ -188,6 +190,7 @@ async function resumeAct(act) {
   $("#emergency").checked = Boolean(act.emergency);
   $("#register").value = act.register || "";
   $("#register-label").hidden = !act.emergency;
+  $("#register-time-label").hidden = !act.emergency;
   $("#pages").replaceChildren();
   state.act = act;
   state.actKey = describe(formAct());
@@ -290,6 +293,7 @@ client.addEventListener("devices.changed", (ev) => renderDevices(ev.detail.devic
 
 $("#emergency").addEventListener("change", () => {
   $("#register-label").hidden = !$("#emergency").checked;
+  $("#register-time-label").hidden = !$("#emergency").checked;
   $("#register").required = $("#emergency").checked;
 });
 
