@@ -8,8 +8,10 @@ PORT ?= 8733
 # gousb needs libusb through cgo; the race detector needs gcc.
 RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev
 # The browser tests drive a real headless Chromium (it needs a font); the
-# SANE tests run a real saned with SANE's test backend.
-TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1
+# SANE tests run a real saned with SANE's test backend; the PDF tests check
+# every document with qpdf, poppler and Apache PDFBox (Java).
+TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
+	qpdf poppler-utils openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java
 
 .PHONY: run test soak deps-run deps-test build vet screenshot security-report bench-saned clean
 

@@ -1,0 +1,200 @@
+package document
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tool finds an external checker; in CI a missing one fails the test.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found: CI must have it (make test installs it)", name)
+		}
+		t.Skipf("%s not found; make test installs it", name)
+	}
+	return p
+}
+
+const pdfbox = "/usr/share/java/pdfbox2.jar:/usr/share/java/preflight.jar:/usr/share/java/fontbox2.jar:/usr/share/java/xmpbox.jar:" +
+	"/usr/share/java/commons-logging.jar:/usr/share/java/javax.activation.jar:/usr/share/java/jaxb-api.jar:/usr/share/java/pdfbox2-tools.jar"
+
+// corpusPages are real scanned pages (gray and colour), beside the project.
+func corpusPages(t *testing.T) []Page {
+	t.Helper()
+	dir := filepath.Join("..", "..", "..", "shared", "corpus", "images")
+	var pages []Page
+	for _, name := range []string{"caltech_hale-letter-1.jpg", "lept_lucasta.047.jpg", "lept_zanotti-78.jpg", "lept_w91frag.jpg", "caltech_hale-letter-2.jpg"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("corpus image %s: %v", name, err)
+			}
+			t.Skipf("no image corpus: %v", err)
+		}
+		pages = append(pages, Page{JPEG: b, DPI: 150})
+	}
+	return pages
+}
+
+func build(t *testing.T, pages []Page) string {
+	t.Helper()
+	out, err := BuildPDFA(pages, Meta{Title: "Atto di matrimonio n. 12 — Comune di Borgo Sereno", Created: time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "verbale.pdf")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, out)
+	}
+	return string(out)
+}
+
+func TestQpdfAndPdfinfoAcceptTheDocument(t *testing.T) {
+	pages := corpusPages(t)
+	path := build(t, pages)
+	if out := run(t, tool(t, "qpdf"), "--check", path); !strings.Contains(out, "No syntax or stream encoding errors found") || strings.Contains(out, "WARNING") {
+		t.Fatalf("qpdf --check:\n%s", out)
+	}
+	info := run(t, tool(t, "pdfinfo"), path)
+	for _, want := range []string{"Pages:           5", "Producer:        Autografo", "Title:           Atto di matrimonio n. 12 — Comune di Borgo Sereno", "Encrypted:       no"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("pdfinfo lacks %q:\n%s", want, info)
+		}
+	}
+	// The first page: 1065 x 1347 px at 150 dpi = 511.2 x 646.56 pt.
+	if !regexp.MustCompile(`Page size:\s+511\.2 x 646\.56 pts`).MatchString(info) {
+		t.Errorf("page size:\n%s", info)
+	}
+}
+
+// The scanner's JPEG is in the PDF byte for byte: no re-encoding.
+func TestJPEGPassThrough(t *testing.T) {
+	pages := corpusPages(t)
+	path := build(t, pages)
+	dir := t.TempDir()
+	run(t, tool(t, "pdfimages"), "-all", path, filepath.Join(dir, "img"))
+	for i, p := range pages {
+		got, err := os.ReadFile(filepath.Join(dir, "img-"+pad(i)+".jpg"))
+		if err != nil {
+			t.Fatalf("page %d: no JPEG extracted: %v", i+1, err)
+		}
+		if !bytes.Equal(got, p.JPEG) {
+			t.Errorf("page %d: the embedded stream differs from the scanner's bytes", i+1)
+		}
+	}
+}
+
+func pad(i int) string { return strings.Repeat("0", 3-len(itoa(i))) + itoa(i) }
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return string(rune('0'+i/10)) + string(rune('0'+i%10))
+}
+
+// Apache PDFBox is the parser ANSC uses: Preflight must call the file
+// valid PDF/A-1b, and PDFBox must render every page.
+func TestPDFBoxPreflightAndRender(t *testing.T) {
+	java := tool(t, "java")
+	for _, jar := range strings.Split(pdfbox, ":") {
+		if _, err := os.Stat(jar); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("PDFBox jar %s missing: make test installs libpdfbox2-java", jar)
+			}
+			t.Skipf("PDFBox not installed: %v", err)
+		}
+	}
+	path := build(t, corpusPages(t))
+	out := run(t, java, "-cp", pdfbox, "org.apache.pdfbox.preflight.Validator_A1b", path)
+	if !strings.Contains(out, "is a valid PDF/A-1b file") {
+		t.Fatalf("Preflight:\n%s", out)
+	}
+	prefix := filepath.Join(t.TempDir(), "render")
+	run(t, java, "-cp", pdfbox, "org.apache.pdfbox.tools.PDFToImage", "-dpi", "30", "-outputPrefix", prefix, path)
+	for i := 1; i <= 5; i++ {
+		f, err := os.Open(prefix + itoa(i) + ".jpg")
+		if err != nil {
+			t.Fatalf("PDFBox did not render page %d: %v", i, err)
+		}
+		img, err := jpeg.Decode(f)
+		f.Close()
+		if err != nil || img.Bounds().Dx() < 50 {
+			t.Fatalf("page %d rendering: %v", i, err)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 20, 20)), nil)
+	good := buf.Bytes()
+	for name, tc := range map[string]struct {
+		pages []Page
+		want  error
+	}{
+		"no pages":       {nil, ErrNoPages},
+		"truncated":      {[]Page{{JPEG: good[:10], DPI: 300}}, ErrPage},
+		"not a JPEG":     {[]Page{{JPEG: []byte("\x89PNG\r\n\x1a\n"), DPI: 300}}, ErrPage},
+		"absurd dpi":     {[]Page{{JPEG: good, DPI: 0}}, ErrPage},
+		"one bad of two": {[]Page{{JPEG: good, DPI: 300}, {JPEG: nil, DPI: 300}}, ErrPage},
+	} {
+		if _, err := BuildPDFA(tc.pages, Meta{Title: "x"}); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+}
+
+func TestColourAndGrayColourSpaces(t *testing.T) {
+	var g, c bytes.Buffer
+	jpeg.Encode(&g, image.NewGray(image.Rect(0, 0, 30, 40)), nil)
+	rgb := image.NewRGBA(image.Rect(0, 0, 30, 40))
+	rgb.Set(1, 1, color.RGBA{200, 10, 10, 255})
+	jpeg.Encode(&c, rgb, nil)
+	out, err := BuildPDFA([]Page{{JPEG: g.Bytes(), DPI: 300}, {JPEG: c.Bytes(), DPI: 300}}, Meta{Title: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out, []byte("/ColorSpace /DeviceGray")) || !bytes.Contains(out, []byte("/ColorSpace /DeviceRGB")) {
+		t.Fatal("colour spaces not declared per page")
+	}
+}
+
+func FuzzBuildPDFA(f *testing.F) {
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 8, 8)), nil)
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, err := BuildPDFA([]Page{{JPEG: data, DPI: 300}}, Meta{Title: "fuzz"})
+		if err != nil {
+			if !errors.Is(err, ErrPage) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if !bytes.HasPrefix(out, []byte("%PDF-1.4")) || !bytes.Contains(out, data) {
+			t.Fatal("a document without the page's bytes")
+		}
+	})
+}
