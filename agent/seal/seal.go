@@ -1,0 +1,117 @@
+// Package seal signs Autografo's documents with digitorus/pdfsign: the
+// workstation seal that makes any change between capture and upload show,
+// and (later) the officer's attestation of conformity.
+package seal
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"sync"
+	"time"
+
+	"github.com/digitorus/pdf"
+	"github.com/digitorus/pdfsign/sign"
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// Errors callers branch on.
+var (
+	ErrCredentials = errors.New("seal: certificate or key unusable")
+	ErrDocument    = errors.New("seal: document cannot be sealed")
+)
+
+// Sealer signs PDFs with one key and certificate.
+type Sealer struct {
+	key   crypto.Signer
+	cert  *x509.Certificate
+	chain []*x509.Certificate
+	name  string
+	now   func() time.Time
+}
+
+// FromPKCS12 reads a PKCS#12 file (the workstation seal from the
+// configuration). A wrong password or a file without a key is
+// ErrCredentials.
+func FromPKCS12(data []byte, password string) (*Sealer, error) {
+	key, cert, chain, err := pkcs12.DecodeChain(data, password)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCredentials, err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%w: the key cannot sign", ErrCredentials)
+	}
+	return New(signer, cert, chain)
+}
+
+// New returns a sealer for a key and its certificate (and chain).
+func New(key crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate) (*Sealer, error) {
+	if cert == nil || key == nil {
+		return nil, fmt.Errorf("%w: no certificate or key", ErrCredentials)
+	}
+	now := time.Now()
+	if now.After(cert.NotAfter) || now.Before(cert.NotBefore) {
+		return nil, fmt.Errorf("%w: certificate valid from %s to %s", ErrCredentials, cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly))
+	}
+	return &Sealer{key: key, cert: cert, chain: chain, name: cert.Subject.CommonName, now: time.Now}, nil
+}
+
+// stamp is the seal's small mark on the first page: a navy band with a
+// lighter frame. It is a paletted image: pdfsign gives any RGBA image a soft
+// mask, and PDF/A-1 allows no transparency.
+var stamp = sync.OnceValue(func() []byte {
+	navy, light := color.RGBA{22, 48, 110, 255}, color.RGBA{200, 212, 235, 255}
+	img := image.NewPaletted(image.Rect(0, 0, 144, 48), color.Palette{navy, light})
+	for y := 0; y < 48; y++ {
+		for x := 0; x < 144; x++ {
+			if x < 3 || y < 3 || x > 140 || y > 44 || (x > 8 && x < 12) || (x > 132 && x < 136) {
+				img.SetColorIndex(x, y, 1)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	_ = png.Encode(&buf, img) // encoding an in-memory image cannot fail
+	return buf.Bytes()
+})
+
+// Info is what the seal says about itself.
+type Info struct {
+	Reason   string
+	Location string
+}
+
+// Seal signs a whole PDF with an approval signature, appended as an
+// incremental update: the original bytes stay as they were.
+func (s *Sealer) Seal(doc []byte, info Info) ([]byte, error) {
+	rdr, err := pdf.NewReader(bytes.NewReader(doc), int64(len(doc)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDocument, err)
+	}
+	var out bytes.Buffer
+	err = sign.Sign(bytes.NewReader(doc), &out, rdr, int64(len(doc)), sign.SignData{
+		Signature: sign.SignDataSignature{
+			Info: sign.SignDataSignatureInfo{Name: s.name, Location: info.Location, Reason: info.Reason, Date: s.now()},
+			// An approval signature: a later attestation may still be added.
+			CertType: sign.ApprovalSignature,
+		},
+		// Visible, drawn with an opaque image and no text: PDF/A-1 wants an
+		// appearance for every widget, embedded fonts and no transparency,
+		// and this is the appearance that needs neither a font nor a mask.
+		Appearance: sign.Appearance{Visible: true, Page: 1,
+			LowerLeftX: 12, LowerLeftY: 12, UpperRightX: 84, UpperRightY: 36, Image: stamp()},
+		Signer:            s.key,
+		DigestAlgorithm:   crypto.SHA256,
+		Certificate:       s.cert,
+		CertificateChains: [][]*x509.Certificate{append([]*x509.Certificate{s.cert}, s.chain...)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDocument, err)
+	}
+	return out.Bytes(), nil
+}

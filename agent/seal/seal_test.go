@@ -1,0 +1,141 @@
+package seal
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"image"
+	"image/jpeg"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/autografo/autografo/agent/document"
+)
+
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found: CI must have it", name)
+		}
+		t.Skipf("%s not found", name)
+	}
+	return p
+}
+
+// workstationP12 makes the kind of PKCS#12 file an office configures: a
+// key and a certificate for "Postazione anagrafe 3, Comune di Borgo Sereno".
+func workstationP12(t *testing.T, password string, notAfter time.Time) []byte {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7),
+		Subject:      pkix.Name{CommonName: "Postazione anagrafe 3", Organization: []string{"Comune di Borgo Sereno"}},
+		NotBefore:    time.Now().Add(-time.Hour), NotAfter: notAfter,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	p12, err := pkcs12.Modern.Encode(key, cert, nil, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p12
+}
+
+func verbale(t *testing.T) []byte {
+	t.Helper()
+	var pages []document.Page
+	for range 2 {
+		var buf bytes.Buffer
+		jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 600, 840)), nil)
+		pages = append(pages, document.Page{JPEG: buf.Bytes(), DPI: 100})
+	}
+	pdf, err := document.BuildPDFA(pages, document.Meta{Title: "Verbale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pdf
+}
+
+func TestWorkstationSealIsValidAndShowsTampering(t *testing.T) {
+	s, err := FromPKCS12(workstationP12(t, "segreta", time.Now().Add(365*24*time.Hour)), "segreta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := verbale(t)
+	sealed, err := s.Seal(doc, Info{Reason: "Sigillo della postazione", Location: "Borgo Sereno"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(sealed, doc) {
+		t.Fatal("sealing changed the original bytes instead of appending")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sealed.pdf")
+	os.WriteFile(path, sealed, 0o600)
+
+	out, _ := exec.Command(tool(t, "pdfsig"), path).CombinedOutput()
+	for _, want := range []string{"Signer Certificate Common Name: Postazione anagrafe 3", "Signature Validation: Signature is Valid.", "Total document signed"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("pdfsig lacks %q:\n%s", want, out)
+		}
+	}
+	if out, err := exec.Command(tool(t, "qpdf"), "--check", path).CombinedOutput(); err != nil {
+		t.Errorf("qpdf --check on the sealed file: %v\n%s", err, out)
+	}
+	// PDFBox, ANSC's parser, must still take it as PDF/A-1b.
+	cp := "/usr/share/java/pdfbox2.jar:/usr/share/java/preflight.jar:/usr/share/java/fontbox2.jar:/usr/share/java/xmpbox.jar:" +
+		"/usr/share/java/commons-logging.jar:/usr/share/java/javax.activation.jar:/usr/share/java/jaxb-api.jar"
+	out, _ = exec.Command(tool(t, "java"), "-cp", cp, "org.apache.pdfbox.preflight.Validator_A1b", path).CombinedOutput()
+	if !strings.Contains(string(out), "is a valid PDF/A-1b file") {
+		t.Errorf("Preflight on the sealed file:\n%s", out)
+	}
+
+	// One byte changed inside a page image after sealing.
+	tampered := bytes.Clone(sealed)
+	i := bytes.Index(tampered, []byte("/Filter /DCTDecode"))
+	tampered[i+200] ^= 0x20
+	tpath := filepath.Join(dir, "tampered.pdf")
+	os.WriteFile(tpath, tampered, 0o600)
+	out, _ = exec.Command(tool(t, "pdfsig"), tpath).CombinedOutput()
+	if strings.Contains(string(out), "Signature is Valid.") {
+		t.Errorf("pdfsig still calls a tampered document valid:\n%s", out)
+	}
+}
+
+func TestBadCredentials(t *testing.T) {
+	good := workstationP12(t, "segreta", time.Now().Add(time.Hour))
+	if _, err := FromPKCS12(good, "sbagliata"); !errors.Is(err, ErrCredentials) {
+		t.Errorf("wrong password: %v", err)
+	}
+	if _, err := FromPKCS12([]byte("not a p12"), ""); !errors.Is(err, ErrCredentials) {
+		t.Errorf("garbage: %v", err)
+	}
+	expired := workstationP12(t, "x", time.Now().Add(-time.Minute))
+	if _, err := FromPKCS12(expired, "x"); !errors.Is(err, ErrCredentials) {
+		t.Errorf("expired certificate: %v", err)
+	}
+	s, _ := FromPKCS12(good, "segreta")
+	if _, err := s.Seal([]byte("%PDF-1.4 broken"), Info{}); !errors.Is(err, ErrDocument) {
+		t.Errorf("broken PDF: %v", err)
+	}
+}
