@@ -139,3 +139,32 @@ func TestBadCredentials(t *testing.T) {
 		t.Errorf("broken PDF: %v", err)
 	}
 }
+
+func TestVerifyReportsWhoWhenAndIntegrity(t *testing.T) {
+	s, err := FromPKCS12(workstationP12(t, "p", time.Now().Add(time.Hour)), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := s.Seal(verbale(t), Info{Reason: "Sigillo della postazione"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Verify(sealed)
+	if err != nil || !r.Intact || len(r.Seals) != 1 || !strings.Contains(r.Seals[0].Signer, "Postazione anagrafe 3") ||
+		r.Seals[0].Reason != "Sigillo della postazione" || time.Since(r.Seals[0].Time) > time.Minute {
+		t.Fatalf("report %+v %v", r, err)
+	}
+	tampered := bytes.Clone(sealed)
+	i := bytes.Index(tampered, []byte("/Filter /DCTDecode"))
+	tampered[i+200] ^= 0x20
+	if r, err := Verify(tampered); err == nil && r.Intact {
+		t.Error("a changed byte left the document intact")
+	}
+	appended := append(bytes.Clone(sealed), []byte("\n% added after sealing\n")...)
+	if r, err := Verify(appended); err == nil && r.Intact {
+		t.Error("bytes appended after the seal left the document intact")
+	}
+	if r, err := Verify(verbale(t)); err == nil && r.Intact {
+		t.Error("an unsealed document was called intact")
+	}
+}

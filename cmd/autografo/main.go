@@ -53,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exportCmd(args[1:], stdout, stderr)
 	case "delete":
 		return deleteCmd(args[1:], stdout, stderr)
+	case "verify":
+		return verifyCmd(args[1:], stdout, stderr)
 	case "import":
 		return importCmd(args[1:], stdout, stderr)
 	case "scan":
@@ -86,6 +88,7 @@ commands:
   export    write an act as an encrypted, sealed bundle (home visit -> office)
   import    store an act from a bundle
   delete    remove an act and its images at an operator's request (journaled)
+  verify    check a document's seals: who, when, and whether it is intact
   version   print the version
 `)
 }

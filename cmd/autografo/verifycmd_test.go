@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"image"
+	"image/jpeg"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/autografo/autografo/agent/document"
+	"github.com/autografo/autografo/agent/seal"
+)
+
+func TestVerifyCommand(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Postazione stato civile 1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, _ := x509.ParseCertificate(der)
+	s, err := seal.New(key, cert, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var img bytes.Buffer
+	jpeg.Encode(&img, image.NewGray(image.Rect(0, 0, 300, 400)), nil)
+	pdf, err := document.BuildPDFA([]document.Page{{JPEG: img.Bytes(), DPI: 100}}, document.Meta{Title: "Verbale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := s.Seal(pdf, seal.Info{Reason: "Sigillo della postazione"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.pdf"), filepath.Join(dir, "bad.pdf")
+	os.WriteFile(good, sealed, 0o600)
+	os.WriteFile(bad, append(bytes.Clone(sealed), "% changed\n"...), 0o600)
+	var out, errb bytes.Buffer
+	if code := run([]string{"verify", good}, &out, &errb); code != 0 || !strings.Contains(out.String(), "CN=Postazione stato civile 1") ||
+		!strings.Contains(out.String(), "intact: every byte is covered") {
+		t.Fatalf("verify good (%d):\n%s%s", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := run([]string{"verify", bad}, &out, &errb); code != 1 || !strings.Contains(out.String(), "NOT INTACT") {
+		t.Fatalf("verify changed (%d):\n%s", code, out.String())
+	}
+}
