@@ -61,6 +61,10 @@ type Options struct {
 	// Retention is how long images stay after ANSC confirmed the act
 	// (default 7 days).
 	Retention time.Duration
+	// Sealer seals every document (the workstation seal); nil: unsealed.
+	Sealer Sealer
+	// DocumentBudget bounds a document's size (default 9.5 MB).
+	DocumentBudget int
 }
 
 // Store is what the agent needs of the durable store.
@@ -74,6 +78,7 @@ type Store interface {
 	Pages(ctx context.Context, act string) ([]store.Page, error)
 	Purge(ctx context.Context, cutoff time.Time, operator string) (int, error)
 	Deliver(ctx context.Context, act, operator, tab string) error
+	PutDocument(ctx context.Context, d store.Document, data []byte, operator string) (store.Document, error)
 	Release(ctx context.Context, act, operator, reason string) error
 }
 
@@ -266,6 +271,8 @@ var italian = map[string]string{
 	protocol.CodeDelivered:       "Questo atto è già stato consegnato a un'altra scheda o finestra: completare l'invio ad ANSC da lì.",
 	protocol.CodeConfirmed:       "Questo atto è già stato accettato da ANSC: non va inviato di nuovo.",
 	protocol.CodeNothingToSend:   "L'atto non ha ancora pagine acquisite.",
+	protocol.CodeDocumentFailed:  "Impossibile preparare il documento per ANSC: le pagine acquisite sono conservate. Riprovare o rivolgersi all'assistenza.",
+	protocol.CodeDocumentTooBig:  "Il documento supererebbe i 10 MB anche con la qualità minima leggibile: acquisire in scala di grigi o a risoluzione più bassa.",
 	protocol.CodeStoreFailed:     "Impossibile salvare la pagina sul disco (disco pieno o guasto): l'ultima pagina non è stata acquisita. Liberare spazio e riprovare; le pagine già salvate sono al sicuro.",
 }
 
@@ -408,6 +415,10 @@ func (a *Agent) startCapture(req *protocol.CaptureStart, operator string, out Se
 		}
 		release()
 		out.Send(end)
+		// After a complete capture, the act's document from all its pages.
+		if done, ok := end.(protocol.CaptureDone); ok && done.Total > 0 {
+			a.buildDocument(context.WithoutCancel(ctx), req.Act, operator, out)
+		}
 	}()
 	return id, nil
 }

@@ -61,6 +61,8 @@ const (
 	TypeActConfirmed    = "act.confirmed"
 	TypeActDelivered    = "act.delivered"
 	TypeActReleased     = "act.released"
+	TypeDocumentReady   = "document.ready"
+	TypeDocumentFailed  = "document.failed"
 	TypeError           = "error"
 )
 
@@ -259,6 +261,52 @@ type CaptureFailed struct {
 	Error   Error  `json:"error"`
 }
 
+// DocumentInfo describes the upload-ready file of an act.
+type DocumentInfo struct {
+	Name        string `json:"name"`
+	MediaType   string `json:"mediaType"`
+	Bytes       int64  `json:"bytes"`
+	Pages       int    `json:"pages"`
+	SHA256      string `json:"sha256"`
+	SHA1        string `json:"sha1"` // for ANSC's hash field
+	Sealed      bool   `json:"sealed"`
+	PassThrough bool   `json:"passThrough"` // the scanner's JPEGs, unchanged
+}
+
+// Firmatario is a signer as ANSC's R006 lists them.
+type Firmatario struct {
+	Nome          string `json:"nome,omitempty"`
+	Cognome       string `json:"cognome,omitempty"`
+	CodiceFiscale string `json:"codiceFiscale,omitempty"`
+}
+
+// R006Fields are firmaDichiaranteInput of ANSC's R006 without contenuto:
+// the browser adds the document's bytes as base64
+// (AutografoClient.toBase64) and idEvento when it has it.
+type R006Fields struct {
+	Nomefile       string       `json:"nomefile"`
+	TipoFile       string       `json:"tipoFile"`
+	TipoAllegato   string       `json:"tipoAllegato"`
+	ListaFirmatari []Firmatario `json:"listaFirmatari"`
+}
+
+// DocumentReady announces an act's document; its bytes follow as the binary
+// frame named by Blob.
+type DocumentReady struct {
+	Envelope
+	Act      string       `json:"act"`
+	Document DocumentInfo `json:"document"`
+	R006     R006Fields   `json:"r006"`
+	Blob     string       `json:"blob"`
+}
+
+// DocumentFailed says an act's document could not be made.
+type DocumentFailed struct {
+	Envelope
+	Act   string `json:"act"`
+	Error Error  `json:"error"`
+}
+
 // PageGet asks for the full image of a page; the reply is a page message
 // followed by the binary frame it names.
 type PageGet struct {
@@ -314,6 +362,8 @@ const (
 	CodeShuttingDown    = "shutting_down"
 	CodeInternal        = "internal"
 	CodeStoreFailed     = "store_failed"
+	CodeDocumentFailed  = "document_failed"
+	CodeDocumentTooBig  = "document_too_large"
 	CodeDelivered       = "already_delivered"
 	CodeConfirmed       = "already_confirmed"
 	CodeNothingToSend   = "nothing_to_deliver"

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"image/jpeg"
 	"log/slog"
@@ -280,7 +282,8 @@ func (cl *client) until(typ string) msg {
 			return m
 		}
 		switch m.Type {
-		case protocol.TypeCaptureProgress, protocol.TypeDevicesChanged, protocol.TypeCaptureStarted:
+		case protocol.TypeCaptureProgress, protocol.TypeDevicesChanged, protocol.TypeCaptureStarted,
+			protocol.TypeDocumentReady, protocol.TypeDocumentFailed, "<blob>":
 			continue
 		}
 		cl.t.Fatalf("got %s (%s) while waiting for %s", m.Type, m.raw, typ)
@@ -425,6 +428,23 @@ func TestCaptureOverWebsocket(t *testing.T) {
 	}
 	if done.Pages != 2 || done.Total != 2 {
 		t.Fatalf("done: %+v", done)
+	}
+	// The act's document follows, with its bytes and the R006 fields.
+	var dr protocol.DocumentReady
+	if err := json.Unmarshal(cl.until(protocol.TypeDocumentReady).raw, &dr); err != nil {
+		t.Fatal(err)
+	}
+	db := cl.read()
+	sum := sha256.Sum256(db.blob)
+	if db.bhead.Blob != dr.Blob || !bytes.HasPrefix(db.blob, []byte("%PDF-1.4")) || hex.EncodeToString(sum[:]) != dr.Document.SHA256 ||
+		dr.Document.Pages != 2 || !dr.Document.PassThrough || dr.R006.TipoFile != "1" || dr.R006.TipoAllegato != "999" ||
+		!strings.HasSuffix(dr.R006.Nomefile, ".pdf") || int64(len(db.blob)) != dr.Document.Bytes {
+		t.Fatalf("document.ready %+v (%d bytes)", dr, len(db.blob))
+	}
+	for _, p := range pages {
+		if !bytes.Contains(db.blob, p) {
+			t.Error("a scanned page is not in the document unchanged")
+		}
 	}
 	// The full page comes back byte for byte, with the announced hash.
 	cl.send(map[string]any{"type": "page.get", "act": act, "page": 2})

@@ -265,6 +265,13 @@ func TestBrowserFeederCaptureShowsEveryPage(t *testing.T) {
 	if order != "1,2,3" {
 		t.Errorf("page order %q, want 1,2,3", order)
 	}
+	// The act's document for ANSC arrives after the capture.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#document`)); err != nil {
+		t.Fatalf("no document after the capture: %v\n%s", err, ag.logs)
+	}
+	if info, name := text(t, ctx, `#document-info`), text(t, ctx, `#document-link`); !strings.HasPrefix(info, "3 pagine, ") || !strings.HasSuffix(name, ".pdf") {
+		t.Errorf("document shown as %q %q", name, info)
+	}
 }
 
 func TestBrowserJamShowsItalianErrorAndRetryWorks(t *testing.T) {

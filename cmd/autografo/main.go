@@ -19,6 +19,7 @@ import (
 
 	"github.com/autografo/autografo/agent"
 	"github.com/autografo/autografo/agent/auth"
+	"github.com/autografo/autografo/agent/seal"
 	"github.com/autografo/autografo/agent/server"
 	"github.com/autografo/autografo/scanner/manager"
 	"github.com/autografo/autografo/webui"
@@ -110,6 +111,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	stateDir := fs.String("state-dir", defaultStateDir(), "per-user directory for the runtime file")
 	storeDir := fs.String("store", defaultStoreDir(), "directory of the encrypted store and its key")
 	retention := fs.Duration("retention", 7*24*time.Hour, "how long images stay after ANSC confirmed the act")
+	sealP12 := fs.String("seal-p12", "", "PKCS#12 file of the workstation seal put on every document")
+	sealPass := fs.String("seal-password-file", "", "file holding the password of --seal-p12")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for scanners")
@@ -185,7 +188,30 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	secret := newSecret()
 	mgr := manager.New(drivers, manager.Options{PollInterval: *poll, Logger: log})
 	authSvc := &auth.Service{Tickets: tickets}
-	ag := agent.New(mgr, agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention})
+	var sealer agent.Sealer
+	if *sealP12 != "" {
+		p12, err := os.ReadFile(*sealP12)
+		if err != nil {
+			log.Error("cannot read the seal", "err", err)
+			return 2
+		}
+		pass := ""
+		if *sealPass != "" {
+			b, err := os.ReadFile(*sealPass)
+			if err != nil {
+				log.Error("cannot read the seal password", "err", err)
+				return 2
+			}
+			pass = strings.TrimRight(string(b), "\r\n")
+		}
+		s, err := seal.FromPKCS12(p12, pass)
+		if err != nil {
+			log.Error("the workstation seal cannot be used", "err", err)
+			return 2
+		}
+		sealer = s
+	}
+	ag := agent.New(mgr, agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention, Sealer: sealer})
 	srvOpts := server.Options{Port: *port, AllowedOrigins: origins, Logger: log, AdminSecret: secret}
 	srv, err := server.New(ag, webui.FS(), srvOpts)
 	if err != nil {

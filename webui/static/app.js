@@ -113,6 +113,7 @@ function renderDevices(devices) {
 }
 
 function resetAct() {
+  $("#document").hidden = true;
   state.act = null;
   state.actKey = "";
   state.pages = 0;
@@ -349,6 +350,24 @@ function endedEarly(ev) {
   refreshPending();
 }
 client.addEventListener("capture.failed", endedEarly);
+
+client.addEventListener("document.ready", (ev) => {
+  const { act, document: doc, data } = ev.detail;
+  if (!state.act || act !== state.act.id) return;
+  const link = $("#document-link");
+  if (link.href) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(data);
+  link.download = doc.name;
+  link.textContent = doc.name;
+  const kb = Math.round(doc.bytes / 1024);
+  $("#document-info").textContent = `${doc.pages} ${doc.pages === 1 ? "pagina" : "pagine"}, ${kb} kB, SHA-256 ${doc.sha256.slice(0, 12)}…` +
+    (doc.sealed ? ", sigillato" : "");
+  $("#document").hidden = false;
+});
+
+client.addEventListener("document.failed", (ev) => {
+  if (state.act && ev.detail.act === state.act.id) showError(ev.detail.error.message);
+});
 
 for (const [role, name] of defaultSigners) addSigner(role, name);
 setBusy(false);

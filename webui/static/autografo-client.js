@@ -13,7 +13,9 @@
 //
 // Text frames are JSON; images arrive as binary frames announced by the text
 // message before them. The client joins the two: a "page.ready" event carries
-// the preview as a Blob in detail.data, a "page" reply carries the page.
+// the preview as a Blob in detail.data, a "page" reply carries the page, and a
+// "document.ready" event the upload-ready PDF with its R006 fields (detail.r006:
+// add contenuto = await AutografoClient.toBase64(detail.data), and idEvento).
 // ANSC's R006 wants base64: use AutografoClient.toBase64(blob).
 
 export const PROTOCOL_VERSION = 1;
@@ -110,7 +112,7 @@ export class AutografoClient extends EventTarget {
     } catch {
       return;
     }
-    const blobId = msg.type === "page.ready" ? msg.preview : msg.type === "page" ? msg.blob : null;
+    const blobId = msg.type === "page.ready" ? msg.preview : msg.type === "page" || msg.type === "document.ready" ? msg.blob : null;
     if (blobId) {
       // Delivered once its bytes, the next binary frame, have arrived.
       this.blobWaiters.set(blobId, msg);
