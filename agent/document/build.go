@@ -7,6 +7,8 @@ import (
 	"image"
 	"image/jpeg"
 	_ "image/png" // pages may arrive as PNG
+	"runtime"
+	"sync"
 
 	"golang.org/x/image/draw"
 
@@ -93,17 +95,8 @@ func Build(inputs []Input, meta Meta, o Options) (Result, error) {
 		}
 	}
 	for _, st := range steps {
-		for i, img := range imgs {
-			dpi := inputs[i].DPI
-			if st.dpi > 0 && st.dpi < dpi {
-				img = resample(img, float64(st.dpi)/float64(dpi))
-				dpi = st.dpi
-			}
-			var buf bytes.Buffer
-			if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: st.quality}); err != nil {
-				return Result{}, fmt.Errorf("document: encoding page %d: %w", i+1, err)
-			}
-			pages[i] = Page{JPEG: buf.Bytes(), DPI: dpi}
+		if err := encodeAll(imgs, inputs, pages, st.quality, st.dpi); err != nil {
+			return Result{}, err
 		}
 		pdf, err := BuildPDFA(pages, meta)
 		if err != nil {
@@ -114,6 +107,35 @@ func Build(inputs []Input, meta Meta, o Options) (Result, error) {
 		}
 	}
 	return Result{}, fmt.Errorf("%w: more than %d bytes even at %d dpi", ErrTooLarge, o.Budget, o.FloorDPI)
+}
+
+// encodeAll re-encodes every page at quality (and at dpi when lower than
+// the page's), one goroutine per core: the JPEG encoder is the cost of a
+// re-encoded document.
+func encodeAll(imgs []image.Image, inputs []Input, pages []Page, quality, dpi int) error {
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	errs := make([]error, len(imgs))
+	var wg sync.WaitGroup
+	for i, img := range imgs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d := inputs[i].DPI
+			if dpi > 0 && dpi < d {
+				img = resample(img, float64(dpi)/float64(d))
+				d = dpi
+			}
+			var buf bytes.Buffer
+			if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+				errs[i] = fmt.Errorf("document: encoding page %d: %w", i+1, err)
+				return
+			}
+			pages[i] = Page{JPEG: buf.Bytes(), DPI: d}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // resample scales a page by f with a good filter; gray stays gray.

@@ -48,6 +48,11 @@ func BuildPDFA(pages []Page, meta Meta) ([]byte, error) {
 	}
 	meta.Created = meta.Created.UTC().Truncate(time.Second)
 	w := &writer{}
+	size := 64 << 10
+	for _, p := range pages {
+		size += len(p.JPEG) + 512
+	}
+	w.buf.Grow(size) // one allocation for the whole document, no copying as it grows
 	w.buf.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 
 	catalog, pagesObj, info, metadata, intent := w.reserve(), w.reserve(), w.reserve(), w.reserve(), w.reserve()

@@ -168,3 +168,17 @@ func TestVerifyReportsWhoWhenAndIntegrity(t *testing.T) {
 		t.Error("an unsealed document was called intact")
 	}
 }
+
+// testKey is a workstation key and self-signed certificate.
+func testKey(tb testing.TB) (*rsa.PrivateKey, *x509.Certificate, []*x509.Certificate) {
+	tb.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "Postazione bench"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, _ := x509.ParseCertificate(der)
+	return key, cert, nil
+}

@@ -1,0 +1,78 @@
+package seal
+
+import (
+	"bytes"
+	"image"
+	"image/jpeg"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/autografo/autografo/agent/document"
+)
+
+// a4Page is a 300 dpi gray A4 scan with lines of "text": about the size of
+// what a scanner sends for a printed act page.
+func a4Page(seed uint64) []byte {
+	img := image.NewGray(image.Rect(0, 0, 2480, 3508))
+	r := rand.New(rand.NewPCG(seed, 1))
+	for i := range img.Pix {
+		img.Pix[i] = 240 // paper; real scanners' noise mostly goes in their JPEG quantization
+	}
+	for y := 300; y < 3200; y += 66 {
+		for x := 240; x < 2240; {
+			w := 20 + r.IntN(90)
+			for yy := y; yy < y+30; yy++ {
+				row := img.Pix[yy*img.Stride:]
+				for xx := x; xx < x+w && xx < 2240; xx++ {
+					if (xx/3+yy/4)%5 != 0 {
+						row[xx] = 35
+					}
+				}
+			}
+			x += w + 24
+		}
+	}
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85})
+	return buf.Bytes()
+}
+
+func benchBuild(b *testing.B, budget int) {
+	var pages []document.Input
+	total := 0
+	for i := range 5 {
+		p := a4Page(uint64(i))
+		total += len(p)
+		pages = append(pages, document.Input{Data: p, MediaType: "image/jpeg", DPI: 300})
+	}
+	s, err := New(testKey(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var size, quality int
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := document.Build(pages, document.Meta{Title: "Verbale", Created: time.Now()}, document.Options{Budget: budget})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sealed, err := s.Seal(res.PDF, Info{Reason: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		size, quality = len(sealed), res.Quality
+	}
+	b.ReportMetric(float64(total)/1e6, "pages-MB")
+	b.ReportMetric(float64(size)/1e6, "doc-MB")
+	b.ReportMetric(float64(quality), "quality")
+}
+
+// BenchmarkBuildAndSealPassThrough: a 5-page 300 dpi gray act, the scanner's
+// JPEGs unchanged. Target ≤ 150 ms.
+func BenchmarkBuildAndSealPassThrough(b *testing.B) { benchBuild(b, 0) }
+
+// BenchmarkBuildAndSealReencoded: the same act with a budget that forces
+// every page to be re-encoded once. Target ≤ 600 ms.
+// The budget is set just under the pass-through document's size.
+func BenchmarkBuildAndSealReencoded(b *testing.B) { benchBuild(b, 7_000_000) }
