@@ -2,16 +2,10 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -19,11 +13,7 @@ import (
 // The agent configured with a workstation seal: a capture's document
 // arrives sealed, and autografo verify finds it intact.
 func TestCapturedDocumentIsSealedAndVerifies(t *testing.T) {
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "Postazione demografici 2"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	cert, _ := x509.ParseCertificate(der)
+	key, cert := workstationCert(t, "Postazione demografici 2")
 	p12, err := pkcs12.Modern.Encode(key, cert, nil, "sigillo")
 	if err != nil {
 		t.Fatal(err)

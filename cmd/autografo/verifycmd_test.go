@@ -19,12 +19,25 @@ import (
 	"github.com/autografo/autografo/agent/seal"
 )
 
-func TestVerifyCommand(t *testing.T) {
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Postazione stato civile 1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+// workstationCert is a key and a self-signed certificate for a seal.
+func workstationCert(t *testing.T, cn string) (*rsa.PrivateKey, *x509.Certificate) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cert, _ := x509.ParseCertificate(der)
+	return key, cert
+}
+
+func TestVerifyCommand(t *testing.T) {
+	key, cert := workstationCert(t, "Postazione stato civile 1")
 	s, err := seal.New(key, cert, nil)
 	if err != nil {
 		t.Fatal(err)
