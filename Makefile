@@ -11,7 +11,7 @@ RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev
 # SANE tests run a real saned with SANE's test backend; the PDF tests check
 # every document with qpdf, poppler and Apache PDFBox (Java).
 TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
-	qpdf poppler-utils openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java
+	qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java
 
 .PHONY: run test soak deps-run deps-test build vet screenshot security-report bench-saned clean
 

@@ -273,6 +273,7 @@ var italian = map[string]string{
 	protocol.CodeNothingToSend:   "L'atto non ha ancora pagine acquisite.",
 	protocol.CodeDocumentFailed:  "Impossibile preparare il documento per ANSC: le pagine acquisite sono conservate. Riprovare o rivolgersi all'assistenza.",
 	protocol.CodeDocumentTooBig:  "Il documento supererebbe i 10 MB anche con la qualità minima leggibile: acquisire in scala di grigi o a risoluzione più bassa.",
+	protocol.CodeBadFormat:       "Formato non disponibile: PDF per ogni atto, JPG solo per un atto di una pagina, TIF per più pagine.",
 	protocol.CodeStoreFailed:     "Impossibile salvare la pagina sul disco (disco pieno o guasto): l'ultima pagina non è stata acquisita. Liberare spazio e riprovare; le pagine già salvate sono al sicuro.",
 }
 
@@ -417,7 +418,7 @@ func (a *Agent) startCapture(req *protocol.CaptureStart, operator string, out Se
 		out.Send(end)
 		// After a complete capture, the act's document from all its pages.
 		if done, ok := end.(protocol.CaptureDone); ok && done.Total > 0 {
-			a.buildDocument(context.WithoutCancel(ctx), req.Act, operator, out)
+			a.buildDocument(context.WithoutCancel(ctx), req.Act, operator, out, "pdf", "")
 		}
 	}()
 	return id, nil

@@ -21,10 +21,15 @@ type Sealer interface {
 
 // buildDocument makes, seals and stores the act's upload-ready PDF from all
 // its pages, and tells the browser, with the bytes and the R006 fields.
-func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out Sender) {
+// format is "pdf", "jpg" or "tif"; replyTo is the id of the request that
+// asked for it, if any.
+func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out Sender, format, replyTo string) {
+	if format == "" {
+		format = "pdf"
+	}
 	fail := func(code string, err error) {
-		a.log.Warn("document failed", "act", actID, "code", code, "err", err)
-		out.Send(protocol.DocumentFailed{Envelope: protocol.Envelope{Type: protocol.TypeDocumentFailed}, Act: actID,
+		a.log.Warn("document failed", "act", actID, "format", format, "code", code, "err", err)
+		out.Send(protocol.DocumentFailed{Envelope: protocol.Envelope{Type: protocol.TypeDocumentFailed, ID: replyTo}, Act: actID,
 			Error: protocol.Error{Code: code, Message: Italian(code)}})
 	}
 	act, err := a.opts.Store.Act(ctx, actID)
@@ -51,25 +56,42 @@ func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out S
 	if act.Ref != "" {
 		title += " " + act.Ref
 	}
-	res, err := document.Build(inputs, document.Meta{Title: title, Created: act.Created}, document.Options{Budget: a.opts.DocumentBudget})
+	var data []byte
+	mediaType, passThrough := "application/pdf", false
+	switch format {
+	case "jpg":
+		mediaType = "image/jpeg"
+		data, err = document.BuildJPG(inputs)
+		passThrough = err == nil && len(inputs) == 1 && inputs[0].MediaType == "image/jpeg"
+	case "tif":
+		mediaType = "image/tiff"
+		data, err = document.BuildTIFF(inputs)
+	default:
+		var res document.Result
+		res, err = document.Build(inputs, document.Meta{Title: title, Created: act.Created}, document.Options{Budget: a.opts.DocumentBudget})
+		data, passThrough = res.PDF, res.PassThrough
+	}
 	if err != nil {
 		code := protocol.CodeDocumentFailed
-		if errors.Is(err, document.ErrTooLarge) {
+		switch {
+		case errors.Is(err, document.ErrTooLarge):
 			code = protocol.CodeDocumentTooBig
+		case errors.Is(err, document.ErrFormat):
+			code = protocol.CodeBadFormat
 		}
 		fail(code, err)
 		return
 	}
-	pdf := res.PDF
 	sealed := false
-	if a.opts.Sealer != nil {
-		if pdf, err = a.opts.Sealer.Seal(pdf, seal.Info{Reason: "Sigillo della postazione Autografo"}); err != nil {
+	// Only a PDF can carry the seal; JPG and TIF go as they are.
+	if a.opts.Sealer != nil && format == "pdf" {
+		if data, err = a.opts.Sealer.Seal(data, seal.Info{Reason: "Sigillo della postazione Autografo"}); err != nil {
 			fail(protocol.CodeDocumentFailed, err)
 			return
 		}
 		sealed = true
 	}
-	name := document.DefaultName(act.Kind, act.Ref, act.Created)
+	name := strings.TrimSuffix(document.DefaultName(act.Kind, act.Ref, act.Created), ".pdf") + "." + format
 	var signers []protocol.Signer
 	_ = json.Unmarshal(act.Signers, &signers)
 	var firmatari []document.Firmatario
@@ -79,30 +101,30 @@ func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out S
 			firmatari = append(firmatari, document.Firmatario{Nome: nome, Cognome: cognome})
 		}
 	}
-	r006, err := document.R006(pdf, "application/pdf", name, "", firmatari)
+	r006, err := document.R006(data, mediaType, name, "", firmatari)
 	if err != nil {
 		fail(protocol.CodeDocumentFailed, err)
 		return
 	}
-	doc, err := a.opts.Store.PutDocument(ctx, store.Document{Act: actID, Name: name, MediaType: "application/pdf"}, pdf, operator)
+	doc, err := a.opts.Store.PutDocument(ctx, store.Document{Act: actID, Name: name, MediaType: mediaType}, data, operator)
 	if err != nil {
 		fail(protocol.CodeStoreFailed, err)
 		return
 	}
-	digests := document.Digests(pdf)
-	a.log.Info("document ready", "act", actID, "name", name, "bytes", len(pdf), "pages", len(pages),
-		"sealed", sealed, "pass_through", res.PassThrough, "elapsed", time.Since(t0))
+	digests := document.Digests(data)
+	a.log.Info("document ready", "act", actID, "name", name, "bytes", len(data), "pages", len(pages),
+		"sealed", sealed, "pass_through", passThrough, "elapsed", time.Since(t0))
 	lista := make([]protocol.Firmatario, 0, len(firmatari))
 	for _, f := range firmatari {
 		lista = append(lista, protocol.Firmatario{Nome: f.Nome, Cognome: f.Cognome})
 	}
 	blob := newID("blob-")
 	out.Send(protocol.DocumentReady{
-		Envelope: protocol.Envelope{Type: protocol.TypeDocumentReady}, Act: actID,
+		Envelope: protocol.Envelope{Type: protocol.TypeDocumentReady, ID: replyTo}, Act: actID,
 		Document: protocol.DocumentInfo{Name: name, MediaType: doc.MediaType, Bytes: doc.Size, Pages: len(pages),
-			SHA256: digests.SHA256, SHA1: digests.SHA1, Sealed: sealed, PassThrough: res.PassThrough},
+			SHA256: digests.SHA256, SHA1: digests.SHA1, Sealed: sealed, PassThrough: passThrough},
 		R006: protocol.R006Fields{Nomefile: r006.Nomefile, TipoFile: r006.TipoFile, TipoAllegato: r006.TipoAllegato, ListaFirmatari: lista},
 		Blob: blob,
 	})
-	out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: "application/pdf"}, pdf)
+	out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: mediaType}, data)
 }

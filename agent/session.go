@@ -68,6 +68,7 @@ var required = map[string]auth.Permission{
 	protocol.TypeActConfirm:   auth.Capture,
 	protocol.TypeActDeliver:   auth.Export,
 	protocol.TypeActRelease:   auth.Export,
+	protocol.TypeDocumentMake: auth.Capture,
 }
 
 // authenticate checks the hello's credentials. A refusal closes the
@@ -255,6 +256,19 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 		s.log.Info("act delivered", "act", r.Act, "tab", s.tab, "operator", s.id.Operator)
 		reply.Type = protocol.TypeActDelivered
 		s.out.Send(protocol.ActDelivered{Envelope: reply, Act: actInfo(act), Pages: infos})
+	case protocol.TypeDocumentMake:
+		r := req.(*protocol.DocumentBuild)
+		if _, err := s.a.opts.Store.Act(ctx, r.Act); err != nil {
+			s.replyErr(env.ID, err)
+			return
+		}
+		switch r.Format {
+		case "", "pdf", "jpg", "tif":
+		default:
+			s.replyError(env.ID, protocol.CodeBadFormat)
+			return
+		}
+		s.a.buildDocument(ctx, r.Act, s.id.Operator, s.out, r.Format, env.ID)
 	case protocol.TypeActRelease:
 		r := req.(*protocol.ActRef)
 		err := s.a.opts.Store.Release(ctx, r.Act, s.id.Operator, "upload not completed")

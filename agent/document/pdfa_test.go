@@ -32,7 +32,7 @@ const pdfbox = "/usr/share/java/pdfbox2.jar:/usr/share/java/preflight.jar:/usr/s
 	"/usr/share/java/commons-logging.jar:/usr/share/java/javax.activation.jar:/usr/share/java/jaxb-api.jar:/usr/share/java/pdfbox2-tools.jar"
 
 // corpusPages are real scanned pages (gray and colour), beside the project.
-func corpusPages(t *testing.T) []Page {
+func corpusPages(t *testing.T) pageList {
 	t.Helper()
 	dir := filepath.Join("..", "..", "..", "shared", "corpus", "images")
 	var pages []Page

@@ -41,6 +41,7 @@ const (
 	TypeActConfirm   = "act.confirm"
 	TypeActDeliver   = "act.deliver"
 	TypeActRelease   = "act.release"
+	TypeDocumentMake = "document.build"
 )
 
 // Message types from the agent.
@@ -290,6 +291,15 @@ type R006Fields struct {
 	ListaFirmatari []Firmatario `json:"listaFirmatari"`
 }
 
+// DocumentBuild asks for an act's document in a format ANSC takes: "pdf"
+// (the default, PDF/A-1b), "jpg" (one-page acts) or "tif" (multi-page).
+// The reply is a document.ready with the request's id.
+type DocumentBuild struct {
+	Envelope
+	Act    string `json:"act"`
+	Format string `json:"format,omitempty"`
+}
+
 // DocumentReady announces an act's document; its bytes follow as the binary
 // frame named by Blob.
 type DocumentReady struct {
@@ -364,6 +374,7 @@ const (
 	CodeStoreFailed     = "store_failed"
 	CodeDocumentFailed  = "document_failed"
 	CodeDocumentTooBig  = "document_too_large"
+	CodeBadFormat       = "bad_format"
 	CodeDelivered       = "already_delivered"
 	CodeConfirmed       = "already_confirmed"
 	CodeNothingToSend   = "nothing_to_deliver"
@@ -447,6 +458,8 @@ func DecodeRequest(data []byte) (Envelope, any, error) {
 		v = &Envelope{}
 	case TypeActResume, TypeActConfirm, TypeActDeliver, TypeActRelease:
 		v = &ActRef{}
+	case TypeDocumentMake:
+		v = &DocumentBuild{}
 	case "":
 		return env, nil, fmt.Errorf("%w: no type", ErrBadMessage)
 	default:

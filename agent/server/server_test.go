@@ -283,7 +283,7 @@ func (cl *client) until(typ string) msg {
 		}
 		switch m.Type {
 		case protocol.TypeCaptureProgress, protocol.TypeDevicesChanged, protocol.TypeCaptureStarted,
-			protocol.TypeDocumentReady, protocol.TypeDocumentFailed, "<blob>":
+			protocol.TypeDocumentReady, protocol.TypeDocumentFailed, protocol.TypePageReady, "<blob>":
 			continue
 		}
 		cl.t.Fatalf("got %s (%s) while waiting for %s", m.Type, m.raw, typ)
@@ -645,6 +645,43 @@ func (cl *client) untilID(id string) msg {
 		m := cl.read()
 		if m.ID == id {
 			return m
+		}
+	}
+}
+
+func TestDocumentFormatsOnRequest(t *testing.T) {
+	f := start(t, server.Options{MessagesPerSecond: 1000})
+	f.drv.Script("fake:1", scannertest.Step{Data: scannertest.JPEG(300, 400)}, scannertest.Step{Data: scannertest.JPEG(300, 400)})
+	cl := connect(t, f)
+	cl.hello()
+	act := cl.openAct()
+	cl.capture(act)
+	cl.until(protocol.TypeCaptureDone)
+	cl.until(protocol.TypeDocumentReady) // the automatic PDF
+	cl.read()
+
+	for _, tc := range []struct {
+		format, mediaType, tipo, code string
+	}{
+		{"tif", "image/tiff", "3", ""},
+		{"pdf", "application/pdf", "1", ""},
+		{"jpg", "", "", protocol.CodeBadFormat}, // two pages cannot be one JPG
+		{"png", "", "", protocol.CodeBadFormat}, // ANSC does not take PNG
+	} {
+		id := cl.send(map[string]any{"type": "document.build", "act": act, "format": tc.format})
+		m := cl.untilID(id)
+		if tc.code != "" {
+			if m.Error.Code != tc.code {
+				t.Errorf("%s: %s, want %s", tc.format, m.raw, tc.code)
+			}
+			continue
+		}
+		var dr protocol.DocumentReady
+		json.Unmarshal(m.raw, &dr)
+		blob := cl.read()
+		if dr.Type != protocol.TypeDocumentReady || dr.Document.MediaType != tc.mediaType || dr.R006.TipoFile != tc.tipo ||
+			!strings.HasSuffix(dr.Document.Name, "."+tc.format) || blob.bhead.MediaType != tc.mediaType || int64(len(blob.blob)) != dr.Document.Bytes {
+			t.Errorf("%s: %s (%d bytes)", tc.format, m.raw, len(blob.blob))
 		}
 	}
 }

@@ -1,0 +1,158 @@
+package document
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+)
+
+// ErrFormat is a format the act cannot be given in.
+var ErrFormat = errors.New("document: format not possible for this act")
+
+// BuildJPG gives a one-page act as ANSC's tipoFile 2: the scanner's own
+// JPEG, unchanged, or the page encoded once when it was not a JPEG.
+func BuildJPG(inputs []Input) ([]byte, error) {
+	if len(inputs) != 1 {
+		return nil, fmt.Errorf("%w: JPG holds one page, the act has %d", ErrFormat, len(inputs))
+	}
+	in := inputs[0]
+	if in.MediaType == "image/jpeg" {
+		if _, err := jpeg.DecodeConfig(bytes.NewReader(in.Data)); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrPage, err)
+		}
+		return in.Data, nil
+	}
+	img, _, err := image.Decode(bytes.NewReader(in.Data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPage, err)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// BuildTIFF gives an act as one multi-page TIFF (tipoFile 3): each page
+// decoded and stored losslessly (Deflate), 8-bit gray or RGB, with its
+// resolution and its page number.
+func BuildTIFF(inputs []Input) ([]byte, error) {
+	if len(inputs) == 0 {
+		return nil, ErrNoPages
+	}
+	var out bytes.Buffer
+	out.Write([]byte{'I', 'I', 42, 0, 0, 0, 0, 0}) // little-endian; the first IFD's offset is patched below
+	prevNext := 4                                  // where the previous "next IFD" offset lives
+	for i, in := range inputs {
+		img, _, err := image.Decode(bytes.NewReader(in.Data))
+		if err != nil {
+			return nil, fmt.Errorf("%w: page %d: %w", ErrPage, i+1, err)
+		}
+		b := img.Bounds()
+		w, h := b.Dx(), b.Dy()
+		gray := img.ColorModel() == color.GrayModel
+		spp := 3
+		if gray {
+			spp = 1
+		}
+		raw := make([]byte, 0, w*h*spp)
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				if gray {
+					raw = append(raw, color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y)
+					continue
+				}
+				r, g, bb, _ := img.At(x, y).RGBA()
+				raw = append(raw, uint8(r>>8), uint8(g>>8), uint8(bb>>8))
+			}
+		}
+		var z bytes.Buffer
+		zw := zlib.NewWriter(&z)
+		zw.Write(raw)
+		zw.Close()
+		for out.Len()%2 != 0 {
+			out.WriteByte(0)
+		}
+		dataOff := out.Len()
+		out.Write(z.Bytes())
+
+		// Values that do not fit in an entry go after the IFD.
+		for out.Len()%2 != 0 {
+			out.WriteByte(0)
+		}
+		type entry struct {
+			tag, typ uint16
+			count    uint32
+			value    uint32 // or an offset
+		}
+		extra := &bytes.Buffer{}
+		ifdOff := out.Len()
+		nEntries := 14
+		extraBase := ifdOff + 2 + nEntries*12 + 4
+		putExtra := func(v []byte) uint32 {
+			off := uint32(extraBase + extra.Len())
+			extra.Write(v)
+			return off
+		}
+		dpi := uint32(max(in.DPI, 1))
+		rational := func(n uint32) []byte {
+			v := make([]byte, 8)
+			binary.LittleEndian.PutUint32(v, n)
+			binary.LittleEndian.PutUint32(v[4:], 1)
+			return v
+		}
+		bps := uint32(8)
+		if !gray {
+			bps = putExtra([]byte{8, 0, 8, 0, 8, 0})
+		}
+		photometric := uint32(1) // BlackIsZero
+		if !gray {
+			photometric = 2 // RGB
+		}
+		entries := []entry{
+			{254, 4, 1, 2},                                   // NewSubfileType: a page of a multi-page document
+			{256, 4, 1, uint32(w)},                           // ImageWidth
+			{257, 4, 1, uint32(h)},                           // ImageLength
+			{258, 3, uint32(spp), bps},                       // BitsPerSample
+			{259, 3, 1, 8},                                   // Compression: Deflate
+			{262, 3, 1, photometric},                         // PhotometricInterpretation
+			{273, 4, 1, uint32(dataOff)},                     // StripOffsets
+			{277, 3, 1, uint32(spp)},                         // SamplesPerPixel
+			{278, 4, 1, uint32(h)},                           // RowsPerStrip: one strip
+			{279, 4, 1, uint32(z.Len())},                     // StripByteCounts
+			{282, 5, 1, putExtra(rational(dpi))},             // XResolution
+			{283, 5, 1, putExtra(rational(dpi))},             // YResolution
+			{296, 3, 1, 2},                                   // ResolutionUnit: inch
+			{297, 3, 2, uint32(i) | uint32(len(inputs))<<16}, // PageNumber: page, of
+		}
+		var ifd bytes.Buffer
+		binary.Write(&ifd, binary.LittleEndian, uint16(len(entries)))
+		for _, e := range entries {
+			binary.Write(&ifd, binary.LittleEndian, e.tag)
+			binary.Write(&ifd, binary.LittleEndian, e.typ)
+			binary.Write(&ifd, binary.LittleEndian, e.count)
+			if e.typ == 3 && e.count == 1 {
+				binary.Write(&ifd, binary.LittleEndian, uint16(e.value))
+				binary.Write(&ifd, binary.LittleEndian, uint16(0))
+			} else {
+				binary.Write(&ifd, binary.LittleEndian, e.value)
+			}
+		}
+		nextPos := out.Len() + ifd.Len()
+		binary.Write(&ifd, binary.LittleEndian, uint32(0)) // next IFD, patched by the next page
+		out.Write(ifd.Bytes())
+		out.Write(extra.Bytes())
+		data := out.Bytes()
+		binary.LittleEndian.PutUint32(data[prevNext:], uint32(ifdOff))
+		prevNext = nextPos
+		if out.Len() > 1<<31 {
+			return nil, fmt.Errorf("%w: TIFF over 2 GB", ErrFormat)
+		}
+	}
+	return out.Bytes(), nil
+}
