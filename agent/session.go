@@ -268,7 +268,17 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 			s.replyError(env.ID, protocol.CodeBadFormat)
 			return
 		}
-		s.a.buildDocument(ctx, r.Act, s.id.Operator, s.out, r.Format, env.ID)
+		// Building may take a second when pages are re-encoded: off the
+		// connection's reader, owned by the agent so that shutdown waits.
+		if s.a.ctx.Err() != nil {
+			s.replyError(env.ID, protocol.CodeShuttingDown)
+			return
+		}
+		s.a.wg.Add(1)
+		go func() {
+			defer s.a.wg.Done()
+			s.a.buildDocument(s.a.ctx, r.Act, s.id.Operator, s.out, r.Format, env.ID)
+		}()
 	case protocol.TypeActRelease:
 		r := req.(*protocol.ActRef)
 		err := s.a.opts.Store.Release(ctx, r.Act, s.id.Operator, "upload not completed")
