@@ -13,36 +13,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/autografo/autografo/agent/document/doctest"
+	"github.com/autografo/autografo/scanner/scannertest"
 )
 
-// tool finds an external checker; in CI a missing one fails the test.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found: CI must have it (make test installs it)", name)
-		}
-		t.Skipf("%s not found; make test installs it", name)
-	}
-	return p
-}
-
-const pdfbox = "/usr/share/java/pdfbox2.jar:/usr/share/java/preflight.jar:/usr/share/java/fontbox2.jar:/usr/share/java/xmpbox.jar:" +
-	"/usr/share/java/commons-logging.jar:/usr/share/java/javax.activation.jar:/usr/share/java/jaxb-api.jar:/usr/share/java/pdfbox2-tools.jar"
+var tool = scannertest.Need
 
 // corpusPages are real scanned pages (gray and colour), beside the project.
 func corpusPages(t *testing.T) pageList {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "corpus", "images")
+	dir := scannertest.Shared(t, "corpus", "images")
 	var pages []Page
 	for _, name := range []string{"caltech_hale-letter-1.jpg", "lept_lucasta.047.jpg", "lept_zanotti-78.jpg", "lept_w91frag.jpg", "caltech_hale-letter-2.jpg"} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("corpus image %s: %v", name, err)
-			}
-			t.Skipf("no image corpus: %v", err)
+			t.Fatalf("corpus image %s: %v", name, err)
 		}
 		pages = append(pages, Page{JPEG: b, DPI: 150})
 	}
@@ -117,22 +103,12 @@ func itoa(i int) string {
 // Apache PDFBox is the parser ANSC uses: Preflight must call the file
 // valid PDF/A-1b, and PDFBox must render every page.
 func TestPDFBoxPreflightAndRender(t *testing.T) {
-	java := tool(t, "java")
-	for _, jar := range strings.Split(pdfbox, ":") {
-		if _, err := os.Stat(jar); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("PDFBox jar %s missing: make test installs libpdfbox2-java", jar)
-			}
-			t.Skipf("PDFBox not installed: %v", err)
-		}
-	}
 	path := build(t, corpusPages(t))
-	out := run(t, java, "-cp", pdfbox, "org.apache.pdfbox.preflight.Validator_A1b", path)
-	if !strings.Contains(out, "is a valid PDF/A-1b file") {
+	if ok, out := doctest.Preflight(t, path); !ok {
 		t.Fatalf("Preflight:\n%s", out)
 	}
 	prefix := filepath.Join(t.TempDir(), "render")
-	run(t, java, "-cp", pdfbox, "org.apache.pdfbox.tools.PDFToImage", "-dpi", "30", "-outputPrefix", prefix, path)
+	doctest.PDFBox(t, "org.apache.pdfbox.tools.PDFToImage", "-dpi", "30", "-outputPrefix", prefix, path)
 	for i := 1; i <= 5; i++ {
 		f, err := os.Open(prefix + itoa(i) + ".jpg")
 		if err != nil {

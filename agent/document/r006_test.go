@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oasdiff/yaml"
+
+	"github.com/autografo/autografo/scanner/scannertest"
 )
 
 // r006Schema loads FirmaDichiaranteInput and FirmatarioDTO from ANSC's own
@@ -20,13 +21,9 @@ import (
 // not here.
 func r006Schema(t *testing.T) *openapi3.Schema {
 	t.Helper()
-	path := filepath.Join("..", "..", "..", "shared", "ansc", "openapi", "R006_firma_dichiarante.yaml")
-	raw, err := os.ReadFile(path)
+	raw, err := os.ReadFile(scannertest.Shared(t, "ansc", "openapi", "R006_firma_dichiarante.yaml"))
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ANSC's R006 OpenAPI file: %v", err)
-		}
-		t.Skip("no ANSC OpenAPI files")
+		t.Fatal(err)
 	}
 	js, err := yaml.YAMLToJSON(raw)
 	if err != nil {

@@ -20,19 +20,11 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/autografo/autografo/agent/document"
+	"github.com/autografo/autografo/agent/document/doctest"
+	"github.com/autografo/autografo/scanner/scannertest"
 )
 
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found: CI must have it", name)
-		}
-		t.Skipf("%s not found", name)
-	}
-	return p
-}
+var tool = scannertest.Need
 
 // workstationP12 makes the kind of PKCS#12 file an office configures: a
 // key and a certificate for "Postazione anagrafe 3, Comune di Borgo Sereno".
@@ -103,10 +95,7 @@ func TestWorkstationSealIsValidAndShowsTampering(t *testing.T) {
 		t.Errorf("qpdf --check on the sealed file: %v\n%s", err, out)
 	}
 	// PDFBox, ANSC's parser, must still take it as PDF/A-1b.
-	cp := "/usr/share/java/pdfbox2.jar:/usr/share/java/preflight.jar:/usr/share/java/fontbox2.jar:/usr/share/java/xmpbox.jar:" +
-		"/usr/share/java/commons-logging.jar:/usr/share/java/javax.activation.jar:/usr/share/java/jaxb-api.jar"
-	out, _ = exec.Command(tool(t, "java"), "-cp", cp, "org.apache.pdfbox.preflight.Validator_A1b", path).CombinedOutput()
-	if !strings.Contains(string(out), "is a valid PDF/A-1b file") {
+	if ok, out := doctest.Preflight(t, path); !ok {
 		t.Errorf("Preflight on the sealed file:\n%s", out)
 	}
 

@@ -16,26 +16,18 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/autografo/autografo/scanner/scannertest"
 )
 
-// need returns the path of an external program. Outside CI a missing program
-// skips the test; in CI (CI=true) it fails it, because CI installs everything
-// the tests need and a skip there would hide a broken setup.
+// need returns the path of an external program: the one env names, or the
+// first of names found.
 func need(t *testing.T, env string, names ...string) string {
 	t.Helper()
 	if p := os.Getenv(env); p != "" {
 		return p
 	}
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found (set %s): CI must have it", names[0], env)
-	}
-	t.Skipf("%s not found (set %s); `make test` installs it", names[0], env)
-	return ""
+	return scannertest.Need(t, names...)
 }
 
 var (

@@ -17,23 +17,11 @@ import (
 	"time"
 
 	"github.com/autografo/autografo/scanner/pnm"
+	"github.com/autografo/autografo/scanner/scannertest"
 )
 
-// Need finds a program; in CI a missing one fails the test, elsewhere it
-// skips (make test installs sane-utils).
-func Need(t testing.TB, name string) string {
-	t.Helper()
-	for _, dir := range []string{"", "/usr/sbin/", "/usr/bin/"} {
-		if p, err := exec.LookPath(dir + name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found: CI must have sane-utils", name)
-	}
-	t.Skipf("%s not found; `make test` installs sane-utils", name)
-	return ""
-}
+// Need finds a program of sane-utils (saned lives in /usr/sbin).
+func Need(t testing.TB, name string) string { return scannertest.Need(t, name) }
 
 // Options configure the daemon.
 type Options struct {

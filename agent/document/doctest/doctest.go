@@ -1,0 +1,43 @@
+// Package doctest runs the independent checkers every document Autografo
+// makes is put through: Apache PDFBox (the parser ANSC uses) and its
+// Preflight PDF/A validator, from Debian's libpdfbox2-java.
+package doctest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/autografo/autografo/scanner/scannertest"
+)
+
+// PDFBox 2 on Java 11+ needs the activation and JAXB jars beside its own.
+var jars = []string{
+	"/usr/share/java/pdfbox2.jar", "/usr/share/java/preflight.jar", "/usr/share/java/fontbox2.jar",
+	"/usr/share/java/xmpbox.jar", "/usr/share/java/commons-logging.jar", "/usr/share/java/javax.activation.jar",
+	"/usr/share/java/jaxb-api.jar", "/usr/share/java/pdfbox2-tools.jar",
+}
+
+// PDFBox runs a PDFBox main class with args and returns its output; a
+// failing run fails the test.
+func PDFBox(t testing.TB, class string, args ...string) string {
+	t.Helper()
+	java := scannertest.Need(t, "java")
+	scannertest.NeedFiles(t, jars...)
+	out, err := exec.Command(java, append([]string{"-cp", strings.Join(jars, ":"), class}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("PDFBox %s %v: %v\n%s", class, args, err, out)
+	}
+	return string(out)
+}
+
+// Preflight reports whether Preflight calls the file valid PDF/A-1b, and
+// its output.
+func Preflight(t testing.TB, path string) (bool, string) {
+	t.Helper()
+	java := scannertest.Need(t, "java")
+	scannertest.NeedFiles(t, jars...)
+	// Preflight exits non-zero for an invalid file: its verdict is the output.
+	out, _ := exec.Command(java, "-cp", strings.Join(jars, ":"), "org.apache.pdfbox.preflight.Validator_A1b", path).CombinedOutput()
+	return strings.Contains(string(out), "is a valid PDF/A-1b file"), string(out)
+}
