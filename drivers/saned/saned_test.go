@@ -304,9 +304,10 @@ func slowDevice(t *testing.T, p *peer) *Device {
 	return dev
 }
 
-func TestCancelMidPage(t *testing.T) {
-	p := startSaned(t, peerOpts{})
-	dev := slowDevice(t, p)
+// midPage starts a platen job on a slow device and reads the first 32 KB
+// of its page, leaving the rest in flight.
+func midPage(t *testing.T, dev *Device) (scanner.Job, scanner.Page) {
+	t.Helper()
 	job, err := dev.Scan(t.Context(), scanner.Request{Source: scanner.Platen, DPI: 150, Color: scanner.Gray, Region: a4})
 	if err != nil {
 		t.Fatal(err)
@@ -315,10 +316,16 @@ func TestCancelMidPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 32<<10)
-	if _, err := io.ReadFull(pg.Body, buf); err != nil {
+	if _, err := io.ReadFull(pg.Body, make([]byte, 32<<10)); err != nil {
 		t.Fatal(err)
 	}
+	return job, pg
+}
+
+func TestCancelMidPage(t *testing.T) {
+	p := startSaned(t, peerOpts{})
+	dev := slowDevice(t, p)
+	job, pg := midPage(t, dev)
 	done := make(chan error, 1)
 	go func() { _, err := io.Copy(io.Discard, pg.Body); done <- err }()
 	if err := job.Cancel(t.Context()); err != nil {
@@ -342,19 +349,9 @@ func TestCancelMidPage(t *testing.T) {
 func TestSanedKilledMidPage(t *testing.T) {
 	p := startSaned(t, peerOpts{})
 	dev := slowDevice(t, p)
-	job, err := dev.Scan(t.Context(), scanner.Request{Source: scanner.Platen, DPI: 150, Color: scanner.Gray, Region: a4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg, err := job.NextPage(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(pg.Body, make([]byte, 32<<10)); err != nil {
-		t.Fatal(err)
-	}
+	job, pg := midPage(t, dev)
 	p.Kill()
-	_, err = io.Copy(io.Discard, pg.Body)
+	_, err := io.Copy(io.Discard, pg.Body)
 	if !errors.Is(err, scanner.ErrGone) {
 		t.Fatalf("reading after saned died: %v, want ErrGone", err)
 	}
