@@ -343,6 +343,3 @@ func securityHeaders(next http.Handler) http.Handler {
 func (s *Server) originAllowed(origin string) bool {
 	return origin != "" && s.origins[origin]
 }
-
-// AllowedOrigin reports whether a websocket from origin would be accepted.
-func (s *Server) AllowedOrigin(origin string) bool { return s.originAllowed(origin) }

@@ -87,7 +87,6 @@ type conn struct {
 	queue chan frame
 	ctx   context.Context
 	stop  context.CancelCauseFunc
-	once  sync.Once
 }
 
 func newConn(ws *websocket.Conn, queue int, log *slog.Logger) *conn {

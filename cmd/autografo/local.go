@@ -89,7 +89,7 @@ func readRuntime(dir string) (runtimeInfo, error) {
 	var info runtimeInfo
 	data, err := os.ReadFile(filepath.Join(dir, runtimeFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return info, fmt.Errorf("Autografo is not running for this user (no %s in %s): start it with `autografo serve`", runtimeFile, dir)
+		return info, fmt.Errorf("the agent is not running for this user (no %s in %s): start it with `autografo serve`", runtimeFile, dir)
 	}
 	if err != nil {
 		return info, err
@@ -122,12 +122,12 @@ func askPairing(dir, kind string) (pairReply, error) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {
-		return out, fmt.Errorf("Autografo does not answer at %s: %w", info.URL, err)
+		return out, fmt.Errorf("the agent does not answer at %s: %w", info.URL, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return out, fmt.Errorf("Autografo refused the pairing: %s %s", resp.Status, strings.TrimSpace(string(b)))
+		return out, fmt.Errorf("the agent refused the pairing: %s %s", resp.Status, strings.TrimSpace(string(b)))
 	}
 	return out, json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&out)
 }

@@ -101,7 +101,6 @@ type pageSpec struct {
 	index, count int // 1-based page number and total
 	dpi          int
 	color        bool
-	seed         uint64
 	act          Act
 	unsigned     map[Role]bool
 	skewDeg      float64

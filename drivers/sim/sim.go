@@ -239,8 +239,7 @@ func (d *Driver) Open(ctx context.Context, id scanner.ID) (scanner.Device, error
 
 // Device is an opened simulator.
 type Device struct {
-	drv    *Driver
-	closed bool
+	drv *Driver
 }
 
 var _ scanner.Device = (*Device)(nil)
@@ -288,7 +287,7 @@ func (v *Device) Scan(ctx context.Context, req scanner.Request) (scanner.Job, er
 	return &Job{drv: d, req: req, start: start, pages: pages, fault: fault, jobNo: jobNo}, nil
 }
 
-func (v *Device) Close() error { v.closed = true; return nil }
+func (v *Device) Close() error { return nil }
 
 // Job is a running simulated scan.
 type Job struct {
@@ -462,7 +461,6 @@ func (d *Driver) pageRandom(jobNo uint64, page int) (*rand.Rand, float64) {
 
 // render draws page i of n and returns its JPEG bytes and ground truth.
 func (d *Driver) render(jobNo uint64, i, n int, req scanner.Request) ([]byte, Truth, error) {
-	seed := d.pageSeed(jobNo, i)
 	rng, skew := d.pageRandom(jobNo, i)
 	unsigned := make(map[Role]bool)
 	for _, r := range d.opts.Unsigned {
@@ -470,7 +468,7 @@ func (d *Driver) render(jobNo uint64, i, n int, req scanner.Request) ([]byte, Tr
 	}
 	spec := pageSpec{
 		index: i, count: n, dpi: req.DPI, color: req.Color == scanner.Color,
-		seed: seed, act: d.opts.Act, unsigned: unsigned,
+		act: d.opts.Act, unsigned: unsigned,
 		skewDeg: skew, rotation: d.opts.Rotation, effects: *d.opts.Effects,
 	}
 	return renderPage(spec, rng)
