@@ -158,32 +158,25 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	req := scanner.Request{Source: scanner.Source(*source), DPI: *dpi, Color: scanner.ColorMode(*color),
 		Region: scanner.Region{Width: *width, Height: *height}}
-	var job scanner.Job
-	if *device != "" {
-		// A named device is opened directly: no discovery round first.
-		j, closeDev, err := scanDirect(ctx, drivers, scanner.ID(*device), req)
-		if err != nil {
-			fmt.Fprintln(stderr, "autografo:", err)
-			return 1
-		}
-		defer closeDev()
-		job = j
-	} else {
-		mgr := manager.New(drivers, manager.Options{Logger: log})
+	mgr := manager.New(drivers, manager.Options{Logger: log})
+	id := scanner.ID(*device)
+	if id == "" {
+		// A named device needs no discovery round: the manager asks its
+		// driver directly.
 		mgr.Poll(ctx)
 		list := mgr.Devices()
 		if len(list) == 0 {
 			fmt.Fprintln(stderr, "autografo: no scanners found")
 			return 1
 		}
-		j, err := mgr.Scan(ctx, list[0].ID, req)
-		if err != nil {
-			fmt.Fprintln(stderr, "autografo:", err)
-			return 1
-		}
-		defer j.Close()
-		job = j
+		id = list[0].ID
 	}
+	job, err := mgr.Scan(ctx, id, req)
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	defer job.Close()
 	for n := 1; ; n++ {
 		pg, err := job.NextPage(ctx)
 		if errors.Is(err, io.EOF) {
@@ -212,38 +205,6 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, path)
 		}
 	}
-}
-
-// scanDirect opens a device by ID with the driver whose name prefixes it.
-func scanDirect(ctx context.Context, drivers []scanner.Driver, id scanner.ID, req scanner.Request) (scanner.Job, func(), error) {
-	for _, d := range drivers {
-		if !strings.HasPrefix(string(id), d.Name()+":") {
-			continue
-		}
-		dev, err := d.Open(ctx, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		caps, err := dev.Caps(ctx)
-		if err == nil {
-			err = caps.Supports(req)
-		}
-		var job scanner.Job
-		if err == nil {
-			job, err = dev.Scan(ctx, req)
-		}
-		if err != nil {
-			dev.Close()
-			return nil, nil, err
-		}
-		return job, func() {
-			c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			job.Cancel(c)
-			dev.Close()
-		}, nil
-	}
-	return nil, nil, fmt.Errorf("%w: no driver for %s", scanner.ErrNotFound, id)
 }
 
 func writeFile(path string, r io.Reader) error {

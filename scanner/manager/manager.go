@@ -149,6 +149,10 @@ func (m *Manager) Subscribe() (<-chan []scanner.Info, func()) {
 	}
 }
 
+// lookup finds the driver of a device: from the last discovery round, or,
+// for a device not listed yet (a scanner named on the command line before
+// any round), the driver whose name prefixes the ID; its Open then says
+// whether the device exists.
 func (m *Manager) lookup(id scanner.ID) (scanner.Driver, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -159,6 +163,11 @@ func (m *Manager) lookup(id scanner.ID) (scanner.Driver, bool) {
 					return d, true
 				}
 			}
+		}
+	}
+	for _, d := range m.drivers {
+		if strings.HasPrefix(string(id), d.Name()+":") {
+			return d, true
 		}
 	}
 	return nil, false

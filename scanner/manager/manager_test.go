@@ -233,3 +233,25 @@ func TestRunStopsOnCancel(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+// A device named before any discovery round (the scan command's --device)
+// is asked of its driver directly; one no driver has is not found.
+func TestScanANamedDeviceBeforeDiscovery(t *testing.T) {
+	usb := scannertest.NewDriver("usb")
+	usb.Plug(scanner.Info{ID: "usb:7"})
+	usb.Script("usb:7", scannertest.Step{Data: []byte("p1")})
+	m := New([]scanner.Driver{usb}, Options{Logger: quiet})
+	job, err := m.Scan(context.Background(), "usb:7", gray)
+	if err != nil {
+		t.Fatalf("named device before discovery: %v", err)
+	}
+	if _, err := job.NextPage(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	job.Close()
+	for _, id := range []scanner.ID{"usb:8", "escl:http://x/eSCL"} {
+		if _, err := m.Scan(context.Background(), id, gray); !errors.Is(err, scanner.ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", id, err)
+		}
+	}
+}
