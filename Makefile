@@ -9,9 +9,11 @@ PORT ?= 8733
 RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev
 # The browser tests drive a real headless Chromium (it needs a font); the
 # SANE tests run a real saned with SANE's test backend; the PDF tests check
-# every document with qpdf, poppler and Apache PDFBox (Java).
+# every document with qpdf, poppler and Apache PDFBox (Java); the officer's
+# attestation is signed on a real PKCS#11 token (SoftHSM 2).
 TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
-	qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java
+	qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
+	softhsm2
 
 .PHONY: run test soak deps-run deps-test build vet screenshot security-report bench-saned clean
 

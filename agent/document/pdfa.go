@@ -26,6 +26,9 @@ type Page struct {
 type Meta struct {
 	Title   string
 	Created time.Time
+	// Attestation, when set, adds the officer's declaration of conformity
+	// after the scanned pages; the officer then signs it (package seal).
+	Attestation *Attestation
 }
 
 // Errors callers branch on.
@@ -53,10 +56,16 @@ func BuildPDFA(pages []Page, meta Meta) ([]byte, error) {
 		size += len(p.JPEG) + 512
 	}
 	w.buf.Grow(size) // one allocation for the whole document, no copying as it grows
-	w.buf.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	// 1.5, not 1.4: every signature pdfsign adds to a 1.4 file writes
+	// /Version /1.5 into the catalog again, and the second (the officer's,
+	// after the workstation seal) leaves the key twice, which qpdf flags.
+	// PDF/A-1 allows any 1.n header; it restricts features, and we use
+	// none from after 1.4.
+	w.buf.WriteString("%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
 
 	catalog, pagesObj, info, metadata, intent := w.reserve(), w.reserve(), w.reserve(), w.reserve(), w.reserve()
 	var kids []int
+	var digests [][32]byte
 	for i, p := range pages {
 		cfg, err := jpeg.DecodeConfig(bytes.NewReader(p.JPEG))
 		if err != nil {
@@ -81,6 +90,14 @@ func BuildPDFA(pages []Page, meta Meta) ([]byte, error) {
 		page := w.object(fmt.Sprintf("<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] /Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>",
 			pagesObj, wpt, hpt, img, content))
 		kids = append(kids, page)
+		digests = append(digests, PageDigest(p.JPEG))
+	}
+	if meta.Attestation != nil {
+		att, err := attestationPages(w, pagesObj, *meta.Attestation, digests)
+		if err != nil {
+			return nil, err
+		}
+		kids = append(kids, att...)
 	}
 	refs := make([]string, len(kids))
 	for i, k := range kids {

@@ -169,7 +169,7 @@ func FuzzBuildPDFA(f *testing.F) {
 			}
 			return
 		}
-		if !bytes.HasPrefix(out, []byte("%PDF-1.4")) || !bytes.Contains(out, data) {
+		if !bytes.HasPrefix(out, []byte("%PDF-1.5")) || !bytes.Contains(out, data) {
 			t.Fatal("a document without the page's bytes")
 		}
 	})

@@ -33,6 +33,18 @@ type Sealer struct {
 	chain []*x509.Certificate
 	name  string
 	now   func() time.Time
+	close func() error // releases a token session; nil for keys in memory
+}
+
+// Name is the certificate holder's common name.
+func (s *Sealer) Name() string { return s.name }
+
+// Close releases the token the key lives on, if any.
+func (s *Sealer) Close() error {
+	if s.close == nil {
+		return nil
+	}
+	return s.close()
 }
 
 // FromPKCS12 reads a PKCS#12 file (the workstation seal from the
@@ -54,6 +66,9 @@ func FromPKCS12(data []byte, password string) (*Sealer, error) {
 func New(key crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate) (*Sealer, error) {
 	if cert == nil || key == nil {
 		return nil, fmt.Errorf("%w: no certificate or key", ErrCredentials)
+	}
+	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
+		return nil, fmt.Errorf("%w: the key does not belong to the certificate of %q", ErrCredentials, cert.Subject.CommonName)
 	}
 	now := time.Now()
 	if now.After(cert.NotAfter) || now.Before(cert.NotBefore) {
@@ -80,10 +95,16 @@ var stamp = sync.OnceValue(func() []byte {
 	return buf.Bytes()
 })
 
-// Info is what the seal says about itself.
+// Info is what the seal says about itself, and where it shows.
 type Info struct {
 	Reason   string
 	Location string
+	// LastPage puts the mark on the document's last page (the officer's
+	// attestation) instead of the first.
+	LastPage bool
+	// Rect is the mark's place in PDF points (lower left, upper right);
+	// zero puts it in the first page's lower left corner.
+	Rect [4]float64
 }
 
 // Seal signs a whole PDF with an approval signature, appended as an
@@ -93,7 +114,15 @@ func (s *Sealer) Seal(doc []byte, info Info) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDocument, err)
 	}
+	page, rect := uint32(1), [4]float64{12, 12, 84, 36}
+	if info.LastPage {
+		page = uint32(rdr.NumPage())
+	}
+	if info.Rect != ([4]float64{}) {
+		rect = info.Rect
+	}
 	var out bytes.Buffer
+	out.Grow(len(doc) + 64<<10) // the whole document plus the signature, in one allocation
 	err = sign.Sign(bytes.NewReader(doc), &out, rdr, int64(len(doc)), sign.SignData{
 		Signature: sign.SignDataSignature{
 			Info: sign.SignDataSignatureInfo{Name: s.name, Location: info.Location, Reason: info.Reason, Date: s.now()},
@@ -103,8 +132,8 @@ func (s *Sealer) Seal(doc []byte, info Info) ([]byte, error) {
 		// Visible, drawn with an opaque image and no text: PDF/A-1 wants an
 		// appearance for every widget, embedded fonts and no transparency,
 		// and this is the appearance that needs neither a font nor a mask.
-		Appearance: sign.Appearance{Visible: true, Page: 1,
-			LowerLeftX: 12, LowerLeftY: 12, UpperRightX: 84, UpperRightY: 36, Image: stamp()},
+		Appearance: sign.Appearance{Visible: true, Page: page,
+			LowerLeftX: rect[0], LowerLeftY: rect[1], UpperRightX: rect[2], UpperRightY: rect[3], Image: stamp()},
 		Signer:            s.key,
 		DigestAlgorithm:   crypto.SHA256,
 		Certificate:       s.cert,

@@ -53,7 +53,7 @@ func workstationP12(t *testing.T, password string, notAfter time.Time) []byte {
 	return p12
 }
 
-func verbale(t *testing.T) []byte {
+func verbalePages(t *testing.T) []document.Page {
 	t.Helper()
 	var pages []document.Page
 	for range 2 {
@@ -61,7 +61,12 @@ func verbale(t *testing.T) []byte {
 		jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 600, 840)), nil)
 		pages = append(pages, document.Page{JPEG: buf.Bytes(), DPI: 100})
 	}
-	pdf, err := document.BuildPDFA(pages, document.Meta{Title: "Verbale"})
+	return pages
+}
+
+func verbale(t *testing.T) []byte {
+	t.Helper()
+	pdf, err := document.BuildPDFA(verbalePages(t), document.Meta{Title: "Verbale"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -436,7 +436,7 @@ func TestCaptureOverWebsocket(t *testing.T) {
 	}
 	db := cl.read()
 	sum := sha256.Sum256(db.blob)
-	if db.bhead.Blob != dr.Blob || !bytes.HasPrefix(db.blob, []byte("%PDF-1.4")) || hex.EncodeToString(sum[:]) != dr.Document.SHA256 ||
+	if db.bhead.Blob != dr.Blob || !bytes.HasPrefix(db.blob, []byte("%PDF-1.5")) || hex.EncodeToString(sum[:]) != dr.Document.SHA256 ||
 		dr.Document.Pages != 2 || !dr.Document.PassThrough || dr.R006.TipoFile != "1" || dr.R006.TipoAllegato != "999" ||
 		!strings.HasSuffix(dr.R006.Nomefile, ".pdf") || int64(len(db.blob)) != dr.Document.Bytes {
 		t.Fatalf("document.ready %+v (%d bytes)", dr, len(db.blob))

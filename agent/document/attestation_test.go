@@ -1,0 +1,105 @@
+package document
+
+import (
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/autografo/autografo/agent/document/doctest"
+)
+
+func attested(t *testing.T, pages []Page, a Attestation) string {
+	t.Helper()
+	out, err := BuildPDFA(pages, Meta{Title: "Atto di nascita n. 7", Created: time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC), Attestation: &a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "attestato.pdf")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var sample = Attestation{Officer: "Giuseppina Cortàzzo", Office: "Comune di Borgo Sereno", Act: "processo verbale di nascita n. 7, parte I, serie A",
+	Register: "registro di emergenza 2026, n. 3", Date: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}
+
+// The declaration is real text in an embedded font: poppler extracts it,
+// accents included, and it names every page by the digest of the image
+// embedded in the same file.
+func TestAttestationPageText(t *testing.T) {
+	pages := corpusPages(t)
+	path := attested(t, pages, sample)
+	info := run(t, tool(t, "pdfinfo"), path)
+	if !strings.Contains(info, "Pages:           6") {
+		t.Fatalf("pdfinfo: want 6 pages (5 scanned, 1 attestation):\n%s", info)
+	}
+	fonts := run(t, tool(t, "pdffonts"), path)
+	if !regexp.MustCompile(`GoRegular\s+TrueType\s+WinAnsi\s+yes`).MatchString(fonts) {
+		t.Fatalf("pdffonts: the font must be embedded:\n%s", fonts)
+	}
+	text := run(t, tool(t, "pdftotext"), "-f", "6", "-l", "6", "-layout", path, "-")
+	flat := strings.Join(strings.Fields(text), " ")
+	for _, want := range []string{
+		"Attestazione di conformità",
+		"Il sottoscritto Giuseppina Cortàzzo, ufficiale dello stato civile del Comune di Borgo Sereno, attesta che le 5 pagine che precedono sono copia per immagine conforme",
+		"processo verbale di nascita n. 7, parte I, serie A",
+		"registro di emergenza 2026, n. 3",
+		"Data: 23/11/2026",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("attestation lacks %q:\n%s", want, text)
+		}
+	}
+	dir := t.TempDir()
+	run(t, tool(t, "pdfimages"), "-all", path, filepath.Join(dir, "img"))
+	for i := range pages {
+		img, err := os.ReadFile(filepath.Join(dir, "img-"+pad(i)+".jpg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := PageDigest(img)
+		want := "Pagina " + itoa(i+1) + " " + hex.EncodeToString(d[:])
+		if !strings.Contains(flat, want) {
+			t.Errorf("attestation lacks %q", want)
+		}
+	}
+}
+
+// The attestation keeps the document PDF/A-1b (embedded font, widths that
+// agree with it) and PDFBox renders it.
+func TestAttestationPreflight(t *testing.T) {
+	path := attested(t, corpusPages(t), sample)
+	if out := run(t, tool(t, "qpdf"), "--check", path); strings.Contains(out, "WARNING") {
+		t.Fatalf("qpdf:\n%s", out)
+	}
+	if ok, out := doctest.Preflight(t, path); !ok {
+		t.Fatalf("Preflight:\n%s", out)
+	}
+	prefix := filepath.Join(t.TempDir(), "render")
+	doctest.PDFBox(t, "org.apache.pdfbox.tools.PDFToImage", "-dpi", "30", "-page", "6", "-outputPrefix", prefix, path)
+	if _, err := os.Stat(prefix + "6.jpg"); err != nil {
+		t.Fatalf("PDFBox did not render the attestation: %v", err)
+	}
+}
+
+// A long act's list of digests runs onto a second attestation page.
+func TestAttestationOverflows(t *testing.T) {
+	one := corpusPages(t)[0]
+	pages := make([]Page, 70)
+	for i := range pages {
+		pages[i] = one
+	}
+	path := attested(t, pages, sample)
+	if info := run(t, tool(t, "pdfinfo"), path); !strings.Contains(info, "Pages:           72") {
+		t.Fatalf("want 70 pages and 2 of attestation:\n%s", info)
+	}
+	text := strings.Join(strings.Fields(run(t, tool(t, "pdftotext"), "-f", "72", "-l", "72", "-layout", path, "-")), " ")
+	if !strings.Contains(text, "Pagina 70 ") || !strings.Contains(text, "Data: 23/11/2026") {
+		t.Fatalf("second attestation page:\n%s", text)
+	}
+}

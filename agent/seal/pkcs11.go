@@ -1,0 +1,57 @@
+package seal
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ThalesGroup/crypto11"
+)
+
+// ErrToken is a PKCS#11 token (the officer's smart card) that is missing,
+// locked, or holds no such key.
+var ErrToken = errors.New("seal: signing token unavailable")
+
+// Token names a key and its certificate on a PKCS#11 token.
+type Token struct {
+	Module string // the PKCS#11 library, e.g. the smart card reader's
+	Label  string // the token's label
+	PIN    string
+	Key    string // the label of the key pair and of its certificate
+}
+
+// FromPKCS11 opens a session on the token and returns a sealer that signs
+// with the key there; the key never leaves the token. Close the sealer to
+// log out.
+func FromPKCS11(t Token) (*Sealer, error) {
+	if t.Module == "" || t.Label == "" || t.Key == "" {
+		return nil, fmt.Errorf("%w: module, token label and key label are all needed", ErrToken)
+	}
+	ctx, err := crypto11.Configure(&crypto11.Config{Path: t.Module, TokenLabel: t.Label, Pin: t.PIN})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrToken, err)
+	}
+	fail := func(err error) (*Sealer, error) {
+		_ = ctx.Close()
+		return nil, err
+	}
+	key, err := ctx.FindKeyPair(nil, []byte(t.Key))
+	if err != nil {
+		return fail(fmt.Errorf("%w: %w", ErrToken, err))
+	}
+	if key == nil {
+		return fail(fmt.Errorf("%w: no key labelled %q on token %q", ErrToken, t.Key, t.Label))
+	}
+	cert, err := ctx.FindCertificate(nil, []byte(t.Key), nil)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %w", ErrToken, err))
+	}
+	if cert == nil {
+		return fail(fmt.Errorf("%w: no certificate labelled %q on token %q", ErrToken, t.Key, t.Label))
+	}
+	s, err := New(key, cert, nil)
+	if err != nil {
+		return fail(err)
+	}
+	s.close = ctx.Close
+	return s, nil
+}
