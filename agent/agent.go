@@ -63,6 +63,11 @@ type Options struct {
 	Retention time.Duration
 	// Sealer seals every document (the workstation seal); nil: unsealed.
 	Sealer Sealer
+	// Attester signs the officer's attestation of conformity; nil: acts
+	// cannot be attested here.
+	Attester Attester
+	// Office names the office in attestations, e.g. "Comune di Borgo Sereno".
+	Office string
 	// DocumentBudget bounds a document's size (default 9.5 MB).
 	DocumentBudget int
 }
@@ -274,6 +279,7 @@ var italian = map[string]string{
 	protocol.CodeDocumentFailed:  "Impossibile preparare il documento per ANSC: le pagine acquisite sono conservate. Riprovare o rivolgersi all'assistenza.",
 	protocol.CodeDocumentTooBig:  "Il documento supererebbe i 10 MB anche con la qualità minima leggibile: acquisire in scala di grigi o a risoluzione più bassa.",
 	protocol.CodeBadFormat:       "Formato non disponibile: PDF per ogni atto, JPG solo per un atto di una pagina, TIF per più pagine.",
+	protocol.CodeNoAttester:      "La firma dell'ufficiale per l'attestazione di conformità non è disponibile: verificare che la smart card sia inserita e configurata.",
 	protocol.CodeStoreFailed:     "Impossibile salvare la pagina sul disco (disco pieno o guasto): l'ultima pagina non è stata acquisita. Liberare spazio e riprovare; le pagine già salvate sono al sicuro.",
 }
 
@@ -418,7 +424,7 @@ func (a *Agent) startCapture(req *protocol.CaptureStart, operator string, out Se
 		out.Send(end)
 		// After a complete capture, the act's document from all its pages.
 		if done, ok := end.(protocol.CaptureDone); ok && done.Total > 0 {
-			a.buildDocument(context.WithoutCancel(ctx), req.Act, operator, out, "pdf", "")
+			a.buildDocument(context.WithoutCancel(ctx), req.Act, operator, out, documentRequest{format: "pdf"})
 		}
 	}()
 	return id, nil

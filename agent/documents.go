@@ -19,11 +19,28 @@ type Sealer interface {
 	Seal(doc []byte, info seal.Info) ([]byte, error)
 }
 
+// Attester signs with the officer's key (a smart card, or a PKCS#12 file);
+// Name is the officer's name on the certificate.
+type Attester interface {
+	Sealer
+	Name() string
+}
+
+// documentRequest says which document to build: format is "pdf", "jpg" or
+// "tif"; attest asks for the officer's attestation; replyTo is the id of
+// the request that asked for it, if any.
+type documentRequest struct {
+	format  string
+	attest  bool
+	replyTo string
+}
+
 // buildDocument makes, seals and stores the act's upload-ready PDF from all
 // its pages, and tells the browser, with the bytes and the R006 fields.
-// format is "pdf", "jpg" or "tif"; replyTo is the id of the request that
-// asked for it, if any.
-func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out Sender, format, replyTo string) {
+// A PDF of an emergency-register act also gets the officer's attestation
+// of conformity when an attester is configured.
+func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out Sender, req documentRequest) {
+	format, replyTo := req.format, req.replyTo
 	if format == "" {
 		format = "pdf"
 	}
@@ -56,6 +73,24 @@ func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out S
 	if act.Ref != "" {
 		title += " " + act.Ref
 	}
+	var attestation *document.Attestation
+	if format == "pdf" && (req.attest || act.Emergency) {
+		switch {
+		case a.opts.Attester != nil:
+			attestation = &document.Attestation{Officer: a.opts.Attester.Name(), Office: a.opts.Office, Act: strings.ToLower(title[:1]) + title[1:],
+				Register: act.Register, Date: time.Now()}
+		case req.attest:
+			fail(protocol.CodeNoAttester, errors.New("no attester configured"))
+			return
+		default:
+			// The document is still worth having; the browser sees it is
+			// not attested and the log says why.
+			a.log.Warn("emergency act without attestation: no officer key configured", "act", actID)
+		}
+	} else if req.attest {
+		fail(protocol.CodeBadFormat, errors.New("only a PDF can carry the attestation"))
+		return
+	}
 	var data []byte
 	mediaType, passThrough := "application/pdf", false
 	switch format {
@@ -68,7 +103,7 @@ func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out S
 		data, err = document.BuildTIFF(inputs)
 	default:
 		var res document.Result
-		res, err = document.Build(inputs, document.Meta{Title: title, Created: act.Created}, document.Options{Budget: a.opts.DocumentBudget})
+		res, err = document.Build(inputs, document.Meta{Title: title, Created: act.Created, Attestation: attestation}, document.Options{Budget: a.opts.DocumentBudget})
 		data, passThrough = res.PDF, res.PassThrough
 	}
 	if err != nil {
@@ -90,6 +125,20 @@ func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out S
 			return
 		}
 		sealed = true
+	}
+	attested := false
+	if attestation != nil {
+		// Last, so that the officer's signature covers the workstation seal.
+		if data, err = a.opts.Attester.Seal(data, seal.Info{Reason: "Attestazione di conformità all'originale analogico",
+			Location: a.opts.Office, LastPage: true, Rect: document.SignatureRect}); err != nil {
+			code := protocol.CodeDocumentFailed
+			if errors.Is(err, seal.ErrToken) {
+				code = protocol.CodeNoAttester
+			}
+			fail(code, err)
+			return
+		}
+		attested = true
 	}
 	name := strings.TrimSuffix(document.DefaultName(act.Kind, act.Ref, act.Created), ".pdf") + "." + format
 	var signers []protocol.Signer
@@ -113,7 +162,7 @@ func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out S
 	}
 	digests := document.Digests(data)
 	a.log.Info("document ready", "act", actID, "name", name, "bytes", len(data), "pages", len(pages),
-		"sealed", sealed, "pass_through", passThrough, "elapsed", time.Since(t0))
+		"sealed", sealed, "attested", attested, "pass_through", passThrough, "elapsed", time.Since(t0))
 	lista := make([]protocol.Firmatario, 0, len(firmatari))
 	for _, f := range firmatari {
 		lista = append(lista, protocol.Firmatario{Nome: f.Nome, Cognome: f.Cognome})
@@ -122,9 +171,16 @@ func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out S
 	out.Send(protocol.DocumentReady{
 		Envelope: protocol.Envelope{Type: protocol.TypeDocumentReady, ID: replyTo}, Act: actID,
 		Document: protocol.DocumentInfo{Name: name, MediaType: doc.MediaType, Bytes: doc.Size, Pages: len(pages),
-			SHA256: digests.SHA256, SHA1: digests.SHA1, Sealed: sealed, PassThrough: passThrough},
+			SHA256: digests.SHA256, SHA1: digests.SHA1, Sealed: sealed, PassThrough: passThrough, Attested: attested, Officer: officerOf(attestation, attested)},
 		R006: protocol.R006Fields{Nomefile: r006.Nomefile, TipoFile: r006.TipoFile, TipoAllegato: r006.TipoAllegato, ListaFirmatari: lista},
 		Blob: blob,
 	})
 	out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: mediaType}, data)
+}
+
+func officerOf(a *document.Attestation, attested bool) string {
+	if a == nil || !attested {
+		return ""
+	}
+	return a.Officer
 }

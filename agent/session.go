@@ -277,7 +277,7 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 		s.a.wg.Add(1)
 		go func() {
 			defer s.a.wg.Done()
-			s.a.buildDocument(s.a.ctx, r.Act, s.id.Operator, s.out, r.Format, env.ID)
+			s.a.buildDocument(s.a.ctx, r.Act, s.id.Operator, s.out, documentRequest{format: r.Format, attest: r.Attest, replyTo: env.ID})
 		}()
 	case protocol.TypeActRelease:
 		r := req.(*protocol.ActRef)

@@ -272,6 +272,10 @@ type DocumentInfo struct {
 	SHA1        string `json:"sha1"` // for ANSC's hash field
 	Sealed      bool   `json:"sealed"`
 	PassThrough bool   `json:"passThrough"` // the scanner's JPEGs, unchanged
+	// Attested: the officer's attestation of conformity is the last page
+	// and is signed with the officer's key; Officer is the signer's name.
+	Attested bool   `json:"attested,omitempty"`
+	Officer  string `json:"officer,omitempty"`
 }
 
 // Firmatario is a signer as ANSC's R006 lists them.
@@ -298,6 +302,9 @@ type DocumentBuild struct {
 	Envelope
 	Act    string `json:"act"`
 	Format string `json:"format,omitempty"`
+	// Attest adds the officer's signed attestation of conformity (PDF
+	// only). Acts of the emergency register always get it.
+	Attest bool `json:"attest,omitempty"`
 }
 
 // DocumentReady announces an act's document; its bytes follow as the binary
@@ -375,6 +382,7 @@ const (
 	CodeDocumentFailed  = "document_failed"
 	CodeDocumentTooBig  = "document_too_large"
 	CodeBadFormat       = "bad_format"
+	CodeNoAttester      = "attestation_unavailable"
 	CodeDelivered       = "already_delivered"
 	CodeConfirmed       = "already_confirmed"
 	CodeNothingToSend   = "nothing_to_deliver"

@@ -1,8 +1,10 @@
 package seal
 
 import (
+	"crypto"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/ThalesGroup/crypto11"
 )
@@ -17,6 +19,18 @@ type Token struct {
 	Label  string // the token's label
 	PIN    string
 	Key    string // the label of the key pair and of its certificate
+}
+
+// tokenSigner marks the token's failures (a card pulled out, a session
+// closed) as ErrToken, so that callers can tell them from a bad document.
+type tokenSigner struct{ crypto.Signer }
+
+func (t tokenSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := t.Signer.Sign(rand, digest, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrToken, err)
+	}
+	return sig, nil
 }
 
 // FromPKCS11 opens a session on the token and returns a sealer that signs
@@ -48,7 +62,7 @@ func FromPKCS11(t Token) (*Sealer, error) {
 	if cert == nil {
 		return fail(fmt.Errorf("%w: no certificate labelled %q on token %q", ErrToken, t.Key, t.Label))
 	}
-	s, err := New(key, cert, nil)
+	s, err := New(tokenSigner{key}, cert, nil)
 	if err != nil {
 		return fail(err)
 	}

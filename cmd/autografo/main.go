@@ -19,7 +19,6 @@ import (
 
 	"github.com/autografo/autografo/agent"
 	"github.com/autografo/autografo/agent/auth"
-	"github.com/autografo/autografo/agent/seal"
 	"github.com/autografo/autografo/agent/server"
 	"github.com/autografo/autografo/scanner/manager"
 	"github.com/autografo/autografo/webui"
@@ -111,8 +110,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	stateDir := fs.String("state-dir", defaultStateDir(), "per-user directory for the runtime file")
 	storeDir := fs.String("store", defaultStoreDir(), "directory of the encrypted store and its key")
 	retention := fs.Duration("retention", 7*24*time.Hour, "how long images stay after ANSC confirmed the act")
-	sealP12 := fs.String("seal-p12", "", "PKCS#12 file of the workstation seal put on every document")
-	sealPass := fs.String("seal-password-file", "", "file holding the password of --seal-p12")
+	var sf sealFlags
+	sf.register(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for scanners")
@@ -188,30 +187,18 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	secret := newSecret()
 	mgr := manager.New(drivers, manager.Options{PollInterval: *poll, Logger: log})
 	authSvc := &auth.Service{Tickets: tickets}
-	var sealer agent.Sealer
-	if *sealP12 != "" {
-		p12, err := os.ReadFile(*sealP12)
-		if err != nil {
-			log.Error("cannot read the seal", "err", err)
-			return 2
-		}
-		pass := ""
-		if *sealPass != "" {
-			b, err := os.ReadFile(*sealPass)
-			if err != nil {
-				log.Error("cannot read the seal password", "err", err)
-				return 2
-			}
-			pass = strings.TrimRight(string(b), "\r\n")
-		}
-		s, err := seal.FromPKCS12(p12, pass)
-		if err != nil {
-			log.Error("the workstation seal cannot be used", "err", err)
-			return 2
-		}
-		sealer = s
+	sealer, attester, err := sf.open()
+	if err != nil {
+		log.Error("bad signing configuration", "err", err)
+		return 2
 	}
-	ag := agent.New(mgr, agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention, Sealer: sealer})
+	opts := agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention, Sealer: sealer, Office: sf.office}
+	if attester != nil {
+		defer attester.Close()
+		opts.Attester = attester
+		log.Info("attestations of conformity enabled", "officer", attester.Name())
+	}
+	ag := agent.New(mgr, opts)
 	srvOpts := server.Options{Port: *port, AllowedOrigins: origins, Logger: log, AdminSecret: secret}
 	srv, err := server.New(ag, webui.FS(), srvOpts)
 	if err != nil {

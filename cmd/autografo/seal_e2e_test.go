@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/autografo/autografo/agent/document/doctest"
+	"github.com/autografo/autografo/agent/seal/sealtest"
+	"github.com/autografo/autografo/scanner/scannertest"
 )
 
 // The agent configured with a workstation seal: a capture's document
@@ -29,17 +34,34 @@ func TestCapturedDocumentIsSealedAndVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.c.Close()
-	act, err := cl.call(map[string]any{"type": "act.open", "kind": "matrimonio",
-		"signers": []map[string]string{{"role": "sposa", "name": "Giulia Esposito"}}}, "act.opened")
+	_, ready, data := captureDocument(t, ag, cl, map[string]any{"type": "act.open", "kind": "matrimonio",
+		"signers": []map[string]string{{"role": "sposa", "name": "Giulia Esposito"}}})
+	doc := ready.msg["document"].(map[string]any)
+	r006 := ready.msg["r006"].(map[string]any)
+	if doc["sealed"] != true || doc["pages"] != 2.0 || r006["listaFirmatari"].([]any)[0].(map[string]any)["cognome"] != "Esposito" {
+		t.Fatalf("document.ready %s", ready.raw)
+	}
+	path := filepath.Join(dir, "verbale.pdf")
+	os.WriteFile(path, data, 0o600)
+	var out, errb bytes.Buffer
+	if code := run([]string{"verify", path}, &out, &errb); code != 0 || !strings.Contains(out.String(), "CN=Postazione demografici 2") {
+		t.Fatalf("verify (%d):\n%s%s", code, out.String(), errb.String())
+	}
+}
+
+// captureDocument opens an act, captures from the simulator's feeder and
+// returns the document.ready that follows and the document's bytes.
+func captureDocument(t *testing.T, ag *agentProc, cl *wsClient, open map[string]any) (actID string, ready frame, data []byte) {
+	t.Helper()
+	opened, err := cl.call(open, "act.opened")
 	if err != nil {
 		t.Fatal(err)
 	}
-	actID := act.msg["act"].(map[string]any)["id"].(string)
+	actID = opened.msg["act"].(map[string]any)["id"].(string)
 	if _, err := cl.call(map[string]any{"type": "capture.start", "act": actID, "device": "sim:0", "source": "feeder",
 		"dpi": 150, "color": "gray"}, "capture.started"); err != nil {
 		t.Fatal(err)
 	}
-	var ready frame
 	for ready.msg == nil {
 		f, err := cl.read()
 		if err != nil {
@@ -48,13 +70,10 @@ func TestCapturedDocumentIsSealedAndVerifies(t *testing.T) {
 		if f.msg != nil && f.msg["type"] == "document.ready" {
 			ready = f
 		}
+		if f.msg != nil && f.msg["type"] == "document.failed" {
+			t.Fatalf("document.failed %s\n%s", f.raw, ag.logs)
+		}
 	}
-	doc := ready.msg["document"].(map[string]any)
-	r006 := ready.msg["r006"].(map[string]any)
-	if doc["sealed"] != true || doc["pages"] != 2.0 || r006["listaFirmatari"].([]any)[0].(map[string]any)["cognome"] != "Esposito" {
-		t.Fatalf("document.ready %s", ready.raw)
-	}
-	var data []byte
 	for data == nil {
 		f, err := cl.read()
 		if err != nil {
@@ -62,10 +81,78 @@ func TestCapturedDocumentIsSealedAndVerifies(t *testing.T) {
 		}
 		data = f.blob
 	}
+	return actID, ready, data
+}
+
+// An act of the emergency register, with the officer's key on a real
+// PKCS#11 token: the document arrives sealed by the workstation and
+// attested by the officer, poppler sees both signatures valid, the
+// attestation names the officer, and autografo verify reports both.
+func TestEmergencyActIsAttestedWithTokenKey(t *testing.T) {
+	hsm := sealtest.NewSoftHSM(t, "Giuseppina Cortàzzo")
+	key, cert := workstationCert(t, "Postazione demografici 2")
+	p12, err := pkcs12.Modern.Encode(key, cert, nil, "sigillo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "seal.p12"), p12, 0o600)
+	os.WriteFile(filepath.Join(dir, "seal.pass"), []byte("sigillo\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "pin"), []byte(hsm.PIN+"\n"), 0o600)
+	ag := startAgent(t, "--sim-pages", "2", "--sim-page-time", "1ms", "--saned", "",
+		"--seal-p12", filepath.Join(dir, "seal.p12"), "--seal-password-file", filepath.Join(dir, "seal.pass"),
+		"--attest-pkcs11-module", hsm.Module, "--attest-token", hsm.Token, "--attest-key", hsm.KeyLabel,
+		"--attest-pin-file", filepath.Join(dir, "pin"), "--office", "Comune di Borgo Sereno")
+	cl, err := dialAgent(t, ag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.c.Close()
+	_, ready, data := captureDocument(t, ag, cl, map[string]any{"type": "act.open", "kind": "nascita", "ref": "7",
+		"emergency": true, "register": "registro di emergenza 2026, n. 3",
+		"signers": []map[string]string{{"role": "dichiarante", "name": "Marco Ferri"}}})
+	doc := ready.msg["document"].(map[string]any)
+	if doc["sealed"] != true || doc["attested"] != true || doc["officer"] != "Giuseppina Cortàzzo" {
+		t.Fatalf("document.ready %s", ready.raw)
+	}
 	path := filepath.Join(dir, "verbale.pdf")
 	os.WriteFile(path, data, 0o600)
-	var out, errb bytes.Buffer
-	if code := run([]string{"verify", path}, &out, &errb); code != 0 || !strings.Contains(out.String(), "CN=Postazione demografici 2") {
-		t.Fatalf("verify (%d):\n%s%s", code, out.String(), errb.String())
+	out, _ := exec.Command(scannertest.Need(t, "pdfsig"), path).CombinedOutput()
+	if strings.Count(string(out), "Signature is Valid.") != 2 || !strings.Contains(string(out), "Common Name: Giuseppina Cortàzzo") {
+		t.Fatalf("pdfsig:\n%s", out)
+	}
+	text, _ := exec.Command(scannertest.Need(t, "pdftotext"), "-f", "3", "-l", "3", path, "-").CombinedOutput()
+	flat := strings.Join(strings.Fields(string(text)), " ")
+	for _, want := range []string{"Giuseppina Cortàzzo, ufficiale dello stato civile del Comune di Borgo Sereno", "registro di emergenza 2026, n. 3", "Pagina 2"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("attestation lacks %q:\n%s", want, text)
+		}
+	}
+	if ok, out := doctest.Preflight(t, path); !ok {
+		t.Errorf("Preflight:\n%s", out)
+	}
+	var vout, verr bytes.Buffer
+	if code := run([]string{"verify", path}, &vout, &verr); code != 0 || !strings.Contains(vout.String(), "seal 2: CN=Giuseppina Cortàzzo") ||
+		!strings.Contains(vout.String(), "Attestazione di conformità") {
+		t.Fatalf("verify (%d):\n%s%s", code, vout.String(), verr.String())
+	}
+
+	// Asking to attest an act when no officer key is configured is refused
+	// in Italian, and nothing is announced as ready.
+	plain := startAgent(t, "--sim-pages", "1", "--sim-page-time", "1ms", "--saned", "")
+	pc, err := dialAgent(t, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.c.Close()
+	actID, _, _ := captureDocument(t, plain, pc, map[string]any{"type": "act.open", "kind": "nascita",
+		"signers": []map[string]string{{"role": "dichiarante", "name": "Anna Neri"}}})
+	failed, err := pc.call(map[string]any{"type": "document.build", "act": actID, "attest": true}, "document.failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := failed.msg["error"].(map[string]any)
+	if e["code"] != "attestation_unavailable" || !strings.Contains(e["message"].(string), "smart card") {
+		t.Fatalf("attesting without a key: %s", failed.raw)
 	}
 }

@@ -361,7 +361,8 @@ client.addEventListener("document.ready", (ev) => {
   link.textContent = doc.name;
   const kb = Math.round(doc.bytes / 1024);
   $("#document-info").textContent = `${doc.pages} ${doc.pages === 1 ? "pagina" : "pagine"}, ${kb} kB, SHA-256 ${doc.sha256.slice(0, 12)}…` +
-    (doc.sealed ? ", sigillato" : "");
+    (doc.sealed ? ", sigillato" : "") +
+    (doc.attested ? `, con attestazione di conformità firmata da ${doc.officer}` : "");
   $("#document").hidden = false;
 });
 

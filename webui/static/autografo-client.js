@@ -17,6 +17,10 @@
 // "document.ready" event the upload-ready PDF with its R006 fields (detail.r006:
 // add contenuto = await AutografoClient.toBase64(detail.data), and idEvento).
 // ANSC's R006 wants base64: use AutografoClient.toBase64(blob).
+// Another format, or the officer's signed attestation of conformity (always
+// added for acts of the emergency register when the agent has the officer's
+// key): await ag.request("document.build", { act: act.id, format: "pdf",
+// attest: true }) resolves with a "document.ready" or a "document.failed".
 
 export const PROTOCOL_VERSION = 1;
 

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/autografo/autografo/agent"
+	"github.com/autografo/autografo/agent/seal"
+)
+
+// sealFlags configure the two signatures a document can carry: the
+// workstation seal (a PKCS#12 file) and the officer's attestation of
+// conformity (a PKCS#11 token such as a smart card, or a PKCS#12 file).
+type sealFlags struct {
+	sealP12, sealPass           string
+	attestP12, attestPass       string
+	module, token, key, pinFile string
+	office                      string
+}
+
+func (f *sealFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.sealP12, "seal-p12", "", "PKCS#12 file of the workstation seal put on every document")
+	fs.StringVar(&f.sealPass, "seal-password-file", "", "file holding the password of --seal-p12")
+	fs.StringVar(&f.module, "attest-pkcs11-module", "", "PKCS#11 library of the officer's smart card, for attestations of conformity")
+	fs.StringVar(&f.token, "attest-token", "", "label of the officer's token")
+	fs.StringVar(&f.key, "attest-key", "", "label of the officer's key and certificate on the token")
+	fs.StringVar(&f.pinFile, "attest-pin-file", "", "file holding the token's PIN")
+	fs.StringVar(&f.attestP12, "attest-p12", "", "PKCS#12 file of the officer's key, instead of a token")
+	fs.StringVar(&f.attestPass, "attest-password-file", "", "file holding the password of --attest-p12")
+	fs.StringVar(&f.office, "office", "", `the office named in attestations, e.g. "Comune di Borgo Sereno"`)
+}
+
+// secretFile reads a password or PIN file; no file is the empty secret.
+func secretFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+func fromP12(path, passFile string) (*seal.Sealer, error) {
+	p12, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pass, err := secretFile(passFile)
+	if err != nil {
+		return nil, err
+	}
+	return seal.FromPKCS12(p12, pass)
+}
+
+// open returns the configured signers; either may be nil. Close the
+// attester when done: it may hold a token session.
+func (f *sealFlags) open() (sealer agent.Sealer, attester *seal.Sealer, err error) {
+	if f.sealP12 != "" {
+		s, err := fromP12(f.sealP12, f.sealPass)
+		if err != nil {
+			return nil, nil, fmt.Errorf("the workstation seal cannot be used: %w", err)
+		}
+		sealer = s
+	}
+	switch {
+	case f.module != "" && f.attestP12 != "":
+		return nil, nil, fmt.Errorf("give the officer's key either on a token (--attest-pkcs11-module) or in a file (--attest-p12), not both")
+	case f.module != "":
+		pin, err := secretFile(f.pinFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot read the token PIN: %w", err)
+		}
+		attester, err = seal.FromPKCS11(seal.Token{Module: f.module, Label: f.token, PIN: pin, Key: f.key})
+		if err != nil {
+			return nil, nil, fmt.Errorf("the officer's key cannot be used: %w", err)
+		}
+	case f.attestP12 != "":
+		attester, err = fromP12(f.attestP12, f.attestPass)
+		if err != nil {
+			return nil, nil, fmt.Errorf("the officer's key cannot be used: %w", err)
+		}
+	}
+	return sealer, attester, nil
+}
