@@ -25,7 +25,7 @@ func attested(t *testing.T, pages []Page, a Attestation) string {
 	return path
 }
 
-var sample = Attestation{Officer: "Giuseppina Cortàzzo", Office: "Comune di Borgo Sereno", Act: "processo verbale di nascita n. 7, parte I, serie A",
+var sampleAttestation = Attestation{Officer: "Giuseppina Cortàzzo", Office: "Comune di Borgo Sereno", Act: "processo verbale di nascita n. 7, parte I, serie A",
 	Register: "registro di emergenza 2026, n. 3", Date: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}
 
 // The declaration is real text in an embedded font: poppler extracts it,
@@ -33,7 +33,7 @@ var sample = Attestation{Officer: "Giuseppina Cortàzzo", Office: "Comune di Bor
 // embedded in the same file.
 func TestAttestationPageText(t *testing.T) {
 	pages := corpusPages(t)
-	path := attested(t, pages, sample)
+	path := attested(t, pages, sampleAttestation)
 	info := run(t, tool(t, "pdfinfo"), path)
 	if !strings.Contains(info, "Pages:           6") {
 		t.Fatalf("pdfinfo: want 6 pages (5 scanned, 1 attestation):\n%s", info)
@@ -73,7 +73,7 @@ func TestAttestationPageText(t *testing.T) {
 // The attestation keeps the document PDF/A-1b (embedded font, widths that
 // agree with it) and PDFBox renders it.
 func TestAttestationPreflight(t *testing.T) {
-	path := attested(t, corpusPages(t), sample)
+	path := attested(t, corpusPages(t), sampleAttestation)
 	if out := run(t, tool(t, "qpdf"), "--check", path); strings.Contains(out, "WARNING") {
 		t.Fatalf("qpdf:\n%s", out)
 	}
@@ -94,7 +94,7 @@ func TestAttestationOverflows(t *testing.T) {
 	for i := range pages {
 		pages[i] = one
 	}
-	path := attested(t, pages, sample)
+	path := attested(t, pages, sampleAttestation)
 	if info := run(t, tool(t, "pdfinfo"), path); !strings.Contains(info, "Pages:           72") {
 		t.Fatalf("want 70 pages and 2 of attestation:\n%s", info)
 	}

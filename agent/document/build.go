@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
 	_ "image/png" // pages may arrive as PNG
 	"runtime"
+	"slices"
 	"sync"
 
 	"golang.org/x/image/draw"
 
+	"github.com/autografo/autografo/scanner/jpegturbo"
 	_ "github.com/autografo/autografo/scanner/pnm" // SANE pages arrive as PNM
 )
 
@@ -20,6 +21,10 @@ type Input struct {
 	Data      []byte
 	MediaType string
 	DPI       int
+	// Rotate turns the page upright: 0, 90, 180 or 270 degrees clockwise.
+	// Quarter turns are the page's /Rotate, so a scanner JPEG still goes
+	// in unchanged.
+	Rotate int
 }
 
 // Options of a build.
@@ -65,7 +70,7 @@ func Build(inputs []Input, meta Meta, o Options) (Result, error) {
 			direct = false
 			break
 		}
-		pages[i] = Page{JPEG: in.Data, DPI: in.DPI}
+		pages[i] = Page{JPEG: in.Data, DPI: in.DPI, Rotate: in.Rotate}
 	}
 	if direct {
 		pdf, err := BuildPDFA(pages, meta)
@@ -76,26 +81,44 @@ func Build(inputs []Input, meta Meta, o Options) (Result, error) {
 			return Result{PDF: pdf, PassThrough: true}, nil
 		}
 	}
-	imgs := make([]image.Image, len(inputs))
-	for i, in := range inputs {
-		img, _, err := image.Decode(bytes.NewReader(in.Data))
-		if err != nil {
-			return Result{}, fmt.Errorf("%w: page %d: %w", ErrPage, i+1, err)
-		}
-		imgs[i] = img
-	}
 	maxDPI := 0
 	for _, in := range inputs {
 		maxDPI = max(maxDPI, in.DPI)
 	}
-	steps := []struct{ quality, dpi int }{{90, 0}, {80, 0}, {70, 0}, {60, 0}}
+	steps := []step{{90, 0}, {80, 0}, {70, 0}, {60, 0}}
 	for _, d := range []int{300, 250, o.FloorDPI} {
 		if d < maxDPI && d >= o.FloorDPI {
-			steps = append(steps, struct{ quality, dpi int }{70, d})
+			steps = append(steps, step{70, d})
 		}
 	}
-	for _, st := range steps {
-		if err := encodeAll(imgs, inputs, pages, st.quality, st.dpi); err != nil {
+	// One pass to predict each step's size from a sample of every page,
+	// then one full encoding at the first step predicted to fit: a second
+	// full pass only when the prediction was wrong. Pages are decoded in
+	// each pass rather than kept, so that at most one decoded page per core
+	// is alive at a time.
+	keep := newDecodedPages(runtime.GOMAXPROCS(0))
+	predicted, err := predictSizes(inputs, steps, keep)
+	if err != nil {
+		return Result{}, err
+	}
+	overhead := 64 << 10
+	if meta.Attestation != nil {
+		overhead += 200 << 10 // the embedded font and the text page
+	}
+	first := len(steps) - 1
+	for i, p := range predicted.total {
+		// No margin: the bands' cut edges make the prediction a little
+		// high (1.4% on printed pages), and a wrong guess costs one more
+		// pass, not a wrong document.
+		if p+overhead <= o.Budget {
+			first = i
+			break
+		}
+	}
+	for k := first; k < len(steps); k++ {
+		st := steps[k]
+		hint := func(i int) int { return int(predicted.perPage[i][k]*1.05) + 4096 }
+		if err := encodeAll(inputs, pages, st, keep, hint); err != nil {
 			return Result{}, err
 		}
 		pdf, err := BuildPDFA(pages, meta)
@@ -109,33 +132,226 @@ func Build(inputs []Input, meta Meta, o Options) (Result, error) {
 	return Result{}, fmt.Errorf("%w: more than %d bytes even at %d dpi", ErrTooLarge, o.Budget, o.FloorDPI)
 }
 
-// encodeAll re-encodes every page at quality (and at dpi when lower than
-// the page's), one goroutine per core: the JPEG encoder is the cost of a
-// re-encoded document.
-func encodeAll(imgs []image.Image, inputs []Input, pages []Page, quality, dpi int) error {
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	errs := make([]error, len(imgs))
+// step is one rung of the size ladder: a JPEG quality, and a resolution
+// (0: the page's own).
+type step struct{ quality, dpi int }
+
+// Pages are sampled one tile in sampleEvery.
+const sampleEvery = 10
+
+// predictSizes estimates the encoded size of all pages at every step by
+// encoding a tenth of each page's rows at each step's quality, and scaling
+// by area for steps that also lower the resolution.
+func predictSizes(inputs []Input, steps []step, keep *decodedPages) (prediction, error) {
+	perPage := make([][]float64, len(inputs))
+	err := forEachPage(inputs, nil, func(i int, img image.Image) error {
+		keep.offer(i, img)
+		tiles, frac := sample(img)
+		// The headers and tables do not grow with the page: take them out
+		// before scaling up.
+		var tiny image.Image = image.NewGray(image.Rect(0, 0, 8, 8))
+		if _, gray := tiles.(*image.Gray); !gray {
+			tiny = image.NewRGBA(image.Rect(0, 0, 8, 8))
+		}
+		sizes := make([]float64, len(steps))
+		byQuality := map[int]float64{}
+		for k, st := range steps {
+			n, ok := byQuality[st.quality]
+			if !ok {
+				body, err := jpegSize(tiles, st.quality)
+				if err != nil {
+					return fmt.Errorf("document: encoding page %d: %w", i+1, err)
+				}
+				head, _ := jpegSize(tiny, st.quality)
+				n = float64(body-head)/frac + float64(head)
+				byQuality[st.quality] = n
+			}
+			if st.dpi > 0 && st.dpi < inputs[i].DPI {
+				f := float64(st.dpi) / float64(inputs[i].DPI)
+				n *= f * f
+			}
+			sizes[k] = n
+		}
+		perPage[i] = sizes
+		return nil
+	})
+	if err != nil {
+		return prediction{}, err
+	}
+	total := make([]int, len(steps))
+	for _, sizes := range perPage {
+		for k, n := range sizes {
+			total[k] += int(n)
+		}
+	}
+	return prediction{total: total, perPage: perPage}, nil
+}
+
+// prediction is the estimated size of the document's pages at each step,
+// in all and page by page.
+type prediction struct {
+	total   []int
+	perPage [][]float64
+}
+
+// sample copies about one tile in sampleEvery of the page, chosen
+// pseudo-randomly, into a small image, and says what fraction of the page
+// it holds. Tiles are 64 pixels wide and one JPEG block row high (8 rows
+// gray; 16 for colour, which is subsampled): small enough that thousands
+// are drawn from a page, so that the regular pitch of printed lines
+// averages out.
+func sample(img image.Image) (image.Image, float64) {
+	b := img.Bounds()
+	tw, th := 256, 16
+	g, gray := img.(*image.Gray)
+	if gray {
+		th = 8
+	}
+	var tiles []image.Point
+	n := uint32(0)
+	for y := b.Min.Y; y+th <= b.Max.Y; y += th {
+		for x := b.Min.X; x+tw <= b.Max.X; x += tw {
+			n++
+			if (n*2654435761)>>8%sampleEvery == 0 {
+				tiles = append(tiles, image.Pt(x, y))
+			}
+		}
+	}
+	if len(tiles) < 64 { // a small page: the whole of it
+		return img, 1
+	}
+	perRow := min(32, b.Dx()/tw)
+	rows := (len(tiles) + perRow - 1) / perRow
+	for len(tiles) < rows*perRow { // fill the last row with tiles again
+		tiles = append(tiles, tiles[len(tiles)%perRow])
+	}
+	r := image.Rect(0, 0, perRow*tw, rows*th)
+	frac := float64(r.Dx()*r.Dy()) / float64(b.Dx()*b.Dy())
+	if gray {
+		out := image.NewGray(r)
+		for k, p := range tiles {
+			ox, oy := (k%perRow)*tw, (k/perRow)*th
+			for j := range th {
+				copy(out.Pix[(oy+j)*out.Stride+ox:][:tw], g.Pix[g.PixOffset(p.X, p.Y+j):][:tw])
+			}
+		}
+		return out, frac
+	}
+	out := image.NewRGBA(r)
+	for k, p := range tiles {
+		ox, oy := (k%perRow)*tw, (k/perRow)*th
+		draw.Draw(out, image.Rect(ox, oy, ox+tw, oy+th), img, p, draw.Src)
+	}
+	return out, frac
+}
+
+// jpegSize is the size of img encoded at quality.
+func jpegSize(img image.Image, quality int) (int, error) {
+	var c countWriter
+	err := jpegturbo.Encode(&c, img, quality)
+	return int(c), err
+}
+
+// countWriter counts bytes and keeps none.
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// decodedPages keeps the last few pages decoded by the sizing pass for the
+// encoding pass, so those are not decoded twice: as many as there are
+// cores, the number of decoded pages alive at once anyway.
+type decodedPages struct {
+	mu    sync.Mutex
+	limit int
+	order []int
+	imgs  map[int]image.Image
+}
+
+func newDecodedPages(limit int) *decodedPages {
+	return &decodedPages{limit: limit, imgs: map[int]image.Image{}}
+}
+
+func (d *decodedPages) offer(i int, img image.Image) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.imgs[i] = img
+	d.order = append(d.order, i)
+	if len(d.order) > d.limit {
+		delete(d.imgs, d.order[0])
+		d.order = d.order[1:]
+	}
+}
+
+// take hands over a kept page, once: the next pass decodes it again.
+func (d *decodedPages) take(i int) image.Image {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	img := d.imgs[i]
+	delete(d.imgs, i)
+	return img
+}
+
+// forEachPage decodes every page, one goroutine per core, and hands each
+// decoded page to fn; the decoded page is garbage when fn returns. Pages
+// kept decoded are used as they are, first.
+func forEachPage(inputs []Input, keep *decodedPages, fn func(i int, img image.Image) error) error {
+	errs := make([]error, len(inputs))
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for i, img := range imgs {
+	for range min(runtime.GOMAXPROCS(0), len(inputs)) {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			d := inputs[i].DPI
-			if dpi > 0 && dpi < d {
-				img = resample(img, float64(dpi)/float64(d))
-				d = dpi
+			defer wg.Done()
+			for i := range next {
+				if keep != nil {
+					if img := keep.take(i); img != nil {
+						errs[i] = fn(i, img)
+						continue
+					}
+				}
+				img, err := decodePage(inputs[i])
+				if err != nil {
+					errs[i] = fmt.Errorf("%w: page %d: %w", ErrPage, i+1, err)
+					continue
+				}
+				errs[i] = fn(i, img)
 			}
-			var buf bytes.Buffer
-			if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
-				errs[i] = fmt.Errorf("document: encoding page %d: %w", i+1, err)
-				return
-			}
-			pages[i] = Page{JPEG: buf.Bytes(), DPI: d}
 		}()
 	}
+	order := make([]int, 0, len(inputs))
+	if keep != nil {
+		order = append(order, keep.order...)
+	}
+	for i := range inputs {
+		if !slices.Contains(order, i) {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
+		next <- i
+	}
+	close(next)
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// encodeAll re-encodes every page at the step's quality (and resolution
+// when lower than the page's).
+func encodeAll(inputs []Input, pages []Page, st step, keep *decodedPages, sizeHint func(page int) int) error {
+	return forEachPage(inputs, keep, func(i int, img image.Image) error {
+		d := inputs[i].DPI
+		if st.dpi > 0 && st.dpi < d {
+			img = resample(img, float64(st.dpi)/float64(d))
+			d = st.dpi
+		}
+		var buf bytes.Buffer
+		buf.Grow(sizeHint(i)) // one allocation instead of a doubling series of copies
+		if err := jpegturbo.Encode(&buf, img, st.quality); err != nil {
+			return fmt.Errorf("document: encoding page %d: %w", i+1, err)
+		}
+		pages[i] = Page{JPEG: buf.Bytes(), DPI: d, Rotate: inputs[i].Rotate}
+		return nil
+	})
 }
 
 // resample scales a page by f with a good filter; gray stays gray.

@@ -6,9 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"image"
 	"image/color"
-	"image/jpeg"
+
+	"github.com/autografo/autografo/scanner/jpegturbo"
 )
 
 // ErrFormat is a format the act cannot be given in.
@@ -22,17 +22,17 @@ func BuildJPG(inputs []Input) ([]byte, error) {
 	}
 	in := inputs[0]
 	if in.MediaType == "image/jpeg" {
-		if _, err := jpeg.DecodeConfig(bytes.NewReader(in.Data)); err != nil {
+		if _, err := jpegturbo.DecodeConfig(in.Data); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrPage, err)
 		}
 		return in.Data, nil
 	}
-	img, _, err := image.Decode(bytes.NewReader(in.Data))
+	img, err := decodePage(in)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPage, err)
 	}
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+	if err := jpegturbo.Encode(&buf, img, 90); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -49,7 +49,7 @@ func BuildTIFF(inputs []Input) ([]byte, error) {
 	out.Write([]byte{'I', 'I', 42, 0, 0, 0, 0, 0}) // little-endian; the first IFD's offset is patched below
 	prevNext := 4                                  // where the previous "next IFD" offset lives
 	for i, in := range inputs {
-		img, _, err := image.Decode(bytes.NewReader(in.Data))
+		img, err := decodePage(in)
 		if err != nil {
 			return nil, fmt.Errorf("%w: page %d: %w", ErrPage, i+1, err)
 		}
