@@ -7,7 +7,6 @@ import (
 	"image"
 	_ "image/png" // pages may arrive as PNG
 	"runtime"
-	"slices"
 	"sync"
 
 	"golang.org/x/image/draw"
@@ -93,11 +92,10 @@ func Build(inputs []Input, meta Meta, o Options) (Result, error) {
 	}
 	// One pass to predict each step's size from a sample of every page,
 	// then one full encoding at the first step predicted to fit: a second
-	// full pass only when the prediction was wrong. Pages are decoded in
-	// each pass rather than kept, so that at most one decoded page per core
-	// is alive at a time.
-	keep := newDecodedPages(runtime.GOMAXPROCS(0))
-	predicted, err := predictSizes(inputs, steps, keep)
+	// full pass only when the prediction was wrong. Pages are decoded again
+	// in each pass rather than kept (15 ms a page), so that at most one
+	// decoded page per core is alive at a time.
+	predicted, err := predictSizes(inputs, steps)
 	if err != nil {
 		return Result{}, err
 	}
@@ -118,7 +116,7 @@ func Build(inputs []Input, meta Meta, o Options) (Result, error) {
 	for k := first; k < len(steps); k++ {
 		st := steps[k]
 		hint := func(i int) int { return int(predicted.perPage[i][k]*1.05) + 4096 }
-		if err := encodeAll(inputs, pages, st, keep, hint); err != nil {
+		if err := encodeAll(inputs, pages, st, hint); err != nil {
 			return Result{}, err
 		}
 		pdf, err := BuildPDFA(pages, meta)
@@ -142,10 +140,9 @@ const sampleEvery = 10
 // predictSizes estimates the encoded size of all pages at every step by
 // encoding a tenth of each page's rows at each step's quality, and scaling
 // by area for steps that also lower the resolution.
-func predictSizes(inputs []Input, steps []step, keep *decodedPages) (prediction, error) {
+func predictSizes(inputs []Input, steps []step) (prediction, error) {
 	perPage := make([][]float64, len(inputs))
-	err := forEachPage(inputs, nil, func(i int, img image.Image) error {
-		keep.offer(i, img)
+	err := forEachPage(inputs, func(i int, img image.Image) error {
 		tiles, frac := sample(img)
 		// The headers and tables do not grow with the page: take them out
 		// before scaling up.
@@ -257,44 +254,9 @@ type countWriter int
 
 func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
 
-// decodedPages keeps the last few pages decoded by the sizing pass for the
-// encoding pass, so those are not decoded twice: as many as there are
-// cores, the number of decoded pages alive at once anyway.
-type decodedPages struct {
-	mu    sync.Mutex
-	limit int
-	order []int
-	imgs  map[int]image.Image
-}
-
-func newDecodedPages(limit int) *decodedPages {
-	return &decodedPages{limit: limit, imgs: map[int]image.Image{}}
-}
-
-func (d *decodedPages) offer(i int, img image.Image) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.imgs[i] = img
-	d.order = append(d.order, i)
-	if len(d.order) > d.limit {
-		delete(d.imgs, d.order[0])
-		d.order = d.order[1:]
-	}
-}
-
-// take hands over a kept page, once: the next pass decodes it again.
-func (d *decodedPages) take(i int) image.Image {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	img := d.imgs[i]
-	delete(d.imgs, i)
-	return img
-}
-
 // forEachPage decodes every page, one goroutine per core, and hands each
-// decoded page to fn; the decoded page is garbage when fn returns. Pages
-// kept decoded are used as they are, first.
-func forEachPage(inputs []Input, keep *decodedPages, fn func(i int, img image.Image) error) error {
+// decoded page to fn; the decoded page is garbage when fn returns.
+func forEachPage(inputs []Input, fn func(i int, img image.Image) error) error {
 	errs := make([]error, len(inputs))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -303,12 +265,6 @@ func forEachPage(inputs []Input, keep *decodedPages, fn func(i int, img image.Im
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				if keep != nil {
-					if img := keep.take(i); img != nil {
-						errs[i] = fn(i, img)
-						continue
-					}
-				}
 				img, err := decodePage(inputs[i])
 				if err != nil {
 					errs[i] = fmt.Errorf("%w: page %d: %w", ErrPage, i+1, err)
@@ -318,16 +274,7 @@ func forEachPage(inputs []Input, keep *decodedPages, fn func(i int, img image.Im
 			}
 		}()
 	}
-	order := make([]int, 0, len(inputs))
-	if keep != nil {
-		order = append(order, keep.order...)
-	}
 	for i := range inputs {
-		if !slices.Contains(order, i) {
-			order = append(order, i)
-		}
-	}
-	for _, i := range order {
 		next <- i
 	}
 	close(next)
@@ -337,8 +284,8 @@ func forEachPage(inputs []Input, keep *decodedPages, fn func(i int, img image.Im
 
 // encodeAll re-encodes every page at the step's quality (and resolution
 // when lower than the page's).
-func encodeAll(inputs []Input, pages []Page, st step, keep *decodedPages, sizeHint func(page int) int) error {
-	return forEachPage(inputs, keep, func(i int, img image.Image) error {
+func encodeAll(inputs []Input, pages []Page, st step, sizeHint func(page int) int) error {
+	return forEachPage(inputs, func(i int, img image.Image) error {
 		d := inputs[i].DPI
 		if st.dpi > 0 && st.dpi < d {
 			img = resample(img, float64(st.dpi)/float64(d))

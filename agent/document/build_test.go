@@ -83,7 +83,7 @@ func TestSizePredictionAccuracy(t *testing.T) {
 	inputs = append(inputs, Input{Data: printedPage(), MediaType: "image/jpeg", DPI: 300})
 	steps := []step{{90, 0}, {80, 0}, {70, 0}, {60, 0}}
 	for i, in := range inputs {
-		pred, err := predictSizes([]Input{in}, steps, newDecodedPages(0))
+		pred, err := predictSizes([]Input{in}, steps)
 		if err != nil {
 			t.Fatal(err)
 		}

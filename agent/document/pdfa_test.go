@@ -174,3 +174,27 @@ func FuzzBuildPDFA(f *testing.F) {
 		}
 	})
 }
+
+// A page scanned upside down or sideways is turned upright by the page's
+// /Rotate: poppler shows it turned, and the scanner's JPEG is still in the
+// file byte for byte.
+func TestQuarterTurnsKeepThePassThrough(t *testing.T) {
+	pages := corpusPages(t)[:3]
+	pages[1].Rotate, pages[2].Rotate = 180, 90
+	path := build(t, pages)
+	info := run(t, tool(t, "pdfinfo"), "-f", "1", "-l", "3", path)
+	for i, want := range []string{`Page    1 rot:\s+0`, `Page    2 rot:\s+180`, `Page    3 rot:\s+90`} {
+		if !regexp.MustCompile(want).MatchString(info) {
+			t.Errorf("page %d: want %s in:\n%s", i+1, want, info)
+		}
+	}
+	out, _ := os.ReadFile(path)
+	for i, p := range pages {
+		if !bytes.Contains(out, p.JPEG) {
+			t.Errorf("page %d: the scanner's JPEG is not in the file unchanged", i+1)
+		}
+	}
+	if _, err := BuildPDFA([]Page{{JPEG: pages[0].JPEG, DPI: 150, Rotate: 45}}, Meta{}); !errors.Is(err, ErrPage) {
+		t.Errorf("a 45 degree turn: %v", err)
+	}
+}

@@ -121,9 +121,14 @@ func (s *Sealer) Seal(doc []byte, info Info) ([]byte, error) {
 	if info.Rect != ([4]float64{}) {
 		rect = info.Rect
 	}
+	// pdfsign copies the input into a growing buffer, then the signed
+	// ranges into another, then writes the result once: our output buffer
+	// is left to grow at that last write, when pdfsign's copies are done
+	// with, and the input is read in chunks (no WriteTo) so that pdfsign's
+	// buffer grows by doubling to just past the document instead of being
+	// sized to it exactly and doubled again by the first byte it appends.
 	var out bytes.Buffer
-	out.Grow(len(doc) + 64<<10) // the whole document plus the signature, in one allocation
-	err = sign.Sign(bytes.NewReader(doc), &out, rdr, int64(len(doc)), sign.SignData{
+	err = sign.Sign(chunkedReader{bytes.NewReader(doc)}, &out, rdr, int64(len(doc)), sign.SignData{
 		Signature: sign.SignDataSignature{
 			Info: sign.SignDataSignatureInfo{Name: s.name, Location: info.Location, Reason: info.Reason, Date: s.now()},
 			// An approval signature: a later attestation may still be added.
@@ -144,3 +149,9 @@ func (s *Sealer) Seal(doc []byte, info Info) ([]byte, error) {
 	}
 	return out.Bytes(), nil
 }
+
+// chunkedReader hides bytes.Reader's WriteTo (see Seal).
+type chunkedReader struct{ r *bytes.Reader }
+
+func (c chunkedReader) Read(p []byte) (int, error)                { return c.r.Read(p) }
+func (c chunkedReader) Seek(off int64, whence int) (int64, error) { return c.r.Seek(off, whence) }
