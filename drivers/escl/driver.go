@@ -115,20 +115,45 @@ func (d *Driver) Open(ctx context.Context, id scanner.ID) (scanner.Device, error
 type Device struct {
 	c   *Client
 	id  scanner.ID
-	drv *Driver
+	drv *Driver // the network driver's shared capabilities cache; nil for NewDevice
+
+	mu     sync.Mutex
+	caps   *Capabilities
+	closer io.Closer
+}
+
+// NewDevice is an eSCL scanner reached through c, for drivers that own the
+// transport (IPP over USB): Close closes closer.
+func NewDevice(id scanner.ID, c *Client, closer io.Closer) *Device {
+	return &Device{c: c, id: id, closer: closer}
 }
 
 var _ scanner.Device = (*Device)(nil)
 
 func (v *Device) capabilities(ctx context.Context) (Capabilities, error) {
-	v.drv.mu.Lock()
-	caps, ok := v.drv.caps[v.id]
-	v.drv.mu.Unlock()
-	if ok {
-		return caps, nil
+	if v.drv != nil {
+		v.drv.mu.Lock()
+		caps, ok := v.drv.caps[v.id]
+		v.drv.mu.Unlock()
+		if ok {
+			return caps, nil
+		}
+		return v.c.Capabilities(ctx)
 	}
-	return v.c.Capabilities(ctx)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.caps == nil {
+		caps, err := v.c.Capabilities(ctx)
+		if err != nil {
+			return Capabilities{}, err
+		}
+		v.caps = &caps
+	}
+	return *v.caps, nil
 }
+
+// Capabilities are the device's own, read once.
+func (v *Device) Capabilities(ctx context.Context) (Capabilities, error) { return v.capabilities(ctx) }
 
 // Caps maps the device's capabilities.
 func (v *Device) Caps(ctx context.Context) (scanner.Caps, error) {
@@ -225,7 +250,14 @@ func (v *Device) explain(ctx context.Context, err error) error {
 	return err
 }
 
-func (v *Device) Close() error { return nil }
+// Close releases the transport of a device from NewDevice; a network
+// device holds nothing.
+func (v *Device) Close() error {
+	if v.closer == nil {
+		return nil
+	}
+	return v.closer.Close()
+}
 
 // Job is a running eSCL job.
 type Job struct {

@@ -1,0 +1,287 @@
+package ippusb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image/jpeg"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/autografo/autografo/drivers/escl"
+	"github.com/autografo/autografo/drivers/escl/escltest"
+	"github.com/autografo/autografo/drivers/ippusb/ippusbtest"
+	"github.com/autografo/autografo/scanner"
+)
+
+// device is an eSCL emulator behind n in-process IPP-over-USB interfaces.
+func device(t *testing.T, emu http.Handler, n int) (*Transport, []*ippusbtest.Stream) {
+	t.Helper()
+	var pipes []Pipe
+	var streams []*ippusbtest.Stream
+	for range n {
+		s := ippusbtest.NewStream(emu)
+		streams = append(streams, s)
+		pipes = append(pipes, ippusbtest.Pipe{S: s})
+	}
+	tr := NewTransport(pipes, TransportOptions{ZeroLengthBackoff: time.Millisecond})
+	t.Cleanup(func() { tr.Close() })
+	return tr, streams
+}
+
+func esclDevice(t *testing.T, tr *Transport) *escl.Device {
+	t.Helper()
+	c, err := escl.NewClient("http://localhost/eSCL", tr, escl.ClientOptions{Host: "localhost", RetryDelay: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return escl.NewDevice("usb:test", c, tr)
+}
+
+// A whole feeder job through the transport: capabilities, the job, every
+// page, the end of the feeder; every request carried Host: localhost.
+func TestFeederJobOverTransport(t *testing.T) {
+	emu := escltest.New(3)
+	tr, _ := device(t, emu, 2)
+	dev := esclDevice(t, tr)
+	ctx := context.Background()
+	caps, err := dev.Caps(ctx)
+	if err != nil || len(caps.Sources) == 0 {
+		t.Fatalf("caps %+v %v", caps, err)
+	}
+	job, err := dev.Scan(ctx, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := 0
+	for {
+		p, err := job.NextPage(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := jpeg.Decode(p.Body); err != nil {
+			t.Fatalf("page %d: %v", pages+1, err)
+		}
+		p.Body.Close()
+		pages++
+	}
+	if pages != 3 {
+		t.Fatalf("%d pages, want 3", pages)
+	}
+	for _, h := range emu.Hosts {
+		if h != "localhost" {
+			t.Fatalf("Host %q reached the device", h)
+		}
+	}
+}
+
+// slowHandler answers /slow after a delay and everything else at once,
+// saying which request it answers.
+type slowHandler struct{ delay time.Duration }
+
+func (h slowHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/slow" {
+		time.Sleep(h.delay)
+	}
+	b, _ := io.ReadAll(r.Body)
+	fmt.Fprintf(w, "%s %s %d %s", r.Method, r.URL.Path, len(b), strings.Join(r.TransferEncoding, ","))
+}
+
+func get(t *testing.T, tr http.RoundTripper, ctx context.Context, path string) (string, error) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://localhost"+path, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// A caller that gives up does not leave its answer to the next request:
+// the exchange is read to its end in the background first.
+func TestAbandonedRequestDoesNotDesynchronize(t *testing.T) {
+	tr, _ := device(t, slowHandler{delay: 300 * time.Millisecond}, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := get(t, tr, ctx, "/slow"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("abandoned request: %v", err)
+	}
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Fatalf("the caller waited %v for an answer it gave up on", d)
+	}
+	got, err := get(t, tr, context.Background(), "/next")
+	if err != nil || got != "GET /next 0 " {
+		t.Fatalf("next request got %q, %v", got, err)
+	}
+}
+
+// A body closed before its end is drained before the interface is used
+// again, and the same goes for one never read at all.
+func TestEarlyCloseDrains(t *testing.T) {
+	emu := escltest.New(2)
+	tr, _ := device(t, emu, 1)
+	req, _ := http.NewRequest("GET", "http://localhost/eSCL/ScannerCapabilities", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 10)
+	io.ReadFull(resp.Body, buf)
+	resp.Body.Close()
+	got, err := get(t, tr, context.Background(), "/eSCL/ScannerStatus")
+	if err != nil || !strings.Contains(got, "ScannerStatus") {
+		t.Fatalf("after an early close: %q %v", got, err)
+	}
+}
+
+// Two interfaces serve two requests at once; one interface serves them in
+// turn.
+func TestInterfacesWorkInParallel(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		tr, _ := device(t, slowHandler{delay: 200 * time.Millisecond}, n)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if got, err := get(t, tr, context.Background(), "/slow"); err != nil || got != "GET /slow 0 " {
+					t.Errorf("%q %v", got, err)
+				}
+			}()
+		}
+		wg.Wait()
+		d := time.Since(start)
+		if n == 2 && d > 380*time.Millisecond || n == 1 && d < 400*time.Millisecond {
+			t.Errorf("%d interfaces: two requests took %v", n, d)
+		}
+	}
+}
+
+// Small bodies go whole, large ones chunked; no Connection or Expect
+// header reaches the device.
+func TestRequestFraming(t *testing.T) {
+	var seen http.Header
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r.Header.Clone()
+		slowHandler{}.ServeHTTP(w, r)
+	})
+	tr, _ := device(t, h, 1)
+	for size, want := range map[int]string{100: "POST /x 100 ", 40 << 10: "POST /x 40960 chunked"} {
+		req, _ := http.NewRequest("POST", "http://localhost/x", bytes.NewReader(make([]byte, size)))
+		req.Header.Set("Connection", "close")
+		req.Header.Set("Expect", "100-continue")
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != want {
+			t.Errorf("%d-byte body: device saw %q, want %q", size, b, want)
+		}
+		if seen.Get("Connection") != "" || seen.Get("Expect") != "" {
+			t.Errorf("headers reached the device: %v", seen)
+		}
+	}
+}
+
+// Zero-length reads are waited out.
+func TestZeroLengthReads(t *testing.T) {
+	tr, streams := device(t, slowHandler{}, 1)
+	streams[0].ZeroLengthReads = 5
+	if got, err := get(t, tr, context.Background(), "/a"); err != nil || got != "GET /a 0 " {
+		t.Fatalf("%q %v", got, err)
+	}
+}
+
+// The cable pulled in the middle of a page: the page's read fails with
+// ErrGone, and so does every later request, at once.
+func TestPulledMidPage(t *testing.T) {
+	emu := escltest.New(3)
+	emu.PullAfter = 1
+	tr, _ := device(t, emu, 1)
+	dev := esclDevice(t, tr)
+	ctx := context.Background()
+	job, err := dev.Scan(ctx, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := job.NextPage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, p.Body)
+	p.Body.Close()
+	start := time.Now()
+	p, err = job.NextPage(ctx)
+	if err == nil {
+		_, err = io.Copy(io.Discard, p.Body)
+	}
+	if !errors.Is(err, scanner.ErrGone) || time.Since(start) > 2*time.Second {
+		t.Fatalf("pulled mid-page: %v after %v", err, time.Since(start))
+	}
+	if _, err := get(t, tr, ctx, "/eSCL/ScannerStatus"); !errors.Is(err, scanner.ErrGone) {
+		t.Fatalf("after the pull: %v", err)
+	}
+}
+
+// bytesPipe is a device that answers any request with fixed bytes, then
+// goes away.
+type bytesPipe struct {
+	mu   sync.Mutex
+	data []byte
+}
+
+func (p *bytesPipe) ReadContext(ctx context.Context, b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.data) == 0 {
+		return 0, fmt.Errorf("bulk IN: %w", scanner.ErrGone)
+	}
+	n := copy(b, p.data)
+	p.data = p.data[n:]
+	return n, nil
+}
+
+func (p *bytesPipe) WriteContext(ctx context.Context, b []byte) (int, error) { return len(b), nil }
+
+// Whatever a device sends back, the transport answers with a response or
+// an error, and never hangs.
+func FuzzResponseReader(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\nshort"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tr := NewTransport([]Pipe{&bytesPipe{data: data}}, TransportOptions{ZeroLengthBackoff: time.Microsecond})
+		defer tr.Close()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			req, _ := http.NewRequest("GET", "http://localhost/eSCL/ScannerStatus", nil)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("hung on %q", data)
+		}
+	})
+}
