@@ -10,10 +10,11 @@ RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev libturbojpeg0-dev
 # The browser tests drive a real headless Chromium (it needs a font); the
 # SANE tests run a real saned with SANE's test backend; the PDF tests check
 # every document with qpdf, poppler and Apache PDFBox (Java); the officer's
-# attestation is signed on a real PKCS#11 token (SoftHSM 2).
+# attestation is signed on a real PKCS#11 token (SoftHSM 2); the USB tests run
+# gousb and libusb against a device emulated by umockdev (build tag umockdev).
 TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
 	qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
-	softhsm2
+	softhsm2 umockdev libumockdev-dev
 
 .PHONY: run test soak deps-run deps-test build vet screenshot security-report bench-saned clean
 
@@ -21,8 +22,8 @@ run: deps-run
 	$(GO) run ./cmd/autografo serve --sim --port $(PORT)
 
 test: deps-test
-	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	$(GO) vet -tags umockdev ./...
+	$(GO) test -tags umockdev -race -count=1 ./...
 
 # The crash test at full size: 200 captures, 50 kills with SIGKILL.
 soak: deps-test

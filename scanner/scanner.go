@@ -134,6 +134,9 @@ var (
 	ErrJammed      = errors.New("paper jammed")
 	ErrNotFound    = errors.New("device not found")
 	ErrUnsupported = errors.New("request not supported by device")
+	// ErrPermission: the operating system refuses access to the device
+	// (on Linux, a missing udev rule for a USB scanner).
+	ErrPermission = errors.New("no permission to use the device")
 )
 
 // OpError records which operation on which device failed, and why.

@@ -367,6 +367,7 @@ const (
 	CodeDeviceNotFound  = "device_not_found"
 	CodeDeviceBusy      = "device_busy"
 	CodeDeviceGone      = "device_gone"
+	CodeDeviceDenied    = "device_denied"
 	CodeNoDocuments     = "no_documents"
 	CodePaperJam        = "paper_jam"
 	CodeUnsupported     = "unsupported_settings"
