@@ -16,7 +16,7 @@ TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
 	qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
 	softhsm2 umockdev libumockdev-dev
 
-.PHONY: run test soak deps-run deps-test build vet screenshot security-report bench-saned clean
+.PHONY: run test soak deps-run deps-test build vet screenshot security-report bench-saned bench-usb clean
 
 run: deps-run
 	$(GO) run ./cmd/autografo serve --sim --port $(PORT)
@@ -49,6 +49,11 @@ security-report: deps-test
 # Our SANE client against scanimage on the same saned (needs port 6566 free).
 bench-saned: deps-test
 	GO=$(GO) .ci/bench-saned
+
+# The IPP-over-USB transport against raw bulk reads, and idle discovery's
+# CPU, on a device emulated under umockdev.
+bench-usb: deps-test
+	GO=$(GO) .ci/bench-usb
 
 clean:
 	rm -rf bin

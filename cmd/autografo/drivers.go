@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/autografo/autografo/drivers/escl"
+	"github.com/autografo/autografo/drivers/ippusb"
 	"github.com/autografo/autografo/drivers/saned"
 	"github.com/autografo/autografo/drivers/sim"
 	"github.com/autografo/autografo/scanner"
@@ -30,6 +31,9 @@ type driverFlags struct {
 	simUnsigned string
 	simPageTime time.Duration
 
+	usb               bool
+	usbTrace          string
+	mdns              bool
 	esclURLs          stringList
 	sanedAddr         string
 	sanedUser         string
@@ -43,6 +47,9 @@ func (f *driverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.simFaults, "sim-faults", "", "faults for successive simulated jobs: busy, jam@N, nodocs, gone@N (comma-separated)")
 	fs.StringVar(&f.simUnsigned, "sim-unsigned", "", "roles whose box the simulator leaves unsigned (comma-separated)")
 	fs.DurationVar(&f.simPageTime, "sim-page-time", 700*time.Millisecond, "simulated mechanical time per page")
+	fs.BoolVar(&f.usb, "usb", true, "drive eSCL scanners plugged in by USB (IPP over USB)")
+	fs.StringVar(&f.usbTrace, "usb-trace", "", "record every HTTP exchange with USB scanners in this directory (for a regression test; scan test sheets only)")
+	fs.BoolVar(&f.mdns, "mdns", true, "find network eSCL scanners that announce themselves by mDNS (_uscan._tcp)")
 	fs.Var(&f.esclURLs, "escl", "eSCL root URL of a network scanner, e.g. http://192.0.2.10/eSCL (repeatable)")
 	fs.StringVar(&f.sanedAddr, "saned", saned.DefaultAddr, "host:port of a SANE network daemon to use (empty: none)")
 	fs.StringVar(&f.sanedUser, "saned-user", "autografo", "user name for saned")
@@ -69,8 +76,25 @@ func (f *driverFlags) build(log *slog.Logger) ([]scanner.Driver, error) {
 		}
 		drivers = append(drivers, d)
 	}
-	if len(f.esclURLs) > 0 {
-		d, err := escl.New(escl.Options{URLs: f.esclURLs, Logger: log})
+	if f.usb {
+		d, err := ippusb.New(ippusb.Options{Logger: log, TraceDir: f.usbTrace})
+		switch {
+		case errors.Is(err, ippusb.ErrNoUSB):
+			// A container or a machine without usbfs: the other drivers
+			// still work.
+			log.Warn("USB scanners unavailable", "err", err)
+		case err != nil:
+			return nil, err
+		default:
+			drivers = append(drivers, d)
+		}
+	}
+	if len(f.esclURLs) > 0 || f.mdns {
+		opts := escl.Options{URLs: f.esclURLs, Logger: log}
+		if f.mdns {
+			opts.Browse = &escl.BrowseOptions{}
+		}
+		d, err := escl.New(opts)
 		if err != nil {
 			return nil, err
 		}
@@ -91,6 +115,15 @@ func (f *driverFlags) build(log *slog.Logger) ([]scanner.Driver, error) {
 	return drivers, nil
 }
 
+// closeDrivers ends the drivers that hold resources (libusb's context).
+func closeDrivers(drivers []scanner.Driver) {
+	for _, d := range drivers {
+		if c, ok := d.(io.Closer); ok {
+			c.Close()
+		}
+	}
+}
+
 func quietLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
@@ -99,6 +132,7 @@ func quietLogger(w io.Writer) *slog.Logger {
 func devicesCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	caps := fs.Bool("caps", true, "open each device and print what it can do")
 	var df driverFlags
 	df.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -110,6 +144,7 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 2
 	}
+	defer closeDrivers(drivers)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	found := 0
@@ -119,8 +154,21 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "autografo: %s: %v\n", d.Name(), err)
 			continue
 		}
+		// Opening a device tells its make and model (a USB device's are
+		// in string descriptors): list again after opening them.
+		described := map[scanner.ID]string{}
+		if *caps {
+			for _, in := range infos {
+				var b strings.Builder
+				printCaps(ctx, &b, d, in.ID)
+				described[in.ID] = b.String()
+			}
+			if again, err := d.Discover(ctx); err == nil {
+				infos = again
+			}
+		}
 		for _, in := range infos {
-			fmt.Fprintf(stdout, "%s\t%s %s\n", in.ID, in.Make, in.Model)
+			fmt.Fprintf(stdout, "%s\t%s\n%s", in.ID, strings.TrimSpace(in.Make+" "+in.Model), described[in.ID])
 			found++
 		}
 	}
@@ -154,6 +202,7 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 2
 	}
+	defer closeDrivers(drivers)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req := scanner.Request{Source: scanner.Source(*source), DPI: *dpi, Color: scanner.ColorMode(*color),
@@ -221,4 +270,23 @@ func writeFile(path string, r io.Reader) error {
 		return err
 	}
 	return f.Close()
+}
+
+// printCaps opens a device and prints its sources, resolutions, colour
+// modes, formats and largest area, or why it could not.
+func printCaps(ctx context.Context, w io.Writer, d scanner.Driver, id scanner.ID) {
+	dev, err := d.Open(ctx, id)
+	if err != nil {
+		fmt.Fprintf(w, "\tcannot open: %v\n", err)
+		return
+	}
+	defer dev.Close()
+	c, err := dev.Caps(ctx)
+	if err != nil {
+		fmt.Fprintf(w, "\tno capabilities: %v\n", err)
+		return
+	}
+	join := func(v any) string { return strings.Trim(fmt.Sprint(v), "[]") }
+	fmt.Fprintf(w, "\tsources: %s\n\tresolutions: %s dpi\n\tcolour: %s\n\tformats: %s\n\tlargest area: %.0f x %.0f mm\n",
+		join(c.Sources), join(c.Resolutions), join(c.ColorModes), join(c.MediaTypes), c.MaxWidthMM, c.MaxHeightMM)
 }

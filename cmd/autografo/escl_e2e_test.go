@@ -19,7 +19,7 @@ func TestBrowserCaptureFromANetworkESCLScanner(t *testing.T) {
 
 	var out, errb bytes.Buffer
 	if code := run([]string{"devices", "--saned", "", "--escl", url}, &out, &errb); code != 0 ||
-		!strings.Contains(out.String(), "escl:"+url+"\t Autografo eSCL Emulator") {
+		!strings.Contains(out.String(), "escl:"+url+"\tAutografo eSCL Emulator\n\tsources: platen feeder\n\tresolutions: 150 300 600 dpi\n\tcolour: color gray\n\tformats: image/jpeg application/pdf\n\tlargest area: 216 x 356 mm\n") {
 		t.Fatalf("devices (%d): %q %s", code, out.String(), errb.String())
 	}
 

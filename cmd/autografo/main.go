@@ -139,6 +139,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 2
 	}
+	defer closeDrivers(drivers)
 	if len(drivers) == 0 {
 		log.Warn("no scanner drivers enabled: use --sim for the simulated scanner or --saned for SANE scanners")
 	}

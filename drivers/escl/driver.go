@@ -21,14 +21,21 @@ type Options struct {
 	Transport http.RoundTripper // default http.DefaultTransport
 	Client    ClientOptions
 	Logger    *slog.Logger
+	// Browse, when set, also offers the scanners that announce themselves
+	// by mDNS on the local network.
+	Browse *BrowseOptions
 }
 
 // Driver offers the configured network eSCL scanners.
 type Driver struct {
 	opts    Options
-	clients map[scanner.ID]*Client
 	mu      sync.Mutex
+	clients map[scanner.ID]*Client
 	caps    map[scanner.ID]Capabilities // read once per device while it answers
+
+	browser *Browser
+	stop    context.CancelFunc
+	stopped chan struct{}
 }
 
 var _ scanner.Driver = (*Driver)(nil)
@@ -49,7 +56,49 @@ func New(opts Options) (*Driver, error) {
 		}
 		d.clients[scanner.ID("escl:"+u)] = c
 	}
+	if opts.Browse != nil {
+		bo := *opts.Browse
+		if bo.Logger == nil {
+			bo.Logger = opts.Logger
+		}
+		d.browser = NewBrowser(bo)
+		ctx, cancel := context.WithCancel(context.Background())
+		d.stop, d.stopped = cancel, make(chan struct{})
+		go func() {
+			defer close(d.stopped)
+			d.browser.Run(ctx)
+		}()
+	}
 	return d, nil
+}
+
+// Close stops browsing for scanners.
+func (d *Driver) Close() error {
+	if d.stop != nil {
+		d.stop()
+		<-d.stopped
+	}
+	return nil
+}
+
+// announced adds a client for every scanner mDNS found.
+func (d *Driver) announced() map[scanner.ID]string {
+	models := map[scanner.ID]string{}
+	if d.browser == nil {
+		return models
+	}
+	for _, a := range d.browser.Found() {
+		id := scanner.ID("escl:" + a.URL)
+		models[id] = a.Model
+		d.mu.Lock()
+		if _, ok := d.clients[id]; !ok {
+			if c, err := NewClient(a.URL, d.opts.Transport, d.opts.Client); err == nil {
+				d.clients[id] = c
+			}
+		}
+		d.mu.Unlock()
+	}
+	return models
 }
 
 func (d *Driver) Name() string { return "escl" }
@@ -57,8 +106,15 @@ func (d *Driver) Name() string { return "escl" }
 // Discover lists the configured scanners that answer their status now; a
 // device is asked for its capabilities once, when it first answers.
 func (d *Driver) Discover(ctx context.Context) ([]scanner.Info, error) {
-	var out []scanner.Info
+	announced := d.announced()
+	d.mu.Lock()
+	clients := make(map[scanner.ID]*Client, len(d.clients))
 	for id, c := range d.clients {
+		clients[id] = c
+	}
+	d.mu.Unlock()
+	var out []scanner.Info
+	for id, c := range clients {
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		_, err := c.Status(pctx)
 		if err == nil {
@@ -86,7 +142,11 @@ func (d *Driver) Discover(ctx context.Context) ([]scanner.Info, error) {
 		d.mu.Lock()
 		caps := d.caps[id]
 		d.mu.Unlock()
-		out = append(out, scanner.Info{ID: id, Driver: "escl", Model: caps.MakeAndModel, Serial: caps.Serial})
+		model := caps.MakeAndModel
+		if model == "" {
+			model = announced[id]
+		}
+		out = append(out, scanner.Info{ID: id, Driver: "escl", Model: model, Serial: caps.Serial})
 	}
 	slices.SortFunc(out, func(a, b scanner.Info) int { return compare(string(a.ID), string(b.ID)) })
 	return out, nil
@@ -104,7 +164,9 @@ func compare(a, b string) int {
 
 // Open returns the device; eSCL needs no session.
 func (d *Driver) Open(ctx context.Context, id scanner.ID) (scanner.Device, error) {
+	d.mu.Lock()
 	c, ok := d.clients[id]
+	d.mu.Unlock()
 	if !ok {
 		return nil, scanner.Wrap("open", id, scanner.ErrNotFound)
 	}

@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/autografo/autografo/drivers/escl"
 	"github.com/autografo/autografo/scanner"
@@ -17,6 +22,9 @@ type Options struct {
 	Transport TransportOptions
 	// Client tunes the eSCL client (retries on 503).
 	Client escl.ClientOptions
+	// TraceDir, when set, records every HTTP exchange with a device there,
+	// one subdirectory per opening (see Recorder).
+	TraceDir string
 }
 
 // Driver offers the eSCL scanners plugged in by USB.
@@ -31,8 +39,8 @@ type Driver struct {
 
 var _ scanner.Driver = (*Driver)(nil)
 
-// New starts the driver's libusb context.
-func New(o Options) *Driver {
+// New starts the driver's libusb context; ErrNoUSB where there is no USB.
+func New(o Options) (*Driver, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -43,7 +51,11 @@ func New(o Options) *Driver {
 	if o.Transport.Logger == nil {
 		o.Transport.Logger = o.Logger
 	}
-	return &Driver{opts: o, bus: NewBus(), seen: map[scanner.ID]Candidate{}, models: map[scanner.ID]scanner.Info{}}
+	bus, err := NewBus()
+	if err != nil {
+		return nil, err
+	}
+	return &Driver{opts: o, bus: bus, seen: map[scanner.ID]Candidate{}, models: map[scanner.ID]scanner.Info{}}, nil
 }
 
 func (d *Driver) Name() string { return "usb" }
@@ -113,7 +125,17 @@ func (d *Driver) Open(ctx context.Context, id scanner.ID) (scanner.Device, error
 	}
 	d.opts.Logger.Info("USB scanner opened", "device", id, "manufacturer", h.Manufacturer, "product", h.Product, "interfaces", len(h.Pipes()))
 	tr := NewTransport(h.Pipes(), d.opts.Transport)
-	client, err := escl.NewClient("http://localhost/eSCL", tr, d.opts.Client)
+	var rt http.RoundTripper = tr
+	if d.opts.TraceDir != "" {
+		dir := filepath.Join(d.opts.TraceDir, time.Now().UTC().Format("20060102T150405")+"-"+strings.ReplaceAll(string(id), ":", "_"))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			d.opts.Logger.Warn("cannot record USB traffic", "dir", dir, "err", err)
+		} else {
+			d.opts.Logger.Info("recording USB traffic", "device", id, "dir", dir)
+			rt = &Recorder{Dir: dir, Next: tr}
+		}
+	}
+	client, err := escl.NewClient("http://localhost/eSCL", rt, d.opts.Client)
 	if err != nil {
 		tr.Close()
 		h.Close()

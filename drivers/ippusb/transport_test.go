@@ -3,11 +3,15 @@ package ippusb
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"image/jpeg"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -284,4 +288,118 @@ func FuzzResponseReader(f *testing.F) {
 			t.Fatalf("hung on %q", data)
 		}
 	})
+}
+
+// A session recorded from a device replays into the same pages, byte for
+// byte: how a real device's traffic becomes a regression test.
+func TestRecordAndReplay(t *testing.T) {
+	dir := t.TempDir()
+	emu := escltest.New(2)
+	tr, _ := device(t, emu, 1)
+	rec := &Recorder{Dir: dir, Next: tr}
+	c, _ := escl.NewClient("http://localhost/eSCL", rec, escl.ClientOptions{Host: "localhost"})
+	recorded := scanPages(t, escl.NewDevice("usb:rec", c, nil))
+
+	replay, err := ippusbtest.LoadReplay(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr2, _ := device(t, replay, 1)
+	replayed := scanPages(t, esclDevice(t, tr2))
+	if len(recorded) != 2 || len(replayed) != len(recorded) {
+		t.Fatalf("recorded %d pages, replayed %d", len(recorded), len(replayed))
+	}
+	for i := range recorded {
+		if !bytes.Equal(recorded[i], replayed[i]) {
+			t.Errorf("page %d differs in the replay", i+1)
+		}
+	}
+}
+
+func scanPages(t *testing.T, dev *escl.Device) [][]byte {
+	t.Helper()
+	ctx := context.Background()
+	job, err := dev.Scan(ctx, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pages [][]byte
+	for {
+		p, err := job.NextPage(ctx)
+		if err == io.EOF {
+			return pages
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(p.Body)
+		p.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, b)
+	}
+}
+
+var updateRecordings = flag.Bool("update-recordings", false, "rewrite testdata/devices/emulator from the eSCL emulator")
+
+// Every recording under testdata/devices (one directory per device, with
+// expect.json) replays through the driver's transport and gives the pages
+// it should. A municipality's recording of a real scanner goes there.
+func TestRecordedDevices(t *testing.T) {
+	if *updateRecordings {
+		dir := filepath.Join("testdata", "devices", "emulator")
+		os.RemoveAll(dir)
+		os.MkdirAll(dir, 0o755)
+		tr, _ := device(t, escltest.New(2), 1)
+		c, _ := escl.NewClient("http://localhost/eSCL", &Recorder{Dir: dir, Next: tr}, escl.ClientOptions{Host: "localhost"})
+		scanPages(t, escl.NewDevice("usb:rec", c, nil))
+		os.WriteFile(filepath.Join(dir, "expect.json"), []byte(`{"source": "feeder", "dpi": 150, "pages": 2}`+"\n"), 0o644)
+	}
+	dirs, _ := filepath.Glob(filepath.Join("testdata", "devices", "*"))
+	if len(dirs) == 0 {
+		t.Fatal("no recordings in testdata/devices")
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			var want struct {
+				Source scanner.Source
+				DPI    int
+				Pages  int
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "expect.json"))
+			if err != nil || json.Unmarshal(b, &want) != nil {
+				t.Fatalf("expect.json: %v", err)
+			}
+			replay, err := ippusbtest.LoadReplay(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, _ := device(t, replay, 1)
+			dev := esclDevice(t, tr)
+			ctx := context.Background()
+			job, err := dev.Scan(ctx, scanner.Request{Source: want.Source, DPI: want.DPI, Color: scanner.Gray})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for {
+				p, err := job.NextPage(ctx)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := jpeg.Decode(p.Body); err != nil {
+					t.Fatalf("page %d: %v", n+1, err)
+				}
+				p.Body.Close()
+				n++
+			}
+			if n != want.Pages {
+				t.Fatalf("%d pages, want %d", n, want.Pages)
+			}
+		})
+	}
 }

@@ -99,8 +99,19 @@ type Bus struct {
 	ctx *gousb.Context
 }
 
+// ErrNoUSB: libusb cannot start here (no usbfs, as in most containers).
+var ErrNoUSB = errors.New("ippusb: USB unavailable")
+
 // NewBus starts a libusb context.
-func NewBus() *Bus { return &Bus{ctx: gousb.NewContext()} }
+func NewBus() (b *Bus, err error) {
+	// gousb panics when libusb_init fails.
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("%w: %v", ErrNoUSB, r)
+		}
+	}()
+	return &Bus{ctx: gousb.NewContext()}, nil
+}
 
 // Close ends the libusb context; close every Handle first.
 func (b *Bus) Close() error {

@@ -53,8 +53,11 @@ func emulated(t *testing.T, dev func() *usbemu.Device, fn func(t *testing.T, d *
 	if err := usbemu.Start(d); err != nil {
 		t.Fatal(err)
 	}
-	drv := New(Options{Transport: TransportOptions{ZeroLengthBackoff: time.Millisecond},
+	drv, err := New(Options{Transport: TransportOptions{ZeroLengthBackoff: time.Millisecond},
 		Client: escl.ClientOptions{RetryDelay: 20 * time.Millisecond, Retries: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer usbemu.Stop()
 	defer drv.Close()
 	fn(t, drv, d)
