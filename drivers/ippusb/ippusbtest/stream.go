@@ -216,4 +216,3 @@ func (p Pipe) WriteContext(ctx context.Context, b []byte) (int, error) {
 	p.S.Out(b)
 	return len(b), nil
 }
-
