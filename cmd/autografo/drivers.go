@@ -33,6 +33,7 @@ type driverFlags struct {
 
 	usb               bool
 	usbTrace          string
+	usbQuirks         stringList
 	mdns              bool
 	esclURLs          stringList
 	sanedAddr         string
@@ -48,6 +49,7 @@ func (f *driverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.simUnsigned, "sim-unsigned", "", "roles whose box the simulator leaves unsigned (comma-separated)")
 	fs.DurationVar(&f.simPageTime, "sim-page-time", 700*time.Millisecond, "simulated mechanical time per page")
 	fs.BoolVar(&f.usb, "usb", true, "drive eSCL scanners plugged in by USB (IPP over USB)")
+	fs.Var(&f.usbQuirks, "usb-quirk", `quirks for a USB scanner model: "PRODUCT=interfaces=N,hard-reset,soft-reset" (repeatable)`)
 	fs.StringVar(&f.usbTrace, "usb-trace", "", "record every HTTP exchange with USB scanners in this directory (for a regression test; scan test sheets only)")
 	fs.BoolVar(&f.mdns, "mdns", true, "find network eSCL scanners that announce themselves by mDNS (_uscan._tcp)")
 	fs.Var(&f.esclURLs, "escl", "eSCL root URL of a network scanner, e.g. http://192.0.2.10/eSCL (repeatable)")
@@ -77,7 +79,15 @@ func (f *driverFlags) build(log *slog.Logger) ([]scanner.Driver, error) {
 		drivers = append(drivers, d)
 	}
 	if f.usb {
-		d, err := ippusb.New(ippusb.Options{Logger: log, TraceDir: f.usbTrace})
+		var quirks []ippusb.QuirkRule
+		for _, q := range f.usbQuirks {
+			r, err := ippusb.ParseQuirkRule(q)
+			if err != nil {
+				return nil, err
+			}
+			quirks = append(quirks, r)
+		}
+		d, err := ippusb.New(ippusb.Options{Logger: log, TraceDir: f.usbTrace, Quirks: quirks})
 		switch {
 		case errors.Is(err, ippusb.ErrNoUSB):
 			// A container or a machine without usbfs: the other drivers

@@ -22,6 +22,9 @@ type Options struct {
 	Transport TransportOptions
 	// Client tunes the eSCL client (retries on 503).
 	Client escl.ClientOptions
+	// Quirks the office adds for its own devices; they come before the
+	// built-in ones.
+	Quirks []QuirkRule
 	// TraceDir, when set, records every HTTP exchange with a device there,
 	// one subdirectory per opening (see Recorder).
 	TraceDir string
@@ -116,7 +119,7 @@ func (d *Driver) Open(ctx context.Context, id scanner.ID) (scanner.Device, error
 	if !ok {
 		return nil, scanner.Wrap("open", id, scanner.ErrNotFound)
 	}
-	h, err := d.bus.Open(ctx, c)
+	h, err := d.bus.Open(ctx, c, d.opts.Quirks...)
 	if err != nil {
 		if errors.Is(err, scanner.ErrGone) {
 			err = fmt.Errorf("%w: %w", scanner.ErrNotFound, err)

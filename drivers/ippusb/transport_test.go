@@ -403,3 +403,21 @@ func TestRecordedDevices(t *testing.T) {
 		})
 	}
 }
+
+func TestParseQuirkRule(t *testing.T) {
+	r, err := ParseQuirkRule("Canon MF440 = interfaces=1, soft-reset")
+	if err != nil || r.Product != "Canon MF440" || r.Quirks != (Quirks{MaxInterfaces: 1, SoftReset: true}) {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, bad := range []string{"", "=hard-reset", "X", "X=interfaces=0", "X=reboot"} {
+		if _, err := ParseQuirkRule(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if q := quirksFor(nil, "HP", "ScanJet Pro 4500 fn1"); q.MaxInterfaces != 1 {
+		t.Errorf("built-in quirk: %+v", q)
+	}
+	if q := quirksFor([]QuirkRule{{Product: "hp scanjet", Quirks: Quirks{HardReset: true}}}, "HP", "ScanJet Pro 4500 fn1"); !q.HardReset || q.MaxInterfaces != 0 {
+		t.Errorf("the office's rule comes first: %+v", q)
+	}
+}

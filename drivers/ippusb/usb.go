@@ -157,7 +157,7 @@ func (h *Handle) Pipes() []Pipe { return h.pipes }
 // configuration set (with a pause after a change, which devices need
 // before they answer), and each IPP-over-USB interface claimed in its alt
 // setting, up to the model's quirk limit.
-func (b *Bus) Open(ctx context.Context, c Candidate) (*Handle, error) {
+func (b *Bus) Open(ctx context.Context, c Candidate, extra ...QuirkRule) (*Handle, error) {
 	b.mu.Lock()
 	devs, err := b.ctx.OpenDevices(func(d *gousb.DeviceDesc) bool {
 		return d.Bus == c.Bus && d.Address == c.Address
@@ -181,8 +181,8 @@ func (b *Bus) Open(ctx context.Context, c Candidate) (*Handle, error) {
 	h.Manufacturer, _ = h.dev.Manufacturer()
 	h.Product, _ = h.dev.Product()
 	h.Serial, _ = h.dev.SerialNumber()
-	q := quirksFor(h.Manufacturer, h.Product)
-	if q.hardReset || h.Manufacturer == "" && h.Product == "" {
+	q := quirksFor(extra, h.Manufacturer, h.Product)
+	if q.HardReset || h.Manufacturer == "" && h.Product == "" {
 		// Devices that come up confused answer only after a reset.
 		if err := h.dev.Reset(); err != nil {
 			return fail(fmt.Errorf("ippusb: resetting %s: %w", c.ID(), usbError(err)))
@@ -203,8 +203,20 @@ func (b *Bus) Open(ctx context.Context, c Candidate) (*Handle, error) {
 		}
 	}
 	intfs := c.Interfaces
-	if q.maxInterfaces > 0 && len(intfs) > q.maxInterfaces {
-		intfs = intfs[:q.maxInterfaces]
+	if q.MaxInterfaces > 0 && len(intfs) > q.MaxInterfaces {
+		intfs = intfs[:q.MaxInterfaces]
+	}
+	if q.SoftReset {
+		// The printer class's SOFT_RESET (request 2), to the device and
+		// then to each interface, as ipp-usb does.
+		if _, err := h.dev.Control(0x23, 2, 0, 0, nil); err != nil {
+			return fail(fmt.Errorf("ippusb: soft reset of %s: %w", c.ID(), usbError(err)))
+		}
+		for _, i := range intfs {
+			if _, err := h.dev.Control(0x21, 2, 0, uint16(i.Number), nil); err != nil {
+				return fail(fmt.Errorf("ippusb: soft reset of %s interface %d: %w", c.ID(), i.Number, usbError(err)))
+			}
+		}
 	}
 	for _, i := range intfs {
 		intf, err := h.cfg.Interface(i.Number, i.Alt)

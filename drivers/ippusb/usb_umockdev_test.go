@@ -38,7 +38,7 @@ func mfp(emu http.Handler) *usbemu.Device {
 
 // emulated runs fn in a child process under umockdev's preload with dev
 // plugged in, and a driver over libusb.
-func emulated(t *testing.T, dev func() *usbemu.Device, fn func(t *testing.T, d *Driver, dev *usbemu.Device)) {
+func emulated(t *testing.T, dev func() *usbemu.Device, fn func(t *testing.T, d *Driver, dev *usbemu.Device), quirks ...QuirkRule) {
 	t.Helper()
 	if !usbemu.Preloaded() {
 		scannertest.Need(t, "umockdev-run") // the preload library comes with it
@@ -54,7 +54,7 @@ func emulated(t *testing.T, dev func() *usbemu.Device, fn func(t *testing.T, d *
 		t.Fatal(err)
 	}
 	drv, err := New(Options{Transport: TransportOptions{ZeroLengthBackoff: time.Millisecond},
-		Client: escl.ClientOptions{RetryDelay: 20 * time.Millisecond, Retries: 3}})
+		Client: escl.ClientOptions{RetryDelay: 20 * time.Millisecond, Retries: 3}, Quirks: quirks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,6 +226,72 @@ func TestUSBReadTimeout(t *testing.T) {
 		_, err := sd.Caps(context.Background())
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
 			t.Fatalf("silent device: %v after %v", err, time.Since(start))
+		}
+	})
+}
+
+// Quirks: a model known to hang with two interfaces gets one; a device
+// without strings is reset first; an office's own rule sends the printer
+// class's soft reset to the device and to each interface it uses.
+func TestUSBQuirks(t *testing.T) {
+	soft, err := ParseQuirkRule("Autografo Emulated MFP=soft-reset,interfaces=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		make, model string
+		quirks      []QuirkRule
+		claims      int
+		resets      int
+		softResets  map[string]int
+	}{
+		{"one-interface model", "HP", "ScanJet Pro 4500 fn1", nil, 1, 0, nil},
+		{"no strings", "", "", nil, 2, 1, nil},
+		{"office rule", "Autografo", "Emulated MFP", []QuirkRule{soft}, 2, 0, map[string]int{"CLASS 0x23/2": 1, "CLASS 0x21/2": 2}},
+	} {
+		t.Run(strings.ReplaceAll(tc.name, " ", "-"), func(t *testing.T) {
+			emulated(t, func() *usbemu.Device {
+				d := mfp(escltest.New(1))
+				d.Manufacturer, d.Product = tc.make, tc.model
+				return d
+			}, func(t *testing.T, d *Driver, dev *usbemu.Device) {
+				sd := openOnly(t, d)
+				n, err := scanAll(context.Background(), sd, scanner.Feeder)
+				sd.Close()
+				if err != nil || n != 1 {
+					t.Fatalf("%d pages, %v", n, err)
+				}
+				c := dev.Counts()
+				if got := c["CLAIMINTERFACE"] + c["DISCONNECT_CLAIM"]; got != tc.claims {
+					t.Errorf("claimed %d interfaces, want %d", got, tc.claims)
+				}
+				if c["RESET"] != tc.resets {
+					t.Errorf("%d resets, want %d", c["RESET"], tc.resets)
+				}
+				for k, v := range tc.softResets {
+					if c[k] != v {
+						t.Errorf("%s sent %d times, want %d", k, c[k], v)
+					}
+				}
+			}, tc.quirks...)
+		})
+	}
+}
+
+// Zero-length transfers from the device, through libusb, are waited out.
+func TestUSBZeroLengthReads(t *testing.T) {
+	emulated(t, func() *usbemu.Device {
+		d := mfp(escltest.New(1))
+		for _, s := range d.Streams {
+			s.ZeroLengthReads = 4
+		}
+		return d
+	}, func(t *testing.T, d *Driver, dev *usbemu.Device) {
+		sd := openOnly(t, d)
+		defer sd.Close()
+		if _, err := sd.Caps(context.Background()); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -454,6 +454,10 @@ func (d *Device) control(setup []byte) (int32, []byte) {
 	le := binary.LittleEndian
 	value, length := le.Uint16(setup[2:]), int(le.Uint16(setup[6:]))
 	trim := func(b []byte) []byte { return b[:min(len(b), length)] }
+	if setup[0]&0x60 == 0x20 { // a class request: the printer class's soft reset
+		d.counts[fmt.Sprintf("CLASS 0x%02x/%d", setup[0], setup[1])]++
+		return 0, nil
+	}
 	if setup[0] == 0x80 && setup[1] == 6 {
 		switch value >> 8 {
 		case 1:
