@@ -14,15 +14,7 @@ import (
 
 func attested(t *testing.T, pages []Page, a Attestation) string {
 	t.Helper()
-	out, err := BuildPDFA(pages, Meta{Title: "Atto di nascita n. 7", Created: time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC), Attestation: &a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "attestato.pdf")
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return buildMeta(t, pages, Meta{Title: "Atto di nascita n. 7", Attestation: &a})
 }
 
 var sampleAttestation = Attestation{Officer: "Giuseppina Cortàzzo", Office: "Comune di Borgo Sereno", Act: "processo verbale di nascita n. 7, parte I, serie A",

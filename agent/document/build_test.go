@@ -80,7 +80,7 @@ func TestSizePredictionAccuracy(t *testing.T) {
 		}
 		inputs = append(inputs, Input{Data: b, MediaType: "image/x", DPI: 300})
 	}
-	inputs = append(inputs, Input{Data: printedPage(), MediaType: "image/jpeg", DPI: 300})
+	inputs = append(inputs, Input{Data: scannertest.PrintedPageJPEG(3), MediaType: "image/jpeg", DPI: 300})
 	steps := []step{{90, 0}, {80, 0}, {70, 0}, {60, 0}}
 	for i, in := range inputs {
 		pred, err := predictSizes([]Input{in}, steps)
@@ -102,36 +102,10 @@ func TestSizePredictionAccuracy(t *testing.T) {
 	}
 }
 
-// printedPage is a 300 dpi gray A4 page with lines of text at a regular
-// pitch, the pattern most likely to fool a sampler.
-func printedPage() []byte {
-	img := image.NewGray(image.Rect(0, 0, 2480, 3508))
-	r := rand.New(rand.NewPCG(3, 1))
-	for i := range img.Pix {
-		img.Pix[i] = 240
-	}
-	for y := 300; y < 3200; y += 66 {
-		for x := 240; x < 2240; {
-			w := 20 + r.IntN(90)
-			for yy := y; yy < y+30; yy++ {
-				for xx := x; xx < x+w && xx < 2240; xx++ {
-					if (xx/3+yy/4)%5 != 0 {
-						img.Pix[yy*img.Stride+xx] = 35
-					}
-				}
-			}
-			x += w + 24
-		}
-	}
-	var buf bytes.Buffer
-	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85})
-	return buf.Bytes()
-}
-
 // Whatever the prediction says, the document fits its budget and its
 // quality is at most one step below the best that would have fitted.
 func TestBuildPicksAQualityThatFits(t *testing.T) {
-	page := printedPage()
+	page := scannertest.PrintedPageJPEG(3)
 	in := []Input{{Data: page, MediaType: "image/jpeg", DPI: 300}, {Data: page, MediaType: "image/jpeg", DPI: 300}}
 	img, _, err := image.Decode(bytes.NewReader(page))
 	if err != nil {

@@ -37,7 +37,14 @@ func corpusPages(t *testing.T) pageList {
 
 func build(t *testing.T, pages []Page) string {
 	t.Helper()
-	out, err := BuildPDFA(pages, Meta{Title: "Atto di matrimonio n. 12 — Comune di Borgo Sereno", Created: time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC)})
+	return buildMeta(t, pages, Meta{Title: "Atto di matrimonio n. 12 — Comune di Borgo Sereno"})
+}
+
+// buildMeta writes the document to a file for the independent tools.
+func buildMeta(t *testing.T, pages []Page, meta Meta) string {
+	t.Helper()
+	meta.Created = time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC)
+	out, err := BuildPDFA(pages, meta)
 	if err != nil {
 		t.Fatal(err)
 	}

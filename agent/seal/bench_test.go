@@ -1,50 +1,20 @@
 package seal
 
 import (
-	"bytes"
-	"image"
-	"image/jpeg"
-	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
 	"testing"
 	"time"
 
 	"github.com/autografo/autografo/agent/document"
+	"github.com/autografo/autografo/scanner/scannertest"
 )
-
-// a4Page is a 300 dpi gray A4 scan with lines of "text": about the size of
-// what a scanner sends for a printed act page.
-func a4Page(seed uint64) []byte {
-	img := image.NewGray(image.Rect(0, 0, 2480, 3508))
-	r := rand.New(rand.NewPCG(seed, 1))
-	for i := range img.Pix {
-		img.Pix[i] = 240 // paper; real scanners' noise mostly goes in their JPEG quantization
-	}
-	for y := 300; y < 3200; y += 66 {
-		for x := 240; x < 2240; {
-			w := 20 + r.IntN(90)
-			for yy := y; yy < y+30; yy++ {
-				row := img.Pix[yy*img.Stride:]
-				for xx := x; xx < x+w && xx < 2240; xx++ {
-					if (xx/3+yy/4)%5 != 0 {
-						row[xx] = 35
-					}
-				}
-			}
-			x += w + 24
-		}
-	}
-	var buf bytes.Buffer
-	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85})
-	return buf.Bytes()
-}
 
 func benchBuild(b *testing.B, budget int, measurePeak bool) {
 	var pages []document.Input
 	total := 0
 	for i := range 5 {
-		p := a4Page(uint64(i))
+		p := scannertest.PrintedPageJPEG(uint64(i))
 		total += len(p)
 		pages = append(pages, document.Input{Data: p, MediaType: "image/jpeg", DPI: 300})
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -26,8 +27,15 @@ func TestBrowserCaptureFromANetworkESCLScanner(t *testing.T) {
 	ctx := browser(t)
 	ag := startAgent(t, "--escl", url, "--saned", "")
 	dev := "escl:" + url
+	captureTwoFromFeeder(t, ctx, ag.URL, dev)
+}
+
+// captureTwoFromFeeder opens the page, captures from dev's feeder at 150
+// dpi and expects two pages, with their thumbnails.
+func captureTwoFromFeeder(t *testing.T, ctx context.Context, url, dev string) {
+	t.Helper()
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(ag.URL),
+		chromedp.Navigate(url),
 		chromedp.WaitVisible(`#connection[data-state="open"]`),
 		chromedp.WaitReady(`#device option[value="`+dev+`"]`),
 		chromedp.SetValue(`#device`, dev),

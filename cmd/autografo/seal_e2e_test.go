@@ -18,17 +18,10 @@ import (
 // The agent configured with a workstation seal: a capture's document
 // arrives sealed, and autografo verify finds it intact.
 func TestCapturedDocumentIsSealedAndVerifies(t *testing.T) {
-	key, cert := workstationCert(t, "Postazione demografici 2")
-	p12, err := pkcs12.Modern.Encode(key, cert, nil, "sigillo")
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "seal.p12"), p12, 0o600)
-	os.WriteFile(filepath.Join(dir, "seal.pass"), []byte("sigillo\n"), 0o600)
+	sealFlags := workstationSeal(t, dir)
 
-	ag := startAgent(t, "--sim-pages", "2", "--sim-page-time", "1ms", "--saned", "",
-		"--seal-p12", filepath.Join(dir, "seal.p12"), "--seal-password-file", filepath.Join(dir, "seal.pass"))
+	ag := startAgent(t, append([]string{"--sim-pages", "2", "--sim-page-time", "1ms", "--saned", ""}, sealFlags...)...)
 	cl, err := dialAgent(t, ag)
 	if err != nil {
 		t.Fatal(err)
@@ -90,19 +83,12 @@ func captureDocument(t *testing.T, ag *agentProc, cl *wsClient, open map[string]
 // attestation names the officer, and autografo verify reports both.
 func TestEmergencyActIsAttestedWithTokenKey(t *testing.T) {
 	hsm := sealtest.NewSoftHSM(t, "Giuseppina Cortàzzo")
-	key, cert := workstationCert(t, "Postazione demografici 2")
-	p12, err := pkcs12.Modern.Encode(key, cert, nil, "sigillo")
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "seal.p12"), p12, 0o600)
-	os.WriteFile(filepath.Join(dir, "seal.pass"), []byte("sigillo\n"), 0o600)
+	sealFlags := workstationSeal(t, dir)
 	os.WriteFile(filepath.Join(dir, "pin"), []byte(hsm.PIN+"\n"), 0o600)
-	ag := startAgent(t, "--sim-pages", "2", "--sim-page-time", "1ms", "--saned", "",
-		"--seal-p12", filepath.Join(dir, "seal.p12"), "--seal-password-file", filepath.Join(dir, "seal.pass"),
+	ag := startAgent(t, append(sealFlags, "--sim-pages", "2", "--sim-page-time", "1ms", "--saned", "",
 		"--attest-pkcs11-module", hsm.Module, "--attest-token", hsm.Token, "--attest-key", hsm.KeyLabel,
-		"--attest-pin-file", filepath.Join(dir, "pin"), "--office", "Comune di Borgo Sereno")
+		"--attest-pin-file", filepath.Join(dir, "pin"), "--office", "Comune di Borgo Sereno")...)
 	cl, err := dialAgent(t, ag)
 	if err != nil {
 		t.Fatal(err)
@@ -155,4 +141,18 @@ func TestEmergencyActIsAttestedWithTokenKey(t *testing.T) {
 	if e["code"] != "attestation_unavailable" || !strings.Contains(e["message"].(string), "smart card") {
 		t.Fatalf("attesting without a key: %s", failed.raw)
 	}
+}
+
+// workstationSeal writes a workstation seal and its password into dir and
+// returns the flags that give them to serve.
+func workstationSeal(t *testing.T, dir string) []string {
+	t.Helper()
+	key, cert := workstationCert(t, "Postazione demografici 2")
+	p12, err := pkcs12.Modern.Encode(key, cert, nil, "sigillo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "seal.p12"), p12, 0o600)
+	os.WriteFile(filepath.Join(dir, "seal.pass"), []byte("sigillo\n"), 0o600)
+	return []string{"--seal-p12", filepath.Join(dir, "seal.p12"), "--seal-password-file", filepath.Join(dir, "seal.pass")}
 }

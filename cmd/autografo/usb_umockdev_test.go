@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/autografo/autografo/drivers/escl/escltest"
 	"github.com/autografo/autografo/drivers/ippusb/ippusbtest"
 	"github.com/autografo/autografo/drivers/ippusb/usbemu"
@@ -100,21 +98,8 @@ func TestBrowserCaptureFromUSBScanner(t *testing.T) {
 	}
 	ctx := browser(t)
 	dev := "usb:1209:4a47:1-4"
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(url),
-		chromedp.WaitVisible(`#connection[data-state="open"]`),
-		chromedp.WaitReady(`#device option[value="`+dev+`"]`),
-		chromedp.SetValue(`#device`, dev),
-		chromedp.SetValue(`#source`, "feeder"),
-		chromedp.SetValue(`#dpi`, "150"),
-		chromedp.Click(`#acquire`),
-	); err != nil {
-		t.Fatalf("%v\n%s", err, logs.String())
-	}
-	if status := waitDone(t, ctx); status != "Acquisizione completata: 2 pagine." {
-		t.Errorf("status %q\n%s", status, logs.String())
-	}
-	if n := count(t, ctx, loadedThumbnails); n != 2 {
-		t.Errorf("%d thumbnails, want 2", n)
+	captureTwoFromFeeder(t, ctx, url, dev)
+	if t.Failed() {
+		t.Logf("agent logs:\n%s", logs.String())
 	}
 }

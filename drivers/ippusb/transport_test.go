@@ -58,25 +58,7 @@ func TestFeederJobOverTransport(t *testing.T) {
 	if err != nil || len(caps.Sources) == 0 {
 		t.Fatalf("caps %+v %v", caps, err)
 	}
-	job, err := dev.Scan(ctx, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages := 0
-	for {
-		p, err := job.NextPage(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := jpeg.Decode(p.Body); err != nil {
-			t.Fatalf("page %d: %v", pages+1, err)
-		}
-		p.Body.Close()
-		pages++
-	}
+	pages := len(scanPages(t, dev))
 	if pages != 3 {
 		t.Fatalf("%d pages, want 3", pages)
 	}
@@ -216,26 +198,8 @@ func TestPulledMidPage(t *testing.T) {
 	emu := escltest.New(3)
 	emu.PullAfter = 1
 	tr, _ := device(t, emu, 1)
-	dev := esclDevice(t, tr)
+	pulledOnSecondPage(t, esclDevice(t, tr))
 	ctx := context.Background()
-	job, err := dev.Scan(ctx, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := job.NextPage(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, p.Body)
-	p.Body.Close()
-	start := time.Now()
-	p, err = job.NextPage(ctx)
-	if err == nil {
-		_, err = io.Copy(io.Discard, p.Body)
-	}
-	if !errors.Is(err, scanner.ErrGone) || time.Since(start) > 2*time.Second {
-		t.Fatalf("pulled mid-page: %v after %v", err, time.Since(start))
-	}
 	if _, err := get(t, tr, ctx, "/eSCL/ScannerStatus"); !errors.Is(err, scanner.ErrGone) {
 		t.Fatalf("after the pull: %v", err)
 	}
@@ -316,10 +280,17 @@ func TestRecordAndReplay(t *testing.T) {
 	}
 }
 
-func scanPages(t *testing.T, dev *escl.Device) [][]byte {
+func scanPages(t *testing.T, dev scanner.Device) [][]byte {
+	t.Helper()
+	return scanPagesWith(t, dev, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
+}
+
+// scanPagesWith runs a job to its end and returns its pages, each checked
+// to be a JPEG.
+func scanPagesWith(t *testing.T, dev scanner.Device, req scanner.Request) [][]byte {
 	t.Helper()
 	ctx := context.Background()
-	job, err := dev.Scan(ctx, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
+	job, err := dev.Scan(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +308,38 @@ func scanPages(t *testing.T, dev *escl.Device) [][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
+			t.Fatalf("page %d: %v", len(pages)+1, err)
+		}
 		pages = append(pages, b)
+	}
+}
+
+// pulledOnSecondPage scans from a device whose cable is pulled in the
+// middle of the second page: the first arrives whole, the second fails
+// with ErrGone within two seconds.
+func pulledOnSecondPage(t *testing.T, dev scanner.Device) {
+	t.Helper()
+	ctx := context.Background()
+	job, err := dev.Scan(ctx, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := job.NextPage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jpeg.Decode(p.Body); err != nil {
+		t.Fatalf("first page: %v", err)
+	}
+	p.Body.Close()
+	start := time.Now()
+	p, err = job.NextPage(ctx)
+	if err == nil {
+		_, err = io.Copy(io.Discard, p.Body)
+	}
+	if !errors.Is(err, scanner.ErrGone) || time.Since(start) > 2*time.Second {
+		t.Fatalf("pulled mid-page: %v after %v", err, time.Since(start))
 	}
 }
 
@@ -376,27 +378,7 @@ func TestRecordedDevices(t *testing.T) {
 				t.Fatal(err)
 			}
 			tr, _ := device(t, replay, 1)
-			dev := esclDevice(t, tr)
-			ctx := context.Background()
-			job, err := dev.Scan(ctx, scanner.Request{Source: want.Source, DPI: want.DPI, Color: scanner.Gray})
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for {
-				p, err := job.NextPage(ctx)
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := jpeg.Decode(p.Body); err != nil {
-					t.Fatalf("page %d: %v", n+1, err)
-				}
-				p.Body.Close()
-				n++
-			}
+			n := len(scanPagesWith(t, esclDevice(t, tr), scanner.Request{Source: want.Source, DPI: want.DPI, Color: scanner.Gray}))
 			if n != want.Pages {
 				t.Fatalf("%d pages, want %d", n, want.Pages)
 			}

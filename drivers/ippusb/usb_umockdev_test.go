@@ -174,27 +174,8 @@ func TestUSBPulledMidPage(t *testing.T) {
 	emulated(t, func() *usbemu.Device { e := escltest.New(3); e.PullAfter = 1; return mfp(e) }, func(t *testing.T, d *Driver, dev *usbemu.Device) {
 		sd := openOnly(t, d)
 		defer sd.Close()
+		pulledOnSecondPage(t, sd)
 		ctx := context.Background()
-		job, err := sd.Scan(ctx, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := job.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := jpeg.Decode(p.Body); err != nil {
-			t.Fatalf("first page: %v", err)
-		}
-		p.Body.Close()
-		start := time.Now()
-		p, err = job.NextPage(ctx)
-		if err == nil {
-			_, err = io.Copy(io.Discard, p.Body)
-		}
-		if !errors.Is(err, scanner.ErrGone) || time.Since(start) > 2*time.Second {
-			t.Fatalf("pulled: %v after %v", err, time.Since(start))
-		}
 		deadline := time.Now().Add(2 * time.Second)
 		for {
 			infos, _ := d.Discover(ctx)

@@ -169,35 +169,10 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// A 300 dpi gray A4 scan, as scanners send.
-func page(b *testing.B) ([]byte, image.Image) {
-	img := image.NewGray(image.Rect(0, 0, 2480, 3508))
-	r := rand.New(rand.NewPCG(3, 1))
-	for i := range img.Pix {
-		img.Pix[i] = 240
-	}
-	for y := 300; y < 3200; y += 66 {
-		for x := 240; x < 2240; {
-			w := 20 + r.IntN(90)
-			for yy := y; yy < y+30; yy++ {
-				for xx := x; xx < x+w && xx < 2240; xx++ {
-					if (xx/3+yy/4)%5 != 0 {
-						img.Pix[yy*img.Stride+xx] = 35
-					}
-				}
-			}
-			x += w + 24
-		}
-	}
-	var buf bytes.Buffer
-	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85})
-	return buf.Bytes(), img
-}
-
 // Decoding and encoding a 300 dpi gray A4 page, against image/jpeg in the
 // same run.
 func BenchmarkDecode(b *testing.B) {
-	data, _ := page(b)
+	data := scannertest.PrintedPageJPEG(3)
 	b.Run("turbo", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := Decode(data); err != nil {
@@ -215,7 +190,7 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 func BenchmarkEncode(b *testing.B) {
-	_, img := page(b)
+	img := scannertest.PrintedPage(3)
 	b.Run("turbo", func(b *testing.B) {
 		for b.Loop() {
 			if err := Encode(io.Discard, img, 80); err != nil {
