@@ -86,6 +86,18 @@ func (c *canvas) rect(r RectMM, lineMM float64, ink color.Color) {
 	fill(x1-lw, y0, x1, y1)
 }
 
+// dot fills a disc of radius rmm centred at (xmm, ymm).
+func (c *canvas) dot(xmm, ymm, rmm float64, ink color.Color) {
+	cx, cy, r := c.px(xmm), c.px(ymm), c.px(rmm)
+	for y := int(cy - r); y <= int(cy+r); y++ {
+		for x := int(cx - r); x <= int(cx+r); x++ {
+			if math.Hypot(float64(x)+0.5-cx, float64(y)+0.5-cy) <= r {
+				c.img.Set(x, y, ink)
+			}
+		}
+	}
+}
+
 // RectMM is a rectangle on the page in millimetres from its top-left corner.
 type RectMM struct{ X, Y, W, H float64 }
 
@@ -106,6 +118,8 @@ type pageSpec struct {
 	skewDeg      float64
 	rotation     int
 	effects      Effects
+	strayDot     bool
+	penInk       uint8
 }
 
 // renderUpright draws the page as printed and signed, before the scanner sees
@@ -194,7 +208,9 @@ func renderUpright(spec pageSpec, rng *rand.Rand) (draw.Image, []BoxTruth, error
 		signed := !spec.unsigned[b.signer.Role]
 		bt := BoxTruth{Role: b.signer.Role, Name: b.signer.Name, Label: b.label, Signed: signed, RectMM: b.rect}
 		if signed {
-			bt.InkLeavesBox = drawSignature(c, b.rect, b.signer.Name, rng)
+			bt.InkLeavesBox = drawSignature(c, b.rect, b.signer.Name, spec.penInk, rng)
+		} else if spec.strayDot {
+			c.dot(b.rect.X+b.rect.W*(0.2+0.6*rng.Float64()), b.rect.Y+b.rect.H*(0.3+0.4*rng.Float64()), 0.5, color.Gray{60})
 		}
 		truths = append(truths, bt)
 	}
@@ -227,7 +243,7 @@ func layoutSignatureBlock(signers []Signer, bottomMM float64) []layoutBox {
 // continuous cursive stroke with loops and a pen whose width follows the
 // pressure, a separate initial, and sometimes a flourish that leaves the box.
 // It reports whether ink was put outside the box.
-func drawSignature(c *canvas, box RectMM, name string, rng *rand.Rand) bool {
+func drawSignature(c *canvas, box RectMM, name string, penInk uint8, rng *rand.Rand) bool {
 	// The rasterizer covers the box and a margin around it, not the page:
 	// its float accumulator would be 140 MB for a 600 dpi page.
 	margin := RectMM{X: box.X - box.W*0.3, Y: box.Y - box.H*0.6, W: box.W * 1.6, H: box.H * 2.2}
@@ -315,9 +331,14 @@ func drawSignature(c *canvas, box RectMM, name string, rng *rand.Rand) bool {
 	}
 	pen.draw(pts, width*0.9)
 
-	ink := color.Color(color.Gray{45})
+	if penInk == 0 {
+		penInk = 45
+	}
+	ink := color.Color(color.Gray{penInk})
 	if c.color {
-		ink = color.RGBA{22, 36, 120, 255} // a blue ballpoint
+		// A blue ballpoint, as pale as asked.
+		f := float64(penInk-45) / 210
+		ink = color.RGBA{uint8(22 + f*200), uint8(36 + f*190), uint8(120 + f*110), 255}
 	}
 	r.Draw(c.img, image.Rect(int(ox), int(oy), int(ox)+rw, int(oy)+rh), image.NewUniform(ink), image.Point{})
 	return leaves

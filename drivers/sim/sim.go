@@ -134,6 +134,12 @@ type Options struct {
 	Act  Act // zero: DefaultAct
 	// Unsigned lists the signers whose box is left empty.
 	Unsigned []Role
+	// StrayDot puts a small pen dot (about 1 mm) in each unsigned box: the
+	// mark a pen leaves when a signer hesitates.
+	StrayDot bool
+	// PenInk is the gray level of the signatures' ink (default 45, a black
+	// ballpoint; 150 and above is a faint pen).
+	PenInk uint8
 	// FeederPages is how many pages a feeder scan returns (default 3).
 	FeederPages int
 	// MaxSkewDeg bounds the random skew of each page (default 4, at most 10).
@@ -468,7 +474,7 @@ func (d *Driver) render(jobNo uint64, i, n int, req scanner.Request) ([]byte, Tr
 	}
 	spec := pageSpec{
 		index: i, count: n, dpi: req.DPI, color: req.Color == scanner.Color,
-		act: d.opts.Act, unsigned: unsigned,
+		act: d.opts.Act, unsigned: unsigned, strayDot: d.opts.StrayDot, penInk: d.opts.PenInk,
 		skewDeg: skew, rotation: d.opts.Rotation, effects: *d.opts.Effects,
 	}
 	return renderPage(spec, rng)

@@ -73,7 +73,19 @@ func header(data []byte) (image.Config, C.int, error) {
 }
 
 // Decode decodes a JPEG of at most MaxPixels.
-func Decode(data []byte) (image.Image, error) {
+func Decode(data []byte) (image.Image, error) { return decode(data, false) }
+
+// DecodeGray decodes any JPEG to 8-bit gray (luminance), with no colour
+// image in between: what page analysis works on.
+func DecodeGray(data []byte) (*image.Gray, error) {
+	img, err := decode(data, true)
+	if err != nil {
+		return nil, err
+	}
+	return img.(*image.Gray), nil
+}
+
+func decode(data []byte, gray bool) (image.Image, error) {
 	cfg, _, err := header(data)
 	if err != nil {
 		return nil, err
@@ -91,7 +103,7 @@ func Decode(data []byte) (image.Image, error) {
 	var stride int
 	var format C.int
 	r := image.Rect(0, 0, cfg.Width, cfg.Height)
-	if cfg.ColorModel == color.GrayModel {
+	if gray || cfg.ColorModel == color.GrayModel {
 		g := image.NewGray(r)
 		img, pix, stride, format = g, g.Pix, g.Stride, C.TJPF_GRAY
 	} else {

@@ -80,6 +80,26 @@ func TestDecodeMatchesImageJPEG(t *testing.T) {
 }
 
 // What we encode, Go's independent decoder reads back close to the source.
+// A colour scan decodes straight to gray with the luminance Go's own
+// conversion gives.
+func TestDecodeGray(t *testing.T) {
+	data := corpus(t, "caltech_hale-letter-1.jpg")
+	got, err := DecodeGray(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := jpeg.Decode(bytes.NewReader(data))
+	g := image.NewGray(want.Bounds())
+	for y := range want.Bounds().Dy() {
+		for x := range want.Bounds().Dx() {
+			g.Set(x, y, want.At(x, y))
+		}
+	}
+	if maxd, mean := diff(got, g); maxd > 12 || mean > 1 {
+		t.Errorf("gray decode differs from image/jpeg's luminance by up to %d, %.3f on average", maxd, mean)
+	}
+}
+
 func TestEncodeRoundTrip(t *testing.T) {
 	src := image.NewGray(image.Rect(0, 0, 301, 199)) // odd sizes: partial blocks
 	r := rand.New(rand.NewPCG(1, 1))

@@ -1,0 +1,206 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/autografo/autografo/drivers/sim"
+	"github.com/autografo/autografo/scanner/jpegturbo"
+)
+
+// The page's skew and orientation from the page alone, against the
+// simulator's truth: skews across ±10°, every quarter turn, 150 to 600
+// dpi, with and without the dark scanner bed, text pages and the page with
+// the signature boxes.
+func TestGeometryOnSimulatedPages(t *testing.T) {
+	for _, s := range []simSpec{
+		{dpi: 300, skew: 0.4},
+		{dpi: 300, skew: -7.7, page: 3},
+		{dpi: 150, skew: 9.5, rotation: 180},
+		{dpi: 300, skew: -3.1, rotation: 90},
+		{dpi: 300, skew: 4.4, rotation: 270, page: 3},
+		{dpi: 600, skew: 0.07, noBed: true},
+		{dpi: 300, skew: -9.9, noBed: true, page: 2},
+		{dpi: 150, skew: 2.2, rotation: 270, color: true},
+	} {
+		data, truth := simPage(t, s)
+		g, err := Decode(data, "image/jpeg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		geo := EstimateGeometry(g, s.dpi)
+		if e := math.Abs(geo.SkewDeg - truth.SkewDeg); e > 0.1 || geo.Orientation != truth.Rotation || !geo.Trusted || !geo.OrientationTrusted {
+			t.Errorf("%+v: skew %.3f (error %.3f), turned %d, trusted %v/%v", s, geo.SkewDeg, e, geo.Orientation, geo.Trusted, geo.OrientationTrusted)
+		}
+	}
+}
+
+// A page with nothing on it gives no trusted angle, so nothing would be
+// rotated.
+func TestBlankPageIsNotTrusted(t *testing.T) {
+	g := image.NewGray(image.Rect(0, 0, 1240, 1754))
+	for i := range g.Pix {
+		g.Pix[i] = 235
+	}
+	if geo := EstimateGeometry(g, 150); geo.Trusted {
+		t.Fatalf("blank page: %+v", geo)
+	}
+}
+
+// Every box of the simulated acts decided as the truth says: signed boxes
+// signed (or at worst doubtful), empty ones empty, with stray dots, faint
+// pens, pages upside down and sideways, 150 to 600 dpi.
+func TestDecisionsOnSimulatedPages(t *testing.T) {
+	specs := []simSpec{
+		{dpi: 300, skew: 2.3, page: 3, seed: 1},
+		{dpi: 150, skew: -6, rotation: 180, page: 3, seed: 2, unsigned: []sim.Role{sim.Testimone1}, strayDot: true},
+		{dpi: 300, skew: 1, rotation: 90, page: 3, seed: 3, unsigned: []sim.Role{sim.Sposa, sim.Ufficiale}},
+		{dpi: 300, skew: -1.5, page: 3, seed: 4, penInk: 175},
+		{dpi: 600, skew: 8, page: 3, seed: 5, unsigned: []sim.Role{sim.Sposo}, strayDot: true, noBed: true},
+		{dpi: 200, skew: -8, rotation: 270, page: 3, seed: 6, color: true, penInk: 160},
+	}
+	counts := map[string]int{}
+	for _, s := range specs {
+		data, truth := simPage(t, s)
+		res, err := Process(data, "image/jpeg", s.dpi, boxesOf(truth), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range res.Verdicts {
+			b := truth.Boxes[i]
+			counts[string(v.Decision)]++
+			switch {
+			case b.Signed && v.Decision == Empty, !b.Signed && v.Decision == Signed:
+				t.Errorf("%+v %s: signed %v, decided %s %v (ink %.1f mm², span %.1f mm)", s, v.Role, b.Signed, v.Decision, v.Reasons, v.InkMM2, v.SpanMM)
+			case b.Signed && v.Signature == nil:
+				t.Errorf("%+v %s: signed but no signature image", s, v.Role)
+			case !b.Signed && v.Signature != nil:
+				t.Errorf("%+v %s: empty box with a signature image", s, v.Role)
+			}
+			if b.Signed && s.penInk >= 160 && !slices.Contains(v.Reasons, ReasonFaint) {
+				t.Errorf("%+v %s: faint pen not reported: %v", s, v.Role, v.Reasons)
+			}
+			if !b.Signed && s.strayDot && !slices.Contains(v.Reasons, ReasonStrayMark) {
+				t.Errorf("%+v %s: stray dot not reported: %v", s, v.Role, v.Reasons)
+			}
+			if b.Signed && b.InkLeavesBox != slices.Contains(v.Reasons, ReasonCrossesEdge) {
+				t.Errorf("%+v %s: ink leaves the box %v, reasons %v", s, v.Role, b.InkLeavesBox, v.Reasons)
+			}
+		}
+	}
+	t.Logf("decisions: %v", counts)
+}
+
+// The normalized signature: a gray PNG at 300 dpi, white paper, no taller
+// than the bound, and ink in several gray levels (not thresholded).
+func TestNormalizedSignature(t *testing.T) {
+	data, truth := simPage(t, simSpec{dpi: 600, skew: 3, page: 3, seed: 9})
+	res, err := Process(data, "image/jpeg", 600, boxesOf(truth)[:1], Options{PreviewSize: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := res.Verdicts[0]
+	img, err := png.Decode(bytes.NewReader(v.Signature))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ok := img.(*image.Gray)
+	if !ok {
+		t.Fatalf("signature is %T, want gray", img)
+	}
+	// 600 dpi ink extent halved to 300 dpi.
+	if want := v.Ink.Dx() / 2; math.Abs(float64(g.Rect.Dx()-want)) > float64(want)/4+30 || g.Rect.Dy() > MaxSignatureHeight {
+		t.Errorf("signature %v for ink %v at 600 dpi", g.Rect, v.Ink)
+	}
+	levels := map[uint8]bool{}
+	white := 0
+	for _, p := range g.Pix {
+		levels[p] = true
+		if p == 255 {
+			white++
+		}
+	}
+	if len(levels) < 20 || white < len(g.Pix)/2 {
+		t.Errorf("%d gray levels, %d of %d pixels white", len(levels), white, len(g.Pix))
+	}
+	if res.Preview != nil {
+		t.Error("a preview was made although none was asked for")
+	}
+}
+
+// The preview is a JPEG of about 1200 px on its long side.
+func TestPreview(t *testing.T) {
+	data, _ := simPage(t, simSpec{dpi: 300, skew: 1})
+	res, err := Process(data, "image/jpeg", 300, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(res.Preview))
+	if err != nil || max(cfg.Width, cfg.Height) > 1200 || max(cfg.Width, cfg.Height) < 1000 {
+		t.Fatalf("preview %+v %v", cfg, err)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	var buf bytes.Buffer
+	jpegturbo.Encode(&buf, image.NewGray(image.Rect(0, 0, 64, 64)), 80)
+	good := buf.Bytes()
+	// A PNG whose header claims 100000 x 100000 pixels.
+	var pbuf bytes.Buffer
+	png.Encode(&pbuf, image.NewGray(image.Rect(0, 0, 4, 4)))
+	huge := bytes.Clone(pbuf.Bytes())
+	copy(huge[16:24], []byte{0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0})
+	binary.BigEndian.PutUint32(huge[29:33], crc32.ChecksumIEEE(huge[12:29])) // IHDR's CRC
+	for name, tc := range map[string]struct {
+		data []byte
+		mt   string
+		want error
+	}{
+		"empty":       {nil, "image/jpeg", ErrDecode},
+		"truncated":   {good[:len(good)/2], "image/jpeg", ErrDecode},
+		"garbage":     {[]byte("not an image at all"), "image/png", ErrDecode},
+		"huge header": {huge, "image/png", ErrTooLarge},
+		"absurd dpi":  {good, "image/jpeg", ErrDecode},
+	} {
+		dpi := 300
+		if name == "absurd dpi" {
+			dpi = 0
+		}
+		if _, err := Process(tc.data, tc.mt, dpi, nil, Options{}); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+}
+
+// Whatever bytes arrive as a page, the analysis returns a result or a
+// typed error.
+func FuzzProcess(f *testing.F) {
+	var buf bytes.Buffer
+	jpegturbo.Encode(&buf, image.NewGray(image.Rect(0, 0, 40, 30)), 80)
+	f.Add(buf.Bytes(), "image/jpeg")
+	buf.Reset()
+	png.Encode(&buf, image.NewGray(image.Rect(0, 0, 20, 10)))
+	f.Add(buf.Bytes(), "image/png")
+	f.Add([]byte("P5\n4 2\n255\n\x00\x01\x02\x03\x04\x05\x06\x07"), "image/x-portable-graymap")
+	box := Box{Role: "sposo", Corners: [4]Point{{2, 2}, {30, 3}, {29, 20}, {1, 19}}}
+	f.Fuzz(func(t *testing.T, data []byte, mediaType string) {
+		res, err := Process(data, mediaType, 150, []Box{box}, Options{PreviewSize: 100})
+		if err != nil {
+			if !errors.Is(err, ErrDecode) && !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if len(res.Verdicts) != 1 || res.Width <= 0 {
+			t.Fatalf("result %+v", res)
+		}
+	})
+}

@@ -1,0 +1,322 @@
+package pipeline
+
+import (
+	"image"
+	"math"
+	"slices"
+)
+
+// Geometry is what the page itself says about how it lies on the scanner.
+type Geometry struct {
+	// SkewDeg is the angle of the text lines, clockwise as seen, before the
+	// quarter turn: rotating the page by -SkewDeg straightens it.
+	SkewDeg float64
+	// Orientation is the clockwise quarter turn (0, 90, 180, 270) the page
+	// shows after the skew: turning it back by as much makes it upright.
+	Orientation int
+	// Trusted is false when the page has too little text, or no clear
+	// direction, for the estimate to be used; nothing is then rotated.
+	Trusted bool
+	// Confidence is how much the best angle stands out (1: not at all).
+	Confidence float64
+	// OrientationTrusted is false when up and down could not be told apart.
+	OrientationTrusted bool
+	// Paper is the sheet's extent in the scan: the scanner's dark bed
+	// around it removed.
+	Paper image.Rectangle
+}
+
+// workDPI is the resolution the geometry is estimated at: text lines are
+// 20 px apart there and a page has about 100,000 ink points.
+const workDPI = 150
+
+// reduce averages f×f blocks.
+func reduce(g *image.Gray, f int) *image.Gray {
+	if f <= 1 {
+		return g
+	}
+	b := g.Bounds()
+	w, h := b.Dx()/f, b.Dy()/f
+	out := image.NewGray(image.Rect(0, 0, w, h))
+	sums := make([]int, w)
+	for y := range h {
+		clear(sums)
+		for yy := y * f; yy < y*f+f; yy++ {
+			row := g.Pix[(yy)*g.Stride:]
+			for x := range w {
+				s := 0
+				for _, v := range row[x*f : x*f+f] {
+					s += int(v)
+				}
+				sums[x] += s
+			}
+		}
+		orow := out.Pix[y*out.Stride:]
+		for x := range w {
+			orow[x] = uint8(sums[x] / (f * f))
+		}
+	}
+	return out
+}
+
+// otsu is the threshold that best separates a histogram in two classes.
+func otsu(hist *[256]int) uint8 {
+	total, sum := 0, 0
+	for i, n := range hist {
+		total += n
+		sum += i * n
+	}
+	var best float64
+	var t uint8
+	wB, sumB := 0, 0
+	for i, n := range hist {
+		wB += n
+		if wB == 0 {
+			continue
+		}
+		wF := total - wB
+		if wF == 0 {
+			break
+		}
+		sumB += i * n
+		mB, mF := float64(sumB)/float64(wB), float64(sum-sumB)/float64(wF)
+		if v := float64(wB) * float64(wF) * (mB - mF) * (mB - mF); v > best {
+			best, t = v, uint8(i)
+		}
+	}
+	return t
+}
+
+// inkPoints thresholds the reduced page and returns its dark pixels, minus
+// the dark regions that touch the scan's edge (the scanner bed, shadows),
+// and the paper's extent.
+func inkPoints(g *image.Gray) (pts []point, paper image.Rectangle) {
+	var hist [256]int
+	for _, v := range g.Pix {
+		hist[v]++
+	}
+	t := otsu(&hist)
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	// Flood the dark pixels connected to the edge: the bed.
+	bed := make([]bool, w*h)
+	var stack []int
+	push := func(x, y int) {
+		if x < 0 || y < 0 || x >= w || y >= h {
+			return
+		}
+		i := y*w + x
+		if bed[i] || g.Pix[y*g.Stride+x] > t {
+			return
+		}
+		bed[i] = true
+		stack = append(stack, i)
+	}
+	for x := range w {
+		push(x, 0)
+		push(x, h-1)
+	}
+	for y := range h {
+		push(0, y)
+		push(w-1, y)
+	}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		x, y := i%w, i/w
+		push(x+1, y)
+		push(x-1, y)
+		push(x, y+1)
+		push(x, y-1)
+	}
+	minX, minY, maxX, maxY := w, h, -1, -1
+	for y := range h {
+		row := g.Pix[y*g.Stride:]
+		for x := range w {
+			if bed[y*w+x] {
+				continue
+			}
+			minX, minY, maxX, maxY = min(minX, x), min(minY, y), max(maxX, x), max(maxY, y)
+			if row[x] <= t {
+				pts = append(pts, point{float32(x), float32(y)})
+			}
+		}
+	}
+	if maxX < 0 {
+		return nil, image.Rectangle{}
+	}
+	// Ink in a thin strip along the paper's edge is the edge's own shadow.
+	margin := float32(max(2, w/200))
+	keep := pts[:0]
+	for _, p := range pts {
+		if p.x > float32(minX)+margin && p.x < float32(maxX)-margin && p.y > float32(minY)+margin && p.y < float32(maxY)-margin {
+			keep = append(keep, p)
+		}
+	}
+	return keep, image.Rect(minX, minY, maxX+1, maxY+1)
+}
+
+type point struct{ x, y float32 }
+
+// profileScore projects the points across lines at angle deg (text lines
+// running down to the right by deg) into bins of size bin, with each point
+// shared between its two nearest bins so that the score changes smoothly
+// with the angle, and returns the sum of squared bins: largest when the
+// lines of text fall into the fewest bins.
+func profileScore(pts []point, deg, bin float64, stride int, hist []float64) (float64, []float64) {
+	s, c := math.Sincos(deg * math.Pi / 180)
+	// r = y cos - x sin is constant along a line at that angle; its range
+	// over the page fits in the page's diagonal.
+	clear(hist)
+	off := float64(len(hist)) / 2
+	for i := 0; i < len(pts); i += stride {
+		p := pts[i]
+		r := (float64(p.y)*c-float64(p.x)*s)/bin + off
+		k := int(r)
+		if k < 0 || k+1 >= len(hist) {
+			continue
+		}
+		f := r - float64(k)
+		hist[k] += 1 - f
+		hist[k+1] += f
+	}
+	sum := 0.0
+	for _, v := range hist {
+		sum += v * v
+	}
+	return sum, hist
+}
+
+// search finds the angle in [lo, hi] with the best score, step by step,
+// and refines it with a parabola through the best and its neighbours.
+func search(pts []point, lo, hi, step, bin float64, stride int, hist []float64) (best, score float64, scores []float64) {
+	best, score = lo, -1
+	var angles []float64
+	for a := lo; a <= hi+step/2; a += step {
+		v, _ := profileScore(pts, a, bin, stride, hist)
+		angles, scores = append(angles, a), append(scores, v)
+		if v > score {
+			best, score = a, v
+		}
+	}
+	i := slices.Index(angles, best)
+	if i > 0 && i+1 < len(angles) {
+		y0, y1, y2 := scores[i-1], scores[i], scores[i+1]
+		if d := y0 - 2*y1 + y2; d < 0 {
+			best += step * 0.5 * (y0 - y2) / d
+		}
+	}
+	return best, score, scores
+}
+
+// EstimateGeometry finds the page's skew (up to ±10.5°) and orientation
+// from its text lines, at about 150 dpi: a coarse search of the profile
+// across lines, then two finer ones with points shared between bins, then
+// the asymmetry of the lines (Latin text has more ascenders than
+// descenders) for up and down.
+func EstimateGeometry(g *image.Gray, dpi int) Geometry {
+	f := max(1, int(math.Round(float64(dpi)/workDPI)))
+	small := reduce(g, f)
+	pts, paper := inkPoints(small)
+	geo := Geometry{Paper: image.Rect(paper.Min.X*f, paper.Min.Y*f, paper.Max.X*f, paper.Max.Y*f)}
+	w, h := small.Rect.Dx(), small.Rect.Dy()
+	diag := int(math.Hypot(float64(w), float64(h))) + 8
+	if len(pts) < 2000 {
+		return geo // too little to go on: a blank page, or a photo
+	}
+	hist := make([]float64, 2*diag)
+	// Lines across (0 or 180) or along (90 or 270) the scan: the same
+	// search with the axes swapped.
+	swapped := make([]point, len(pts))
+	for i, p := range pts {
+		swapped[i] = point{p.y, p.x}
+	}
+	coarseStride := max(1, len(pts)/30000)
+	a0, s0, scores0 := search(pts, -10.5, 10.5, 0.3, 2, coarseStride, hist)
+	a1, s1, scores1 := search(swapped, -10.5, 10.5, 0.3, 2, coarseStride, hist)
+	use, angle, scores := pts, a0, scores0
+	quarter := false
+	if s1 > s0 {
+		use, angle, scores, quarter = swapped, a1, scores1, true
+	}
+	angle, _, _ = search(use, angle-0.4, angle+0.4, 0.05, 1, 1, hist)
+	angle, best, _ := search(use, angle-0.06, angle+0.06, 0.01, 1, 1, hist)
+	geo.Confidence = best / median(scores)
+	geo.Trusted = geo.Confidence > 1.3
+
+	// Up or down along the chosen axis.
+	_, prof := profileScore(use, angle, 1, 1, hist)
+	up := ascenderSide(prof)
+	geo.OrientationTrusted = up != 0
+	switch {
+	case !quarter && up >= 0:
+		geo.Orientation, geo.SkewDeg = 0, angle
+	case !quarter:
+		geo.Orientation, geo.SkewDeg = 180, angle
+	case up < 0:
+		geo.Orientation, geo.SkewDeg = 90, -angle
+	default:
+		geo.Orientation, geo.SkewDeg = 270, -angle
+	}
+	return geo
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 1
+	}
+	return math.Max(s[len(s)/2], 1e-9)
+}
+
+// ascenderSide finds the text lines in a profile across them and compares
+// the ink above each line's core (its x-height band) with the ink below:
+// +1 when there is clearly more above, so smaller bins are up; -1 when
+// more is below; 0 when it cannot tell.
+func ascenderSide(prof []float64) int {
+	peak := 0.0
+	for _, v := range prof {
+		peak = math.Max(peak, v)
+	}
+	if peak == 0 {
+		return 0
+	}
+	floor := peak * 0.04
+	var above, below float64
+	for i := 0; i < len(prof); {
+		if prof[i] <= floor {
+			i++
+			continue
+		}
+		j := i
+		top := 0.0
+		for j < len(prof) && prof[j] > floor {
+			top = math.Max(top, prof[j])
+			j++
+		}
+		// [i, j) is a line; its core is where it is at least half its top.
+		if j-i >= 4 {
+			c1, c2 := i, j-1
+			for prof[c1] < top/2 {
+				c1++
+			}
+			for prof[c2] < top/2 {
+				c2--
+			}
+			for k := i; k < c1; k++ {
+				above += prof[k]
+			}
+			for k := c2 + 1; k < j; k++ {
+				below += prof[k]
+			}
+		}
+		i = j
+	}
+	switch {
+	case above > below*1.25:
+		return 1
+	case below > above*1.25:
+		return -1
+	}
+	return 0
+}
