@@ -90,7 +90,7 @@ func otsu(hist *[256]int) uint8 {
 // inkPoints thresholds the reduced page and returns its dark pixels, minus
 // the dark regions that touch the scan's edge (the scanner bed, shadows),
 // and the paper's extent.
-func inkPoints(g *image.Gray) (pts []point, paper image.Rectangle) {
+func inkPoints(g *image.Gray) (pts []point, centres []point, paper image.Rectangle) {
 	var hist [256]int
 	for _, v := range g.Pix {
 		hist[v]++
@@ -129,6 +129,7 @@ func inkPoints(g *image.Gray) (pts []point, paper image.Rectangle) {
 		push(x, y-1)
 	}
 	minX, minY, maxX, maxY := w, h, -1, -1
+	dark := make([]bool, w*h)
 	for y := range h {
 		row := g.Pix[y*g.Stride:]
 		for x := range w {
@@ -136,13 +137,55 @@ func inkPoints(g *image.Gray) (pts []point, paper image.Rectangle) {
 				continue
 			}
 			minX, minY, maxX, maxY = min(minX, x), min(minY, y), max(maxX, x), max(maxY, y)
-			if row[x] <= t {
-				pts = append(pts, point{float32(x), float32(y)})
+			dark[y*w+x] = row[x] <= t
+		}
+	}
+	// Text is made of small pieces. Long pieces are rules, frames, the
+	// signature boxes, pictures: they say little about the lines of text,
+	// and a frame's sides would pass for lines running the other way.
+	longest := int(25.0 / 25.4 * workDPI * float64(w) / float64(max(1, w)))
+	seen := make([]bool, w*h)
+	var comp []int
+	for start, d := range dark {
+		if !d || seen[start] {
+			continue
+		}
+		comp = append(comp[:0], start)
+		seen[start] = true
+		cx0, cy0, cx1, cy1 := w, h, -1, -1
+		for k := 0; k < len(comp); k++ {
+			i := comp[k]
+			x, y := i%w, i/w
+			cx0, cy0, cx1, cy1 = min(cx0, x), min(cy0, y), max(cx1, x), max(cy1, y)
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					nx, ny := x+dx, y+dy
+					if nx < 0 || ny < 0 || nx >= w || ny >= h {
+						continue
+					}
+					j := ny*w + nx
+					if dark[j] && !seen[j] {
+						seen[j] = true
+						comp = append(comp, j)
+					}
+				}
 			}
+		}
+		if cx1-cx0 > longest || cy1-cy0 > longest {
+			continue
+		}
+		var sx, sy float32
+		for _, i := range comp {
+			p := point{float32(i % w), float32(i / w)}
+			pts = append(pts, p)
+			sx, sy = sx+p.x, sy+p.y
+		}
+		if len(comp) >= 4 {
+			centres = append(centres, point{sx / float32(len(comp)), sy / float32(len(comp))})
 		}
 	}
 	if maxX < 0 {
-		return nil, image.Rectangle{}
+		return nil, nil, image.Rectangle{}
 	}
 	// Ink in a thin strip along the paper's edge is the edge's own shadow.
 	margin := float32(max(2, w/200))
@@ -152,7 +195,64 @@ func inkPoints(g *image.Gray) (pts []point, paper image.Rectangle) {
 			keep = append(keep, p)
 		}
 	}
-	return keep, image.Rect(minX, minY, maxX+1, maxY+1)
+	return keep, centres, image.Rect(minX, minY, maxX+1, maxY+1)
+}
+
+// lineAxis tells from the pieces of ink whether the lines of text run
+// across the scan or along it: each piece's nearest neighbour is most
+// often the next letter on its line, nearer than the line above or below
+// (the "docstrum"). It returns +1 across, -1 along, 0 when it cannot tell.
+func lineAxis(centres []point) int {
+	const cell = 24
+	grid := map[[2]int][]int{}
+	for i, c := range centres {
+		k := [2]int{int(c.x) / cell, int(c.y) / cell}
+		grid[k] = append(grid[k], i)
+	}
+	across, along := 0, 0
+	for i, c := range centres {
+		best, bd := -1, float32(cell*cell)
+		kx, ky := int(c.x)/cell, int(c.y)/cell
+		for dy := -1; dy <= 1; dy++ {
+			for dx := -1; dx <= 1; dx++ {
+				for _, j := range grid[[2]int{kx + dx, ky + dy}] {
+					if j == i {
+						continue
+					}
+					ex, ey := centres[j].x-c.x, centres[j].y-c.y
+					if d := ex*ex + ey*ey; d < bd {
+						best, bd = j, d
+					}
+				}
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		ex, ey := abs32(centres[best].x-c.x), abs32(centres[best].y-c.y)
+		switch {
+		case ey < ex*0.5:
+			across++
+		case ex < ey*0.5:
+			along++
+		}
+	}
+	switch {
+	case across+along < 50:
+		return 0
+	case across > along*3/2:
+		return 1
+	case along > across*3/2:
+		return -1
+	}
+	return 0
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 type point struct{ x, y float32 }
@@ -160,8 +260,9 @@ type point struct{ x, y float32 }
 // profileScore projects the points across lines at angle deg (text lines
 // running down to the right by deg) into bins of size bin, with each point
 // shared between its two nearest bins so that the score changes smoothly
-// with the angle, and returns the sum of squared bins: largest when the
-// lines of text fall into the fewest bins.
+// with the angle, and returns the sum of the squared differences between
+// neighbouring bins (Postl's criterion): largest when the lines of text
+// begin and end sharply, and blind to the page's broad layout.
 func profileScore(pts []point, deg, bin float64, stride int, hist []float64) (float64, []float64) {
 	s, c := math.Sincos(deg * math.Pi / 180)
 	// r = y cos - x sin is constant along a line at that angle; its range
@@ -180,8 +281,9 @@ func profileScore(pts []point, deg, bin float64, stride int, hist []float64) (fl
 		hist[k+1] += f
 	}
 	sum := 0.0
-	for _, v := range hist {
-		sum += v * v
+	for i := 1; i < len(hist); i++ {
+		d := hist[i] - hist[i-1]
+		sum += d * d
 	}
 	return sum, hist
 }
@@ -216,14 +318,14 @@ func search(pts []point, lo, hi, step, bin float64, stride int, hist []float64) 
 func EstimateGeometry(g *image.Gray, dpi int) Geometry {
 	f := max(1, int(math.Round(float64(dpi)/workDPI)))
 	small := reduce(g, f)
-	pts, paper := inkPoints(small)
+	pts, centres, paper := inkPoints(small)
 	geo := Geometry{Paper: image.Rect(paper.Min.X*f, paper.Min.Y*f, paper.Max.X*f, paper.Max.Y*f)}
 	w, h := small.Rect.Dx(), small.Rect.Dy()
 	diag := int(math.Hypot(float64(w), float64(h))) + 8
 	if len(pts) < 2000 {
 		return geo // too little to go on: a blank page, or a photo
 	}
-	hist := make([]float64, 2*diag)
+	hist := make([]float64, 4*diag+8) // room for bins of half a pixel
 	// Lines across (0 or 180) or along (90 or 270) the scan: the same
 	// search with the axes swapped.
 	swapped := make([]point, len(pts))
@@ -231,17 +333,27 @@ func EstimateGeometry(g *image.Gray, dpi int) Geometry {
 		swapped[i] = point{p.y, p.x}
 	}
 	coarseStride := max(1, len(pts)/30000)
+	// Lines of text make one angle stand out sharply from the rest; the
+	// columns of a page seen across them do not. So the axis is chosen by
+	// how much its best angle stands out, not by its raw score.
 	a0, s0, scores0 := search(pts, -10.5, 10.5, 0.3, 2, coarseStride, hist)
 	a1, s1, scores1 := search(swapped, -10.5, 10.5, 0.3, 2, coarseStride, hist)
-	use, angle, scores := pts, a0, scores0
+	c0, c1 := s0/median(scores0), s1/median(scores1)
+	use, angle, conf := pts, a0, c0
 	quarter := false
-	if s1 > s0 {
-		use, angle, scores, quarter = swapped, a1, scores1, true
+	switch lineAxis(centres) {
+	case -1:
+		quarter = true
+	case 0:
+		quarter = c1 > c0
+	}
+	if quarter {
+		use, angle, conf = swapped, a1, c1
 	}
 	angle, _, _ = search(use, angle-0.4, angle+0.4, 0.05, 1, 1, hist)
-	angle, best, _ := search(use, angle-0.06, angle+0.06, 0.01, 1, 1, hist)
-	geo.Confidence = best / median(scores)
-	geo.Trusted = geo.Confidence > 1.3
+	angle, _, _ = search(use, angle-0.06, angle+0.06, 0.01, 0.5, 1, hist)
+	geo.Confidence = conf
+	geo.Trusted = conf > 2
 
 	// Up or down along the chosen axis.
 	_, prof := profileScore(use, angle, 1, 1, hist)
@@ -283,6 +395,7 @@ func ascenderSide(prof []float64) int {
 	}
 	floor := peak * 0.04
 	var above, below float64
+	lines := 0
 	for i := 0; i < len(prof); {
 		if prof[i] <= floor {
 			i++
@@ -296,6 +409,7 @@ func ascenderSide(prof []float64) int {
 		}
 		// [i, j) is a line; its core is where it is at least half its top.
 		if j-i >= 4 {
+			lines++
 			c1, c2 := i, j-1
 			for prof[c1] < top/2 {
 				c1++
@@ -313,9 +427,10 @@ func ascenderSide(prof []float64) int {
 		i = j
 	}
 	switch {
-	case above > below*1.25:
+	case lines < 5: // a fragment: too few lines to tell
+	case above > below*1.3:
 		return 1
-	case below > above*1.25:
+	case below > above*1.3:
 		return -1
 	}
 	return 0
