@@ -16,7 +16,7 @@ TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
 	qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
 	softhsm2 umockdev libumockdev-dev
 
-.PHONY: run test soak deps-run deps-test build vet screenshot security-report bench-saned bench-usb clean
+.PHONY: run test soak deps-run deps-test build vet screenshot security-report bench bench-saned bench-usb clean
 
 run: deps-run
 	$(GO) run ./cmd/autografo serve --sim --port $(PORT)
@@ -49,6 +49,13 @@ security-report: deps-test
 # Our SANE client against scanimage on the same saned (needs port 6566 free).
 bench-saned: deps-test
 	GO=$(GO) .ci/bench-saned
+
+# The signature pipeline: its accuracy on the synthetic set (report in
+# bench-accuracy.md), its speed, and ImageMagick and unpaper on the same pages.
+bench: deps-test
+	$(GO) test -run XXX -bench Accuracy -benchtime 1x -timeout 30m ./scanner/pipeline -accuracy-report $(CURDIR)/bench-accuracy.md
+	$(GO) test -run XXX -bench Process -benchtime 20x ./scanner/pipeline
+	GO=$(GO) .ci/bench-pipeline
 
 # The IPP-over-USB transport against raw bulk reads, and idle discovery's
 # CPU, on a device emulated under umockdev.

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +32,10 @@ type driverFlags struct {
 	simFaults   string
 	simUnsigned string
 	simPageTime time.Duration
+	simSkew     float64
+	simRotation int
+	simInterp   bool
+	simFaint    bool
 
 	usb               bool
 	usbTrace          string
@@ -48,6 +54,10 @@ func (f *driverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.simFaults, "sim-faults", "", "faults for successive simulated jobs: busy, jam@N, nodocs, gone@N (comma-separated)")
 	fs.StringVar(&f.simUnsigned, "sim-unsigned", "", "roles whose box the simulator leaves unsigned (comma-separated)")
 	fs.DurationVar(&f.simPageTime, "sim-page-time", 700*time.Millisecond, "simulated mechanical time per page")
+	fs.Float64Var(&f.simSkew, "sim-skew", math.NaN(), "skew of every simulated page in degrees, -10..10 (default: random within ±4)")
+	fs.IntVar(&f.simRotation, "sim-rotation", 0, "quarter turn of every simulated page: 0, 90, 180 or 270")
+	fs.BoolVar(&f.simInterp, "sim-interpreter", false, "add an interpreter to the simulated act (six signers)")
+	fs.BoolVar(&f.simFaint, "sim-faint", false, "the simulated signers use a faint pen")
 	fs.BoolVar(&f.usb, "usb", true, "drive eSCL scanners plugged in by USB (IPP over USB)")
 	fs.Var(&f.usbQuirks, "usb-quirk", `quirks for a USB scanner model: "PRODUCT=interfaces=N,hard-reset,soft-reset" (repeatable)`)
 	fs.StringVar(&f.usbTrace, "usb-trace", "", "record every HTTP exchange with USB scanners in this directory (for a regression test; scan test sheets only)")
@@ -71,8 +81,19 @@ func (f *driverFlags) build(log *slog.Logger) ([]scanner.Driver, error) {
 				unsigned = append(unsigned, sim.Role(r))
 			}
 		}
-		d, err := sim.New(sim.Options{Seed: f.simSeed, FeederPages: f.simPages, Faults: faults,
-			Unsigned: unsigned, PageTime: f.simPageTime})
+		opts := sim.Options{Seed: f.simSeed, FeederPages: f.simPages, Faults: faults,
+			Unsigned: unsigned, PageTime: f.simPageTime, Rotation: f.simRotation, StrayDot: len(unsigned) > 0}
+		if !math.IsNaN(f.simSkew) {
+			opts.SkewDeg = &f.simSkew
+		}
+		if f.simInterp {
+			opts.Act = sim.DefaultAct()
+			opts.Act.Signers = append(opts.Act.Signers[:4:4], sim.Signer{Role: sim.Interprete, Name: "Sara Conti"}, opts.Act.Signers[4])
+		}
+		if f.simFaint {
+			opts.PenInk = 165
+		}
+		d, err := sim.New(opts)
 		if err != nil {
 			return nil, err
 		}
@@ -262,6 +283,15 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		if *out != "-" {
 			fmt.Fprintln(stdout, path)
+			// The simulator knows where the boxes are: keep them beside
+			// the page, for autografo analyse --boxes.
+			if boxes := layoutBoxes(pg); boxes != nil {
+				b, _ := json.MarshalIndent(boxes, "", "  ")
+				if err := os.WriteFile(strings.TrimSuffix(path, filepath.Ext(path))+".boxes.json", b, 0o644); err != nil {
+					fmt.Fprintln(stderr, "autografo:", err)
+					return 1
+				}
+			}
 		}
 	}
 }

@@ -55,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return deleteCmd(args[1:], stdout, stderr)
 	case "verify":
 		return verifyCmd(args[1:], stdout, stderr)
+	case "analyse":
+		return analyseCmd(args[1:], stdout, stderr)
 	case "import":
 		return importCmd(args[1:], stdout, stderr)
 	case "scan":
@@ -89,6 +91,7 @@ commands:
   import    store an act from a bundle
   delete    remove an act and its images at an operator's request (journaled)
   verify    check a document's seals: who, when, and whether it is intact
+  analyse   a page's skew and orientation, and each signer's box: signed or not
   version   print the version
 `)
 }

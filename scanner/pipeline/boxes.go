@@ -7,14 +7,18 @@ import (
 )
 
 // Point is a position in scan pixels.
-type Point struct{ X, Y float64 }
+type Point struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+}
 
 // Box is a signer's printed box on the scan: its corners as printed,
 // top-left, top-right, bottom-right, bottom-left, wherever the page's skew
 // and turn put them. It comes from the page's layout.
 type Box struct {
-	Role, Label string
-	Corners     [4]Point
+	Role    string   `json:"role"`
+	Label   string   `json:"label,omitempty"`
+	Corners [4]Point `json:"corners"`
 }
 
 // Decision is what a box holds.
@@ -80,39 +84,50 @@ func cutBox(g *image.Gray, b Box, dpi int) crop {
 }
 
 // sauvola marks as ink the pixels darker than Sauvola's local threshold
-// (window win, k 0.25) and than the paper by at least minContrast gray
-// levels. It uses integral images of the crop only.
+// (window win) and than the paper by at least minContrast gray levels.
+// The window's sums are kept per column and slid down the crop, so the
+// memory is two rows, not two integral images of the crop.
 func sauvola(g *image.Gray, win int, minContrast float64) []bool {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
-	sum := make([]float64, (w+1)*(h+1))
-	sq := make([]float64, (w+1)*(h+1))
-	for y := range h {
-		var rs, rq float64
-		row := g.Pix[y*g.Stride:]
-		for x := range w {
-			v := float64(row[x])
-			rs += v
-			rq += v * v
-			i := (y+1)*(w+1) + x + 1
-			sum[i] = sum[i-(w+1)] + rs
-			sq[i] = sq[i-(w+1)] + rq
-		}
-	}
 	paper := background(g)
 	ink := make([]bool, w*h)
 	r := win / 2
 	// A small k: a faint pen on white paper barely moves the local mean,
 	// and the minimum contrast keeps paper noise out.
 	const k, R = 0.12, 128.0
+	colSum := make([]float64, w)
+	colSq := make([]float64, w)
+	preSum := make([]float64, w+1)
+	preSq := make([]float64, w+1)
+	addRow := func(y int, sign float64) {
+		row := g.Pix[y*g.Stride:]
+		for x := range w {
+			v := float64(row[x])
+			colSum[x] += sign * v
+			colSq[x] += sign * v * v
+		}
+	}
+	for y := 0; y < min(r, h); y++ {
+		addRow(y, 1)
+	}
 	for y := range h {
-		y0, y1 := max(0, y-r), min(h, y+r+1)
+		if y+r < h {
+			addRow(y+r, 1)
+		}
+		if y-r-1 >= 0 {
+			addRow(y-r-1, -1)
+		}
+		rows := float64(min(h, y+r+1) - max(0, y-r))
+		for x := range w {
+			preSum[x+1] = preSum[x] + colSum[x]
+			preSq[x+1] = preSq[x] + colSq[x]
+		}
 		row := g.Pix[y*g.Stride:]
 		for x := range w {
 			x0, x1 := max(0, x-r), min(w, x+r+1)
-			n := float64((x1 - x0) * (y1 - y0))
-			a, b, c, d := y0*(w+1)+x0, y0*(w+1)+x1, y1*(w+1)+x0, y1*(w+1)+x1
-			mean := (sum[d] - sum[b] - sum[c] + sum[a]) / n
-			v := (sq[d]-sq[b]-sq[c]+sq[a])/n - mean*mean
+			n := float64(x1-x0) * rows
+			mean := (preSum[x1] - preSum[x0]) / n
+			v := (preSq[x1]-preSq[x0])/n - mean*mean
 			t := mean * (1 + k*(math.Sqrt(math.Max(v, 0))/R-1))
 			p := float64(row[x])
 			ink[y*w+x] = p < t && p < paper-minContrast

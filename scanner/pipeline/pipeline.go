@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"runtime"
 	"sync"
 	"time"
 
@@ -69,12 +70,25 @@ func Process(data []byte, mediaType string, dpi int, boxes []Box, o Options) (Re
 	}()
 	t := time.Now()
 	res.Verdicts = make([]Verdict, len(boxes))
-	for i, b := range boxes {
-		v := analyse(g, b, dpi)
-		v.Signature = normalize(v, dpi)
-		v.crop, v.ink = crop{}, nil
-		res.Verdicts[i] = v
+	next := make(chan int)
+	var bw sync.WaitGroup
+	for range min(len(boxes), runtime.GOMAXPROCS(0)) {
+		bw.Add(1)
+		go func() {
+			defer bw.Done()
+			for i := range next {
+				v := analyse(g, boxes[i], dpi)
+				v.Signature = normalize(v, dpi)
+				v.crop, v.ink = crop{}, nil
+				res.Verdicts[i] = v
+			}
+		}()
 	}
+	for i := range boxes {
+		next <- i
+	}
+	close(next)
+	bw.Wait()
 	res.Timings.Boxes = time.Since(t)
 	wg.Wait()
 	res.Timings.Total = time.Since(t0)

@@ -36,32 +36,39 @@ func simPage(t testing.TB, s simSpec) ([]byte, sim.Truth) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pageOf(t, d, s.dpi, s.color, s.page)
+}
+
+// pageOf scans the simulator's feeder and returns page n (0: the last).
+func pageOf(t testing.TB, d *sim.Driver, dpi int, colour bool, n int) ([]byte, sim.Truth) {
+	t.Helper()
 	ctx := context.Background()
 	dev, _ := d.Open(ctx, "sim:0")
 	color := scanner.Gray
-	if s.color {
+	if colour {
 		color = scanner.Color
 	}
-	job, err := dev.Scan(ctx, scanner.Request{Source: scanner.Feeder, DPI: s.dpi, Color: color})
+	job, err := dev.Scan(ctx, scanner.Request{Source: scanner.Feeder, DPI: dpi, Color: color})
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := max(1, s.page)
+	var data []byte
+	var truth sim.Truth
 	for i := 1; ; i++ {
 		p, err := job.NextPage(ctx)
+		if err == io.EOF {
+			return data, truth
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i < page {
-			p.Body.Close()
-			continue
-		}
-		truth, _ := sim.TruthOf(p)
-		data, err := io.ReadAll(p.Body)
-		if err != nil {
+		truth, _ = sim.TruthOf(p)
+		if data, err = io.ReadAll(p.Body); err != nil {
 			t.Fatal(err)
 		}
-		return data, truth
+		if i == n {
+			return data, truth
+		}
 	}
 }
 

@@ -10,20 +10,20 @@ import (
 type Geometry struct {
 	// SkewDeg is the angle of the text lines, clockwise as seen, before the
 	// quarter turn: rotating the page by -SkewDeg straightens it.
-	SkewDeg float64
+	SkewDeg float64 `json:"skewDeg"`
 	// Orientation is the clockwise quarter turn (0, 90, 180, 270) the page
 	// shows after the skew: turning it back by as much makes it upright.
-	Orientation int
+	Orientation int `json:"orientation"`
 	// Trusted is false when the page has too little text, or no clear
 	// direction, for the estimate to be used; nothing is then rotated.
-	Trusted bool
+	Trusted bool `json:"trusted"`
 	// Confidence is how much the best angle stands out (1: not at all).
-	Confidence float64
+	Confidence float64 `json:"confidence"`
 	// OrientationTrusted is false when up and down could not be told apart.
-	OrientationTrusted bool
+	OrientationTrusted bool `json:"orientationTrusted"`
 	// Paper is the sheet's extent in the scan: the scanner's dark bed
 	// around it removed.
-	Paper image.Rectangle
+	Paper image.Rectangle `json:"paper"`
 }
 
 // workDPI is the resolution the geometry is estimated at: text lines are
