@@ -40,7 +40,8 @@ deps-test:
 
 # Refreshes the README's screenshot from a real capture in headless Chromium.
 screenshot: deps-test
-	AUTOGRAFO_SCREENSHOT=$(CURDIR)/docs/screenshot-capture.png $(GO) test -count=1 -run TestBrowserFeederCaptureShowsEveryPage ./cmd/autografo
+	AUTOGRAFO_SCREENSHOT=$(CURDIR)/docs/screenshot-capture.png AUTOGRAFO_SCREENSHOT_SIGNATURES=$(CURDIR)/docs/screenshot-signatures.png \
+		$(GO) test -count=1 -run 'TestBrowserFeederCaptureShowsEveryPage|TestBrowserShowsEachSignersVerdict' ./cmd/autografo
 
 # Regenerates docs/SECURITY.md from a run of the attack tests.
 security-report: deps-test

@@ -28,6 +28,7 @@ import (
 	"github.com/autografo/autografo/agent/store"
 	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/manager"
+	"github.com/autografo/autografo/scanner/pipeline"
 	_ "github.com/autografo/autografo/scanner/pnm" // SANE pages arrive as PNM
 )
 
@@ -61,6 +62,9 @@ type Options struct {
 	// Retention is how long images stay after ANSC confirmed the act
 	// (default 7 days).
 	Retention time.Duration
+	// Layout says where the signers' boxes are on a scanned page (nil, or
+	// none returned: the page is analysed for how it lies only).
+	Layout func(scanner.Page) []pipeline.Box
 	// Sealer seals every document (the workstation seal); nil: unsealed.
 	Sealer Sealer
 	// Attester signs the officer's attestation of conformity; nil: acts
@@ -84,6 +88,7 @@ type Store interface {
 	Purge(ctx context.Context, cutoff time.Time, operator string) (int, error)
 	Deliver(ctx context.Context, act, operator, tab string) error
 	PutDocument(ctx context.Context, d store.Document, data []byte, operator string) (store.Document, error)
+	PutDecision(ctx context.Context, d store.Decision, crop []byte, operator string) error
 	Release(ctx context.Context, act, operator, reason string) error
 }
 
@@ -101,6 +106,9 @@ type Agent struct {
 	ctx    context.Context // parent of every capture; cancelled on shutdown
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// analysing admits one page analysis at a time: on a two-core laptop a
+	// second would only slow the first, and the capture's own work.
+	analysing chan struct{}
 
 	mu       sync.Mutex
 	running  map[string]string // act -> its capture: one at a time keeps page order
@@ -147,6 +155,7 @@ func New(s Scanners, opts Options) *Agent {
 		scanners: s, log: opts.Logger, opts: opts,
 		ctx: ctx, cancel: cancel,
 		running: make(map[string]string), captures: make(map[string]*capture),
+		analysing: make(chan struct{}, 1),
 	}
 }
 
@@ -485,6 +494,10 @@ func (a *Agent) runCapture(ctx context.Context, id, actID, operator string, job 
 		if err != nil {
 			return fail(err)
 		}
+		var boxes []pipeline.Box
+		if a.opts.Layout != nil {
+			boxes = a.opts.Layout(pg)
+		}
 		p, preview, err := a.receivePage(ctx, pg, func(got, total int64) {
 			out.Send(protocol.CaptureProgress{
 				Envelope: protocol.Envelope{Type: protocol.TypeCaptureProgress},
@@ -512,6 +525,8 @@ func (a *Agent) runCapture(ctx context.Context, id, actID, operator string, job 
 			Act:      actID, Capture: id, Page: p.info, Preview: blob,
 		})
 		out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: "image/jpeg"}, preview)
+		a.analyse(analysisJob{act: actID, capture: id, operator: operator, page: idx, data: p.data,
+			mediaType: p.info.MediaType, dpi: p.info.DPI, boxes: boxes}, out)
 	}
 	if got > 0 {
 		if err := a.opts.Store.SetState(context.Background(), actID, store.StateAnnounced, operator, nil); err != nil {

@@ -53,6 +53,7 @@ const (
 	TypeCaptureStarted  = "capture.started"
 	TypeCaptureProgress = "capture.progress"
 	TypePageReady       = "page.ready"
+	TypePageAnalysis    = "page.analysis"
 	TypeCaptureDone     = "capture.done"
 	TypeCaptureFailed   = "capture.failed"
 	TypeCaptureCanceled = "capture.canceled"
@@ -242,6 +243,36 @@ type PageReady struct {
 	Capture string   `json:"capture"`
 	Page    PageInfo `json:"page"`
 	Preview string   `json:"preview"` // blob id
+}
+
+// PageAnalysis is what the signature pipeline found on a captured page:
+// how it lies on the scanner, and for each signer's box that its layout
+// places there, whether it is signed. Each signature image (PNG) follows
+// as the binary frame its Blob names.
+type PageAnalysis struct {
+	Envelope
+	Act     string `json:"act"`
+	Capture string `json:"capture"`
+	Page    int    `json:"page"` // the page's index in the act
+	// SkewDeg is the text's angle, clockwise; Orientation the quarter turn
+	// the page shows. Trusted is false when the page gave too little to go
+	// on.
+	SkewDeg     float64     `json:"skewDeg"`
+	Orientation int         `json:"orientation"`
+	Trusted     bool        `json:"trusted"`
+	Signatures  []Signature `json:"signatures"`
+}
+
+// Signature is one signer's box on a page.
+type Signature struct {
+	Role       string  `json:"role"`
+	Label      string  `json:"label,omitempty"`
+	Decision   string  `json:"decision"` // signed, empty, doubtful
+	Confidence float64 `json:"confidence"`
+	// Reasons: faint_ink, ink_crosses_edge, stray_mark, little_ink,
+	// two_lines.
+	Reasons []string `json:"reasons,omitempty"`
+	Blob    string   `json:"blob,omitempty"` // the signature's image, when there is one
 }
 
 // CaptureDone ends a capture that reached the last page.

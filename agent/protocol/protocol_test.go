@@ -30,6 +30,11 @@ func TestWireGolden(t *testing.T) {
 		"page.ready": PageReady{Envelope: Envelope{Type: TypePageReady}, Act: "act-1", Capture: "cap-1",
 			Page: PageInfo{Index: 2, MediaType: "image/jpeg", Width: 2574, Height: 3602, DPI: 300, Bytes: 81920,
 				SHA256: strings.Repeat("ab", 32)}, Preview: "blob-1"},
+		"page.analysis": PageAnalysis{Envelope: Envelope{Type: TypePageAnalysis}, Act: "act-1", Capture: "cap-1", Page: 3,
+			SkewDeg: 1.25, Orientation: 0, Trusted: true, Signatures: []Signature{
+				{Role: "sposo", Label: "Lo sposo", Decision: "signed", Confidence: 0.97, Blob: "blob-2"},
+				{Role: "testimone1", Label: "Il testimone", Decision: "empty", Confidence: 1, Reasons: []string{"stray_mark"}},
+				{Role: "ufficiale", Label: "L'Ufficiale dello Stato Civile", Decision: "doubtful", Confidence: 0.5, Reasons: []string{"little_ink"}, Blob: "blob-3"}}},
 		"capture.failed": CaptureFailed{Envelope: Envelope{Type: TypeCaptureFailed}, Act: "act-1", Capture: "cap-1", Pages: 2,
 			Error: Error{Code: CodePaperJam, Message: "Carta inceppata"}},
 		"error": ErrorMessage{Envelope: Envelope{Type: TypeError, ID: "7"}, Error: Error{Code: CodeDeviceBusy, Message: "occupato"}},

@@ -283,7 +283,7 @@ func (cl *client) until(typ string) msg {
 		}
 		switch m.Type {
 		case protocol.TypeCaptureProgress, protocol.TypeDevicesChanged, protocol.TypeCaptureStarted,
-			protocol.TypeDocumentReady, protocol.TypeDocumentFailed, protocol.TypePageReady, "<blob>":
+			protocol.TypeDocumentReady, protocol.TypeDocumentFailed, protocol.TypePageReady, protocol.TypePageAnalysis, "<blob>":
 			continue
 		}
 		cl.t.Fatalf("got %s (%s) while waiting for %s", m.Type, m.raw, typ)

@@ -423,3 +423,42 @@ func TestBrowserPendingActsSurviveAReloadAndResume(t *testing.T) {
 		t.Errorf("after continuing the act: %q", status)
 	}
 }
+
+// After a capture, the page shows each signer's box as the pipeline
+// decided it: the signatures cut out and marked signed, the empty box
+// marked missing, and a summary naming who has not signed.
+func TestBrowserShowsEachSignersVerdict(t *testing.T) {
+	ctx := browser(t)
+	ag := startAgent(t, "--sim-pages", "2", "--sim-page-time", "100ms", "--sim-unsigned", "testimone2", "--sim-skew", "2.5")
+	openPage(t, ctx, ag.URL)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll("#signature-list li").length === 5 &&
+		[...document.querySelectorAll("#signature-list img")].every(i => i.complete && i.naturalWidth > 0)`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("five verdicts with their signatures: %v\n%s", err, ag.logs)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#signature-list li")].map(li =>
+		li.dataset.role + "=" + li.dataset.decision + ":" + li.querySelector(".mark").textContent + ":" + (li.querySelector("img") ? "img" : li.querySelector(".blank").textContent)).join(" | ")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "sposo=signed:Firmato:img | sposa=signed:Firmato:img | testimone1=signed:Firmato:img | testimone2=empty:Firma mancante:Riquadro vuoto | ufficiale=signed:Firmato:img"
+	if got != want {
+		t.Errorf("verdicts:\n%s\nwant\n%s", got, want)
+	}
+	if s := text(t, ctx, `#signature-summary`); s != "Firme presenti: 4 di 5. Manca la firma di: Il testimone: Chiara Colombo." {
+		t.Errorf("summary %q", s)
+	}
+	if shot := os.Getenv("AUTOGRAFO_SCREENSHOT_SIGNATURES"); shot != "" {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(shot, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

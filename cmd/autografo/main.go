@@ -196,7 +196,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Error("bad signing configuration", "err", err)
 		return 2
 	}
-	opts := agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention, Sealer: sealer, Office: sf.office}
+	opts := agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention, Sealer: sealer, Office: sf.office,
+		Layout: layoutBoxes}
 	if attester != nil {
 		defer attester.Close()
 		opts.Attester = attester

@@ -321,8 +321,11 @@ func analyse(g *image.Gray, b Box, dpi int) Verdict {
 		v.Reasons = append(v.Reasons, ReasonLittleInk)
 	}
 	if v.Decision != Empty {
+		// A pen is faint when even its darkest strokes are pale: the
+		// darkest tenth of the ink inside the box, not its mean, which
+		// the soft edges of thin strokes pull up at low resolutions.
 		paper := background(c.img)
-		if darkN > 0 && paper-darkSum/float64(darkN) < 90 {
+		if darkN > 0 && paper-inkPercentile(c, ink, band, 0.1) < 110 {
 			v.Reasons = append(v.Reasons, ReasonFaint)
 			if v.Decision == Signed {
 				v.Confidence *= 0.85
@@ -374,4 +377,28 @@ func twoBands(ink []bool, w int, c crop, band int) bool {
 		above += rows[y]
 	}
 	return false
+}
+
+// inkPercentile is the gray level below which fraction q of the ink inside
+// the box lies.
+func inkPercentile(c crop, ink []bool, band int, q float64) float64 {
+	var hist [256]int
+	n := 0
+	w := c.img.Rect.Dx()
+	for y := c.margin + band; y < c.margin+c.h-band; y++ {
+		for x := c.margin + band; x < c.margin+c.w-band; x++ {
+			if ink[y*w+x] {
+				hist[c.img.Pix[y*c.img.Stride+x]]++
+				n++
+			}
+		}
+	}
+	acc := 0
+	for v, k := range hist {
+		acc += k
+		if float64(acc) >= q*float64(n) {
+			return float64(v)
+		}
+	}
+	return 255
 }

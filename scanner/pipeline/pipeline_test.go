@@ -88,6 +88,9 @@ func TestDecisionsOnSimulatedPages(t *testing.T) {
 			if b.Signed && s.penInk >= 160 && !slices.Contains(v.Reasons, ReasonFaint) {
 				t.Errorf("%+v %s: faint pen not reported: %v", s, v.Role, v.Reasons)
 			}
+			if b.Signed && s.penInk == 0 && slices.Contains(v.Reasons, ReasonFaint) {
+				t.Errorf("%+v %s: a black pen reported faint", s, v.Role)
+			}
 			if !b.Signed && s.strayDot && !slices.Contains(v.Reasons, ReasonStrayMark) {
 				t.Errorf("%+v %s: stray dot not reported: %v", s, v.Role, v.Reasons)
 			}

@@ -118,6 +118,7 @@ function resetAct() {
   state.actKey = "";
   state.pages = 0;
   $("#pages").replaceChildren();
+  clearSignatures();
   showError("");
   setStatus("Pronto. Inserire i fogli firmati e premere «Acquisisci».", "idle");
   $("#acquire").textContent = "Acquisisci";
@@ -193,6 +194,7 @@ async function resumeAct(act) {
   $("#register-label").hidden = !act.emergency;
   $("#register-time-label").hidden = !act.emergency;
   $("#pages").replaceChildren();
+  clearSignatures();
   state.act = act;
   state.actKey = describe(formAct());
   state.pages = 0;
@@ -216,6 +218,7 @@ async function ensureAct() {
     return state.act;
   }
   $("#pages").replaceChildren();
+  clearSignatures();
   state.pages = 0;
   const { act } = await client.request("act.open", desc);
   state.act = act;
@@ -324,6 +327,68 @@ client.addEventListener("page.ready", (ev) => {
   caption.textContent = `Pagina ${page.index}`;
   li.append(img, caption);
   $("#pages").append(li);
+});
+
+// The signature pipeline's verdicts, box by box: the officer sees before
+// the signers leave whether every one of them signed.
+const decisionText = { signed: "Firmato", empty: "Firma mancante", doubtful: "Da verificare" };
+const reasonText = {
+  faint_ink: "inchiostro molto chiaro",
+  ink_crosses_edge: "la firma esce dal riquadro",
+  stray_mark: "segni isolati ignorati",
+  little_ink: "poco inchiostro per una firma",
+  two_lines: "due righe di scrittura: due firme nello stesso riquadro?",
+};
+const signatures = new Map(); // "page/role" -> decision
+
+function clearSignatures() {
+  signatures.clear();
+  $("#signature-list").replaceChildren();
+  $("#signatures").hidden = true;
+}
+
+client.addEventListener("page.analysis", (ev) => {
+  const a = ev.detail;
+  if (!state.act || a.act !== state.act.id || a.signatures.length === 0) return;
+  for (const s of a.signatures) {
+    const key = `${a.page}/${s.role}`;
+    signatures.set(key, s);
+    let li = $(`#signature-list li[data-key="${CSS.escape(key)}"]`);
+    if (!li) {
+      li = document.createElement("li");
+      li.dataset.key = key;
+      $("#signature-list").append(li);
+    }
+    li.dataset.role = s.role;
+    li.dataset.decision = s.decision;
+    const title = document.createElement("div");
+    title.className = "who";
+    title.textContent = `${s.label || s.role} · pagina ${a.page}`;
+    const mark = document.createElement("div");
+    mark.className = "mark";
+    mark.textContent = decisionText[s.decision] || s.decision;
+    const body = s.data ? document.createElement("img") : document.createElement("div");
+    if (s.data) {
+      body.src = URL.createObjectURL(s.data);
+      body.alt = `Firma: ${s.label || s.role}`;
+    } else {
+      body.className = "blank";
+      body.textContent = "Riquadro vuoto";
+    }
+    const why = document.createElement("div");
+    why.className = "why";
+    why.textContent = (s.reasons || []).map((r) => reasonText[r] || r).join("; ");
+    li.replaceChildren(title, body, mark, why);
+  }
+  const all = [...signatures.values()];
+  const missing = all.filter((s) => s.decision === "empty").map((s) => s.label || s.role);
+  const doubtful = all.filter((s) => s.decision === "doubtful").map((s) => s.label || s.role);
+  let text = `Firme presenti: ${all.length - missing.length - doubtful.length} di ${all.length}.`;
+  if (missing.length) text += ` Manca la firma di: ${missing.join(", ")}.`;
+  if (doubtful.length) text += ` Da verificare: ${doubtful.join(", ")}.`;
+  $("#signature-summary").textContent = text;
+  $("#signature-summary").dataset.state = missing.length ? "missing" : doubtful.length ? "doubtful" : "complete";
+  $("#signatures").hidden = false;
 });
 
 client.addEventListener("capture.done", (ev) => {

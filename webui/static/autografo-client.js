@@ -17,6 +17,10 @@
 // "document.ready" event the upload-ready PDF with its R006 fields (detail.r006:
 // add contenuto = await AutografoClient.toBase64(detail.data), and idEvento).
 // ANSC's R006 wants base64: use AutografoClient.toBase64(blob).
+// A "page.analysis" event says, for a page with signers' boxes, which are
+// signed: detail.signatures[i] has role, decision (signed, empty,
+// doubtful), reasons and, when there is ink, the signature as a PNG Blob in
+// data.
 // Another format, or the officer's signed attestation of conformity (always
 // added for acts of the emergency register when the agent has the officer's
 // key): await ag.request("document.build", { act: act.id, format: "pdf",
@@ -116,6 +120,16 @@ export class AutografoClient extends EventTarget {
     } catch {
       return;
     }
+    if (msg.type === "page.analysis") {
+      // Each signature's image follows as its own binary frame; the message
+      // is delivered when all have arrived, each as signatures[i].data.
+      const waiting = msg.signatures.filter((s) => s.blob);
+      if (waiting.length > 0) {
+        const group = { msg, left: waiting.length };
+        for (const s of waiting) this.blobWaiters.set(s.blob, { group, signature: s });
+        return;
+      }
+    }
     const blobId = msg.type === "page.ready" ? msg.preview : msg.type === "page" || msg.type === "document.ready" ? msg.blob : null;
     if (blobId) {
       // Delivered once its bytes, the next binary frame, have arrived.
@@ -136,11 +150,17 @@ export class AutografoClient extends EventTarget {
     } catch {
       return;
     }
-    const msg = this.blobWaiters.get(header.blob);
-    if (!msg) return;
+    const waiter = this.blobWaiters.get(header.blob);
+    if (!waiter) return;
     this.blobWaiters.delete(header.blob);
-    msg.data = new Blob([new Uint8Array(buf, 4 + n)], { type: header.mediaType });
-    this.#deliver(msg);
+    const data = new Blob([new Uint8Array(buf, 4 + n)], { type: header.mediaType });
+    if (waiter.group) {
+      waiter.signature.data = data;
+      if (--waiter.group.left === 0) this.#deliver(waiter.group.msg);
+      return;
+    }
+    waiter.data = data;
+    this.#deliver(waiter);
   }
 
   #deliver(msg) {

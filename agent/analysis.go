@@ -1,0 +1,67 @@
+package agent
+
+import (
+	"context"
+
+	"github.com/autografo/autografo/agent/protocol"
+	"github.com/autografo/autografo/agent/store"
+	"github.com/autografo/autografo/scanner/pipeline"
+)
+
+// analysisJob is a stored page waiting for the signature pipeline.
+type analysisJob struct {
+	act, capture, operator string
+	page                   int
+	data                   []byte
+	mediaType              string
+	dpi                    int
+	boxes                  []pipeline.Box
+}
+
+// analyse runs the signature pipeline on a stored page, off the capture's
+// goroutine, keeps each box's verdict and signature in the store, and
+// tells the browser. A page that cannot be analysed is still captured: the
+// failure is logged, and the officer checks the page by eye.
+func (a *Agent) analyse(j analysisJob, out Sender) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		select {
+		case a.analysing <- struct{}{}:
+		case <-a.ctx.Done():
+			return
+		}
+		defer func() { <-a.analysing }()
+		res, err := pipeline.Process(j.data, j.mediaType, j.dpi, j.boxes, pipeline.Options{PreviewSize: -1})
+		if err != nil {
+			a.log.Warn("page analysis failed", "act", j.act, "page", j.page, "err", err)
+			return
+		}
+		msg := protocol.PageAnalysis{Envelope: protocol.Envelope{Type: protocol.TypePageAnalysis},
+			Act: j.act, Capture: j.capture, Page: j.page,
+			SkewDeg: res.Geometry.SkewDeg, Orientation: res.Geometry.Orientation, Trusted: res.Geometry.Trusted,
+			Signatures: []protocol.Signature{}}
+		blobs := map[string][]byte{}
+		for _, v := range res.Verdicts {
+			sig := protocol.Signature{Role: v.Role, Label: v.Label, Decision: string(v.Decision),
+				Confidence: v.Confidence, Reasons: v.Reasons}
+			if v.Signature != nil {
+				sig.Blob = newID("blob-")
+				blobs[sig.Blob] = v.Signature
+			}
+			msg.Signatures = append(msg.Signatures, sig)
+			if err := a.opts.Store.PutDecision(context.WithoutCancel(a.ctx), store.Decision{Act: j.act, Page: j.page, Role: v.Role,
+				Verdict: string(v.Decision), Confidence: v.Confidence, Reasons: v.Reasons, CropType: "image/png"}, v.Signature, j.operator); err != nil {
+				a.log.Warn("storing a signature verdict failed", "act", j.act, "page", j.page, "role", v.Role, "err", err)
+			}
+		}
+		a.log.Info("page analysed", "act", j.act, "page", j.page, "skew", res.Geometry.SkewDeg, "orientation", res.Geometry.Orientation,
+			"trusted", res.Geometry.Trusted, "boxes", len(res.Verdicts), "elapsed", res.Timings.Total)
+		out.Send(msg)
+		for _, s := range msg.Signatures {
+			if s.Blob != "" {
+				out.SendBlob(protocol.BlobHeader{Blob: s.Blob, MediaType: "image/png"}, blobs[s.Blob])
+			}
+		}
+	}()
+}
