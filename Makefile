@@ -24,6 +24,10 @@ run: deps-run
 test: deps-test
 	$(GO) vet -tags umockdev ./...
 	$(GO) test -tags umockdev -race -count=1 ./...
+	# The decoders of what scanners send, fuzzed for a short time beyond
+	# their committed corpus.
+	$(GO) test -run XXX -fuzz FuzzProcess -fuzztime 10s ./scanner/pipeline
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 10s ./scanner/jpegturbo
 
 # The crash test at full size: 200 captures, 50 kills with SIGKILL.
 soak: deps-test

@@ -113,6 +113,7 @@ type Agent struct {
 	mu       sync.Mutex
 	running  map[string]string // act -> its capture: one at a time keeps page order
 	captures map[string]*capture
+	geometry map[string]map[int]pipeline.Geometry // act -> page -> how it lies
 }
 
 // page is a page received from a device, checked, before it is stored.

@@ -55,6 +55,7 @@ func (a *Agent) analyse(j analysisJob, out Sender) {
 				a.log.Warn("storing a signature verdict failed", "act", j.act, "page", j.page, "role", v.Role, "err", err)
 			}
 		}
+		a.rememberGeometry(j.act, j.page, res.Geometry)
 		a.log.Info("page analysed", "act", j.act, "page", j.page, "skew", res.Geometry.SkewDeg, "orientation", res.Geometry.Orientation,
 			"trusted", res.Geometry.Trusted, "boxes", len(res.Verdicts), "elapsed", res.Timings.Total)
 		out.Send(msg)
@@ -64,4 +65,41 @@ func (a *Agent) analyse(j analysisJob, out Sender) {
 			}
 		}
 	}()
+}
+
+// rememberGeometry keeps how a page lies, for its act's document.
+func (a *Agent) rememberGeometry(act string, page int, g pipeline.Geometry) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.geometry == nil {
+		a.geometry = map[string]map[int]pipeline.Geometry{}
+	}
+	if a.geometry[act] == nil {
+		a.geometry[act] = map[int]pipeline.Geometry{}
+	}
+	a.geometry[act][page] = g
+}
+
+// uprightTurn is the clockwise turn, as a PDF page's /Rotate, that shows a
+// page upright: the quarter turn the pipeline found on it, when it is sure
+// of it. It uses the page's analysis when there is one, and estimates the
+// page's geometry otherwise (after a restart, or when the analysis has not
+// run yet). A skew within ±10° is left as scanned: straightening it would
+// mean re-encoding the scanner's image for looks alone.
+func (a *Agent) uprightTurn(act string, page int, data []byte, mediaType string, dpi int) int {
+	a.mu.Lock()
+	g, ok := a.geometry[act][page]
+	a.mu.Unlock()
+	if !ok {
+		img, err := pipeline.Decode(data, mediaType)
+		if err != nil {
+			return 0 // the builder reports the bad page
+		}
+		g = pipeline.EstimateGeometry(img, dpi)
+		a.rememberGeometry(act, page, g)
+	}
+	if !g.Trusted || !g.OrientationTrusted {
+		return 0
+	}
+	return (360 - g.Orientation) % 360
 }

@@ -66,7 +66,8 @@ func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out S
 			fail(protocol.CodeDocumentFailed, err)
 			return
 		}
-		inputs = append(inputs, document.Input{Data: data, MediaType: p.MediaType, DPI: p.DPI})
+		inputs = append(inputs, document.Input{Data: data, MediaType: p.MediaType, DPI: p.DPI,
+			Rotate: a.uprightTurn(actID, p.Index, data, p.MediaType, p.DPI)})
 	}
 	t0 := time.Now()
 	title := fmt.Sprintf("Processo verbale - %s", act.Kind)

@@ -21,6 +21,7 @@ func analyseCmd(args []string, stdout, stderr io.Writer) int {
 	dpi := fs.Int("dpi", 300, "resolution the page was scanned at")
 	boxesFile := fs.String("boxes", "", "JSON file of the signers' boxes (as autografo scan writes them for simulated pages)")
 	out := fs.String("out", "", "directory for the preview and the signatures (PNG), if wanted")
+	freeForm := fs.Bool("free-form", false, "without --boxes, look for one signature anywhere on the page (a signed card)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -44,7 +45,7 @@ func analyseCmd(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	res, err := pipeline.Process(data, "", *dpi, boxes, pipeline.Options{})
+	res, err := pipeline.Process(data, "", *dpi, boxes, pipeline.Options{FreeForm: *freeForm})
 	if err != nil {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 1

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -155,4 +156,32 @@ func workstationSeal(t *testing.T, dir string) []string {
 	os.WriteFile(filepath.Join(dir, "seal.p12"), p12, 0o600)
 	os.WriteFile(filepath.Join(dir, "seal.pass"), []byte("sigillo\n"), 0o600)
 	return []string{"--seal-p12", filepath.Join(dir, "seal.p12"), "--seal-password-file", filepath.Join(dir, "seal.pass")}
+}
+
+// Pages the feeder took sideways come out upright in the document: the
+// pipeline's quarter turn becomes each page's /Rotate, and the scanner's
+// JPEG stays as it was.
+func TestDocumentPagesComeOutUpright(t *testing.T) {
+	ag := startAgent(t, "--sim-pages", "2", "--sim-page-time", "1ms", "--saned", "", "--sim-rotation", "90")
+	cl, err := dialAgent(t, ag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.c.Close()
+	_, ready, data := captureDocument(t, ag, cl, map[string]any{"type": "act.open", "kind": "nascita",
+		"signers": []map[string]string{{"role": "dichiarante", "name": "Marco Ferri"}}})
+	if ready.msg["document"].(map[string]any)["passThrough"] != true {
+		t.Errorf("turning pages re-encoded them: %s", ready.raw)
+	}
+	path := filepath.Join(t.TempDir(), "verbale.pdf")
+	os.WriteFile(path, data, 0o600)
+	out, err := exec.Command(scannertest.Need(t, "pdfinfo"), "-f", "1", "-l", "2", path).CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`Page\s+1 rot:\s+270`, `Page\s+2 rot:\s+270`} {
+		if !regexp.MustCompile(want).Match(out) {
+			t.Errorf("pdfinfo lacks %q:\n%s", want, out)
+		}
+	}
 }

@@ -18,6 +18,10 @@ type Options struct {
 	// PreviewSize is the long side of the page preview in pixels (default
 	// 1200; negative: no preview).
 	PreviewSize int
+	// FreeForm looks for a single signature anywhere on a page given no
+	// boxes (a card signed at a home visit); its verdict has the role
+	// "firma".
+	FreeForm bool
 }
 
 // Result is everything the analysis found on a page.
@@ -69,6 +73,11 @@ func Process(data []byte, mediaType string, dpi int, boxes []Box, o Options) (Re
 		}
 	}()
 	t := time.Now()
+	if len(boxes) == 0 && o.FreeForm {
+		if b, ok := FindSignature(g, dpi); ok {
+			boxes = []Box{b}
+		}
+	}
 	res.Verdicts = make([]Verdict, len(boxes))
 	next := make(chan int)
 	var bw sync.WaitGroup

@@ -207,3 +207,54 @@ func FuzzProcess(f *testing.F) {
 		}
 	})
 }
+
+// card cuts a region around one of a simulated page's boxes, as a card
+// with a label and one signature box, scanned on its own.
+func card(t *testing.T, signed bool) ([]byte, image.Rectangle) {
+	t.Helper()
+	var unsigned []sim.Role
+	if !signed {
+		unsigned = []sim.Role{sim.Sposo}
+	}
+	data, truth := simPage(t, simSpec{dpi: 300, page: 3, seed: 21, unsigned: unsigned, noBed: true})
+	g, err := Decode(data, "image/jpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := truth.Boxes[0].Bounds
+	region := box.Inset(-180).Intersect(g.Rect)
+	c := g.SubImage(region).(*image.Gray)
+	var buf bytes.Buffer
+	if err := jpegturbo.Encode(&buf, c, 90); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), box.Sub(region.Min)
+}
+
+// Without a layout, the free-form mode finds the one signature on a card
+// and decides it; a card with an empty box gives no signature.
+func TestFreeFormSignature(t *testing.T) {
+	data, box := card(t, true)
+	res, err := Process(data, "image/jpeg", 300, nil, Options{FreeForm: true, PreviewSize: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Verdicts) != 1 || res.Verdicts[0].Decision != Signed || res.Verdicts[0].Signature == nil || res.Verdicts[0].Role != FreeFormRole {
+		t.Fatalf("signed card: %+v", res.Verdicts)
+	}
+	// The found region's centre lies in the printed box.
+	data2, _ := card(t, false)
+	g, _ := Decode(data, "image/jpeg")
+	found, ok := FindSignature(g, 300)
+	cx, cy := (found.Corners[0].X+found.Corners[2].X)/2, (found.Corners[0].Y+found.Corners[2].Y)/2
+	if !ok || !image.Pt(int(cx), int(cy)).In(box) {
+		t.Errorf("signature found at %+v, the box is %v", found, box)
+	}
+	res, err = Process(data2, "image/jpeg", 300, nil, Options{FreeForm: true, PreviewSize: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Verdicts) != 0 {
+		t.Errorf("a card with an empty box: %+v", res.Verdicts)
+	}
+}
