@@ -57,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return verifyCmd(args[1:], stdout, stderr)
 	case "analyse":
 		return analyseCmd(args[1:], stdout, stderr)
+	case "sheet":
+		return sheetCmd(args[1:], stdout, stderr)
 	case "import":
 		return importCmd(args[1:], stdout, stderr)
 	case "scan":
@@ -92,6 +94,7 @@ commands:
   delete    remove an act and its images at an operator's request (journaled)
   verify    check a document's seals: who, when, and whether it is intact
   analyse   a page's skew and orientation, and each signer's box: signed or not
+  sheet     stamp page codes on a PDF for printing, or make a signature sheet
   version   print the version
 `)
 }

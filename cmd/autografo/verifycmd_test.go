@@ -10,13 +10,16 @@ import (
 	"image/jpeg"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/autografo/autografo/agent/document"
 	"github.com/autografo/autografo/agent/seal"
+	"github.com/autografo/autografo/scanner/scannertest"
 )
 
 // workstationCert is a key and a self-signed certificate for a seal.
@@ -64,5 +67,36 @@ func TestVerifyCommand(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"verify", bad}, &out, &errb); code != 1 || !strings.Contains(out.String(), "NOT INTACT") {
 		t.Fatalf("verify changed (%d):\n%s", code, out.String())
+	}
+}
+
+// autografo sheet makes a signature sheet with its layout and stamps a
+// PDF; poppler reads both, and the stamped pages keep their count.
+func TestSheetCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "foglio.pdf")
+	var o, e bytes.Buffer
+	if code := run([]string{"sheet", "new", "--act", "act-1", "--title", "Dichiarazione", "--office", "Comune di Borgo Sereno",
+		"--signer", "dichiarante=Il dichiarante:Mario Rossi", "--signer", "ufficiale=L'ufficiale", out}, &o, &e); code != 0 {
+		t.Fatalf("sheet new (%d): %s", code, e.String())
+	}
+	layout, err := os.ReadFile(filepath.Join(dir, "foglio.layout.json"))
+	if err != nil || !strings.Contains(string(layout), `"role": "dichiarante"`) {
+		t.Fatalf("layout %s %v", layout, err)
+	}
+	text, err := exec.Command(scannertest.Need(t, "pdftotext"), out, "-").CombinedOutput()
+	if err != nil || !strings.Contains(string(text), "Il dichiarante: Mario Rossi") {
+		t.Fatalf("pdftotext: %v\n%s", err, text)
+	}
+	stamped := filepath.Join(dir, "stampato.pdf")
+	o.Reset()
+	if code := run([]string{"sheet", "stamp", "--act", "act-2", out, stamped}, &o, &e); code != 0 {
+		t.Fatalf("sheet stamp (%d): %s", code, e.String())
+	}
+	if info, err := exec.Command(scannertest.Need(t, "pdfinfo"), stamped).CombinedOutput(); err != nil || !regexp.MustCompile(`Pages:\s+1\n`).Match(info) {
+		t.Fatalf("pdfinfo: %v\n%s", err, info)
+	}
+	if code := run([]string{"sheet", "stamp", "--act", "act-2", filepath.Join(dir, "foglio.layout.json"), stamped}, &o, &e); code == 0 {
+		t.Fatal("a JSON file was stamped as a PDF")
 	}
 }

@@ -1,0 +1,282 @@
+package sheet
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/autografo/autografo/scanner/pipeline"
+)
+
+// Found is a scanned page's code: what it says, and where its three finder
+// patterns are in the scan (bottom left, top left, top right of the code
+// as printed), which fixes where everything else on the page is.
+type Found struct {
+	Code    Code
+	Finders [3]pipeline.Point
+}
+
+// Find reads the page code on a scan, in any of the four orientations and
+// skewed. It tries at about 150 dpi first (fast), then at full resolution.
+func Find(g *image.Gray, dpi int) (Found, error) {
+	var lastErr error
+	for _, f := range []int{max(1, dpi/150), 1} {
+		img := g
+		if f > 1 {
+			img = reduce(g, f)
+		}
+		found, err := findIn(img)
+		if err == nil {
+			for i := range found.Finders {
+				found.Finders[i].X = (found.Finders[i].X + 0.5) * float64(f)
+				found.Finders[i].Y = (found.Finders[i].Y + 0.5) * float64(f)
+			}
+			return found, nil
+		}
+		lastErr = err
+		if errors.Is(err, ErrForeignCode) || f == 1 {
+			break
+		}
+	}
+	return Found{}, lastErr
+}
+
+func findIn(img *image.Gray) (f Found, err error) {
+	defer func() {
+		if r := recover(); r != nil { // a decoder bug must not take the agent down
+			err = fmt.Errorf("%w: %v", ErrNoCode, r)
+		}
+	}()
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		return Found{}, fmt.Errorf("%w: %w", ErrNoCode, err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		return Found{}, fmt.Errorf("%w: %w", ErrNoCode, err)
+	}
+	code, err := ParseCode(res.GetText())
+	if err != nil {
+		return Found{}, err
+	}
+	pts := res.GetResultPoints()
+	if len(pts) < 3 {
+		return Found{}, fmt.Errorf("%w: %d finder patterns", ErrNoCode, len(pts))
+	}
+	f.Code = code
+	for i := range 3 {
+		f.Finders[i] = pipeline.Point{X: pts[i].GetX(), Y: pts[i].GetY()}
+	}
+	return f, nil
+}
+
+// reduce averages f×f blocks: the code is found on a smaller page first.
+func reduce(g *image.Gray, f int) *image.Gray {
+	w, h := g.Rect.Dx()/f, g.Rect.Dy()/f
+	out := image.NewGray(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			s := 0
+			for yy := y * f; yy < y*f+f; yy++ {
+				row := g.Pix[yy*g.Stride+x*f:]
+				for k := range f {
+					s += int(row[k])
+				}
+			}
+			out.Pix[y*out.Stride+x] = uint8(s / (f * f))
+		}
+	}
+	return out
+}
+
+// Transform maps PDF points of a page to scan pixels.
+type Transform struct{ a, b, c, d, e, f float64 }
+
+// Apply maps a point of the page (points, y up) to the scan (pixels).
+func (t Transform) Apply(x, y float64) pipeline.Point {
+	return pipeline.Point{X: t.a*x + t.b*y + t.c, Y: t.d*x + t.e*y + t.f}
+}
+
+// ScaleMM is how many scan pixels a millimetre of the page is.
+func (t Transform) ScaleMM() float64 {
+	return math.Hypot(t.a, t.d) * mm
+}
+
+// TransformFor is the mapping from a page of w×h points to the scan, from
+// where the code's finder patterns are on both.
+func (f Found) TransformFor(w, h float64) (Transform, error) {
+	r := CodeRect(w, h)
+	u := r.W / qrTotal
+	at := func(col, row float64) [2]float64 { return [2]float64{r.X + col*u, r.Y + r.H - row*u} }
+	lo, hi := float64(qrQuiet)+3.5, float64(qrQuiet+qrModules)-3.5
+	pdf := [3][2]float64{at(lo, hi), at(lo, lo), at(hi, lo)} // bottom left, top left, top right
+	// Solve x' = a x + b y + c (and y' alike) through the three points.
+	m := [3][3]float64{}
+	for i, p := range pdf {
+		m[i] = [3]float64{p[0], p[1], 1}
+	}
+	det := m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) - m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) + m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
+	if math.Abs(det) < 1e-9 {
+		return Transform{}, fmt.Errorf("%w: degenerate code", ErrNoCode)
+	}
+	solve := func(v [3]float64) [3]float64 {
+		var out [3]float64
+		for k := range 3 {
+			mk := m
+			for i := range 3 {
+				mk[i][k] = v[i]
+			}
+			dk := mk[0][0]*(mk[1][1]*mk[2][2]-mk[1][2]*mk[2][1]) - mk[0][1]*(mk[1][0]*mk[2][2]-mk[1][2]*mk[2][0]) + mk[0][2]*(mk[1][0]*mk[2][1]-mk[1][1]*mk[2][0])
+			out[k] = dk / det
+		}
+		return out
+	}
+	xs := solve([3]float64{f.Finders[0].X, f.Finders[1].X, f.Finders[2].X})
+	ys := solve([3]float64{f.Finders[0].Y, f.Finders[1].Y, f.Finders[2].Y})
+	return Transform{xs[0], xs[1], xs[2], ys[0], ys[1], ys[2]}, nil
+}
+
+// Boxes places a page's signers' boxes on the scan, as the signature
+// pipeline takes them: corners top left, top right, bottom right, bottom
+// left as printed.
+func (t Transform) Boxes(p PageLayout) []pipeline.Box {
+	out := make([]pipeline.Box, 0, len(p.Boxes))
+	for _, b := range p.Boxes {
+		r := b.Rect
+		out = append(out, pipeline.Box{Role: b.Role, Label: b.Label, Corners: [4]pipeline.Point{
+			t.Apply(r.X, r.Y+r.H), t.Apply(r.X+r.W, r.Y+r.H), t.Apply(r.X+r.W, r.Y), t.Apply(r.X, r.Y)}})
+	}
+	return out
+}
+
+// Refine sharpens the transform with the four registration marks: the
+// code is small, so an error of a tenth of a millimetre at its finder
+// patterns grows tenfold across the page, while the marks span the page.
+// Each mark is looked for near where the code's transform puts it, and
+// its centre taken as the centroid of its dark pixels. With three marks
+// or more, the transform is fitted to them by least squares; otherwise the
+// code's transform stays, and ok is false.
+func (t Transform) Refine(g *image.Gray, w, h float64) (Transform, int) {
+	var pdf, scan [][2]float64
+	px := t.ScaleMM()
+	for _, m := range markRects(w, h) {
+		c := t.Apply(m.X+m.W/2, m.Y+m.H/2)
+		if x, y, ok := markCentre(g, c.X, c.Y, markSizeMM*px, 4*px); ok {
+			pdf = append(pdf, [2]float64{m.X + m.W/2, m.Y + m.H/2})
+			scan = append(scan, [2]float64{x, y})
+		}
+	}
+	if len(pdf) < 3 {
+		return t, len(pdf)
+	}
+	fitted, ok := fitAffine(pdf, scan)
+	if !ok {
+		return t, len(pdf)
+	}
+	return fitted, len(pdf)
+}
+
+// markCentre finds a dark square of about side px near (cx, cy), within
+// radius px, and returns the centroid of its dark pixels.
+func markCentre(g *image.Gray, cx, cy, side, radius float64) (float64, float64, bool) {
+	r := image.Rect(int(cx-radius), int(cy-radius), int(cx+radius)+1, int(cy+radius)+1).Intersect(g.Rect)
+	if r.Empty() {
+		return 0, 0, false
+	}
+	lo, hi := 255, 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for _, v := range g.Pix[y*g.Stride+r.Min.X : y*g.Stride+r.Max.X] {
+			lo, hi = min(lo, int(v)), max(hi, int(v))
+		}
+	}
+	if hi-lo < 60 {
+		return 0, 0, false // nothing dark there
+	}
+	t := uint8((lo + hi) / 2)
+	w := r.Dx()
+	seen := make([]bool, w*r.Dy())
+	best, bestD := -1.0, math.Inf(1)
+	var bx, by float64
+	var stack []int
+	for start := range seen {
+		sx, sy := start%w+r.Min.X, start/w+r.Min.Y
+		if seen[start] || g.Pix[sy*g.Stride+sx] > t {
+			continue
+		}
+		seen[start] = true
+		stack = append(stack[:0], start)
+		var n, sumX, sumY, wsum float64
+		for len(stack) > 0 {
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			x, y := i%w+r.Min.X, i/w+r.Min.Y
+			// Weighted by darkness: the soft edges count by how dark they are.
+			wt := float64(t) - float64(g.Pix[y*g.Stride+x]) + 1
+			n++
+			sumX += (float64(x) + 0.5) * wt
+			sumY += (float64(y) + 0.5) * wt
+			wsum += wt
+			for _, d := range [4][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}} {
+				nx, ny := x+d[0], y+d[1]
+				if nx < r.Min.X || ny < r.Min.Y || nx >= r.Max.X || ny >= r.Max.Y {
+					continue
+				}
+				j := (ny-r.Min.Y)*w + nx - r.Min.X
+				if !seen[j] && g.Pix[ny*g.Stride+nx] <= t {
+					seen[j] = true
+					stack = append(stack, j)
+				}
+			}
+		}
+		area := side * side
+		if n < area*0.4 || n > area*2 {
+			continue
+		}
+		mx, my := sumX/wsum, sumY/wsum
+		if d := math.Hypot(mx-cx, my-cy); d < bestD {
+			best, bestD, bx, by = n, d, mx, my
+		}
+	}
+	return bx, by, best > 0
+}
+
+// fitAffine fits scan = A·pdf + b by least squares.
+func fitAffine(pdf, scan [][2]float64) (Transform, bool) {
+	// Normal equations for [a b c] with rows [x y 1].
+	var m [3][3]float64
+	var vx, vy [3]float64
+	for i, p := range pdf {
+		row := [3]float64{p[0], p[1], 1}
+		for r := range 3 {
+			for c := range 3 {
+				m[r][c] += row[r] * row[c]
+			}
+			vx[r] += row[r] * scan[i][0]
+			vy[r] += row[r] * scan[i][1]
+		}
+	}
+	det3 := func(a [3][3]float64) float64 {
+		return a[0][0]*(a[1][1]*a[2][2]-a[1][2]*a[2][1]) - a[0][1]*(a[1][0]*a[2][2]-a[1][2]*a[2][0]) + a[0][2]*(a[1][0]*a[2][1]-a[1][1]*a[2][0])
+	}
+	det := det3(m)
+	if math.Abs(det) < 1e-9 {
+		return Transform{}, false
+	}
+	solve := func(v [3]float64) [3]float64 {
+		var out [3]float64
+		for k := range 3 {
+			mk := m
+			for i := range 3 {
+				mk[i][k] = v[i]
+			}
+			out[k] = det3(mk) / det
+		}
+		return out
+	}
+	xs, ys := solve(vx), solve(vy)
+	return Transform{xs[0], xs[1], xs[2], ys[0], ys[1], ys[2]}, true
+}
