@@ -23,7 +23,10 @@ run: deps-run
 
 test: deps-test
 	$(GO) vet -tags umockdev ./...
-	$(GO) test -tags umockdev -race -count=1 ./...
+	# Everything under the race detector; the image tests leave out their
+	# 600 dpi pages there (-short) and run in full without it after.
+	$(GO) test -tags umockdev -race -short -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 20m ./scanner/pipeline ./scanner/sheet
 	# The decoders of what scanners send, fuzzed for a short time beyond
 	# their committed corpus.
 	$(GO) test -run XXX -fuzz FuzzProcess -fuzztime 10s ./scanner/pipeline

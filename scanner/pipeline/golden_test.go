@@ -57,7 +57,11 @@ func TestRealPagesGolden(t *testing.T) {
 		}
 	}
 	got := map[string]goldenGeometry{}
-	for _, p := range realPages {
+	pages := realPages
+	if testing.Short() && !*update {
+		pages = pages[:3] // under the race detector; the full set runs without it
+	}
+	for _, p := range pages {
 		data, err := os.ReadFile(filepath.Join(dir, p.name))
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +89,10 @@ func TestRealPagesGolden(t *testing.T) {
 		return
 	}
 	for name, w := range want {
-		g := got[name]
+		g, ok := got[name]
+		if !ok {
+			continue
+		}
 		if math.Abs(g.SkewDeg-w.SkewDeg) > 0.02 || g.Orientation != w.Orientation || g.Trusted != w.Trusted || g.OrientationTrusted != w.OrientationTrusted {
 			t.Errorf("%s: %+v, golden %+v", name, g, w)
 		}
