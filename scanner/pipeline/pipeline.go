@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -57,18 +58,21 @@ func Process(data []byte, mediaType string, dpi int, boxes []Box, o Options) (Re
 	// The geometry, the preview and the boxes only read the page: they run
 	// side by side.
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		t := time.Now()
 		res.Geometry = EstimateGeometry(g, dpi)
 		res.Timings.Geometry = time.Since(t)
-	}()
-	go func() {
-		defer wg.Done()
+		// The preview shows the sheet without the scanner's bed around it,
+		// and with its background flattened.
 		if o.PreviewSize >= 0 {
 			t := time.Now()
-			res.Preview = preview(g, cmpDefault(o.PreviewSize, 1200))
+			paper := g
+			if p := res.Geometry.Paper; !p.Empty() && p != g.Rect {
+				paper = g.SubImage(p).(*image.Gray)
+			}
+			res.Preview = preview(paper, cmpDefault(o.PreviewSize, 1200))
 			res.Timings.Preview = time.Since(t)
 		}
 	}()
@@ -117,6 +121,7 @@ func cmpDefault(v, d int) int {
 func preview(g *image.Gray, size int) []byte {
 	long := max(g.Rect.Dx(), g.Rect.Dy())
 	small := reduce(g, max(1, long/size))
+	flatten(small)
 	if l := max(small.Rect.Dx(), small.Rect.Dy()); l > size {
 		f := float64(size) / float64(l)
 		r := image.Rect(0, 0, int(float64(small.Rect.Dx())*f), int(float64(small.Rect.Dy())*f))
@@ -129,4 +134,53 @@ func preview(g *image.Gray, size int) []byte {
 		return nil
 	}
 	return buf.Bytes()
+}
+
+// flatten evens out the paper's tone: uneven lighting, a fold's shadow,
+// yellowed paper. The paper's local tone is the brightest level in blocks
+// of about a fortieth of the page, smoothed; every pixel is divided by it,
+// so the paper becomes white and the ink keeps its contrast.
+func flatten(g *image.Gray) {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	cell := max(8, max(w, h)/40)
+	cw, ch := (w+cell-1)/cell, (h+cell-1)/cell
+	bg := make([]float64, cw*ch)
+	for cy := range ch {
+		for cx := range cw {
+			var hist [256]int
+			n := 0
+			for y := cy * cell; y < min(h, (cy+1)*cell); y++ {
+				for _, v := range g.Pix[y*g.Stride+cx*cell : y*g.Stride+min(w, (cx+1)*cell)] {
+					hist[v]++
+					n++
+				}
+			}
+			// The 90th percentile: the paper, even in a block of text.
+			acc, level := 0, 255
+			for v := 255; v >= 0; v-- {
+				acc += hist[v]
+				if acc >= n/10 {
+					level = v
+					break
+				}
+			}
+			bg[cy*cw+cx] = math.Max(float64(level), 40)
+		}
+	}
+	at := func(x, y float64) float64 { // bilinear between block centres
+		fx, fy := x/float64(cell)-0.5, y/float64(cell)-0.5
+		x0, y0 := max(0, min(cw-1, int(math.Floor(fx)))), max(0, min(ch-1, int(math.Floor(fy))))
+		x1, y1 := min(cw-1, x0+1), min(ch-1, y0+1)
+		ax, ay := math.Max(0, math.Min(1, fx-float64(x0))), math.Max(0, math.Min(1, fy-float64(y0)))
+		top := bg[y0*cw+x0]*(1-ax) + bg[y0*cw+x1]*ax
+		bot := bg[y1*cw+x0]*(1-ax) + bg[y1*cw+x1]*ax
+		return top*(1-ay) + bot*ay
+	}
+	for y := range h {
+		row := g.Pix[y*g.Stride:]
+		for x := range w {
+			v := float64(row[x]) * 255 / at(float64(x), float64(y))
+			row[x] = uint8(math.Min(255, v))
+		}
+	}
 }
