@@ -415,12 +415,14 @@ func TestBrowserPendingActsSurviveAReloadAndResume(t *testing.T) {
 	if got := text(t, ctx, `#status`); got != "Atto ripreso: 2 pagine già acquisite." {
 		t.Errorf("status %q", got)
 	}
-	// Capturing again continues the same act.
+	// Capturing again continues the same act. The status is already
+	// "done" from the resume: wait for the capture's own ending.
 	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
-	if status := waitDone(t, ctx); status != "Acquisizione completata: 4 pagine." {
-		t.Errorf("after continuing the act: %q", status)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#status").textContent === "Acquisizione completata: 4 pagine."`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Errorf("after continuing the act: %q (%v)", text(t, ctx, `#status`), err)
 	}
 }
 
