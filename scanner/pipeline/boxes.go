@@ -169,25 +169,15 @@ type component struct {
 // components labels the ink (8-connected) and describes each piece.
 func components(ink []bool, g *image.Gray, c crop, band int) []component {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
-	label := make([]int32, w*h)
 	box := image.Rect(c.margin, c.margin, c.margin+c.w, c.margin+c.h)
 	inner, outer := box.Inset(band), box.Inset(-band)
 	// Ink within two pixels of the cleared line band touches it.
 	nearIn, nearOut := box.Inset(band+2), box.Inset(-band-2)
 	var out []component
-	var stack []int
-	for start := range ink {
-		if !ink[start] || label[start] != 0 {
-			continue
-		}
-		comp := component{}
+	eachComponent(ink, w, h, func(pixels []int) {
+		var comp component
 		minX, minY, maxX, maxY := w, h, -1, -1
-		id := int32(len(out) + 1)
-		label[start] = id
-		stack = append(stack[:0], start)
-		for len(stack) > 0 {
-			i := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
+		for _, i := range pixels {
 			x, y := i%w, i/w
 			comp.pixels++
 			comp.darkSum += float64(g.Pix[y*g.Stride+x])
@@ -202,23 +192,10 @@ func components(ink []bool, g *image.Gray, c crop, band int) []component {
 				comp.touchesBand = true
 			}
 			minX, minY, maxX, maxY = min(minX, x), min(minY, y), max(maxX, x), max(maxY, y)
-			for dy := -1; dy <= 1; dy++ {
-				for dx := -1; dx <= 1; dx++ {
-					nx, ny := x+dx, y+dy
-					if nx < 0 || ny < 0 || nx >= w || ny >= h {
-						continue
-					}
-					j := ny*w + nx
-					if ink[j] && label[j] == 0 {
-						label[j] = id
-						stack = append(stack, j)
-					}
-				}
-			}
 		}
 		comp.bounds = image.Rect(minX, minY, maxX+1, maxY+1)
 		out = append(out, comp)
-	}
+	})
 	return out
 }
 

@@ -38,47 +38,25 @@ func FindSignature(g *image.Gray, dpi int) (Box, bool) {
 		pixels int
 	}
 	var pieces []piece
-	seen := make([]bool, w*h)
-	var stack []int
-	for start, d := range dark {
-		if !d || seen[start] {
-			continue
-		}
-		seen[start] = true
-		stack = append(stack[:0], start)
-		x0, y0, x1, y1, n := w, h, -1, -1, 0
+	eachComponent(dark, w, h, func(comp []int) {
+		x0, y0, x1, y1 := w, h, -1, -1
 		touchesEdge := false
-		for len(stack) > 0 {
-			i := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
+		for _, i := range comp {
 			x, y := i%w, i/w
-			n++
 			x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
 			if x == 0 || y == 0 || x == w-1 || y == h-1 {
 				touchesEdge = true // the scanner bed, a shadow
 			}
-			for dy := -1; dy <= 1; dy++ {
-				for dx := -1; dx <= 1; dx++ {
-					nx, ny := x+dx, y+dy
-					if nx < 0 || ny < 0 || nx >= w || ny >= h {
-						continue
-					}
-					if j := ny*w + nx; dark[j] && !seen[j] {
-						seen[j] = true
-						stack = append(stack, j)
-					}
-				}
-			}
 		}
 		bw, bh := float64(x1-x0+1)/pxmm, float64(y1-y0+1)/pxmm
-		fill := float64(n) / float64((x1-x0+1)*(y1-y0+1))
+		fill := float64(len(comp)) / float64((x1-x0+1)*(y1-y0+1))
 		// A stroke of handwriting: longer than a printed letter, thin,
 		// not a ruled line, not a filled area, not a page-sized thing.
 		if touchesEdge || math.Max(bw, bh) < 4 || math.Min(bw, bh) < 1.5 || math.Max(bw, bh) > 70 || fill > 0.35 {
-			continue
+			return
 		}
-		pieces = append(pieces, piece{image.Rect(x0, y0, x1+1, y1+1), n})
-	}
+		pieces = append(pieces, piece{image.Rect(x0, y0, x1+1, y1+1), len(comp)})
+	})
 	if len(pieces) == 0 {
 		return Box{}, false
 	}
@@ -87,8 +65,7 @@ func FindSignature(g *image.Gray, dpi int) (Box, bool) {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]

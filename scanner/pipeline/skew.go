@@ -144,35 +144,14 @@ func inkPoints(g *image.Gray) (pts []point, centres []point, paper image.Rectang
 	// signature boxes, pictures: they say little about the lines of text,
 	// and a frame's sides would pass for lines running the other way.
 	longest := int(25.0 / 25.4 * workDPI * float64(w) / float64(max(1, w)))
-	seen := make([]bool, w*h)
-	var comp []int
-	for start, d := range dark {
-		if !d || seen[start] {
-			continue
-		}
-		comp = append(comp[:0], start)
-		seen[start] = true
+	eachComponent(dark, w, h, func(comp []int) {
 		cx0, cy0, cx1, cy1 := w, h, -1, -1
-		for k := 0; k < len(comp); k++ {
-			i := comp[k]
+		for _, i := range comp {
 			x, y := i%w, i/w
 			cx0, cy0, cx1, cy1 = min(cx0, x), min(cy0, y), max(cx1, x), max(cy1, y)
-			for dy := -1; dy <= 1; dy++ {
-				for dx := -1; dx <= 1; dx++ {
-					nx, ny := x+dx, y+dy
-					if nx < 0 || ny < 0 || nx >= w || ny >= h {
-						continue
-					}
-					j := ny*w + nx
-					if dark[j] && !seen[j] {
-						seen[j] = true
-						comp = append(comp, j)
-					}
-				}
-			}
 		}
 		if cx1-cx0 > longest || cy1-cy0 > longest {
-			continue
+			return
 		}
 		var sx, sy float32
 		for _, i := range comp {
@@ -183,10 +162,7 @@ func inkPoints(g *image.Gray) (pts []point, centres []point, paper image.Rectang
 		if len(comp) >= 4 {
 			centres = append(centres, point{sx / float32(len(comp)), sy / float32(len(comp))})
 		}
-	}
-	if maxX < 0 {
-		return nil, nil, image.Rectangle{}
-	}
+	})
 	// Ink in a thin strip along the paper's edge is the edge's own shadow.
 	margin := float32(max(2, w/200))
 	keep := pts[:0]

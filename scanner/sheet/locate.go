@@ -114,30 +114,15 @@ func (f Found) TransformFor(w, h float64) (Transform, error) {
 	at := func(col, row float64) [2]float64 { return [2]float64{r.X + col*u, r.Y + r.H - row*u} }
 	lo, hi := float64(qrQuiet)+3.5, float64(qrQuiet+qrModules)-3.5
 	pdf := [3][2]float64{at(lo, hi), at(lo, lo), at(hi, lo)} // bottom left, top left, top right
-	// Solve x' = a x + b y + c (and y' alike) through the three points.
-	m := [3][3]float64{}
-	for i, p := range pdf {
-		m[i] = [3]float64{p[0], p[1], 1}
+	var scan [][2]float64
+	for _, p := range f.Finders {
+		scan = append(scan, [2]float64{p.X, p.Y})
 	}
-	det := m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) - m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) + m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
-	if math.Abs(det) < 1e-9 {
+	t, ok := fitAffine(pdf[:], scan)
+	if !ok {
 		return Transform{}, fmt.Errorf("%w: degenerate code", ErrNoCode)
 	}
-	solve := func(v [3]float64) [3]float64 {
-		var out [3]float64
-		for k := range 3 {
-			mk := m
-			for i := range 3 {
-				mk[i][k] = v[i]
-			}
-			dk := mk[0][0]*(mk[1][1]*mk[2][2]-mk[1][2]*mk[2][1]) - mk[0][1]*(mk[1][0]*mk[2][2]-mk[1][2]*mk[2][0]) + mk[0][2]*(mk[1][0]*mk[2][1]-mk[1][1]*mk[2][0])
-			out[k] = dk / det
-		}
-		return out
-	}
-	xs := solve([3]float64{f.Finders[0].X, f.Finders[1].X, f.Finders[2].X})
-	ys := solve([3]float64{f.Finders[0].Y, f.Finders[1].Y, f.Finders[2].Y})
-	return Transform{xs[0], xs[1], xs[2], ys[0], ys[1], ys[2]}, nil
+	return t, nil
 }
 
 // Boxes places a page's signers' boxes on the scan, as the signature
