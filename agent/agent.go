@@ -89,6 +89,7 @@ type Store interface {
 	Deliver(ctx context.Context, act, operator, tab string) error
 	PutDocument(ctx context.Context, d store.Document, data []byte, operator string) (store.Document, error)
 	PutDecision(ctx context.Context, d store.Decision, crop []byte, operator string) error
+	DocumentData(ctx context.Context, act, name string) (store.Document, []byte, error)
 	Release(ctx context.Context, act, operator, reason string) error
 }
 
@@ -291,6 +292,10 @@ var italian = map[string]string{
 	protocol.CodeDocumentFailed:  "Impossibile preparare il documento per ANSC: le pagine acquisite sono conservate. Riprovare o rivolgersi all'assistenza.",
 	protocol.CodeDocumentTooBig:  "Il documento supererebbe i 10 MB anche con la qualità minima leggibile: acquisire in scala di grigi o a risoluzione più bassa.",
 	protocol.CodeBadFormat:       "Formato non disponibile: PDF per ogni atto, JPG solo per un atto di una pagina, TIF per più pagine.",
+	protocol.CodeSheetFailed:     "Impossibile preparare i fogli da stampare: il PDF non è utilizzabile (danneggiato, protetto o troppo grande).",
+	protocol.CodePageNoCode:      "Su questa pagina non si legge il codice di stampa: controllare che sia la pagina giusta e che il codice non sia coperto.",
+	protocol.CodePageOtherAct:    "Questa pagina appartiene a un altro atto: toglierla dalle pagine di questo.",
+	protocol.CodePageOtherPrint:  "Questa pagina viene da una stampa precedente dell'atto: usare i fogli dell'ultima stampa.",
 	protocol.CodeNoAttester:      "La firma dell'ufficiale per l'attestazione di conformità non è disponibile: verificare che la smart card sia inserita e configurata.",
 	protocol.CodeStoreFailed:     "Impossibile salvare la pagina sul disco (disco pieno o guasto): l'ultima pagina non è stata acquisita. Liberare spazio e riprovare; le pagine già salvate sono al sicuro.",
 }

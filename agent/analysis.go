@@ -32,15 +32,23 @@ func (a *Agent) analyse(j analysisJob, out Sender) {
 			return
 		}
 		defer func() { <-a.analysing }()
-		res, err := pipeline.Process(j.data, j.mediaType, j.dpi, j.boxes, pipeline.Options{PreviewSize: -1})
+		g, err := pipeline.Decode(j.data, j.mediaType)
 		if err != nil {
 			a.log.Warn("page analysis failed", "act", j.act, "page", j.page, "err", err)
 			return
 		}
+		// A page printed with its code says which page it is, and where
+		// its boxes are.
+		boxes := j.boxes
+		var printedPage *protocol.PrintedPage
+		if p, ok := a.printedOf(j.act); ok {
+			boxes, printedPage = identify(g, j.dpi, j.act, p)
+		}
+		res := pipeline.ProcessImage(g, j.dpi, boxes, pipeline.Options{PreviewSize: -1})
 		msg := protocol.PageAnalysis{Envelope: protocol.Envelope{Type: protocol.TypePageAnalysis},
 			Act: j.act, Capture: j.capture, Page: j.page,
 			SkewDeg: res.Geometry.SkewDeg, Orientation: res.Geometry.Orientation, Trusted: res.Geometry.Trusted,
-			Signatures: []protocol.Signature{}}
+			Signatures: []protocol.Signature{}, Printed: printedPage}
 		blobs := map[string][]byte{}
 		for _, v := range res.Verdicts {
 			sig := protocol.Signature{Role: v.Role, Label: v.Label, Decision: string(v.Decision),

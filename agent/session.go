@@ -69,6 +69,7 @@ var required = map[string]auth.Permission{
 	protocol.TypeActDeliver:   auth.Export,
 	protocol.TypeActRelease:   auth.Export,
 	protocol.TypeDocumentMake: auth.Capture,
+	protocol.TypeSheetPrint:   auth.Capture,
 }
 
 // authenticate checks the hello's credentials. A refusal closes the
@@ -256,6 +257,13 @@ func (s *Session) Handle(ctx context.Context, data []byte) {
 		s.log.Info("act delivered", "act", r.Act, "tab", s.tab, "operator", s.id.Operator)
 		reply.Type = protocol.TypeActDelivered
 		s.out.Send(protocol.ActDelivered{Envelope: reply, Act: actInfo(act), Pages: infos})
+	case protocol.TypeSheetPrint:
+		r := req.(*protocol.SheetPrint)
+		if _, err := s.a.opts.Store.Act(ctx, r.Act); err != nil {
+			s.replyErr(env.ID, err)
+			return
+		}
+		s.a.printSheet(ctx, s.id.Operator, s.out, r, env.ID)
 	case protocol.TypeDocumentMake:
 		r := req.(*protocol.DocumentBuild)
 		if _, err := s.a.opts.Store.Act(ctx, r.Act); err != nil {

@@ -42,6 +42,7 @@ const (
 	TypeActDeliver   = "act.deliver"
 	TypeActRelease   = "act.release"
 	TypeDocumentMake = "document.build"
+	TypeSheetPrint   = "sheet.print"
 )
 
 // Message types from the agent.
@@ -65,6 +66,7 @@ const (
 	TypeActReleased     = "act.released"
 	TypeDocumentReady   = "document.ready"
 	TypeDocumentFailed  = "document.failed"
+	TypeSheetReady      = "sheet.ready"
 	TypeError           = "error"
 )
 
@@ -245,6 +247,40 @@ type PageReady struct {
 	Preview string   `json:"preview"` // blob id
 }
 
+// SheetPrint asks for the pages to print and sign, each with its page
+// code and marks: Autografo's own signature sheet for the act's signers,
+// or, with Preview (base64 PDF, such as ANSC's R010 preview) and its
+// Layout, that PDF stamped. The reply is a sheet.ready; the act then
+// knows where everyone signs on every page it captures.
+type SheetPrint struct {
+	Envelope
+	Act     string          `json:"act"`
+	Preview string          `json:"preview,omitempty"`
+	Layout  json.RawMessage `json:"layout,omitempty"`
+}
+
+// SheetReady gives the PDF to print; its bytes follow as the binary frame
+// Blob names.
+type SheetReady struct {
+	Envelope
+	Act   string `json:"act"`
+	Name  string `json:"name"`
+	Pages int    `json:"pages"`
+	Blob  string `json:"blob"`
+	// Layout is where everyone signs, page by page (PDF points from each
+	// page's lower left corner).
+	Layout json.RawMessage `json:"layout"`
+}
+
+// PrintedPage is what a captured page's code says: page Page of Pages of
+// the act's printed PDF, or why the page is not one of them (Error: no
+// code read, a page of another act, of another printing).
+type PrintedPage struct {
+	Page  int    `json:"page,omitempty"`
+	Pages int    `json:"pages,omitempty"`
+	Error *Error `json:"error,omitempty"`
+}
+
 // PageAnalysis is what the signature pipeline found on a captured page:
 // how it lies on the scanner, and for each signer's box that its layout
 // places there, whether it is signed. Each signature image (PNG) follows
@@ -261,6 +297,8 @@ type PageAnalysis struct {
 	Orientation int         `json:"orientation"`
 	Trusted     bool        `json:"trusted"`
 	Signatures  []Signature `json:"signatures"`
+	// Printed is set when the act was printed with page codes.
+	Printed *PrintedPage `json:"printed,omitempty"`
 }
 
 // Signature is one signer's box on a page.
@@ -415,6 +453,10 @@ const (
 	CodeDocumentTooBig  = "document_too_large"
 	CodeBadFormat       = "bad_format"
 	CodeNoAttester      = "attestation_unavailable"
+	CodeSheetFailed     = "sheet_failed"
+	CodePageNoCode      = "page_without_code"
+	CodePageOtherAct    = "page_of_other_act"
+	CodePageOtherPrint  = "page_of_other_printing"
 	CodeDelivered       = "already_delivered"
 	CodeConfirmed       = "already_confirmed"
 	CodeNothingToSend   = "nothing_to_deliver"
@@ -500,6 +542,8 @@ func DecodeRequest(data []byte) (Envelope, any, error) {
 		v = &ActRef{}
 	case TypeDocumentMake:
 		v = &DocumentBuild{}
+	case TypeSheetPrint:
+		v = &SheetPrint{}
 	case "":
 		return env, nil, fmt.Errorf("%w: no type", ErrBadMessage)
 	default:

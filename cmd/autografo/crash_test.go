@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -35,13 +36,20 @@ type wsClient struct {
 }
 
 func dialAgent(t *testing.T, ag *agentProc) (*wsClient, error) {
+	return dialAgentWith(t, ag, map[string]any{"pair": ag.Token})
+}
+
+// dialAgentWith says hello with the given credentials (pair, code, ...).
+func dialAgentWith(t *testing.T, ag *agentProc, creds map[string]any) (*wsClient, error) {
 	origin := strings.TrimSuffix(ag.Base, "/")
 	c, _, err := websocket.DefaultDialer.Dial(strings.Replace(origin, "http", "ws", 1)+"/v1/ws", http.Header{"Origin": {origin}})
 	if err != nil {
 		return nil, err
 	}
 	cl := &wsClient{t: t, c: c}
-	if _, err := cl.call(map[string]any{"type": "hello", "versions": []int{1}, "pair": ag.Token}, "welcome"); err != nil {
+	hello := map[string]any{"type": "hello", "versions": []int{1}}
+	maps.Copy(hello, creds)
+	if _, err := cl.call(hello, "welcome"); err != nil {
 		c.Close()
 		return nil, err
 	}

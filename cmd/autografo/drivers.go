@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"math"
@@ -20,6 +21,7 @@ import (
 	"github.com/autografo/autografo/drivers/sim"
 	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/manager"
+	"github.com/autografo/autografo/scanner/sheet"
 )
 
 // driverFlags are the flags that choose and configure the scanner drivers,
@@ -36,6 +38,8 @@ type driverFlags struct {
 	simRotation int
 	simInterp   bool
 	simFaint    bool
+	simPaper    string
+	simPaperLay string
 
 	usb               bool
 	usbTrace          string
@@ -58,6 +62,8 @@ func (f *driverFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.simRotation, "sim-rotation", 0, "quarter turn of every simulated page: 0, 90, 180 or 270")
 	fs.BoolVar(&f.simInterp, "sim-interpreter", false, "add an interpreter to the simulated act (six signers)")
 	fs.BoolVar(&f.simFaint, "sim-faint", false, "the simulated signers use a faint pen")
+	fs.StringVar(&f.simPaper, "sim-paper", "", "PNG images of printed pages (comma-separated) for the simulated feeder, instead of its own act")
+	fs.StringVar(&f.simPaperLay, "sim-paper-layout", "", "layout (JSON, as autografo sheet new writes it) of --sim-paper: the signers sign in its boxes")
 	fs.BoolVar(&f.usb, "usb", true, "drive eSCL scanners plugged in by USB (IPP over USB)")
 	fs.Var(&f.usbQuirks, "usb-quirk", `quirks for a USB scanner model: "PRODUCT=interfaces=N,hard-reset,soft-reset" (repeatable)`)
 	fs.StringVar(&f.usbTrace, "usb-trace", "", "record every HTTP exchange with USB scanners in this directory (for a regression test; scan test sheets only)")
@@ -92,6 +98,11 @@ func (f *driverFlags) build(log *slog.Logger) ([]scanner.Driver, error) {
 		}
 		if f.simFaint {
 			opts.PenInk = 165
+		}
+		if f.simPaper != "" {
+			if err := loadPaper(&opts, f.simPaper, f.simPaperLay); err != nil {
+				return nil, err
+			}
 		}
 		d, err := sim.New(opts)
 		if err != nil {
@@ -329,4 +340,45 @@ func printCaps(ctx context.Context, w io.Writer, d scanner.Driver, id scanner.ID
 	join := func(v any) string { return strings.Trim(fmt.Sprint(v), "[]") }
 	fmt.Fprintf(w, "\tsources: %s\n\tresolutions: %s dpi\n\tcolour: %s\n\tformats: %s\n\tlargest area: %.0f x %.0f mm\n",
 		join(c.Sources), join(c.Resolutions), join(c.ColorModes), join(c.MediaTypes), c.MaxWidthMM, c.MaxHeightMM)
+}
+
+// loadPaper puts printed pages in the simulator's feeder, with the boxes
+// of their layout (PDF points, from the lower left) as millimetres from the
+// top left, where the simulated signers sign.
+func loadPaper(opts *sim.Options, files, layoutFile string) error {
+	for _, name := range strings.Split(files, ",") {
+		f, err := os.Open(strings.TrimSpace(name))
+		if err != nil {
+			return fmt.Errorf("sim paper: %w", err)
+		}
+		img, _, err := image.Decode(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("sim paper %s: %w", name, err)
+		}
+		opts.Paper = append(opts.Paper, img)
+	}
+	opts.FeederPages = len(opts.Paper)
+	if layoutFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(layoutFile)
+	if err != nil {
+		return fmt.Errorf("sim paper layout: %w", err)
+	}
+	var layout sheet.Layout
+	if err := json.Unmarshal(b, &layout); err != nil {
+		return fmt.Errorf("sim paper layout: %w", err)
+	}
+	const ptmm = 25.4 / 72
+	for _, p := range layout.Pages {
+		var boxes []sim.PaperBox
+		for _, bx := range p.Boxes {
+			r := bx.Rect
+			boxes = append(boxes, sim.PaperBox{Role: sim.Role(bx.Role),
+				Rect: sim.RectMM{X: r.X * ptmm, Y: (p.Height - r.Y - r.H) * ptmm, W: r.W * ptmm, H: r.H * ptmm}})
+		}
+		opts.PaperBoxes = append(opts.PaperBoxes, boxes)
+	}
+	return nil
 }

@@ -464,3 +464,76 @@ func TestBrowserShowsEachSignersVerdict(t *testing.T) {
 		}
 	}
 }
+
+// The officer prints the act's signature sheet from the page; signed and
+// scanned, the sheet comes back recognised: its thumbnail says which
+// sheet it is, the summary that none is missing, and the verdicts are
+// there.
+func TestBrowserPrintedSheetIsRecognised(t *testing.T) {
+	ctx := browser(t)
+	storeDir := t.TempDir()
+	ag := startAgent(t, "--store", storeDir, "--saned", "")
+	openPage(t, ctx, ag.URL)
+	if err := chromedp.Do(ctx, chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`)); err != nil {
+		t.Fatalf("printing the sheet: %v\n%s", err, ag.logs)
+	}
+	// The same printing, fetched over the websocket (paired with a code
+	// from autografo pair): the page's policy keeps its blob out of reach
+	// of a test's fetch.
+	m := codeLine.FindStringSubmatch(runCLI(t, ag, "pair"))
+	if m == nil {
+		t.Fatal("autografo pair printed no code")
+	}
+	cl, err := dialAgentWith(t, ag, map[string]any{"code": m[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts, err := cl.call(map[string]any{"type": "acts.list"}, "acts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	actID := acts.msg["acts"].([]any)[0].(map[string]any)["id"].(string)
+	if _, err := cl.call(map[string]any{"type": "sheet.print", "act": actID}, "sheet.ready"); err != nil {
+		t.Fatal(err)
+	}
+	var pdf []byte
+	for pdf == nil {
+		f, err := cl.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pdf = f.blob
+	}
+	cl.c.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "fogli.pdf"), pdf, 0o600)
+	if out, err := exec.Command(scannertest.Need(t, "pdftoppm"), "-gray", "-png", "-r", "200", "-singlefile",
+		filepath.Join(dir, "fogli.pdf"), filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v\n%s", err, out)
+	}
+	// Unsigned paper: every box must come back empty, which it only does
+	// if the boxes were found where they are printed.
+	ag2 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms", "--sim-paper", filepath.Join(dir, "page.png"),
+		"--sim-skew", "2")
+	openPage(t, ctx, ag2.URL)
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(`#pending li button.resume`),
+		chromedp.Click(`#pending li button.resume`),
+		chromedp.WaitVisible(`#status[data-state="done"]`),
+		chromedp.SetValue(`#dpi`, "200"),
+		chromedp.Click(`#acquire`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#printed-summary").textContent === "Fogli riconosciuti: 1 di 1."`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("printed summary %q: %v\n%s", text(t, ctx, `#printed-summary`), err, ag2.logs)
+	}
+	if c := text(t, ctx, `#pages li[data-page="1"] div`); c != "Pagina 1 · foglio 1 di 1" {
+		t.Errorf("thumbnail caption %q", c)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#signature-list li")].map(li => li.dataset.role + "=" + li.dataset.decision).join(" ")`))
+	if err != nil || got != "sposo=empty sposa=empty testimone1=empty testimone2=empty ufficiale=empty" {
+		t.Errorf("verdicts on the unsigned sheet: %q %v", got, err)
+	}
+}

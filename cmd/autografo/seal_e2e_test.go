@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,5 +185,110 @@ func TestDocumentPagesComeOutUpright(t *testing.T) {
 		if !regexp.MustCompile(want).Match(out) {
 			t.Errorf("pdfinfo lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// The act's signature sheet, printed with its page code, signed (one
+// signer missing) and scanned upside down and skewed: the page is
+// identified as page 1 of 1 of this act, every box is found from the code
+// and the marks, and each verdict is right.
+func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
+	storeDir := t.TempDir()
+	ag := startAgent(t, "--store", storeDir, "--saned", "")
+	cl, err := dialAgent(t, ag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := cl.call(map[string]any{"type": "act.open", "kind": "matrimonio", "signers": []map[string]string{
+		{"role": "sposo", "name": "Marco Bianchi"}, {"role": "sposa", "name": "Giulia Esposito"}, {"role": "ufficiale", "name": "Anna Ricci"}}}, "act.opened")
+	if err != nil {
+		t.Fatal(err)
+	}
+	actID := opened.msg["act"].(map[string]any)["id"].(string)
+	ready, err := cl.call(map[string]any{"type": "sheet.print", "act": actID}, "sheet.ready")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, ag.logs)
+	}
+	var pdf []byte
+	for pdf == nil {
+		f, err := cl.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pdf = f.blob
+	}
+	cl.c.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "fogli.pdf"), pdf, 0o600)
+	layout, _ := json.Marshal(ready.msg["layout"])
+	os.WriteFile(filepath.Join(dir, "layout.json"), layout, 0o600)
+	if out, err := exec.Command(scannertest.Need(t, "pdftoppm"), "-gray", "-png", "-r", "200", "-singlefile",
+		filepath.Join(dir, "fogli.pdf"), filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v\n%s", err, out)
+	}
+
+	// The same store, the printed sheet in the feeder.
+	ag2 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms", "--sim-paper", filepath.Join(dir, "page.png"),
+		"--sim-paper-layout", filepath.Join(dir, "layout.json"), "--sim-unsigned", "sposa", "--sim-skew", "-3", "--sim-rotation", "180")
+	cl, err = dialAgent(t, ag2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.c.Close()
+	if _, err := cl.call(map[string]any{"type": "capture.start", "act": actID, "device": "sim:0", "source": "feeder",
+		"dpi": 200, "color": "gray"}, "capture.started"); err != nil {
+		t.Fatal(err)
+	}
+	var analysis frame
+	for analysis.msg == nil {
+		f, err := cl.read()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, ag2.logs)
+		}
+		if f.msg != nil && f.msg["type"] == "page.analysis" {
+			analysis = f
+		}
+	}
+	printed, _ := analysis.msg["printed"].(map[string]any)
+	if printed == nil || printed["page"] != 1.0 || printed["pages"] != 1.0 {
+		t.Fatalf("page not identified: %s\n%s", analysis.raw, ag2.logs)
+	}
+	got := map[string]string{}
+	for _, s := range analysis.msg["signatures"].([]any) {
+		m := s.(map[string]any)
+		got[m["role"].(string)] = m["decision"].(string)
+	}
+	if want := map[string]string{"sposo": "signed", "sposa": "empty", "ufficiale": "signed"}; !maps.Equal(got, want) {
+		t.Fatalf("verdicts %v, want %v\n%s", got, want, analysis.raw)
+	}
+
+	// The same sheet scanned into another act that was printed too: the
+	// page is refused as another act's, in Italian.
+	other, err := cl.call(map[string]any{"type": "act.open", "kind": "nascita", "signers": []map[string]string{{"role": "dichiarante", "name": "Anna Neri"}}}, "act.opened")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherID := other.msg["act"].(map[string]any)["id"].(string)
+	if _, err := cl.call(map[string]any{"type": "sheet.print", "act": otherID}, "sheet.ready"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.call(map[string]any{"type": "capture.start", "act": otherID, "device": "sim:0", "source": "feeder",
+		"dpi": 200, "color": "gray"}, "capture.started"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := cl.read()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, ag2.logs)
+		}
+		if f.msg == nil || f.msg["type"] != "page.analysis" || f.msg["act"] != otherID {
+			continue
+		}
+		p, _ := f.msg["printed"].(map[string]any)
+		e, _ := p["error"].(map[string]any)
+		if e == nil || e["code"] != "page_of_other_act" || !strings.Contains(e["message"].(string), "un altro atto") {
+			t.Fatalf("another act's page: %s", f.raw)
+		}
+		break
 	}
 }

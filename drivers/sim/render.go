@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	xdraw "golang.org/x/image/draw"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/goregular"
@@ -120,6 +121,8 @@ type pageSpec struct {
 	effects      Effects
 	strayDot     bool
 	penInk       uint8
+	paper        image.Image
+	paperBoxes   []PaperBox
 }
 
 // renderUpright draws the page as printed and signed, before the scanner sees
@@ -141,6 +144,9 @@ func renderUpright(spec pageSpec, rng *rand.Rand) (draw.Image, []BoxTruth, error
 		img := image.NewGray(image.Rect(0, 0, w, h))
 		draw.Draw(img, img.Bounds(), image.NewUniform(color.Gray{paper}), image.Point{}, draw.Src)
 		c.img = img
+	}
+	if spec.paper != nil {
+		return printedPaper(c, spec, rng)
 	}
 	body, err := c.face(regularFt, 11)
 	if err != nil {
@@ -422,4 +428,20 @@ func prose(rng *rand.Rand, n int) []string {
 		words = append(words, strings.Fields(sentences[rng.IntN(len(sentences))])...)
 	}
 	return words[:n]
+}
+
+// printedPaper puts a printed page given by the caller on the canvas, and
+// has the signers sign in its boxes.
+func printedPaper(c *canvas, spec pageSpec, rng *rand.Rand) (draw.Image, []BoxTruth, error) {
+	xdraw.ApproxBiLinear.Scale(c.img, c.img.Bounds(), spec.paper, spec.paper.Bounds(), xdraw.Src, nil)
+	var truths []BoxTruth
+	for _, b := range spec.paperBoxes {
+		signed := !spec.unsigned[b.Role]
+		bt := BoxTruth{Role: b.Role, Signed: signed, RectMM: b.Rect}
+		if signed {
+			bt.InkLeavesBox = drawSignature(c, b.Rect, string(b.Role), spec.penInk, rng)
+		}
+		truths = append(truths, bt)
+	}
+	return c.img, truths, nil
 }

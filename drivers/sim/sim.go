@@ -140,6 +140,12 @@ type Options struct {
 	// PenInk is the gray level of the signatures' ink (default 45, a black
 	// ballpoint; 150 and above is a faint pen).
 	PenInk uint8
+	// Paper, when set, is what the feeder holds instead of the act the
+	// simulator prints: images of printed pages (A4, any resolution), one
+	// per page, scanned with the same effects. PaperBoxes, page by page,
+	// are boxes on them (mm from the top left) where the signers sign.
+	Paper      []image.Image
+	PaperBoxes [][]PaperBox
 	// FeederPages is how many pages a feeder scan returns (default 3).
 	FeederPages int
 	// MaxSkewDeg bounds the random skew of each page (default 4, at most 10).
@@ -474,6 +480,7 @@ func (d *Driver) render(jobNo uint64, i, n int, req scanner.Request) ([]byte, Tr
 	}
 	spec := pageSpec{
 		index: i, count: n, dpi: req.DPI, color: req.Color == scanner.Color,
+		paper: paperAt(d.opts.Paper, i), paperBoxes: paperBoxesAt(d.opts.PaperBoxes, i),
 		act: d.opts.Act, unsigned: unsigned, strayDot: d.opts.StrayDot, penInk: d.opts.PenInk,
 		skewDeg: skew, rotation: d.opts.Rotation, effects: *d.opts.Effects,
 	}
@@ -521,4 +528,24 @@ func renderPage(spec pageSpec, rng *rand.Rand) ([]byte, Truth, error) {
 		Width: b.Dx(), Height: b.Dy(), SkewDeg: spec.skewDeg, Rotation: spec.rotation,
 		Boxes: boxes, tf: tf,
 	}, nil
+}
+
+// PaperBox is a box on a printed page where a signer signs.
+type PaperBox struct {
+	Role Role
+	Rect RectMM
+}
+
+func paperAt(p []image.Image, i int) image.Image {
+	if i < 1 || i > len(p) {
+		return nil
+	}
+	return p[i-1]
+}
+
+func paperBoxesAt(p [][]PaperBox, i int) []PaperBox {
+	if i < 1 || i > len(p) {
+		return nil
+	}
+	return p[i-1]
 }

@@ -52,8 +52,16 @@ func Process(data []byte, mediaType string, dpi int, boxes []Box, o Options) (Re
 	if err != nil {
 		return Result{}, err
 	}
+	res := ProcessImage(g, dpi, boxes, o)
+	res.Timings.Decode = time.Since(t0) - res.Timings.Total
+	res.Timings.Total = time.Since(t0)
+	return res, nil
+}
+
+// ProcessImage is Process on a page already decoded.
+func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) Result {
+	t0 := time.Now()
 	res := Result{Width: g.Rect.Dx(), Height: g.Rect.Dy(), DPI: dpi}
-	res.Timings.Decode = time.Since(t0)
 
 	// The geometry, the preview and the boxes only read the page: they run
 	// side by side.
@@ -105,7 +113,7 @@ func Process(data []byte, mediaType string, dpi int, boxes []Box, o Options) (Re
 	res.Timings.Boxes = time.Since(t)
 	wg.Wait()
 	res.Timings.Total = time.Since(t0)
-	return res, nil
+	return res
 }
 
 func cmpDefault(v, d int) int {

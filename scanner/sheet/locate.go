@@ -18,6 +18,9 @@ import (
 type Found struct {
 	Code    Code
 	Finders [3]pipeline.Point
+	// Align is the alignment pattern (near the bottom right of the code),
+	// when the reader found it.
+	Align *pipeline.Point
 }
 
 // Find reads the page code on a scan, in any of the four orientations and
@@ -31,9 +34,15 @@ func Find(g *image.Gray, dpi int) (Found, error) {
 		}
 		found, err := findIn(img)
 		if err == nil {
+			scale := func(p *pipeline.Point) {
+				p.X = (p.X + 0.5) * float64(f)
+				p.Y = (p.Y + 0.5) * float64(f)
+			}
 			for i := range found.Finders {
-				found.Finders[i].X = (found.Finders[i].X + 0.5) * float64(f)
-				found.Finders[i].Y = (found.Finders[i].Y + 0.5) * float64(f)
+				scale(&found.Finders[i])
+			}
+			if found.Align != nil {
+				scale(found.Align)
 			}
 			return found, nil
 		}
@@ -70,6 +79,9 @@ func findIn(img *image.Gray) (f Found, err error) {
 	f.Code = code
 	for i := range 3 {
 		f.Finders[i] = pipeline.Point{X: pts[i].GetX(), Y: pts[i].GetY()}
+	}
+	if len(pts) >= 4 {
+		f.Align = &pipeline.Point{X: pts[3].GetX(), Y: pts[3].GetY()}
 	}
 	return f, nil
 }
@@ -118,7 +130,15 @@ func (f Found) TransformFor(w, h float64) (Transform, error) {
 	for _, p := range f.Finders {
 		scan = append(scan, [2]float64{p.X, p.Y})
 	}
-	t, ok := fitAffine(pdf[:], scan)
+	pts := pdf[:]
+	if f.Align != nil {
+		// Version 4's alignment pattern is centred on module 26 (26.5 to
+		// its centre), counted from the symbol's top left.
+		a := float64(qrQuiet) + 26.5
+		pts = append(pts, at(a, a))
+		scan = append(scan, [2]float64{f.Align.X, f.Align.Y})
+	}
+	t, ok := fitAffine(pts, scan)
 	if !ok {
 		return Transform{}, fmt.Errorf("%w: degenerate code", ErrNoCode)
 	}

@@ -22,19 +22,20 @@ const MaxPDF = 50 << 20
 const mm = 72 / 25.4 // points per millimetre
 
 // Where the code and the marks go, in millimetres from the page's edges:
-// the code in the lower right margin, a mark in each corner.
+// a mark in each corner, 8 mm in (inside what printers can print, and
+// clear of a scanner's dark bed around a skewed sheet), and the code in
+// the lower right margin, beside its corner's mark.
 const (
 	codeSizeMM   = 22.0
-	codeMarginMM = 8.0
-	markSizeMM   = 3.0
-	markMarginMM = 5.0
+	markSizeMM   = 4.0
+	markMarginMM = 8.0
 )
 
 // CodeRect is where the page code sits on a page of w×h points (PDF
 // coordinates: from the lower left corner, y up).
 func CodeRect(w, h float64) Rect {
 	s := codeSizeMM * mm
-	return Rect{X: w - codeMarginMM*mm - s, Y: codeMarginMM * mm, W: s, H: s}
+	return Rect{X: w - (markMarginMM+markSizeMM+3)*mm - s, Y: markMarginMM * mm, W: s, H: s}
 }
 
 // markRects are the four registration marks.

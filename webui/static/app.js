@@ -114,6 +114,7 @@ function renderDevices(devices) {
 
 function resetAct() {
   $("#document").hidden = true;
+  $("#sheet").hidden = true;
   state.act = null;
   state.actKey = "";
   state.pages = 0;
@@ -341,15 +342,74 @@ const reasonText = {
 };
 const signatures = new Map(); // "page/role" -> decision
 
+const printedPages = new Map(); // act page index -> printed page (or error)
+
 function clearSignatures() {
   signatures.clear();
+  printedPages.clear();
+  $("#printed-summary").hidden = true;
   $("#signature-list").replaceChildren();
   $("#signatures").hidden = true;
 }
 
+// A page printed with its code says which sheet it is; the officer sees
+// which sheets are missing and which do not belong to this act.
+function showPrinted(a) {
+  printedPages.set(a.page, a.printed);
+  const li = $(`#pages li[data-page="${a.page}"]`);
+  if (li) {
+    const caption = li.querySelector("div");
+    if (a.printed.error) {
+      caption.textContent = `Pagina ${a.page}: ${a.printed.error.message}`;
+      li.dataset.printed = "error";
+    } else {
+      caption.textContent = `Pagina ${a.page} · foglio ${a.printed.page} di ${a.printed.pages}`;
+      li.dataset.printed = "ok";
+    }
+  }
+  let total = 0;
+  const seen = new Set();
+  const problems = [];
+  for (const [page, p] of printedPages) {
+    if (p.error) problems.push(`pagina ${page}: ${p.error.message}`);
+    else {
+      total = p.pages;
+      seen.add(p.page);
+    }
+  }
+  const missing = [];
+  for (let i = 1; i <= total; i++) if (!seen.has(i)) missing.push(i);
+  let text = total ? `Fogli riconosciuti: ${seen.size} di ${total}.` : "";
+  if (missing.length) text += ` Mancano i fogli: ${missing.join(", ")}.`;
+  if (problems.length) text += ` Attenzione, ${problems.join("; ")}`;
+  const el = $("#printed-summary");
+  el.textContent = text.trim();
+  el.dataset.state = missing.length || problems.length ? "missing" : "complete";
+  el.hidden = false;
+  $("#signatures").hidden = false;
+}
+
+$("#print-sheet").addEventListener("click", async () => {
+  showError("");
+  try {
+    const act = await ensureAct();
+    const ready = await client.request("sheet.print", { act: act.id });
+    const link = $("#sheet-link");
+    if (link.href) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(ready.data);
+    link.download = ready.name;
+    link.textContent = ready.name;
+    $("#sheet").hidden = false;
+  } catch (err) {
+    showError(err.message);
+  }
+});
+
 client.addEventListener("page.analysis", (ev) => {
   const a = ev.detail;
-  if (!state.act || a.act !== state.act.id || a.signatures.length === 0) return;
+  if (!state.act || a.act !== state.act.id) return;
+  if (a.printed) showPrinted(a);
+  if (a.signatures.length === 0) return;
   for (const s of a.signatures) {
     const key = `${a.page}/${s.role}`;
     signatures.set(key, s);

@@ -130,7 +130,8 @@ export class AutografoClient extends EventTarget {
         return;
       }
     }
-    const blobId = msg.type === "page.ready" ? msg.preview : msg.type === "page" || msg.type === "document.ready" ? msg.blob : null;
+    const blobId = msg.type === "page.ready" ? msg.preview
+      : msg.type === "page" || msg.type === "document.ready" || msg.type === "sheet.ready" ? msg.blob : null;
     if (blobId) {
       // Delivered once its bytes, the next binary frame, have arrived.
       this.blobWaiters.set(blobId, msg);

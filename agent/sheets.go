@@ -1,0 +1,160 @@
+package agent
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"strings"
+
+	"github.com/autografo/autografo/agent/protocol"
+	"github.com/autografo/autografo/agent/store"
+	"github.com/autografo/autografo/scanner/pipeline"
+	"github.com/autografo/autografo/scanner/sheet"
+)
+
+// The printed pages of an act and their layout are kept with its
+// documents, sealed like them.
+const (
+	layoutDoc      = "printed-layout.json"
+	layoutType     = "application/vnd.autografo.layout+json"
+	printedDocName = "fogli-da-firmare.pdf"
+)
+
+// printed is what an act was printed with: the layout, and the hash its
+// page codes carry.
+type printed struct {
+	Layout  sheet.Layout `json:"layout"`
+	PDFHash string       `json:"pdfHash"`
+}
+
+var errSheet = errors.New("agent: pages to print cannot be made")
+
+// roleLabels are the labels printed above each signer's box.
+var roleLabels = map[string]string{
+	"sposo": "Lo sposo", "sposa": "La sposa", "testimone1": "Il testimone", "testimone2": "Il testimone",
+	"testimone3": "Il testimone", "testimone4": "Il testimone", "interprete": "L'interprete",
+	"ufficiale": "L'Ufficiale dello Stato Civile", "dichiarante": "Il dichiarante",
+}
+
+// printSheet makes the pages to print for an act, keeps their layout with
+// the act, and sends the PDF.
+func (a *Agent) printSheet(ctx context.Context, operator string, out Sender, r *protocol.SheetPrint, replyTo string) {
+	fail := func(err error) {
+		a.log.Warn("pages to print failed", "act", r.Act, "err", err)
+		out.Send(protocol.ErrorMessage{Envelope: protocol.Envelope{Type: protocol.TypeError, ID: replyTo},
+			Error: protocol.Error{Code: protocol.CodeSheetFailed, Message: Italian(protocol.CodeSheetFailed)}})
+	}
+	act, err := a.opts.Store.Act(ctx, r.Act)
+	if err != nil {
+		fail(err)
+		return
+	}
+	var pdf []byte
+	var layout sheet.Layout
+	if r.Preview != "" {
+		if pdf, err = base64.StdEncoding.DecodeString(r.Preview); err != nil {
+			fail(fmt.Errorf("%w: preview: %w", errSheet, err))
+			return
+		}
+		if err := json.Unmarshal(r.Layout, &layout); err != nil || len(layout.Pages) == 0 {
+			fail(fmt.Errorf("%w: a preview needs its layout: %v", errSheet, err))
+			return
+		}
+	} else {
+		var signers []protocol.Signer
+		_ = json.Unmarshal(act.Signers, &signers)
+		kind := act.Kind
+		if kind == "" {
+			kind = "atto"
+		}
+		desc := "Ciascuno firma nel proprio riquadro."
+		if act.Ref != "" {
+			desc = "Atto " + act.Ref + ". " + desc
+		}
+		sh := sheet.Sheet{Office: a.opts.Office, Title: "Firme - " + strings.ToUpper(kind[:1]) + kind[1:], Description: desc}
+		for _, s := range signers {
+			label := roleLabels[s.Role]
+			if label == "" {
+				label = s.Role
+			}
+			sh.Signers = append(sh.Signers, sheet.SheetSigner{Role: s.Role, Label: label, Name: s.Name})
+		}
+		if pdf, layout, err = sh.PDF(); err != nil {
+			fail(err)
+			return
+		}
+	}
+	sizes, err := sheet.PageSizes(pdf)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if len(sizes) != len(layout.Pages) {
+		fail(fmt.Errorf("%w: the layout has %d pages, the PDF %d", errSheet, len(layout.Pages), len(sizes)))
+		return
+	}
+	stamped, err := sheet.Stamp(pdf, act.ID)
+	if err != nil {
+		fail(err)
+		return
+	}
+	p, _ := json.Marshal(printed{Layout: layout, PDFHash: sheet.PDFHash(pdf)})
+	if _, err := a.opts.Store.PutDocument(ctx, store.Document{Act: act.ID, Name: layoutDoc, MediaType: layoutType}, p, operator); err != nil {
+		fail(err)
+		return
+	}
+	if _, err := a.opts.Store.PutDocument(ctx, store.Document{Act: act.ID, Name: printedDocName, MediaType: "application/pdf"}, stamped, operator); err != nil {
+		fail(err)
+		return
+	}
+	a.log.Info("pages to print made", "act", act.ID, "pages", len(sizes), "pdf", sheet.PDFHash(pdf))
+	blob := newID("blob-")
+	lj, _ := json.Marshal(layout)
+	out.Send(protocol.SheetReady{Envelope: protocol.Envelope{Type: protocol.TypeSheetReady, ID: replyTo},
+		Act: act.ID, Name: printedDocName, Pages: len(sizes), Blob: blob, Layout: lj})
+	out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: "application/pdf"}, stamped)
+}
+
+// printedOf is the act's printed layout, if it was printed with codes.
+func (a *Agent) printedOf(act string) (printed, bool) {
+	_, data, err := a.opts.Store.DocumentData(context.Background(), act, layoutDoc)
+	if err != nil {
+		return printed{}, false
+	}
+	var p printed
+	if json.Unmarshal(data, &p) != nil {
+		return printed{}, false
+	}
+	return p, true
+}
+
+// identify reads a captured page's code and places the boxes of its
+// printed page on it.
+func identify(g *image.Gray, dpi int, act string, p printed) ([]pipeline.Box, *protocol.PrintedPage) {
+	refuse := func(code string) *protocol.PrintedPage {
+		return &protocol.PrintedPage{Error: &protocol.Error{Code: code, Message: Italian(code)}}
+	}
+	found, err := sheet.Find(g, dpi)
+	if err != nil {
+		return nil, refuse(protocol.CodePageNoCode)
+	}
+	if err := found.Code.Check(act, p.PDFHash); err != nil {
+		if errors.Is(err, sheet.ErrOtherAct) {
+			return nil, refuse(protocol.CodePageOtherAct)
+		}
+		return nil, refuse(protocol.CodePageOtherPrint)
+	}
+	if found.Code.Page > len(p.Layout.Pages) || found.Code.Pages != len(p.Layout.Pages) {
+		return nil, refuse(protocol.CodePageOtherPrint)
+	}
+	page := p.Layout.Pages[found.Code.Page-1]
+	tf, err := found.TransformFor(page.Width, page.Height)
+	if err != nil {
+		return nil, refuse(protocol.CodePageNoCode)
+	}
+	tf, _ = tf.Refine(g, page.Width, page.Height)
+	return tf.Boxes(page), &protocol.PrintedPage{Page: found.Code.Page, Pages: found.Code.Pages}
+}
