@@ -115,6 +115,11 @@ type Agent struct {
 	running  map[string]string // act -> its capture: one at a time keeps page order
 	captures map[string]*capture
 	geometry map[string]map[int]pipeline.Geometry // act -> page -> how it lies
+	printed  map[string]map[int]protocol.PrintedPage // act -> page -> which printed page it is
+	// analysed is signalled when an analysis ends; pending counts each
+	// act's analyses not yet ended, so that its document waits for them.
+	analysed *sync.Cond
+	pending  map[string]int
 }
 
 // page is a page received from a device, checked, before it is stored.
@@ -153,12 +158,14 @@ func New(s Scanners, opts Options) *Agent {
 		opts.Retention = 7 * 24 * time.Hour
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Agent{
+	a := &Agent{
 		scanners: s, log: opts.Logger, opts: opts,
 		ctx: ctx, cancel: cancel,
 		running: make(map[string]string), captures: make(map[string]*capture),
 		analysing: make(chan struct{}, 1),
 	}
+	a.analysed = sync.NewCond(&a.mu)
+	return a
 }
 
 // RunRetention purges, every interval until ctx ends, the images of acts

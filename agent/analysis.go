@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"maps"
+	"time"
 
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/agent/store"
@@ -24,8 +26,20 @@ type analysisJob struct {
 // failure is logged, and the officer checks the page by eye.
 func (a *Agent) analyse(j analysisJob, out Sender) {
 	a.wg.Add(1)
+	a.mu.Lock()
+	if a.pending == nil {
+		a.pending = map[string]int{}
+	}
+	a.pending[j.act]++
+	a.mu.Unlock()
 	go func() {
 		defer a.wg.Done()
+		defer func() {
+			a.mu.Lock()
+			a.pending[j.act]--
+			a.mu.Unlock()
+			a.analysed.Broadcast()
+		}()
 		select {
 		case a.analysing <- struct{}{}:
 		case <-a.ctx.Done():
@@ -64,6 +78,17 @@ func (a *Agent) analyse(j analysisJob, out Sender) {
 			}
 		}
 		a.rememberGeometry(j.act, j.page, res.Geometry)
+		if printedPage != nil {
+			a.mu.Lock()
+			if a.printed == nil {
+				a.printed = map[string]map[int]protocol.PrintedPage{}
+			}
+			if a.printed[j.act] == nil {
+				a.printed[j.act] = map[int]protocol.PrintedPage{}
+			}
+			a.printed[j.act][j.page] = *printedPage
+			a.mu.Unlock()
+		}
 		a.log.Info("page analysed", "act", j.act, "page", j.page, "skew", res.Geometry.SkewDeg, "orientation", res.Geometry.Orientation,
 			"trusted", res.Geometry.Trusted, "boxes", len(res.Verdicts), "elapsed", res.Timings.Total)
 		out.Send(msg)
@@ -110,4 +135,53 @@ func (a *Agent) uprightTurn(act string, page int, data []byte, mediaType string,
 		return 0
 	}
 	return (360 - g.Orientation) % 360
+}
+
+// waitAnalyses waits, up to a limit, for the act's pages still being
+// analysed: its document needs to know which printed page each one is.
+func (a *Agent) waitAnalyses(act string, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	stop := time.AfterFunc(limit, a.analysed.Broadcast)
+	defer stop.Stop()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.pending[act] > 0 && time.Now().Before(deadline) {
+		a.analysed.Wait()
+	}
+}
+
+// documentOrder puts an act's captured pages (by index, in capture order)
+// in the order of the printed pages their codes name. A page of another
+// act or printing is left out, and of two scans of one printed page the
+// later is kept; pages without a readable code follow, in capture order.
+// It also says which printed pages were never captured.
+func (a *Agent) documentOrder(act string, indices []int) (order, missing []int) {
+	a.mu.Lock()
+	printed := maps.Clone(a.printed[act])
+	a.mu.Unlock()
+	if len(printed) == 0 {
+		return indices, nil
+	}
+	byPrinted := map[int]int{}
+	var unread []int
+	total := 0
+	for _, i := range indices {
+		p, ok := printed[i]
+		switch {
+		case !ok || p.Error != nil && p.Error.Code == protocol.CodePageNoCode:
+			unread = append(unread, i)
+		case p.Error != nil: // another act's, or another printing's
+		default:
+			byPrinted[p.Page] = i // the later scan of a page wins
+			total = p.Pages
+		}
+	}
+	for n := 1; n <= total; n++ {
+		if i, ok := byPrinted[n]; ok {
+			order = append(order, i)
+		} else {
+			missing = append(missing, n)
+		}
+	}
+	return append(order, unread...), missing
 }

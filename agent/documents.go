@@ -59,8 +59,19 @@ func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out S
 		fail(protocol.CodeDocumentFailed, err)
 		return
 	}
+	// Printed pages come in the order of their codes; the analyses that
+	// read the codes of the last pages may still be running.
+	a.waitAnalyses(actID, 30*time.Second)
+	indices := make([]int, len(pages))
+	byIndex := map[int]store.Page{}
+	for i, p := range pages {
+		indices[i] = p.Index
+		byIndex[p.Index] = p
+	}
+	order, missing := a.documentOrder(actID, indices)
 	inputs := make([]document.Input, 0, len(pages))
-	for _, p := range pages {
+	for _, idx := range order {
+		p := byIndex[idx]
 		_, data, err := a.opts.Store.Page(ctx, actID, p.Index)
 		if err != nil {
 			fail(protocol.CodeDocumentFailed, err)
@@ -171,7 +182,7 @@ func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out S
 	blob := newID("blob-")
 	out.Send(protocol.DocumentReady{
 		Envelope: protocol.Envelope{Type: protocol.TypeDocumentReady, ID: replyTo}, Act: actID,
-		Document: protocol.DocumentInfo{Name: name, MediaType: doc.MediaType, Bytes: doc.Size, Pages: len(pages),
+		Document: protocol.DocumentInfo{Name: name, MediaType: doc.MediaType, Bytes: doc.Size, Pages: len(inputs), MissingSheets: missing,
 			SHA256: digests.SHA256, SHA1: digests.SHA1, Sealed: sealed, PassThrough: passThrough, Attested: attested, Officer: officerOf(attestation, attested)},
 		R006: protocol.R006Fields{Nomefile: r006.Nomefile, TipoFile: r006.TipoFile, TipoAllegato: r006.TipoAllegato, ListaFirmatari: lista},
 		Blob: blob,

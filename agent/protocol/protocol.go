@@ -345,6 +345,9 @@ type DocumentInfo struct {
 	// and is signed with the officer's key; Officer is the signer's name.
 	Attested bool   `json:"attested,omitempty"`
 	Officer  string `json:"officer,omitempty"`
+	// MissingSheets are the printed pages never captured, when the act
+	// was printed with page codes: the document lacks them.
+	MissingSheets []int `json:"missingSheets,omitempty"`
 }
 
 // Firmatario is a signer as ANSC's R006 lists them.

@@ -2,7 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
 	"maps"
 	"os"
 	"os/exec"
@@ -16,6 +21,7 @@ import (
 	"github.com/autografo/autografo/agent/document/doctest"
 	"github.com/autografo/autografo/agent/seal/sealtest"
 	"github.com/autografo/autografo/scanner/scannertest"
+	"github.com/autografo/autografo/scanner/sheet"
 )
 
 // The agent configured with a workstation seal: a capture's document
@@ -290,5 +296,147 @@ func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
 			t.Fatalf("another act's page: %s", f.raw)
 		}
 		break
+	}
+}
+
+// previewPDF is a three-page A4 PDF like an act's preview: text on every
+// page, two signature boxes on the last; and its layout.
+func previewPDF() ([]byte, sheet.Layout) {
+	const w, h = 595.28, 841.89
+	var b bytes.Buffer
+	var offsets []int
+	obj := func(body string) {
+		offsets = append(offsets, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offsets), body)
+	}
+	b.WriteString("%PDF-1.4\n")
+	obj("<< /Type /Catalog /Pages 2 0 R >>")
+	obj("<< /Type /Pages /Kids [3 0 R 5 0 R 7 0 R] /Count 3 >>")
+	boxes := []sheet.SignerBox{{Role: "sposo", Label: "Lo sposo", Rect: sheet.Rect{X: 60, Y: 200, W: 220, H: 70}},
+		{Role: "sposa", Label: "La sposa", Rect: sheet.Rect{X: 315, Y: 200, W: 220, H: 70}}}
+	layout := sheet.Layout{}
+	for p := 1; p <= 3; p++ {
+		content := fmt.Sprintf("BT /F1 14 Tf 60 780 Td (Atto di matrimonio - pagina %d di 3) Tj ET\n", p)
+		for y := 740; y > 320; y -= 18 {
+			content += fmt.Sprintf("BT /F1 10 Tf 60 %d Td (Il giorno ventitre novembre duemilaventisei, nella casa comunale, avanti a me,) Tj ET\n", y)
+		}
+		pl := sheet.PageLayout{Width: w, Height: h}
+		if p == 3 {
+			for _, bx := range boxes {
+				r := bx.Rect
+				content += fmt.Sprintf("BT /F1 9 Tf %.0f %.0f Td (%s) Tj ET\n%.0f %.0f %.0f %.0f re S\n", r.X, r.Y+r.H+4, bx.Label, r.X, r.Y, r.W, r.H)
+			}
+			pl.Boxes = boxes
+		}
+		layout.Pages = append(layout.Pages, pl)
+		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /Font << /F1 9 0 R >> >> /Contents %d 0 R >>", w, h, len(offsets)+2))
+		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
+	}
+	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets)+1)
+	for _, o := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offsets)+1, xref)
+	return b.Bytes(), layout
+}
+
+// An act's three-page preview, stamped by the agent, comes back from the
+// feeder as page 3 then page 1, page 2 lost: the document has the two
+// pages in printed order, and says sheet 2 is missing.
+func TestPrintedPagesGoInOrderAndMissingOnesAreNamed(t *testing.T) {
+	storeDir := t.TempDir()
+	ag := startAgent(t, "--store", storeDir, "--saned", "")
+	cl, err := dialAgent(t, ag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := cl.call(map[string]any{"type": "act.open", "kind": "matrimonio", "signers": []map[string]string{
+		{"role": "sposo", "name": "Marco Bianchi"}, {"role": "sposa", "name": "Giulia Esposito"}}}, "act.opened")
+	if err != nil {
+		t.Fatal(err)
+	}
+	actID := opened.msg["act"].(map[string]any)["id"].(string)
+	preview, layout := previewPDF()
+	lj, _ := json.Marshal(layout)
+	if _, err := cl.call(map[string]any{"type": "sheet.print", "act": actID, "preview": base64.StdEncoding.EncodeToString(preview),
+		"layout": json.RawMessage(lj)}, "sheet.ready"); err != nil {
+		t.Fatalf("%v\n%s", err, ag.logs)
+	}
+	var pdf []byte
+	for pdf == nil {
+		f, err := cl.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pdf = f.blob
+	}
+	cl.c.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "stampa.pdf"), pdf, 0o600)
+	if out, err := exec.Command(scannertest.Need(t, "pdftoppm"), "-gray", "-png", "-r", "150",
+		filepath.Join(dir, "stampa.pdf"), filepath.Join(dir, "p")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v\n%s", err, out)
+	}
+	// The feeder gets page 3 (signed) and page 1; the simulated signers'
+	// layout follows the same order.
+	simLayout, _ := json.Marshal(sheet.Layout{Pages: []sheet.PageLayout{layout.Pages[2], layout.Pages[0]}})
+	os.WriteFile(filepath.Join(dir, "sim-layout.json"), simLayout, 0o600)
+	ag2 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms",
+		"--sim-paper", filepath.Join(dir, "p-3.png")+","+filepath.Join(dir, "p-1.png"), "--sim-paper-layout", filepath.Join(dir, "sim-layout.json"))
+	cl, err = dialAgent(t, ag2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.c.Close()
+	if _, err := cl.call(map[string]any{"type": "capture.start", "act": actID, "device": "sim:0", "source": "feeder",
+		"dpi": 150, "color": "gray"}, "capture.started"); err != nil {
+		t.Fatal(err)
+	}
+	var ready frame
+	for ready.msg == nil {
+		f, err := cl.read()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, ag2.logs)
+		}
+		if f.msg != nil && f.msg["type"] == "document.ready" {
+			ready = f
+		}
+	}
+	doc := ready.msg["document"].(map[string]any)
+	if doc["pages"] != 2.0 || fmt.Sprint(doc["missingSheets"]) != "[2]" {
+		t.Fatalf("document.ready %s", ready.raw)
+	}
+	var data []byte
+	for data == nil {
+		f, err := cl.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = f.blob
+	}
+	path := filepath.Join(dir, "verbale.pdf")
+	os.WriteFile(path, data, 0o600)
+	// The document holds the scans (images): tell the pages apart by the
+	// code each carries, read back with the same reader.
+	for i, want := range []int{1, 3} {
+		out, err := exec.Command(scannertest.Need(t, "pdftoppm"), "-gray", "-png", "-r", "150", "-f", fmt.Sprint(i+1), "-l", fmt.Sprint(i+1),
+			"-singlefile", path, filepath.Join(dir, fmt.Sprintf("doc%d", i+1))).CombinedOutput()
+		if err != nil {
+			t.Fatalf("pdftoppm: %v\n%s", err, out)
+		}
+		f, _ := os.Open(filepath.Join(dir, fmt.Sprintf("doc%d.png", i+1)))
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := image.NewGray(img.Bounds())
+		draw.Draw(g, g.Rect, img, img.Bounds().Min, draw.Src)
+		found, err := sheet.Find(g, 150)
+		if err != nil || found.Code.Page != want {
+			t.Errorf("document page %d: printed page %d (%v), want %d", i+1, found.Code.Page, err, want)
+		}
 	}
 }

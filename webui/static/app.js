@@ -487,7 +487,8 @@ client.addEventListener("document.ready", (ev) => {
   const kb = Math.round(doc.bytes / 1024);
   $("#document-info").textContent = `${doc.pages} ${doc.pages === 1 ? "pagina" : "pagine"}, ${kb} kB, SHA-256 ${doc.sha256.slice(0, 12)}…` +
     (doc.sealed ? ", sigillato" : "") +
-    (doc.attested ? `, con attestazione di conformità firmata da ${doc.officer}` : "");
+    (doc.attested ? `, con attestazione di conformità firmata da ${doc.officer}` : "") +
+    (doc.missingSheets ? `. Attenzione: mancano i fogli ${doc.missingSheets.join(", ")}` : "");
   $("#document").hidden = false;
 });
 
