@@ -114,7 +114,7 @@ type Agent struct {
 	mu       sync.Mutex
 	running  map[string]string // act -> its capture: one at a time keeps page order
 	captures map[string]*capture
-	geometry map[string]map[int]pipeline.Geometry // act -> page -> how it lies
+	geometry map[string]map[int]pipeline.Geometry    // act -> page -> how it lies
 	printed  map[string]map[int]protocol.PrintedPage // act -> page -> which printed page it is
 	// analysed is signalled when an analysis ends; pending counts each
 	// act's analyses not yet ended, so that its document waits for them.
