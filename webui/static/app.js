@@ -369,11 +369,13 @@ function showPrinted(a) {
   }
   let total = 0;
   const seen = new Set();
+  const twice = new Set();
   const problems = [];
   for (const [page, p] of printedPages) {
     if (p.error) problems.push(`pagina ${page}: ${p.error.message}`);
     else {
       total = p.pages;
+      if (seen.has(p.page)) twice.add(p.page);
       seen.add(p.page);
     }
   }
@@ -381,6 +383,7 @@ function showPrinted(a) {
   for (let i = 1; i <= total; i++) if (!seen.has(i)) missing.push(i);
   let text = total ? `Fogli riconosciuti: ${seen.size} di ${total}.` : "";
   if (missing.length) text += ` Mancano i fogli: ${missing.join(", ")}.`;
+  if (twice.size) text += ` Acquisiti due volte: ${[...twice].join(", ")} (nel documento va l'ultima acquisizione).`;
   if (problems.length) text += ` Attenzione, ${problems.join("; ")}`;
   const el = $("#printed-summary");
   el.textContent = text.trim();
