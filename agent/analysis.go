@@ -56,7 +56,7 @@ func (a *Agent) analyse(j analysisJob, out Sender) {
 		boxes := j.boxes
 		var printedPage *protocol.PrintedPage
 		if p, ok := a.printedOf(j.act); ok {
-			boxes, printedPage = identify(g, j.dpi, j.act, p)
+			boxes, printedPage = identify(g, j.dpi, j.act, j.page, p)
 		}
 		res := pipeline.ProcessImage(g, j.dpi, boxes, pipeline.Options{PreviewSize: -1})
 		msg := protocol.PageAnalysis{Envelope: protocol.Envelope{Type: protocol.TypePageAnalysis},

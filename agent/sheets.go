@@ -133,11 +133,20 @@ func (a *Agent) printedOf(act string) (printed, bool) {
 
 // identify reads a captured page's code and places the boxes of its
 // printed page on it.
-func identify(g *image.Gray, dpi int, act string, p printed) ([]pipeline.Box, *protocol.PrintedPage) {
+func identify(g *image.Gray, dpi int, act string, index int, p printed) ([]pipeline.Box, *protocol.PrintedPage) {
 	refuse := func(code string) *protocol.PrintedPage {
 		return &protocol.PrintedPage{Error: &protocol.Error{Code: code, Message: Italian(code)}}
 	}
 	found, err := sheet.Find(g, dpi)
+	if errors.Is(err, sheet.ErrNoCode) && index <= len(p.Layout.Pages) {
+		// No code to read (torn, covered, smudged): the page's place in
+		// the capture says which it is, and its marks where it lies.
+		page := p.Layout.Pages[index-1]
+		tf, err := sheet.FromMarks(g, dpi, pipeline.EstimateGeometry(g, dpi), page.Width, page.Height)
+		if err == nil {
+			return tf.Boxes(page), &protocol.PrintedPage{Page: index, Pages: len(p.Layout.Pages), ByOrder: true}
+		}
+	}
 	if err != nil {
 		return nil, refuse(protocol.CodePageNoCode)
 	}

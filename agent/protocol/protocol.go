@@ -279,6 +279,9 @@ type PrintedPage struct {
 	Page  int    `json:"page,omitempty"`
 	Pages int    `json:"pages,omitempty"`
 	Error *Error `json:"error,omitempty"`
+	// ByOrder: the code could not be read; the page is taken to be the
+	// printed page its place in the capture says, placed by its marks.
+	ByOrder bool `json:"byOrder,omitempty"`
 }
 
 // PageAnalysis is what the signature pipeline found on a captured page:

@@ -285,3 +285,51 @@ func fitAffine(pdf, scan [][2]float64) (Transform, bool) {
 	xs, ys := solve(vx), solve(vy)
 	return Transform{xs[0], xs[1], xs[2], ys[0], ys[1], ys[2]}, true
 }
+
+// ErrNoMarks is a page whose code is unreadable and whose marks cannot be
+// found either.
+var ErrNoMarks = errors.New("sheet: registration marks not found")
+
+// FromMarks places a printed page of w×h points on a scan whose code
+// could not be read, from the registration marks alone. The page's own
+// geometry (its skew and quarter turn, read from its text, and the paper's
+// extent) gives a first guess, and the marks, searched for widely around
+// it, fix the transform. Which printed page it is must come from
+// elsewhere (the order of the pages).
+func FromMarks(g *image.Gray, dpi int, geo pipeline.Geometry, w, h float64) (Transform, error) {
+	if !geo.Trusted || !geo.OrientationTrusted || geo.Paper.Empty() {
+		return Transform{}, fmt.Errorf("%w: the page's orientation is not known", ErrNoMarks)
+	}
+	s := float64(dpi) / 72
+	theta := (float64(geo.Orientation) + geo.SkewDeg) * math.Pi / 180
+	sin, cos := math.Sincos(theta)
+	cx := float64(geo.Paper.Min.X+geo.Paper.Max.X) / 2
+	cy := float64(geo.Paper.Min.Y+geo.Paper.Max.Y) / 2
+	// Page point (x, y up) -> centred image offsets (y down) -> turned.
+	guess := Transform{
+		a: s * cos, b: s * sin, c: cx - s*cos*w/2 - s*sin*h/2,
+		d: s * sin, e: -s * cos, f: cy - s*sin*w/2 + s*cos*h/2,
+	}
+	var pdf, scan [][2]float64
+	px := guess.ScaleMM()
+	for _, m := range markRects(w, h) {
+		c := guess.Apply(m.X+m.W/2, m.Y+m.H/2)
+		if x, y, ok := markCentre(g, c.X, c.Y, markSizeMM*px, 15*px); ok {
+			pdf = append(pdf, [2]float64{m.X + m.W/2, m.Y + m.H/2})
+			scan = append(scan, [2]float64{x, y})
+		}
+	}
+	if len(pdf) < 3 {
+		return Transform{}, fmt.Errorf("%w: %d of 4", ErrNoMarks, len(pdf))
+	}
+	t, ok := fitAffine(pdf, scan)
+	if !ok {
+		return Transform{}, ErrNoMarks
+	}
+	// A second pass with the fitted transform sharpens the centres.
+	t2, n := t.Refine(g, w, h)
+	if n >= 3 {
+		t = t2
+	}
+	return t, nil
+}

@@ -319,3 +319,51 @@ func BenchmarkLocate(b *testing.B) {
 		}
 	}
 }
+
+// With its code torn off, a printed page is still placed from its four
+// marks, once the page's text has told its skew and turn.
+func TestMarksWithoutCode(t *testing.T) {
+	s := sampleSheet
+	s.Description = strings.Repeat("Il dichiarante, identificato con documento in corso di validità, dichiara sotto la propria responsabilità quanto segue. ", 12)
+	pdf, layout, err := s.PDF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamped, err := Stamp(pdf, testAct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := layout.Pages[0]
+	for _, d := range []distortion{{deg: 2.5}, {deg: -4, quarter: 180, noise: 3, jpeg: 80}, {deg: 6, quarter: 90, jpeg: 85}, {deg: -1, quarter: 270}} {
+		rendered := render(t, stamped, 200)
+		// Tear the code off: paint its area white before the scan.
+		r := CodeRect(p.Width, p.Height)
+		sc := 200.0 / 72
+		for y := int((p.Height - r.Y - r.H) * sc); y < int((p.Height-r.Y)*sc); y++ {
+			for x := int(r.X * sc); x < int((r.X+r.W)*sc); x++ {
+				rendered.Pix[y*rendered.Stride+x] = 255
+			}
+		}
+		scan, fwd := distort(t, rendered, d)
+		if _, err := Find(scan, 200); !errors.Is(err, ErrNoCode) {
+			t.Fatalf("the code was still read: %v", err)
+		}
+		geo := pipeline.EstimateGeometry(scan, 200)
+		tf, err := FromMarks(scan, 200, geo, p.Width, p.Height)
+		if err != nil {
+			t.Fatalf("%+v: %v (geometry %+v)", d, err, geo)
+		}
+		worst := 0.0
+		for i, b := range tf.Boxes(p) {
+			rr := p.Boxes[i].Rect
+			truth := [4][2]float64{{rr.X, rr.Y + rr.H}, {rr.X + rr.W, rr.Y + rr.H}, {rr.X + rr.W, rr.Y}, {rr.X, rr.Y}}
+			for k, c := range b.Corners {
+				x, y := fwd(truth[k][0]*sc, (p.Height-truth[k][1])*sc)
+				worst = math.Max(worst, math.Hypot(c.X-x, c.Y-y)/(200/25.4))
+			}
+		}
+		if worst > 1 {
+			t.Errorf("%+v: a corner %.2f mm off", d, worst)
+		}
+	}
+}

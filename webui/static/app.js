@@ -363,7 +363,8 @@ function showPrinted(a) {
       caption.textContent = `Pagina ${a.page}: ${a.printed.error.message}`;
       li.dataset.printed = "error";
     } else {
-      caption.textContent = `Pagina ${a.page} · foglio ${a.printed.page} di ${a.printed.pages}`;
+      caption.textContent = `Pagina ${a.page} · foglio ${a.printed.page} di ${a.printed.pages}` +
+        (a.printed.byOrder ? " (codice illeggibile: riconosciuto dall'ordine)" : "");
       li.dataset.printed = "ok";
     }
   }
