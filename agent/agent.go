@@ -72,6 +72,9 @@ type Options struct {
 	Attester Attester
 	// Office names the office in attestations, e.g. "Comune di Borgo Sereno".
 	Office string
+	// LayoutDir keeps the layout templates, one per act kind (none: no
+	// templates).
+	LayoutDir string
 	// DocumentBudget bounds a document's size (default 9.5 MB).
 	DocumentBudget int
 }

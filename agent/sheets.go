@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/autografo/autografo/agent/protocol"
@@ -59,9 +62,21 @@ func (a *Agent) printSheet(ctx context.Context, operator string, out Sender, r *
 			fail(fmt.Errorf("%w: preview: %w", errSheet, err))
 			return
 		}
-		if err := json.Unmarshal(r.Layout, &layout); err != nil || len(layout.Pages) == 0 {
+		if len(r.Layout) == 0 {
+			// No layout given: the template kept for acts of this kind.
+			if layout, err = a.template(act.Kind); err != nil {
+				fail(err)
+				return
+			}
+		} else if err := json.Unmarshal(r.Layout, &layout); err != nil || len(layout.Pages) == 0 {
 			fail(fmt.Errorf("%w: a preview needs its layout: %v", errSheet, err))
 			return
+		}
+		if r.SaveAsTemplate {
+			if err := a.saveTemplate(act.Kind, layout); err != nil {
+				fail(err)
+				return
+			}
 		}
 	} else {
 		var signers []protocol.Signer
@@ -166,4 +181,48 @@ func identify(g *image.Gray, dpi int, act string, index int, p printed) ([]pipel
 	}
 	tf, _ = tf.Refine(g, page.Width, page.Height)
 	return tf.Boxes(page), &protocol.PrintedPage{Page: found.Code.Page, Pages: found.Code.Pages}
+}
+
+var kindName = regexp.MustCompile(`^[a-z0-9_-]{1,40}$`)
+
+func (a *Agent) templatePath(kind string) (string, error) {
+	if a.opts.LayoutDir == "" || !kindName.MatchString(kind) {
+		return "", fmt.Errorf("%w: no template for acts of kind %q", errSheet, kind)
+	}
+	return filepath.Join(a.opts.LayoutDir, kind+".json"), nil
+}
+
+// template is the layout kept for acts of a kind.
+func (a *Agent) template(kind string) (sheet.Layout, error) {
+	path, err := a.templatePath(kind)
+	if err != nil {
+		return sheet.Layout{}, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return sheet.Layout{}, fmt.Errorf("%w: no template for acts of kind %q: %w", errSheet, kind, err)
+	}
+	var l sheet.Layout
+	if err := json.Unmarshal(b, &l); err != nil || len(l.Pages) == 0 {
+		return sheet.Layout{}, fmt.Errorf("%w: template for %q unreadable: %v", errSheet, kind, err)
+	}
+	return l, nil
+}
+
+// saveTemplate keeps a layout for the next acts of a kind; a layout holds
+// no personal data, only where the boxes are.
+func (a *Agent) saveTemplate(kind string, l sheet.Layout) error {
+	path, err := a.templatePath(kind)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(l, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -257,6 +257,9 @@ type SheetPrint struct {
 	Act     string          `json:"act"`
 	Preview string          `json:"preview,omitempty"`
 	Layout  json.RawMessage `json:"layout,omitempty"`
+	// SaveAsTemplate keeps Layout as the template for acts of this act's
+	// kind: a later preview of that kind can come without a layout.
+	SaveAsTemplate bool `json:"saveAsTemplate,omitempty"`
 }
 
 // SheetReady gives the PDF to print; its bytes follow as the binary frame

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -200,7 +201,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts := agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention, Sealer: sealer, Office: sf.office,
-		Layout: layoutBoxes}
+		Layout: layoutBoxes, LayoutDir: filepath.Join(*storeDir, "layouts")}
 	if attester != nil {
 		defer attester.Close()
 		opts.Attester = attester

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -438,5 +439,55 @@ func TestPrintedPagesGoInOrderAndMissingOnesAreNamed(t *testing.T) {
 		if err != nil || found.Code.Page != want {
 			t.Errorf("document page %d: printed page %d (%v), want %d", i+1, found.Code.Page, err, want)
 		}
+	}
+}
+
+// A layout saved as the template of an act kind serves the next preview
+// of that kind, given without one; a kind with no template is refused.
+func TestLayoutTemplatePerActKind(t *testing.T) {
+	ag := startAgent(t, "--saned", "")
+	cl, err := dialAgent(t, ag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.c.Close()
+	preview, layout := previewPDF()
+	lj, _ := json.Marshal(layout)
+	open := func(kind string) string {
+		m, err := cl.call(map[string]any{"type": "act.open", "kind": kind, "signers": []map[string]string{{"role": "sposo", "name": "Marco Bianchi"}}}, "act.opened")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.msg["act"].(map[string]any)["id"].(string)
+	}
+	print := func(act string, extra map[string]any) frame {
+		req := map[string]any{"type": "sheet.print", "act": act, "preview": base64.StdEncoding.EncodeToString(preview)}
+		maps.Copy(req, extra)
+		id, err := cl.send(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			f, err := cl.read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.msg != nil && f.msg["id"] == id {
+				return f
+			}
+		}
+	}
+	if r := print(open("matrimonio"), map[string]any{"layout": json.RawMessage(lj), "saveAsTemplate": true}); r.msg["type"] != "sheet.ready" {
+		t.Fatalf("saving the template: %s", r.raw)
+	}
+	r := print(open("matrimonio"), nil)
+	got, _ := json.Marshal(r.msg["layout"])
+	var back sheet.Layout
+	json.Unmarshal(got, &back)
+	if r.msg["type"] != "sheet.ready" || !reflect.DeepEqual(back, layout) {
+		t.Fatalf("the template was not used: %s", r.raw)
+	}
+	if r := print(open("nascita"), nil); r.msg["type"] != "error" || !strings.Contains(string(r.raw), "sheet_failed") {
+		t.Fatalf("a kind without a template: %s", r.raw)
 	}
 }
