@@ -128,7 +128,15 @@ func cmpDefault(v, d int) int {
 // encodes it as JPEG.
 func preview(g *image.Gray, size int) []byte {
 	long := max(g.Rect.Dx(), g.Rect.Dy())
-	small := reduce(g, max(1, long/size))
+	f := max(1, long/size)
+	small := reduce(g, f)
+	if f == 1 {
+		// reduce gave the page itself, which the boxes are reading:
+		// flatten a copy.
+		c := image.NewGray(image.Rect(0, 0, g.Rect.Dx(), g.Rect.Dy()))
+		draw.Copy(c, image.Point{}, g, g.Rect, draw.Src, nil)
+		small = c
+	}
 	flatten(small)
 	if l := max(small.Rect.Dx(), small.Rect.Dy()); l > size {
 		f := float64(size) / float64(l)
