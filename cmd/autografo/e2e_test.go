@@ -493,24 +493,10 @@ func TestBrowserPrintedSheetIsRecognised(t *testing.T) {
 		t.Fatal(err)
 	}
 	actID := acts.msg["acts"].([]any)[0].(map[string]any)["id"].(string)
-	if _, err := cl.call(map[string]any{"type": "sheet.print", "act": actID}, "sheet.ready"); err != nil {
-		t.Fatal(err)
-	}
-	var pdf []byte
-	for pdf == nil {
-		f, err := cl.read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pdf = f.blob
-	}
+	_, pdf := printSheets(t, ag, cl, actID, nil)
 	cl.c.Close()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "fogli.pdf"), pdf, 0o600)
-	if out, err := exec.Command(scannertest.Need(t, "pdftoppm"), "-gray", "-png", "-r", "200", "-singlefile",
-		filepath.Join(dir, "fogli.pdf"), filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v\n%s", err, out)
-	}
+	rasterize(t, pdf, dir, "page", 200, true)
 	// Unsigned paper: every box must come back empty, which it only does
 	// if the boxes were found where they are printed.
 	ag2 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms", "--sim-paper", filepath.Join(dir, "page.png"),

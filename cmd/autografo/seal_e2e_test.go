@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -212,27 +213,12 @@ func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	actID := opened.msg["act"].(map[string]any)["id"].(string)
-	ready, err := cl.call(map[string]any{"type": "sheet.print", "act": actID}, "sheet.ready")
-	if err != nil {
-		t.Fatalf("%v\n%s", err, ag.logs)
-	}
-	var pdf []byte
-	for pdf == nil {
-		f, err := cl.read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pdf = f.blob
-	}
+	ready, pdf := printSheets(t, ag, cl, actID, nil)
 	cl.c.Close()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "fogli.pdf"), pdf, 0o600)
 	layout, _ := json.Marshal(ready.msg["layout"])
 	os.WriteFile(filepath.Join(dir, "layout.json"), layout, 0o600)
-	if out, err := exec.Command(scannertest.Need(t, "pdftoppm"), "-gray", "-png", "-r", "200", "-singlefile",
-		filepath.Join(dir, "fogli.pdf"), filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v\n%s", err, out)
-	}
+	rasterize(t, pdf, dir, "page", 200, true)
 
 	// The same store, the printed sheet in the feeder.
 	ag2 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms", "--sim-paper", filepath.Join(dir, "page.png"),
@@ -242,20 +228,7 @@ func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.c.Close()
-	if _, err := cl.call(map[string]any{"type": "capture.start", "act": actID, "device": "sim:0", "source": "feeder",
-		"dpi": 200, "color": "gray"}, "capture.started"); err != nil {
-		t.Fatal(err)
-	}
-	var analysis frame
-	for analysis.msg == nil {
-		f, err := cl.read()
-		if err != nil {
-			t.Fatalf("%v\n%s", err, ag2.logs)
-		}
-		if f.msg != nil && f.msg["type"] == "page.analysis" {
-			analysis = f
-		}
-	}
+	analysis := captureFirst(t, ag2, cl, actID, 200, "page.analysis")
 	printed, _ := analysis.msg["printed"].(map[string]any)
 	if printed == nil || printed["page"] != 1.0 || printed["pages"] != 1.0 {
 		t.Fatalf("page not identified: %s\n%s", analysis.raw, ag2.logs)
@@ -276,27 +249,12 @@ func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherID := other.msg["act"].(map[string]any)["id"].(string)
-	if _, err := cl.call(map[string]any{"type": "sheet.print", "act": otherID}, "sheet.ready"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.call(map[string]any{"type": "capture.start", "act": otherID, "device": "sim:0", "source": "feeder",
-		"dpi": 200, "color": "gray"}, "capture.started"); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		f, err := cl.read()
-		if err != nil {
-			t.Fatalf("%v\n%s", err, ag2.logs)
-		}
-		if f.msg == nil || f.msg["type"] != "page.analysis" || f.msg["act"] != otherID {
-			continue
-		}
-		p, _ := f.msg["printed"].(map[string]any)
-		e, _ := p["error"].(map[string]any)
-		if e == nil || e["code"] != "page_of_other_act" || !strings.Contains(e["message"].(string), "un altro atto") {
-			t.Fatalf("another act's page: %s", f.raw)
-		}
-		break
+	printSheets(t, ag2, cl, otherID, nil)
+	f := captureFirst(t, ag2, cl, otherID, 200, "page.analysis")
+	p, _ := f.msg["printed"].(map[string]any)
+	e, _ := p["error"].(map[string]any)
+	if e == nil || e["code"] != "page_of_other_act" || !strings.Contains(e["message"].(string), "un altro atto") {
+		t.Fatalf("another act's page: %s", f.raw)
 	}
 }
 
@@ -361,25 +319,10 @@ func TestPrintedPagesGoInOrderAndMissingOnesAreNamed(t *testing.T) {
 	actID := opened.msg["act"].(map[string]any)["id"].(string)
 	preview, layout := previewPDF()
 	lj, _ := json.Marshal(layout)
-	if _, err := cl.call(map[string]any{"type": "sheet.print", "act": actID, "preview": base64.StdEncoding.EncodeToString(preview),
-		"layout": json.RawMessage(lj)}, "sheet.ready"); err != nil {
-		t.Fatalf("%v\n%s", err, ag.logs)
-	}
-	var pdf []byte
-	for pdf == nil {
-		f, err := cl.read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pdf = f.blob
-	}
+	_, pdf := printSheets(t, ag, cl, actID, map[string]any{"preview": base64.StdEncoding.EncodeToString(preview), "layout": json.RawMessage(lj)})
 	cl.c.Close()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "stampa.pdf"), pdf, 0o600)
-	if out, err := exec.Command(scannertest.Need(t, "pdftoppm"), "-gray", "-png", "-r", "150",
-		filepath.Join(dir, "stampa.pdf"), filepath.Join(dir, "p")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v\n%s", err, out)
-	}
+	rasterize(t, pdf, dir, "p", 150, false)
 	// The feeder gets page 3 (signed) and page 1; the simulated signers'
 	// layout follows the same order.
 	simLayout, _ := json.Marshal(sheet.Layout{Pages: []sheet.PageLayout{layout.Pages[2], layout.Pages[0]}})
@@ -391,20 +334,7 @@ func TestPrintedPagesGoInOrderAndMissingOnesAreNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.c.Close()
-	if _, err := cl.call(map[string]any{"type": "capture.start", "act": actID, "device": "sim:0", "source": "feeder",
-		"dpi": 150, "color": "gray"}, "capture.started"); err != nil {
-		t.Fatal(err)
-	}
-	var ready frame
-	for ready.msg == nil {
-		f, err := cl.read()
-		if err != nil {
-			t.Fatalf("%v\n%s", err, ag2.logs)
-		}
-		if f.msg != nil && f.msg["type"] == "document.ready" {
-			ready = f
-		}
-	}
+	ready := captureFirst(t, ag2, cl, actID, 150, "document.ready")
 	doc := ready.msg["document"].(map[string]any)
 	if doc["pages"] != 2.0 || fmt.Sprint(doc["missingSheets"]) != "[2]" {
 		t.Fatalf("document.ready %s", ready.raw)
@@ -489,5 +419,60 @@ func TestLayoutTemplatePerActKind(t *testing.T) {
 	}
 	if r := print(open("nascita"), nil); r.msg["type"] != "error" || !strings.Contains(string(r.raw), "sheet_failed") {
 		t.Fatalf("a kind without a template: %s", r.raw)
+	}
+}
+
+// printSheets asks for an act's pages to print (extra: preview, layout...)
+// and returns the sheet.ready and the PDF that follows it.
+func printSheets(t *testing.T, ag *agentProc, cl *wsClient, act string, extra map[string]any) (frame, []byte) {
+	t.Helper()
+	req := map[string]any{"type": "sheet.print", "act": act}
+	maps.Copy(req, extra)
+	ready, err := cl.call(req, "sheet.ready")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, ag.logs)
+	}
+	for {
+		f, err := cl.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.blob != nil {
+			return ready, f.blob
+		}
+	}
+}
+
+// rasterize renders a PDF's pages in gray with poppler into dir/prefix-N.png
+// (or dir/prefix.png for one page).
+func rasterize(t *testing.T, pdf []byte, dir, prefix string, dpi int, single bool) {
+	t.Helper()
+	in := filepath.Join(dir, prefix+".pdf")
+	os.WriteFile(in, pdf, 0o600)
+	args := []string{"-gray", "-png", "-r", strconv.Itoa(dpi)}
+	if single {
+		args = append(args, "-singlefile")
+	}
+	if out, err := exec.Command(scannertest.Need(t, "pdftoppm"), append(args, in, filepath.Join(dir, prefix))...).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v\n%s", err, out)
+	}
+}
+
+// captureFirst starts a feeder capture for act and returns the first
+// message of type typ that follows.
+func captureFirst(t *testing.T, ag *agentProc, cl *wsClient, act string, dpi int, typ string) frame {
+	t.Helper()
+	if _, err := cl.call(map[string]any{"type": "capture.start", "act": act, "device": "sim:0", "source": "feeder",
+		"dpi": dpi, "color": "gray"}, "capture.started"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := cl.read()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, ag.logs)
+		}
+		if f.msg != nil && f.msg["type"] == typ && f.msg["act"] == act {
+			return f
+		}
 	}
 }

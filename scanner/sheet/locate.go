@@ -166,15 +166,7 @@ func (t Transform) Boxes(p PageLayout) []pipeline.Box {
 // or more, the transform is fitted to them by least squares; otherwise the
 // code's transform stays, and ok is false.
 func (t Transform) Refine(g *image.Gray, w, h float64) (Transform, int) {
-	var pdf, scan [][2]float64
-	px := t.ScaleMM()
-	for _, m := range markRects(w, h) {
-		c := t.Apply(m.X+m.W/2, m.Y+m.H/2)
-		if x, y, ok := markCentre(g, c.X, c.Y, markSizeMM*px, 4*px); ok {
-			pdf = append(pdf, [2]float64{m.X + m.W/2, m.Y + m.H/2})
-			scan = append(scan, [2]float64{x, y})
-		}
-	}
+	pdf, scan := t.marks(g, w, h, 4)
 	if len(pdf) < 3 {
 		return t, len(pdf)
 	}
@@ -310,15 +302,7 @@ func FromMarks(g *image.Gray, dpi int, geo pipeline.Geometry, w, h float64) (Tra
 		a: s * cos, b: s * sin, c: cx - s*cos*w/2 - s*sin*h/2,
 		d: s * sin, e: -s * cos, f: cy - s*sin*w/2 + s*cos*h/2,
 	}
-	var pdf, scan [][2]float64
-	px := guess.ScaleMM()
-	for _, m := range markRects(w, h) {
-		c := guess.Apply(m.X+m.W/2, m.Y+m.H/2)
-		if x, y, ok := markCentre(g, c.X, c.Y, markSizeMM*px, 15*px); ok {
-			pdf = append(pdf, [2]float64{m.X + m.W/2, m.Y + m.H/2})
-			scan = append(scan, [2]float64{x, y})
-		}
-	}
+	pdf, scan := guess.marks(g, w, h, 15)
 	if len(pdf) < 3 {
 		return Transform{}, fmt.Errorf("%w: %d of 4", ErrNoMarks, len(pdf))
 	}
@@ -332,4 +316,18 @@ func FromMarks(g *image.Gray, dpi int, geo pipeline.Geometry, w, h float64) (Tra
 		t = t2
 	}
 	return t, nil
+}
+
+// marks looks for each registration mark within radiusMM of where t puts
+// it, and returns the centres found, on the page and on the scan.
+func (t Transform) marks(g *image.Gray, w, h, radiusMM float64) (pdf, scan [][2]float64) {
+	px := t.ScaleMM()
+	for _, m := range markRects(w, h) {
+		c := t.Apply(m.X+m.W/2, m.Y+m.H/2)
+		if x, y, ok := markCentre(g, c.X, c.Y, markSizeMM*px, radiusMM*px); ok {
+			pdf = append(pdf, [2]float64{m.X + m.W/2, m.Y + m.H/2})
+			scan = append(scan, [2]float64{x, y})
+		}
+	}
+	return pdf, scan
 }
