@@ -262,18 +262,10 @@ func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
 // page, two signature boxes on the last; and its layout.
 func previewPDF() ([]byte, sheet.Layout) {
 	const w, h = 595.28, 841.89
-	var b bytes.Buffer
-	var offsets []int
-	obj := func(body string) {
-		offsets = append(offsets, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offsets), body)
-	}
-	b.WriteString("%PDF-1.4\n")
-	obj("<< /Type /Catalog /Pages 2 0 R >>")
-	obj("<< /Type /Pages /Kids [3 0 R 5 0 R 7 0 R] /Count 3 >>")
 	boxes := []sheet.SignerBox{{Role: "sposo", Label: "Lo sposo", Rect: sheet.Rect{X: 60, Y: 200, W: 220, H: 70}},
 		{Role: "sposa", Label: "La sposa", Rect: sheet.Rect{X: 315, Y: 200, W: 220, H: 70}}}
-	layout := sheet.Layout{}
+	var layout sheet.Layout
+	var contents []string
 	for p := 1; p <= 3; p++ {
 		content := fmt.Sprintf("BT /F1 14 Tf 60 780 Td (Atto di matrimonio - pagina %d di 3) Tj ET\n", p)
 		for y := 740; y > 320; y -= 18 {
@@ -288,17 +280,9 @@ func previewPDF() ([]byte, sheet.Layout) {
 			pl.Boxes = boxes
 		}
 		layout.Pages = append(layout.Pages, pl)
-		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /Font << /F1 9 0 R >> >> /Contents %d 0 R >>", w, h, len(offsets)+2))
-		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
+		contents = append(contents, content)
 	}
-	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets)+1)
-	for _, o := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offsets)+1, xref)
-	return b.Bytes(), layout
+	return sheet.PlainPDF(w, h, contents), layout
 }
 
 // An act's three-page preview, stamped by the agent, comes back from the

@@ -83,7 +83,13 @@ func (s Sheet) PDF() ([]byte, Layout, error) {
 			return nil, Layout{}, fmt.Errorf("sheet: %d signers do not fit one page", len(s.Signers))
 		}
 	}
-	content := c.String()
+	return PlainPDF(w, h, []string{c.String()}), Layout{Pages: []PageLayout{page}}, nil
+}
+
+// PlainPDF is a PDF of pages w×h points with the given content streams,
+// Helvetica in WinAnsi as font /F1: what sheets are drawn with (a sheet is
+// printed, not archived, so no font needs embedding).
+func PlainPDF(w, h float64, contents []string) []byte {
 	var b bytes.Buffer
 	var offsets []int
 	obj := func(body string) {
@@ -92,9 +98,17 @@ func (s Sheet) PDF() ([]byte, Layout, error) {
 	}
 	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 	obj("<< /Type /Catalog /Pages 2 0 R >>")
-	obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
-	obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %s %s] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>", num(w), num(h)))
-	obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content)+1, content))
+	font := 3 + 2*len(contents)
+	kids := make([]string, len(contents))
+	for i := range contents {
+		kids[i] = fmt.Sprintf("%d 0 R", 3+2*i)
+	}
+	obj(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(contents)))
+	for i, content := range contents {
+		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %s %s] /Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>",
+			num(w), num(h), font, 4+2*i))
+		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content)+1, content))
+	}
 	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
 	xref := b.Len()
 	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets)+1)
@@ -102,7 +116,7 @@ func (s Sheet) PDF() ([]byte, Layout, error) {
 		fmt.Fprintf(&b, "%010d 00000 n \n", o)
 	}
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offsets)+1, xref)
-	return b.Bytes(), Layout{Pages: []PageLayout{page}}, nil
+	return b.Bytes()
 }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
