@@ -6,7 +6,7 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 PORT ?= 8733
 
 # gousb needs libusb through cgo; the race detector needs gcc.
-RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev libturbojpeg0-dev
+RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev libturbojpeg0-dev poppler-utils
 # The browser tests drive a real headless Chromium (it needs a font); the
 # SANE tests run a real saned with SANE's test backend; the PDF tests check
 # every document with qpdf, poppler and Apache PDFBox (Java); the officer's

@@ -63,10 +63,14 @@ func (a *Agent) printSheet(ctx context.Context, operator string, out Sender, r *
 			return
 		}
 		if len(r.Layout) == 0 {
-			// No layout given: the template kept for acts of this kind.
+			// No layout given: the template kept for acts of this kind,
+			// or else the labels printed in the preview's text.
 			if layout, err = a.template(act.Kind); err != nil {
-				fail(err)
-				return
+				var terr error
+				if layout, terr = sheet.LayoutFromText(ctx, pdf, sheet.DefaultRules, ""); terr != nil {
+					fail(errors.Join(err, terr))
+					return
+				}
 			}
 		} else if err := json.Unmarshal(r.Layout, &layout); err != nil || len(layout.Pages) == 0 {
 			fail(fmt.Errorf("%w: a preview needs its layout: %v", errSheet, err))

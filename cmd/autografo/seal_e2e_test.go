@@ -401,9 +401,24 @@ func TestLayoutTemplatePerActKind(t *testing.T) {
 	if r.msg["type"] != "sheet.ready" || !reflect.DeepEqual(back, layout) {
 		t.Fatalf("the template was not used: %s", r.raw)
 	}
-	if r := print(open("nascita"), nil); r.msg["type"] != "error" || !strings.Contains(string(r.raw), "sheet_failed") {
-		t.Fatalf("a kind without a template: %s", r.raw)
+	// A kind without a template: the layout comes from the labels printed
+	// in the preview's text...
+	r = print(open("nascita"), nil)
+	json.Unmarshal(mustJSON(r.msg["layout"]), &back)
+	if r.msg["type"] != "sheet.ready" || len(back.Pages) != 3 || len(back.Pages[2].Boxes) != 2 || back.Pages[2].Boxes[1].Role != "sposa" {
+		t.Fatalf("layout from the preview's text: %s", r.raw)
 	}
+	// ...and a preview without labels is refused in Italian.
+	req := map[string]any{"type": "sheet.print", "act": open("morte"),
+		"preview": base64.StdEncoding.EncodeToString(sheet.PlainPDF(595.28, 841.89, []string{"BT /F1 12 Tf 60 780 Td (Nessuna firma) Tj ET\n"}))}
+	if _, err := cl.call(req, "sheet.ready"); err == nil || !strings.Contains(err.Error(), "sheet_failed") {
+		t.Fatalf("a preview without labels or template: %v", err)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // printSheets asks for an act's pages to print (extra: preview, layout...)

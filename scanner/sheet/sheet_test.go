@@ -2,7 +2,9 @@ package sheet
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"math"
@@ -365,5 +367,51 @@ func TestMarksWithoutCode(t *testing.T) {
 		if worst > 1 {
 			t.Errorf("%+v: a corner %.2f mm off", d, worst)
 		}
+	}
+}
+
+// The boxes of a preview are found from the labels printed in its text:
+// each one below its label, in the order printed, witnesses numbered.
+func TestLayoutFromText(t *testing.T) {
+	tool := scannertest.Need(t, "pdftotext")
+	const w, h = 595.28, 841.89
+	printed := []SignerBox{
+		{Role: "sposo", Label: "Lo sposo", Rect: Rect{X: 60, Y: 420, W: 220, H: 70}},
+		{Role: "sposa", Label: "La sposa", Rect: Rect{X: 315, Y: 420, W: 220, H: 70}},
+		{Role: "testimone1", Label: "Il testimone", Rect: Rect{X: 60, Y: 310, W: 220, H: 70}},
+		{Role: "testimone2", Label: "Il testimone", Rect: Rect{X: 315, Y: 310, W: 220, H: 70}},
+		{Role: "ufficiale", Label: "L’Ufficiale dello Stato Civile", Rect: Rect{X: 60, Y: 200, W: 220, H: 70}},
+	}
+	content := "BT /F1 12 Tf 60 780 Td (Processo verbale di matrimonio) Tj ET\n"
+	for _, b := range printed {
+		r := b.Rect
+		content += fmt.Sprintf("BT /F1 9 Tf %.0f %.0f Td %s Tj ET\n%.0f %.0f %.0f %.0f re S\n", r.X, r.Y+r.H+4, winAnsi(strings.ReplaceAll(b.Label, "’", "'")), r.X, r.Y, r.W, r.H)
+	}
+	pdf := PlainPDF(w, h, []string{"BT /F1 12 Tf 60 780 Td (Prima pagina) Tj ET\n", content})
+	layout, err := LayoutFromText(context.Background(), pdf, DefaultRules, tool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layout.Pages) != 2 || len(layout.Pages[0].Boxes) != 0 || len(layout.Pages[1].Boxes) != len(printed) {
+		t.Fatalf("layout %+v", layout)
+	}
+	for i, b := range layout.Pages[1].Boxes {
+		want := printed[i]
+		if b.Role != want.Role {
+			t.Errorf("box %d: role %q, want %q", i, b.Role, want.Role)
+		}
+		// The found box covers most of the printed one.
+		r, p := b.Rect, want.Rect
+		ix := math.Max(0, math.Min(r.X+r.W, p.X+p.W)-math.Max(r.X, p.X))
+		iy := math.Max(0, math.Min(r.Y+r.H, p.Y+p.H)-math.Max(r.Y, p.Y))
+		if cover := ix * iy / (p.W * p.H); cover < 0.8 {
+			t.Errorf("%s: found %+v covers %.0f%% of the printed %+v", b.Role, r, cover*100, p)
+		}
+	}
+	if _, err := LayoutFromText(context.Background(), PlainPDF(w, h, []string{"BT /F1 12 Tf 60 780 Td (Nessuna firma) Tj ET\n"}), DefaultRules, tool); !errors.Is(err, ErrNoText) {
+		t.Errorf("a PDF without labels: %v", err)
+	}
+	if _, err := LayoutFromText(context.Background(), []byte("not a pdf"), DefaultRules, tool); !errors.Is(err, ErrPDF) {
+		t.Errorf("not a PDF: %v", err)
 	}
 }
