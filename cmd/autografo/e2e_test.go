@@ -511,11 +511,11 @@ func TestBrowserPrintedSheetIsRecognised(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#printed-summary").textContent === "Fogli riconosciuti: 1 di 1."`,
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#printed-summary").textContent === "Pagine riconosciute: 1 di 1."`,
 		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("printed summary %q: %v\n%s", text(t, ctx, `#printed-summary`), err, ag2.logs)
 	}
-	if c := text(t, ctx, `#pages li[data-page="1"] div`); c != "Pagina 1 · foglio 1 di 1" {
+	if c := text(t, ctx, `#pages li[data-page="1"] div`); c != "Pagina 1 di 1" {
 		t.Errorf("thumbnail caption %q", c)
 	}
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#signature-list li")].map(li => li.dataset.role + "=" + li.dataset.decision).join(" ")`))

@@ -261,6 +261,16 @@ func TestStamp(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// An encrypted PDF (qpdf, AES-256) is refused, not stamped.
+	enc := filepath.Join(t.TempDir(), "enc.pdf")
+	os.WriteFile(path+".plain", unstamped, 0o600)
+	if out, err := exec.Command(scannertest.Need(t, "qpdf"), "--encrypt", "utente", "proprietario", "256", "--", path+".plain", enc).CombinedOutput(); err != nil {
+		t.Fatalf("qpdf --encrypt: %v\n%s", err, out)
+	}
+	encrypted, _ := os.ReadFile(enc)
+	if _, err := Stamp(encrypted, testAct); !errors.Is(err, ErrPDF) {
+		t.Errorf("encrypted: %v", err)
+	}
 	if _, err := Stamp(unstamped, "bad act id"); err == nil {
 		t.Error("an act id with a space went into a code")
 	}

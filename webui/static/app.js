@@ -363,8 +363,9 @@ function showPrinted(a) {
       caption.textContent = `Pagina ${a.page}: ${a.printed.error.message}`;
       li.dataset.printed = "error";
     } else {
-      caption.textContent = `Pagina ${a.page} · foglio ${a.printed.page} di ${a.printed.pages}` +
-        (a.printed.byOrder ? " (codice illeggibile: riconosciuto dall'ordine)" : "");
+      caption.textContent = `Pagina ${a.printed.page} di ${a.printed.pages}` +
+        (a.printed.byOrder ? " (codice illeggibile: riconosciuta dall'ordine)" : "");
+      caption.title = `Acquisizione n. ${a.page}`;
       li.dataset.printed = "ok";
     }
   }
@@ -382,9 +383,9 @@ function showPrinted(a) {
   }
   const missing = [];
   for (let i = 1; i <= total; i++) if (!seen.has(i)) missing.push(i);
-  let text = total ? `Fogli riconosciuti: ${seen.size} di ${total}.` : "";
-  if (missing.length) text += ` Mancano i fogli: ${missing.join(", ")}.`;
-  if (twice.size) text += ` Acquisiti due volte: ${[...twice].join(", ")} (nel documento va l'ultima acquisizione).`;
+  let text = total ? `Pagine riconosciute: ${seen.size} di ${total}.` : "";
+  if (missing.length) text += ` ${missing.length === 1 ? "Manca la pagina" : "Mancano le pagine"} ${missing.join(", ")}.`;
+  if (twice.size) text += ` Acquisite due volte: ${[...twice].join(", ")} (nel documento va l'ultima acquisizione).`;
   if (problems.length) text += ` Attenzione, ${problems.join("; ")}`;
   const el = $("#printed-summary");
   el.textContent = text.trim();
@@ -492,7 +493,7 @@ client.addEventListener("document.ready", (ev) => {
   $("#document-info").textContent = `${doc.pages} ${doc.pages === 1 ? "pagina" : "pagine"}, ${kb} kB, SHA-256 ${doc.sha256.slice(0, 12)}…` +
     (doc.sealed ? ", sigillato" : "") +
     (doc.attested ? `, con attestazione di conformità firmata da ${doc.officer}` : "") +
-    (doc.missingSheets ? `. Attenzione: mancano i fogli ${doc.missingSheets.join(", ")}` : "");
+    (doc.missingSheets ? `. Attenzione: nel documento mancano le pagine ${doc.missingSheets.join(", ")}` : "");
   $("#document").hidden = false;
 });
 
