@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"time"
 
@@ -57,6 +58,12 @@ func (a *Agent) analyse(j analysisJob, out Sender) {
 		var printedPage *protocol.PrintedPage
 		if p, ok := a.printedOf(j.act); ok {
 			boxes, printedPage = identify(g, j.dpi, j.act, j.page, p)
+			if printedPage.OtherAct != "" {
+				// Name the act it belongs to, as the officer knows it.
+				if other, err := a.opts.Store.Act(context.WithoutCancel(a.ctx), printedPage.OtherAct); err == nil {
+					printedPage.Error.Message += fmt.Sprintf(" È dell'atto di %s del %s.", other.Kind, other.Created.Local().Format("02/01/2006 15:04"))
+				}
+			}
 		}
 		res := pipeline.ProcessImage(g, j.dpi, boxes, pipeline.Options{PreviewSize: -1})
 		msg := protocol.PageAnalysis{Envelope: protocol.Envelope{Type: protocol.TypePageAnalysis},

@@ -171,7 +171,9 @@ func identify(g *image.Gray, dpi int, act string, index int, p printed) ([]pipel
 	}
 	if err := found.Code.Check(act, p.PDFHash); err != nil {
 		if errors.Is(err, sheet.ErrOtherAct) {
-			return nil, refuse(protocol.CodePageOtherAct)
+			r := refuse(protocol.CodePageOtherAct)
+			r.OtherAct = found.Code.Act
+			return nil, r
 		}
 		return nil, refuse(protocol.CodePageOtherPrint)
 	}

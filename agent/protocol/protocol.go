@@ -285,6 +285,8 @@ type PrintedPage struct {
 	// ByOrder: the code could not be read; the page is taken to be the
 	// printed page its place in the capture says, placed by its marks.
 	ByOrder bool `json:"byOrder,omitempty"`
+	// OtherAct is the act a page of another act belongs to.
+	OtherAct string `json:"otherAct,omitempty"`
 }
 
 // PageAnalysis is what the signature pipeline found on a captured page:

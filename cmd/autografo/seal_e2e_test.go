@@ -253,7 +253,8 @@ func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
 	f := captureFirst(t, ag2, cl, otherID, 200, "page.analysis")
 	p, _ := f.msg["printed"].(map[string]any)
 	e, _ := p["error"].(map[string]any)
-	if e == nil || e["code"] != "page_of_other_act" || !strings.Contains(e["message"].(string), "un altro atto") {
+	if e == nil || e["code"] != "page_of_other_act" || !strings.Contains(e["message"].(string), "un altro atto") ||
+		!strings.Contains(e["message"].(string), "È dell'atto di matrimonio del ") || p["otherAct"] != actID {
 		t.Fatalf("another act's page: %s", f.raw)
 	}
 }

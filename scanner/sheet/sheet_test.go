@@ -82,6 +82,7 @@ type distortion struct {
 	noise   float64
 	jpeg    int
 	seed    uint64
+	fold    bool // the shadow of a fold down the middle of the sheet
 }
 
 // distort applies d and returns the scan and the map from rendered pixels
@@ -102,7 +103,21 @@ func distort(t testing.TB, g *image.Gray, d distortion) (*image.Gray, func(x, y 
 		dst.Pix[i] = 200 // a lid, lighter than a bed, darker than paper
 	}
 	aff := f64.Aff3{c, -s, dx - cx*c + cy*s, s, c, dy - cx*s - cy*c}
-	draw.BiLinear.Transform(dst, aff, g, g.Rect, draw.Src, nil)
+	src := g
+	if d.fold {
+		// A sheet folded in half for the post lies with a valley down its
+		// middle: a soft shadow, darkest (to 60%) on the fold.
+		src = image.NewGray(g.Rect)
+		copy(src.Pix, g.Pix)
+		mid, width := float64(g.Rect.Dx())/2, float64(g.Rect.Dx())/25
+		for y := range g.Rect.Dy() {
+			for x := range g.Rect.Dx() {
+				k := 1 - 0.4*math.Exp(-math.Pow((float64(x)-mid)/width, 2))
+				src.Pix[y*src.Stride+x] = uint8(float64(src.Pix[y*src.Stride+x]) * k)
+			}
+		}
+	}
+	draw.BiLinear.Transform(dst, aff, src, src.Rect, draw.Src, nil)
 	r := rand.New(rand.NewPCG(d.seed, 3))
 	if d.noise > 0 {
 		for i := range dst.Pix {
@@ -180,7 +195,7 @@ func TestLocateBoxesOnDistortedScans(t *testing.T) {
 		{200, distortion{deg: -9.8, quarter: 90, noise: 3, jpeg: 75}},
 		{300, distortion{deg: 3.2, noise: 5, jpeg: 85}},
 		{300, distortion{deg: -4.4, quarter: 270, jpeg: 70}},
-		{300, distortion{deg: 10, quarter: 180, noise: 2}},
+		{300, distortion{deg: 10, quarter: 180, noise: 2, fold: true}},
 		{600, distortion{deg: -1.3, quarter: 90, jpeg: 85}},
 	}
 	rendered := map[int]*image.Gray{}
@@ -256,6 +271,7 @@ func TestStamp(t *testing.T) {
 		"not a PDF": []byte("hello"),
 		"truncated": unstamped[:len(unstamped)/3],
 		"too large": append([]byte("%PDF-1.4\n"), make([]byte, MaxPDF)...),
+		"no pages":  PlainPDF(595, 842, nil),
 	} {
 		if _, err := Stamp(bad, testAct); !errors.Is(err, ErrPDF) {
 			t.Errorf("%s: %v", name, err)
@@ -314,7 +330,7 @@ func BenchmarkLocate(b *testing.B) {
 			if rendered[dpi] == nil {
 				rendered[dpi] = render(b, pdf, dpi)
 			}
-			d := distortion{deg: -10 + 20*float64((i*37)%216)/215, quarter: 90 * (i / 3 % 4), noise: float64(i % 6), jpeg: 70 + i%25, seed: uint64(i)}
+			d := distortion{deg: -10 + 20*float64((i*37)%216)/215, quarter: 90 * (i / 3 % 4), noise: float64(i % 6), jpeg: 70 + i%25, seed: uint64(i), fold: i%4 == 1}
 			e, err := locateError(b, pdf, layout, dpi, d, rendered[dpi])
 			if err != nil {
 				missed++
