@@ -30,6 +30,7 @@ import (
 	"github.com/autografo/autografo/scanner/manager"
 	"github.com/autografo/autografo/scanner/pipeline"
 	_ "github.com/autografo/autografo/scanner/pnm" // SANE pages arrive as PNM
+	"github.com/autografo/autografo/scanner/sheet"
 )
 
 // Scanners is what the agent needs of the device manager.
@@ -75,6 +76,9 @@ type Options struct {
 	// LayoutDir keeps the layout templates, one per act kind (none: no
 	// templates).
 	LayoutDir string
+	// LabelRules find the signers' boxes in a preview's text (default:
+	// sheet.DefaultRules, the Italian labels).
+	LabelRules []sheet.LabelRule
 	// DocumentBudget bounds a document's size (default 9.5 MB).
 	DocumentBudget int
 }

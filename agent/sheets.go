@@ -67,7 +67,11 @@ func (a *Agent) printSheet(ctx context.Context, operator string, out Sender, r *
 			// or else the labels printed in the preview's text.
 			if layout, err = a.template(act.Kind); err != nil {
 				var terr error
-				if layout, terr = sheet.LayoutFromText(ctx, pdf, sheet.DefaultRules, ""); terr != nil {
+				rules := a.opts.LabelRules
+				if len(rules) == 0 {
+					rules = sheet.DefaultRules
+				}
+				if layout, terr = sheet.LayoutFromText(ctx, pdf, rules, ""); terr != nil {
 					fail(errors.Join(err, terr))
 					return
 				}

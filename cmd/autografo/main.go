@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/server"
 	"github.com/autografo/autografo/scanner/manager"
+	"github.com/autografo/autografo/scanner/sheet"
 	"github.com/autografo/autografo/webui"
 )
 
@@ -119,6 +121,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	retention := fs.Duration("retention", 7*24*time.Hour, "how long images stay after ANSC confirmed the act")
 	var sf sealFlags
 	sf.register(fs)
+	labelsFile := fs.String("signature-labels", "", `JSON rules for finding signers' boxes in a preview's text, e.g. [{"label": "Lo sposo", "role": "sposo"}] (default: the Italian labels)`)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for scanners")
@@ -200,8 +203,20 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Error("bad signing configuration", "err", err)
 		return 2
 	}
+	var rules []sheet.LabelRule
+	if *labelsFile != "" {
+		b, err := os.ReadFile(*labelsFile)
+		if err == nil {
+			err = json.Unmarshal(b, &rules)
+		}
+		if err != nil || len(rules) == 0 {
+			log.Error("bad --signature-labels", "file", *labelsFile, "err", err)
+			return 2
+		}
+	}
 	opts := agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention, Sealer: sealer, Office: sf.office,
-		Layout: layoutBoxes, LayoutDir: filepath.Join(*storeDir, "layouts")}
+		LabelRules: rules,
+		Layout:     layoutBoxes, LayoutDir: filepath.Join(*storeDir, "layouts")}
 	if attester != nil {
 		defer attester.Close()
 		opts.Attester = attester

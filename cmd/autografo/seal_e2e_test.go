@@ -9,6 +9,7 @@ import (
 	"image/draw"
 	"image/png"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -474,5 +475,31 @@ func captureFirst(t *testing.T, ag *agentProc, cl *wsClient, act string, dpi int
 		if f.msg != nil && f.msg["type"] == typ && f.msg["act"] == act {
 			return f
 		}
+	}
+}
+
+// The labels that introduce signers' boxes are configuration: an office
+// whose previews print "Firma del dichiarante" says so once.
+func TestSignatureLabelsFromConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "labels.json"), []byte(`[{"label": "Firma del dichiarante", "role": "dichiarante", "widthMM": 90}]`), 0o600)
+	ag := startAgent(t, "--saned", "", "--signature-labels", filepath.Join(dir, "labels.json"))
+	cl, err := dialAgent(t, ag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.c.Close()
+	opened, err := cl.call(map[string]any{"type": "act.open", "kind": "nascita", "signers": []map[string]string{{"role": "dichiarante", "name": "Anna Neri"}}}, "act.opened")
+	if err != nil {
+		t.Fatal(err)
+	}
+	preview := sheet.PlainPDF(595.28, 841.89, []string{"BT /F1 10 Tf 60 400 Td (Firma del dichiarante) Tj ET\n"})
+	ready, _ := printSheets(t, ag, cl, opened.msg["act"].(map[string]any)["id"].(string),
+		map[string]any{"preview": base64.StdEncoding.EncodeToString(preview)})
+	var layout sheet.Layout
+	json.Unmarshal(mustJSON(ready.msg["layout"]), &layout)
+	if len(layout.Pages) != 1 || len(layout.Pages[0].Boxes) != 1 || layout.Pages[0].Boxes[0].Role != "dichiarante" ||
+		math.Abs(layout.Pages[0].Boxes[0].Rect.W-90*72/25.4) > 0.5 {
+		t.Fatalf("layout %s", mustJSON(ready.msg["layout"]))
 	}
 }

@@ -17,11 +17,12 @@ import (
 // the box lies from it: below the label, WidthMM wide and up to HeightMM
 // high (less when another label comes sooner below).
 type LabelRule struct {
-	Label string // words as printed, e.g. "Lo sposo"; case and apostrophes do not matter
-	Role  string // the signer's role; "testimone" and the like are numbered in order
+	Label string `json:"label"` // words as printed, e.g. "Lo sposo"; case and apostrophes do not matter
+	Role  string `json:"role"`  // the signer's role; "testimone" and the like are numbered in order
 	// Numbered roles get 1, 2... in the order their labels appear.
-	Numbered          bool
-	WidthMM, HeightMM float64
+	Numbered bool    `json:"numbered,omitempty"`
+	WidthMM  float64 `json:"widthMM,omitempty"`
+	HeightMM float64 `json:"heightMM,omitempty"`
 }
 
 // DefaultRules are the labels of Italian civil-status acts, in the order
