@@ -75,7 +75,7 @@ func TestDiskFullFailsCleanly(t *testing.T) {
 	if !bytes.Contains(failure.raw, []byte("store_failed")) || !bytes.Contains(failure.raw, []byte("disco pieno")) {
 		t.Fatalf("the failure is not the Italian disk-full error: %s", failure.raw)
 	}
-	if !strings.Contains(ag.logs.String(), "code=store_failed") {
+	if !logged(ag, "code=store_failed") {
 		t.Error("no English log line for the full disk")
 	}
 	if len(kept) == 0 {

@@ -285,7 +285,7 @@ func TestBrowserJamShowsItalianErrorAndRetryWorks(t *testing.T) {
 	if n := count(t, ctx, `document.querySelectorAll("#pages li").length`); n != 2 {
 		t.Errorf("%d thumbnails after a jam after page 2, want 2 kept", n)
 	}
-	if !strings.Contains(ag.logs.String(), "code=paper_jam") {
+	if !logged(ag, "code=paper_jam") {
 		t.Errorf("no English log line for the jam; logs:\n%s", ag.logs)
 	}
 
@@ -353,7 +353,7 @@ func TestBrowserPairsWithACodeAndKeepsTheSessionOnReload(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(`#connection[data-state="open"]`)); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
-	if !strings.Contains(ag.logs.String(), "via=session") {
+	if !logged(ag, "via=session") {
 		t.Error("the reload did not resume the session")
 	}
 }
@@ -521,5 +521,19 @@ func TestBrowserPrintedSheetIsRecognised(t *testing.T) {
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#signature-list li")].map(li => li.dataset.role + "=" + li.dataset.decision).join(" ")`))
 	if err != nil || got != "sposo=empty sposa=empty testimone1=empty testimone2=empty ufficiale=empty" {
 		t.Errorf("verdicts on the unsigned sheet: %q %v", got, err)
+	}
+}
+
+// logged waits up to three seconds for the agent's log to contain s: the
+// log reaches the test through a pipe, possibly after the websocket frame
+// that reported the same event.
+func logged(ag *agentProc, s string) bool {
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(ag.logs.String(), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
 	}
 }

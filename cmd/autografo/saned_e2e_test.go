@@ -67,7 +67,7 @@ func TestBrowserCaptureThroughSaned(t *testing.T) {
 	if n := count(t, ctx, loadedThumbnails); n != 1 {
 		t.Errorf("%d decoded thumbnails, want 1", n)
 	}
-	if !strings.Contains(ag.logs.String(), `msg="page captured"`) || !strings.Contains(ag.logs.String(), "device="+dev) {
+	if !logged(ag, `msg="page captured"`) || !logged(ag, "device="+dev) {
 		t.Errorf("logs:\n%s", ag.logs)
 	}
 }

@@ -96,7 +96,7 @@ func TestBrowserActDraftingAppUsesTickets(t *testing.T) {
 	if want := "ok operator=mario.rossi perms=view,capture page=1 base64=/9j/"; result != want {
 		t.Fatalf("app result %q, want %q\n%s", result, want, ag.logs)
 	}
-	if issued.Load() != 1 || !strings.Contains(ag.logs.String(), "via=ticket") {
+	if issued.Load() != 1 || !logged(ag, "via=ticket") {
 		t.Errorf("%d tickets issued; logs:\n%s", issued.Load(), ag.logs)
 	}
 }
