@@ -157,6 +157,17 @@ func (f *driverFlags) build(log *slog.Logger) ([]scanner.Driver, error) {
 	return drivers, nil
 }
 
+// quiet builds the drivers for a one-off command, logging only warnings;
+// a configuration error is reported and gives false.
+func (f *driverFlags) quiet(stderr io.Writer) ([]scanner.Driver, bool) {
+	drivers, err := f.build(quietLogger(stderr))
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return nil, false
+	}
+	return drivers, true
+}
+
 // closeDrivers ends the drivers that hold resources (libusb's context).
 func closeDrivers(drivers []scanner.Driver) {
 	for _, d := range drivers {
@@ -180,10 +191,8 @@ func devicesCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log := quietLogger(stderr)
-	drivers, err := df.build(log)
-	if err != nil {
-		fmt.Fprintln(stderr, "autografo:", err)
+	drivers, ok := df.quiet(stderr)
+	if !ok {
 		return 2
 	}
 	defer closeDrivers(drivers)
@@ -238,10 +247,8 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log := quietLogger(stderr)
-	drivers, err := df.build(log)
-	if err != nil {
-		fmt.Fprintln(stderr, "autografo:", err)
+	drivers, ok := df.quiet(stderr)
+	if !ok {
 		return 2
 	}
 	defer closeDrivers(drivers)
@@ -249,7 +256,7 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	req := scanner.Request{Source: scanner.Source(*source), DPI: *dpi, Color: scanner.ColorMode(*color),
 		Region: scanner.Region{Width: *width, Height: *height}}
-	mgr := manager.New(drivers, manager.Options{Logger: log})
+	mgr := manager.New(drivers, manager.Options{Logger: quietLogger(stderr)})
 	id := scanner.ID(*device)
 	if id == "" {
 		// A named device needs no discovery round: the manager asks its
