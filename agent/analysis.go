@@ -170,7 +170,7 @@ func (a *Agent) documentOrder(act string, indices []int) (order, missing []int) 
 		return indices, nil
 	}
 	byPrinted := map[int]int{}
-	var unread []int
+	var unread, byOrder []int
 	total := 0
 	for _, i := range indices {
 		p, ok := printed[i]
@@ -178,9 +178,22 @@ func (a *Agent) documentOrder(act string, indices []int) (order, missing []int) 
 		case !ok || p.Error != nil && p.Error.Code == protocol.CodePageNoCode:
 			unread = append(unread, i)
 		case p.Error != nil: // another act's, or another printing's
+		case p.ByOrder:
+			byOrder = append(byOrder, i)
+			total = p.Pages
 		default:
 			byPrinted[p.Page] = i // the later scan of a page wins
 			total = p.Pages
+		}
+	}
+	// A page placed by its order takes its printed page only when no page
+	// with a readable code claims it: the order is a guess, the code is
+	// not.
+	for _, i := range byOrder {
+		if _, taken := byPrinted[printed[i].Page]; taken {
+			unread = append(unread, i)
+		} else {
+			byPrinted[printed[i].Page] = i
 		}
 	}
 	for n := 1; n <= total; n++ {

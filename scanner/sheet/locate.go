@@ -6,6 +6,8 @@ import (
 	"image"
 	"math"
 
+	xdraw "golang.org/x/image/draw"
+
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
@@ -24,7 +26,10 @@ type Found struct {
 }
 
 // Find reads the page code on a scan, in any of the four orientations and
-// skewed. It tries at about 150 dpi first (fast), then at full resolution.
+// skewed. It tries at about 150 dpi first (fast), then at full resolution,
+// and, for a scan of 200 dpi or less, on each quarter of the page doubled
+// in size: at 150 dpi a module of the code is three pixels, which blur
+// and JPEG can smear past what the reader takes.
 func Find(g *image.Gray, dpi int) (Found, error) {
 	var lastErr error
 	for _, f := range []int{max(1, dpi/150), 1} {
@@ -34,16 +39,7 @@ func Find(g *image.Gray, dpi int) (Found, error) {
 		}
 		found, err := findIn(img)
 		if err == nil {
-			scale := func(p *pipeline.Point) {
-				p.X = (p.X + 0.5) * float64(f)
-				p.Y = (p.Y + 0.5) * float64(f)
-			}
-			for i := range found.Finders {
-				scale(&found.Finders[i])
-			}
-			if found.Align != nil {
-				scale(found.Align)
-			}
+			found.scale(float64(f), 0.5*float64(f), image.Point{})
 			return found, nil
 		}
 		lastErr = err
@@ -51,7 +47,42 @@ func Find(g *image.Gray, dpi int) (Found, error) {
 			break
 		}
 	}
+	if errors.Is(lastErr, ErrForeignCode) || dpi > 200 {
+		return Found{}, lastErr
+	}
+	// The code is in one corner, whichever way the page lies.
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	for _, q := range []image.Rectangle{
+		image.Rect(w/2, h/2, w, h), image.Rect(0, 0, w/2, h/2), image.Rect(w/2, 0, w, h/2), image.Rect(0, h/2, w/2, h),
+	} {
+		part := g.SubImage(q.Add(g.Rect.Min)).(*image.Gray)
+		big := image.NewGray(image.Rect(0, 0, q.Dx()*2, q.Dy()*2))
+		xdraw.BiLinear.Scale(big, big.Rect, part, part.Rect, xdraw.Src, nil)
+		found, err := findIn(big)
+		if err == nil {
+			found.scale(0.5, 0, q.Min)
+			return found, nil
+		}
+		if errors.Is(err, ErrForeignCode) {
+			return Found{}, err
+		}
+	}
 	return Found{}, lastErr
+}
+
+// scale maps the code's points found on a resized or cropped image back
+// to the scan: p·k + d, then shifted by off.
+func (f *Found) scale(k, d float64, off image.Point) {
+	at := func(p *pipeline.Point) {
+		p.X = p.X*k + d + float64(off.X)
+		p.Y = p.Y*k + d + float64(off.Y)
+	}
+	for i := range f.Finders {
+		at(&f.Finders[i])
+	}
+	if f.Align != nil {
+		at(f.Align)
+	}
 }
 
 func findIn(img *image.Gray) (f Found, err error) {
