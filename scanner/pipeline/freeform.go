@@ -16,7 +16,7 @@ const FreeFormRole = "firma"
 // soft edges, and false when the page has none.
 func FindSignature(g *image.Gray, dpi int) (Box, bool) {
 	f := max(1, int(math.Round(float64(dpi)/workDPI)))
-	small := reduce(g, f)
+	small := Reduce(g, f)
 	w, h := small.Rect.Dx(), small.Rect.Dy()
 	pxmm := float64(dpi) / float64(f) / 25.4
 	var hist [256]int

@@ -129,7 +129,7 @@ func cmpDefault(v, d int) int {
 func preview(g *image.Gray, size int) []byte {
 	long := max(g.Rect.Dx(), g.Rect.Dy())
 	f := max(1, long/size)
-	small := reduce(g, f)
+	small := Reduce(g, f)
 	if f == 1 {
 		// reduce gave the page itself, which the boxes are reading:
 		// flatten a copy.

@@ -30,8 +30,9 @@ type Geometry struct {
 // 20 px apart there and a page has about 100,000 ink points.
 const workDPI = 150
 
-// reduce averages f×f blocks.
-func reduce(g *image.Gray, f int) *image.Gray {
+// Reduce shrinks a page by f, averaging f×f blocks: cheap, and free of
+// the aliasing that sampling would leave on print. f ≤ 1 returns g itself.
+func Reduce(g *image.Gray, f int) *image.Gray {
 	if f <= 1 {
 		return g
 	}
@@ -293,7 +294,7 @@ func search(pts []point, lo, hi, step, bin float64, stride int, hist []float64) 
 // descenders) for up and down.
 func EstimateGeometry(g *image.Gray, dpi int) Geometry {
 	f := max(1, int(math.Round(float64(dpi)/workDPI)))
-	small := reduce(g, f)
+	small := Reduce(g, f)
 	pts, centres, paper := inkPoints(small)
 	geo := Geometry{Paper: image.Rect(paper.Min.X*f, paper.Min.Y*f, paper.Max.X*f, paper.Max.Y*f)}
 	w, h := small.Rect.Dx(), small.Rect.Dy()

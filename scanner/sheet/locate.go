@@ -35,7 +35,7 @@ func Find(g *image.Gray, dpi int) (Found, error) {
 	for _, f := range []int{max(1, dpi/150), 1} {
 		img := g
 		if f > 1 {
-			img = reduce(g, f)
+			img = pipeline.Reduce(g, f)
 		}
 		found, err := findIn(img)
 		if err == nil {
@@ -117,24 +117,6 @@ func findIn(img *image.Gray) (f Found, err error) {
 	return f, nil
 }
 
-// reduce averages f×f blocks: the code is found on a smaller page first.
-func reduce(g *image.Gray, f int) *image.Gray {
-	w, h := g.Rect.Dx()/f, g.Rect.Dy()/f
-	out := image.NewGray(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			s := 0
-			for yy := y * f; yy < y*f+f; yy++ {
-				row := g.Pix[yy*g.Stride+x*f:]
-				for k := range f {
-					s += int(row[k])
-				}
-			}
-			out.Pix[y*out.Stride+x] = uint8(s / (f * f))
-		}
-	}
-	return out
-}
 
 // Transform maps PDF points of a page to scan pixels.
 type Transform struct{ a, b, c, d, e, f float64 }
