@@ -208,12 +208,8 @@ func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opened, err := cl.call(map[string]any{"type": "act.open", "kind": "matrimonio", "signers": []map[string]string{
-		{"role": "sposo", "name": "Marco Bianchi"}, {"role": "sposa", "name": "Giulia Esposito"}, {"role": "ufficiale", "name": "Anna Ricci"}}}, "act.opened")
-	if err != nil {
-		t.Fatal(err)
-	}
-	actID := opened.msg["act"].(map[string]any)["id"].(string)
+	actID := openAct(t, cl, "matrimonio", []map[string]string{
+		{"role": "sposo", "name": "Marco Bianchi"}, {"role": "sposa", "name": "Giulia Esposito"}, {"role": "ufficiale", "name": "Anna Ricci"}})
 	ready, pdf := printSheets(t, ag, cl, actID, nil)
 	cl.c.Close()
 	dir := t.TempDir()
@@ -245,11 +241,7 @@ func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
 
 	// The same sheet scanned into another act that was printed too: the
 	// page is refused as another act's, in Italian.
-	other, err := cl.call(map[string]any{"type": "act.open", "kind": "nascita", "signers": []map[string]string{{"role": "dichiarante", "name": "Anna Neri"}}}, "act.opened")
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherID := other.msg["act"].(map[string]any)["id"].(string)
+	otherID := openAct(t, cl, "nascita", []map[string]string{{"role": "dichiarante", "name": "Anna Neri"}})
 	printSheets(t, ag2, cl, otherID, nil)
 	f := captureFirst(t, ag2, cl, otherID, 200, "page.analysis")
 	p, _ := f.msg["printed"].(map[string]any)
@@ -297,12 +289,8 @@ func TestPrintedPagesGoInOrderAndMissingOnesAreNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opened, err := cl.call(map[string]any{"type": "act.open", "kind": "matrimonio", "signers": []map[string]string{
-		{"role": "sposo", "name": "Marco Bianchi"}, {"role": "sposa", "name": "Giulia Esposito"}}}, "act.opened")
-	if err != nil {
-		t.Fatal(err)
-	}
-	actID := opened.msg["act"].(map[string]any)["id"].(string)
+	actID := openAct(t, cl, "matrimonio", []map[string]string{
+		{"role": "sposo", "name": "Marco Bianchi"}, {"role": "sposa", "name": "Giulia Esposito"}})
 	preview, layout := previewPDF()
 	lj, _ := json.Marshal(layout)
 	_, pdf := printSheets(t, ag, cl, actID, map[string]any{"preview": base64.StdEncoding.EncodeToString(preview), "layout": json.RawMessage(lj)})
@@ -370,11 +358,7 @@ func TestLayoutTemplatePerActKind(t *testing.T) {
 	preview, layout := previewPDF()
 	lj, _ := json.Marshal(layout)
 	open := func(kind string) string {
-		m, err := cl.call(map[string]any{"type": "act.open", "kind": kind, "signers": []map[string]string{{"role": "sposo", "name": "Marco Bianchi"}}}, "act.opened")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m.msg["act"].(map[string]any)["id"].(string)
+		return openAct(t, cl, kind, []map[string]string{{"role": "sposo", "name": "Marco Bianchi"}})
 	}
 	print := func(act string, extra map[string]any) frame {
 		req := map[string]any{"type": "sheet.print", "act": act, "preview": base64.StdEncoding.EncodeToString(preview)}
@@ -502,4 +486,14 @@ func TestSignatureLabelsFromConfiguration(t *testing.T) {
 		math.Abs(layout.Pages[0].Boxes[0].Rect.W-90*72/25.4) > 0.5 {
 		t.Fatalf("layout %s", mustJSON(ready.msg["layout"]))
 	}
+}
+
+// openAct opens an act and returns its id.
+func openAct(t *testing.T, cl *wsClient, kind string, signers []map[string]string) string {
+	t.Helper()
+	opened, err := cl.call(map[string]any{"type": "act.open", "kind": kind, "signers": signers}, "act.opened")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opened.msg["act"].(map[string]any)["id"].(string)
 }
