@@ -117,7 +117,6 @@ func findIn(img *image.Gray) (f Found, err error) {
 	return f, nil
 }
 
-
 // Transform maps PDF points of a page to scan pixels.
 type Transform struct{ a, b, c, d, e, f float64 }
 
