@@ -43,7 +43,7 @@ func TestErrorCodes(t *testing.T) {
 		{errors.New("mystery"), protocol.CodeInternal},
 	} {
 		e := errorFor(tc.err)
-		if e.Code != tc.code || e.Message != Italian(tc.code) {
+		if e.Code != tc.code || e.Message != protocol.Italian(tc.code) || e.Action == "" {
 			t.Errorf("%v: %+v, want code %s with its Italian message", tc.err, e, tc.code)
 		}
 	}

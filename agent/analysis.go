@@ -2,188 +2,277 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"maps"
-	"time"
 
+	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/agent/store"
 	"github.com/autografo/autografo/scanner/pipeline"
 )
 
-// analysisJob is a stored page waiting for the signature pipeline.
-type analysisJob struct {
-	act, capture, operator string
-	page                   int
-	data                   []byte
-	mediaType              string
-	dpi                    int
-	boxes                  []pipeline.Box
+// pageAnalysis is what the pipeline found of a page itself, as the store
+// keeps it: how it lies, and which printed page it is.
+type pageAnalysis struct {
+	Geometry pipeline.Geometry     `json:"geometry"`
+	Printed  *protocol.PrintedPage `json:"printed,omitempty"`
 }
 
-// analyse runs the signature pipeline on a stored page, off the capture's
-// goroutine, keeps each box's verdict and signature in the store, and
-// tells the browser. A page that cannot be analysed is still captured: the
-// failure is logged, and the officer checks the page by eye.
-func (a *Agent) analyse(j analysisJob, out Sender) {
-	a.wg.Add(1)
-	a.mu.Lock()
-	if a.pending == nil {
-		a.pending = map[string]int{}
+func analysisOf(p store.Page) (pageAnalysis, bool) {
+	var pa pageAnalysis
+	if !p.Analysed || len(p.Analysis) == 0 || json.Unmarshal(p.Analysis, &pa) != nil {
+		return pageAnalysis{}, false
 	}
-	a.pending[j.act]++
-	a.mu.Unlock()
-	go func() {
-		defer a.wg.Done()
-		defer func() {
-			a.mu.Lock()
-			a.pending[j.act]--
-			a.mu.Unlock()
-			a.analysed.Broadcast()
-		}()
-		select {
-		case a.analysing <- struct{}{}:
-		case <-a.ctx.Done():
-			return
+	return pa, true
+}
+
+// queueAnalysis runs the signature pipeline on a stored page in the
+// background, then moves the act on if that was its last page.
+func (a *Agent) queueAnalysis(actID, comune, captureID string, index int, who actor) {
+	err := a.background(func(ctx context.Context) {
+		if a.analysePage(ctx, actID, comune, captureID, index, who) {
+			a.settle(ctx, actID, who)
 		}
-		defer func() { <-a.analysing }()
-		g, err := pipeline.Decode(j.data, j.mediaType)
-		if err != nil {
-			a.log.Warn("page analysis failed", "act", j.act, "page", j.page, "err", err)
-			return
+	})
+	if err != nil {
+		a.log.Info("page analysis left for the next start", "act", actID, "page", index, "reason", err)
+	}
+}
+
+// analysePage runs the pipeline on one stored page, keeps the page's
+// geometry and printed identity and each box's verdict and signature in
+// the store, and publishes them. A page that cannot be analysed is still
+// captured, and marked analysed with no verdict: its signers are then
+// "unchecked", and the officer looks. It reports whether the result was
+// kept.
+func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string, index int, who actor) bool {
+	select {
+	case a.analysing <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	defer func() { <-a.analysing }()
+	p, data, err := a.opts.Store.Page(ctx, actID, index)
+	if err != nil {
+		a.logFailure(ctx, "reading a page to analyse failed", actID, err)
+		return false
+	}
+	var pa pageAnalysis
+	var res pipeline.Result
+	g, err := pipeline.Decode(data, p.MediaType)
+	if err != nil {
+		a.log.Warn("page analysis failed: the officer checks the page by eye", "act", actID, "page", index, "err", err)
+	} else {
+		var boxes []pipeline.Box
+		if len(p.Boxes) > 0 {
+			if err := json.Unmarshal(p.Boxes, &boxes); err != nil {
+				a.log.Warn("a page's boxes do not parse", "act", actID, "page", index, "err", err)
+			}
 		}
 		// A page printed with its code says which page it is, and where
 		// its boxes are.
-		boxes := j.boxes
-		var printedPage *protocol.PrintedPage
-		if p, ok := a.printedOf(j.act); ok {
-			boxes, printedPage = identify(g, j.dpi, j.act, j.page, p)
-			if printedPage.OtherAct != "" {
+		if pr, ok := a.printedOf(ctx, actID); ok {
+			boxes, pa.Printed = identify(g, p.DPI, actID, index, pr)
+			if pa.Printed.OtherAct != "" {
 				// Name the act it belongs to, as the officer knows it.
-				if other, err := a.opts.Store.Act(context.WithoutCancel(a.ctx), printedPage.OtherAct); err == nil {
-					printedPage.Error.Message += fmt.Sprintf(" È dell'atto di %s del %s.", other.Kind, other.Created.Local().Format("02/01/2006 15:04"))
+				if other, err := a.opts.Store.Act(ctx, pa.Printed.OtherAct); err == nil {
+					pa.Printed.Error.Message += fmt.Sprintf(" È dell'atto di %s del %s.", other.Kind, other.Created.Local().Format("02/01/2006 15:04"))
 				}
 			}
 		}
-		res := pipeline.ProcessImage(g, j.dpi, boxes, pipeline.Options{PreviewSize: -1})
-		msg := protocol.PageAnalysis{Envelope: protocol.Envelope{Type: protocol.TypePageAnalysis},
-			Act: j.act, Capture: j.capture, Page: j.page,
-			SkewDeg: res.Geometry.SkewDeg, Orientation: res.Geometry.Orientation, Trusted: res.Geometry.Trusted,
-			Signatures: []protocol.Signature{}, Printed: printedPage}
-		blobs := map[string][]byte{}
-		for _, v := range res.Verdicts {
-			sig := protocol.Signature{Role: v.Role, Label: v.Label, Decision: string(v.Decision),
-				Confidence: v.Confidence, Reasons: v.Reasons}
-			if v.Signature != nil {
-				sig.Blob = newID("blob-")
-				blobs[sig.Blob] = v.Signature
-			}
-			msg.Signatures = append(msg.Signatures, sig)
-			if err := a.opts.Store.PutDecision(context.WithoutCancel(a.ctx), store.Decision{Act: j.act, Page: j.page, Role: v.Role,
-				Verdict: string(v.Decision), Confidence: v.Confidence, Reasons: v.Reasons, CropType: "image/png"}, v.Signature, j.operator); err != nil {
-				a.log.Warn("storing a signature verdict failed", "act", j.act, "page", j.page, "role", v.Role, "err", err)
-			}
-		}
-		a.rememberGeometry(j.act, j.page, res.Geometry)
-		if printedPage != nil {
-			a.mu.Lock()
-			if a.printed == nil {
-				a.printed = map[string]map[int]protocol.PrintedPage{}
-			}
-			if a.printed[j.act] == nil {
-				a.printed[j.act] = map[int]protocol.PrintedPage{}
-			}
-			a.printed[j.act][j.page] = *printedPage
-			a.mu.Unlock()
-		}
-		a.log.Info("page analysed", "act", j.act, "page", j.page, "skew", res.Geometry.SkewDeg, "orientation", res.Geometry.Orientation,
-			"trusted", res.Geometry.Trusted, "boxes", len(res.Verdicts), "elapsed", res.Timings.Total)
-		out.Send(msg)
-		for _, s := range msg.Signatures {
-			if s.Blob != "" {
-				out.SendBlob(protocol.BlobHeader{Blob: s.Blob, MediaType: "image/png"}, blobs[s.Blob])
+		res = pipeline.ProcessImage(g, p.DPI, boxes, pipeline.Options{PreviewSize: -1})
+		pa.Geometry = res.Geometry
+	}
+	verdicts := make([]store.Verdict, 0, len(res.Verdicts))
+	for _, v := range res.Verdicts {
+		verdicts = append(verdicts, store.Verdict{Decision: store.Decision{Act: actID, Page: index, Role: v.Role,
+			Verdict: string(v.Decision), Confidence: v.Confidence, Reasons: v.Reasons, CropType: "image/png"}, Crop: v.Signature})
+	}
+	raw, _ := json.Marshal(pa)
+	// The work is done: it is kept even when a shutdown began meanwhile.
+	if err := a.opts.Store.PutAnalysis(context.WithoutCancel(ctx), actID, index, raw, verdicts, who.by); err != nil {
+		a.log.Error("storing a page's analysis failed", "act", actID, "page", index, "err", err)
+		return false
+	}
+	a.log.Info("page analysed", "act", actID, "page", index, "skew", res.Geometry.SkewDeg, "orientation", res.Geometry.Orientation,
+		"trusted", res.Geometry.Trusted, "boxes", len(res.Verdicts), "elapsed", res.Timings.Total)
+	stored, err := a.opts.Store.Pages(context.WithoutCancel(ctx), actID)
+	signers, serr := a.opts.Store.Signers(context.WithoutCancel(ctx), actID)
+	if err == nil && serr == nil {
+		for _, sp := range stored {
+			if sp.Index == index {
+				msg, blobs := analysisMessage(sp, pa, verdicts, captureID, displayNames(signers))
+				a.publish(comune, auth.View, msg, blobs...)
 			}
 		}
-	}()
+	}
+	return true
 }
 
-// rememberGeometry keeps how a page lies, for its act's document.
-func (a *Agent) rememberGeometry(act string, page int, g pipeline.Geometry) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.geometry == nil {
-		a.geometry = map[string]map[int]pipeline.Geometry{}
+// analysisMessage is the page.analysis of a stored page, with the
+// signatures' images as blobs.
+func analysisMessage(p store.Page, pa pageAnalysis, verdicts []store.Verdict, captureID string, names map[string]string) (protocol.PageAnalysis, []blob) {
+	msg := protocol.PageAnalysis{Envelope: protocol.Envelope{Type: protocol.TypePageAnalysis},
+		Act: p.Act, Capture: captureID, Page: p.Index,
+		SkewDeg: pa.Geometry.SkewDeg, Orientation: pa.Geometry.Orientation, Trusted: pa.Geometry.Trusted,
+		OrientationTrusted: pa.Geometry.Trusted && pa.Geometry.OrientationTrusted, Turn: p.Turn,
+		Signatures: []protocol.Signature{}, Printed: pa.Printed, Position: p.Position}
+	var blobs []blob
+	for _, v := range verdicts {
+		sig := protocol.Signature{Role: v.Role, Label: names[v.Role], Decision: v.Verdict, Confidence: v.Confidence, Reasons: v.Reasons}
+		if len(v.Crop) > 0 {
+			b := blob{id: newID("blob-"), mediaType: "image/png", data: v.Crop}
+			sig.Blob = b.id
+			blobs = append(blobs, b)
+		}
+		msg.Signatures = append(msg.Signatures, sig)
 	}
-	if a.geometry[act] == nil {
-		a.geometry[act] = map[int]pipeline.Geometry{}
-	}
-	a.geometry[act][page] = g
+	return msg, blobs
 }
 
-// uprightTurn is the clockwise turn, as a PDF page's /Rotate, that shows a
-// page upright: the quarter turn the pipeline found on it, when it is sure
-// of it. It uses the page's analysis when there is one, and estimates the
-// page's geometry otherwise (after a restart, or when the analysis has not
-// run yet). A skew within ±10° is left as scanned: straightening it would
-// mean re-encoding the scanner's image for looks alone.
-func (a *Agent) uprightTurn(act string, page int, data []byte, mediaType string, dpi int) int {
-	a.mu.Lock()
-	g, ok := a.geometry[act][page]
-	a.mu.Unlock()
-	if !ok {
-		img, err := pipeline.Decode(data, mediaType)
+// settleLater runs settle in the background.
+func (a *Agent) settleLater(actID string, who actor) {
+	if err := a.background(func(ctx context.Context) { a.settle(ctx, actID, who) }); err != nil {
+		a.log.Info("act left to settle at the next start", "act", actID, "reason", err)
+	}
+}
+
+// settle moves an act on as far as its record allows: a captured act
+// whose pages are all analysed becomes checked (its document's pages and
+// order fixed), and a checked act with nothing left to decide becomes
+// ready (its document built and kept). The store refuses a move that
+// another request made stale; settle then stops.
+func (a *Agent) settle(ctx context.Context, actID string, who actor) {
+	a.settling.Lock()
+	defer a.settling.Unlock()
+	if ctx.Err() != nil {
+		return
+	}
+	act, err := a.opts.Store.Act(ctx, actID)
+	if err != nil {
+		a.logFailure(ctx, "settling an act failed", actID, err)
+		return
+	}
+	if act.State == store.StateCaptured {
+		rec, err := a.record(ctx, act)
 		if err != nil {
-			return 0 // the builder reports the bad page
+			a.logFailure(ctx, "reading an act's record failed", actID, err)
+			return
 		}
-		g = pipeline.EstimateGeometry(img, dpi)
-		a.rememberGeometry(act, page, g)
+		for _, p := range rec.pages {
+			if !p.Analysed {
+				return // its analysis will settle it
+			}
+		}
+		order, missing := documentOrder(rec.pages)
+		if act, err = a.opts.Store.MarkChecked(ctx, actID, order, who.by); err != nil {
+			a.logStale(ctx, "checking an act failed", actID, err)
+			return
+		}
+		a.log.Info("act checked", "act", actID, "pages", len(order), "missing_sheets", missing)
+		a.announce(ctx, act)
 	}
-	if !g.Trusted || !g.OrientationTrusted {
-		return 0
+	if act.State != store.StateChecked {
+		return
 	}
-	return (360 - g.Orientation) % 360
+	rec, err := a.record(ctx, act)
+	if err != nil {
+		a.logFailure(ctx, "reading an act's record failed", actID, err)
+		return
+	}
+	view := rec.view()
+	if len(view.Blockers) > 0 {
+		a.log.Info("act not ready", "act", actID, "blockers", blockerCodes(view.Blockers))
+		return
+	}
+	attest := act.Emergency && a.opts.Attester != nil && who.perms.Has(auth.Attest)
+	if act.Emergency && !attest {
+		a.log.Warn("emergency act made ready without the officer's attestation", "act", actID,
+			"attester", a.opts.Attester != nil, "operator", who.by.Operator)
+	}
+	doc, err := a.build(ctx, rec, documentRequest{format: "pdf", attest: attest})
+	if err != nil {
+		if ctx.Err() != nil {
+			a.log.Info("document left for the next start", "act", actID)
+			return
+		}
+		e := errorFor(err)
+		a.log.Warn("document failed", "act", actID, "code", e.Code, "err", err)
+		a.publish(act.Comune, auth.View, protocol.DocumentFailed{Envelope: protocol.Envelope{Type: protocol.TypeDocumentFailed},
+			Act: actID, Error: e})
+		return
+	}
+	act, _, err = a.opts.Store.MakeReady(context.WithoutCancel(ctx), doc.stored(actID), doc.data, "every signer accounted for", who.by)
+	if err != nil {
+		a.logStale(ctx, "making an act ready failed", actID, err)
+		return
+	}
+	a.log.Info("act ready", "act", actID, "document", doc.info.Name, "bytes", doc.info.Bytes, "attested", doc.info.Attested)
+	a.announce(ctx, act)
+	rec.act = act
+	a.publish(act.Comune, auth.View, rec.documentReady(doc.info, ""))
 }
 
-// waitAnalyses waits, up to a limit, for the act's pages still being
-// analysed: its document needs to know which printed page each one is.
-func (a *Agent) waitAnalyses(act string, limit time.Duration) {
-	deadline := time.Now().Add(limit)
-	stop := time.AfterFunc(limit, a.analysed.Broadcast)
-	defer stop.Stop()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for a.pending[act] > 0 && time.Now().Before(deadline) {
-		a.analysed.Wait()
+// logStale logs a refused move: at info when another request moved the
+// act meanwhile (nothing is wrong), as an error otherwise.
+func (a *Agent) logStale(ctx context.Context, msg, actID string, err error) {
+	if ctx.Err() != nil {
+		a.logFailure(ctx, msg, actID, err)
+		return
 	}
+	if errors.Is(err, store.ErrIllegalTransition) {
+		a.log.Info(msg+": the act moved on meanwhile", "act", actID, "err", err)
+		return
+	}
+	a.log.Error(msg, "act", actID, "err", err)
 }
 
-// documentOrder puts an act's captured pages (by index, in capture order)
-// in the order of the printed pages their codes name. A page of another
-// act or printing is left out, and of two scans of one printed page the
-// later is kept; pages without a readable code follow, in capture order.
-// It also says which printed pages were never captured.
-func (a *Agent) documentOrder(act string, indices []int) (order, missing []int) {
-	a.mu.Lock()
-	printed := maps.Clone(a.printed[act])
-	a.mu.Unlock()
-	if len(printed) == 0 {
-		return indices, nil
+// logFailure logs a failure of background work: an error, unless a
+// shutdown stopped it (then the work resumes at the next start).
+func (a *Agent) logFailure(ctx context.Context, msg, actID string, err error) {
+	if ctx.Err() != nil {
+		a.log.Info(msg+": stopped by the shutdown, resumed at the next start", "act", actID)
+		return
 	}
+	a.log.Error(msg, "act", actID, "err", err)
+}
+
+func blockerCodes(bs []protocol.Blocker) []string {
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = b.Code
+		if b.Role != "" {
+			out[i] += ":" + b.Role
+		}
+	}
+	return out
+}
+
+// documentOrder puts an act's captured pages (in capture order) in the
+// order of the printed pages their codes name. A page of another act or
+// printing is left out, and of two scans of one printed page the later is
+// kept; pages without a readable code follow, in capture order. It also
+// says which printed pages were never captured. Pages of an act not
+// printed with codes go in capture order.
+func documentOrder(pages []store.Page) (store.PageOrder, []int) {
 	byPrinted := map[int]int{}
 	var unread, byOrder []int
 	total := 0
-	for _, i := range indices {
-		p, ok := printed[i]
-		switch {
-		case !ok || p.Error != nil && p.Error.Code == protocol.CodePageNoCode:
-			unread = append(unread, i)
-		case p.Error != nil: // another act's, or another printing's
-		case p.ByOrder:
-			byOrder = append(byOrder, i)
-			total = p.Pages
+	printed := map[int]*protocol.PrintedPage{}
+	for _, p := range pages {
+		pa, _ := analysisOf(p)
+		printed[p.Index] = pa.Printed
+		switch pr := pa.Printed; {
+		case pr == nil || pr.Error != nil && pr.Error.Code == protocol.CodePageNoCode:
+			unread = append(unread, p.Index)
+		case pr.Error != nil: // another act's, or another printing's
+		case pr.ByOrder:
+			byOrder = append(byOrder, p.Index)
+			total = pr.Pages
 		default:
-			byPrinted[p.Page] = i // the later scan of a page wins
-			total = p.Pages
+			byPrinted[pr.Page] = p.Index // the later scan of a page wins
+			total = pr.Pages
 		}
 	}
 	// A page placed by its order takes its printed page only when no page
@@ -196,12 +285,20 @@ func (a *Agent) documentOrder(act string, indices []int) (order, missing []int) 
 			byPrinted[printed[i].Page] = i
 		}
 	}
+	order := store.PageOrder{}
+	var missing []int
+	pos := 0
 	for n := 1; n <= total; n++ {
 		if i, ok := byPrinted[n]; ok {
-			order = append(order, i)
+			pos++
+			order[i] = pos
 		} else {
 			missing = append(missing, n)
 		}
 	}
-	return append(order, unread...), missing
+	for _, i := range unread {
+		pos++
+		order[i] = pos
+	}
+	return order, missing
 }

@@ -27,83 +27,78 @@ type Attester interface {
 }
 
 // documentRequest says which document to build: format is "pdf", "jpg" or
-// "tif"; attest asks for the officer's attestation; replyTo is the id of
-// the request that asked for it, if any.
+// "tif"; attest asks for the officer's attestation.
 type documentRequest struct {
-	format  string
-	attest  bool
-	replyTo string
+	format string
+	attest bool
 }
 
-// buildDocument makes, seals and stores the act's upload-ready PDF from all
-// its pages, and tells the browser, with the bytes and the R006 fields.
-// A PDF of an emergency-register act also gets the officer's attestation
-// of conformity when an attester is configured.
-func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out Sender, req documentRequest) {
-	format, replyTo := req.format, req.replyTo
+// builtDoc is a document made from an act's record.
+type builtDoc struct {
+	data []byte
+	info protocol.DocumentInfo
+}
+
+// stored is the document as the store keeps it, its info beside it.
+func (d builtDoc) stored(act string) store.Document {
+	info, _ := json.Marshal(d.info)
+	return store.Document{Act: act, Name: d.info.Name, MediaType: d.info.MediaType, Info: info}
+}
+
+func documentInfoOf(d store.Document) (protocol.DocumentInfo, bool) {
+	var info protocol.DocumentInfo
+	if len(d.Info) == 0 || json.Unmarshal(d.Info, &info) != nil {
+		return info, false
+	}
+	return info, true
+}
+
+var (
+	errDocument = errors.New("document cannot be made")
+	errTooBig   = errors.New("document too large")
+)
+
+// build makes the act's document from the pages its record puts in it, in
+// their order, each turned upright as the record says; seals it, and adds
+// the officer's attestation when asked.
+func (a *Agent) build(ctx context.Context, r record, req documentRequest) (builtDoc, error) {
+	format := req.format
 	if format == "" {
 		format = "pdf"
 	}
-	fail := func(code string, err error) {
-		a.log.Warn("document failed", "act", actID, "format", format, "code", code, "err", err)
-		out.Send(protocol.DocumentFailed{Envelope: protocol.Envelope{Type: protocol.TypeDocumentFailed, ID: replyTo}, Act: actID,
-			Error: protocol.Error{Code: code, Message: Italian(code)}})
+	pages := r.documentPages()
+	if len(pages) == 0 {
+		return builtDoc{}, fmt.Errorf("%w: no page goes in the document", store.ErrNothingToDeliver)
 	}
-	act, err := a.opts.Store.Act(ctx, actID)
-	if err != nil {
-		fail(protocol.CodeDocumentFailed, err)
-		return
-	}
-	pages, err := a.opts.Store.Pages(ctx, actID)
-	if err != nil {
-		fail(protocol.CodeDocumentFailed, err)
-		return
-	}
-	// Printed pages come in the order of their codes; the analyses that
-	// read the codes of the last pages may still be running.
-	a.waitAnalyses(actID, 30*time.Second)
-	indices := make([]int, len(pages))
-	byIndex := map[int]store.Page{}
-	for i, p := range pages {
-		indices[i] = p.Index
-		byIndex[p.Index] = p
-	}
-	order, missing := a.documentOrder(actID, indices)
 	inputs := make([]document.Input, 0, len(pages))
-	for _, idx := range order {
-		p := byIndex[idx]
-		_, data, err := a.opts.Store.Page(ctx, actID, p.Index)
-		if err != nil {
-			fail(protocol.CodeDocumentFailed, err)
-			return
+	for _, p := range pages {
+		if ctx.Err() != nil {
+			return builtDoc{}, ctx.Err()
 		}
-		inputs = append(inputs, document.Input{Data: data, MediaType: p.MediaType, DPI: p.DPI,
-			Rotate: a.uprightTurn(actID, p.Index, data, p.MediaType, p.DPI)})
+		_, data, err := a.opts.Store.Page(ctx, r.act.ID, p.Index)
+		if err != nil {
+			return builtDoc{}, storeErr(err)
+		}
+		inputs = append(inputs, document.Input{Data: data, MediaType: p.MediaType, DPI: p.DPI, Rotate: uprightTurn(p)})
 	}
-	t0 := time.Now()
+	act := r.act
 	title := fmt.Sprintf("Processo verbale - %s", act.Kind)
 	if act.Ref != "" {
 		title += " " + act.Ref
 	}
 	var attestation *document.Attestation
-	if format == "pdf" && (req.attest || act.Emergency) {
-		switch {
-		case a.opts.Attester != nil:
-			attestation = &document.Attestation{Officer: a.opts.Attester.Name(), Office: a.opts.Office, Act: strings.ToLower(title[:1]) + title[1:],
-				Register: act.Register, Date: time.Now()}
-		case req.attest:
-			fail(protocol.CodeNoAttester, errors.New("no attester configured"))
-			return
-		default:
-			// The document is still worth having; the browser sees it is
-			// not attested and the log says why.
-			a.log.Warn("emergency act without attestation: no officer key configured", "act", actID)
-		}
-	} else if req.attest {
-		fail(protocol.CodeBadFormat, errors.New("only a PDF can carry the attestation"))
-		return
+	switch {
+	case req.attest && format != "pdf":
+		return builtDoc{}, fmt.Errorf("%w: only a PDF can carry the attestation", errBadFormat)
+	case req.attest && a.opts.Attester == nil:
+		return builtDoc{}, errNoAttester
+	case req.attest:
+		attestation = &document.Attestation{Officer: a.opts.Attester.Name(), Office: a.opts.Office, Act: strings.ToLower(title[:1]) + title[1:],
+			Register: act.Register, Date: time.Now()}
 	}
+	t0 := time.Now()
 	var data []byte
+	var err error
 	mediaType, passThrough := "application/pdf", false
 	switch format {
 	case "jpg":
@@ -113,86 +108,84 @@ func (a *Agent) buildDocument(ctx context.Context, actID, operator string, out S
 	case "tif":
 		mediaType = "image/tiff"
 		data, err = document.BuildTIFF(inputs)
-	default:
+	case "pdf":
 		var res document.Result
 		res, err = document.Build(inputs, document.Meta{Title: title, Created: act.Created, Attestation: attestation}, document.Options{Budget: a.opts.DocumentBudget})
 		data, passThrough = res.PDF, res.PassThrough
+	default:
+		return builtDoc{}, fmt.Errorf("%w: %q", errBadFormat, format)
 	}
-	if err != nil {
-		code := protocol.CodeDocumentFailed
-		switch {
-		case errors.Is(err, document.ErrTooLarge):
-			code = protocol.CodeDocumentTooBig
-		case errors.Is(err, document.ErrFormat):
-			code = protocol.CodeBadFormat
-		}
-		fail(code, err)
-		return
+	switch {
+	case errors.Is(err, document.ErrTooLarge):
+		return builtDoc{}, fmt.Errorf("%w: %w", errTooBig, err)
+	case errors.Is(err, document.ErrFormat):
+		return builtDoc{}, fmt.Errorf("%w: %w", errBadFormat, err)
+	case err != nil:
+		return builtDoc{}, fmt.Errorf("%w: %w", errDocument, err)
 	}
 	sealed := false
 	// Only a PDF can carry the seal; JPG and TIF go as they are.
 	if a.opts.Sealer != nil && format == "pdf" {
 		if data, err = a.opts.Sealer.Seal(data, seal.Info{Reason: "Sigillo della postazione Autografo"}); err != nil {
-			fail(protocol.CodeDocumentFailed, err)
-			return
+			return builtDoc{}, fmt.Errorf("%w: seal: %w", errDocument, err)
 		}
 		sealed = true
 	}
-	attested := false
 	if attestation != nil {
 		// Last, so that the officer's signature covers the workstation seal.
 		if data, err = a.opts.Attester.Seal(data, seal.Info{Reason: "Attestazione di conformità all'originale analogico",
 			Location: a.opts.Office, LastPage: true, Rect: document.SignatureRect}); err != nil {
-			code := protocol.CodeDocumentFailed
 			if errors.Is(err, seal.ErrToken) {
-				code = protocol.CodeNoAttester
+				return builtDoc{}, fmt.Errorf("%w: %w", errNoAttester, err)
 			}
-			fail(code, err)
-			return
+			return builtDoc{}, fmt.Errorf("%w: attestation: %w", errDocument, err)
 		}
-		attested = true
 	}
 	name := strings.TrimSuffix(document.DefaultName(act.Kind, act.Ref, act.Created), ".pdf") + "." + format
-	var signers []protocol.Signer
-	_ = json.Unmarshal(act.Signers, &signers)
-	var firmatari []document.Firmatario
-	for _, s := range signers {
-		nome, cognome, _ := strings.Cut(strings.TrimSpace(s.Name), " ")
-		if nome != "" {
-			firmatari = append(firmatari, document.Firmatario{Nome: nome, Cognome: cognome})
-		}
-	}
-	r006, err := document.R006(data, mediaType, name, "", firmatari)
-	if err != nil {
-		fail(protocol.CodeDocumentFailed, err)
-		return
-	}
-	doc, err := a.opts.Store.PutDocument(ctx, store.Document{Act: actID, Name: name, MediaType: mediaType}, data, operator)
-	if err != nil {
-		fail(protocol.CodeStoreFailed, err)
-		return
+	// What ANSC checks of the file (type matching the bytes, size, name)
+	// is checked here, before anyone uploads it.
+	if _, err := document.R006(data, mediaType, name, "", nil); errors.Is(err, document.ErrTooLarge) {
+		return builtDoc{}, fmt.Errorf("%w: %w", errTooBig, err)
+	} else if err != nil {
+		return builtDoc{}, fmt.Errorf("%w: %w", errDocument, err)
 	}
 	digests := document.Digests(data)
-	a.log.Info("document ready", "act", actID, "name", name, "bytes", len(data), "pages", len(pages),
-		"sealed", sealed, "attested", attested, "pass_through", passThrough, "elapsed", time.Since(t0))
-	lista := make([]protocol.Firmatario, 0, len(firmatari))
-	for _, f := range firmatari {
-		lista = append(lista, protocol.Firmatario{Nome: f.Nome, Cognome: f.Cognome})
+	info := protocol.DocumentInfo{Name: name, MediaType: mediaType, Bytes: int64(len(data)), Pages: len(inputs),
+		SHA256: digests.SHA256, SHA1: digests.SHA1, Sealed: sealed, PassThrough: passThrough}
+	if attestation != nil {
+		info.Attested, info.Officer = true, attestation.Officer
 	}
-	blob := newID("blob-")
-	out.Send(protocol.DocumentReady{
-		Envelope: protocol.Envelope{Type: protocol.TypeDocumentReady, ID: replyTo}, Act: actID,
-		Document: protocol.DocumentInfo{Name: name, MediaType: doc.MediaType, Bytes: doc.Size, Pages: len(inputs), MissingSheets: missing,
-			SHA256: digests.SHA256, SHA1: digests.SHA1, Sealed: sealed, PassThrough: passThrough, Attested: attested, Officer: officerOf(attestation, attested)},
-		R006: protocol.R006Fields{Nomefile: r006.Nomefile, TipoFile: r006.TipoFile, TipoAllegato: r006.TipoAllegato, ListaFirmatari: lista},
-		Blob: blob,
-	})
-	out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: mediaType}, data)
+	_, info.MissingSheets = documentOrder(r.pages)
+	a.log.Info("document built", "act", act.ID, "name", name, "bytes", len(data), "pages", len(inputs),
+		"sealed", sealed, "attested", info.Attested, "pass_through", passThrough, "elapsed", time.Since(t0))
+	return builtDoc{data: data, info: info}, nil
 }
 
-func officerOf(a *document.Attestation, attested bool) string {
-	if a == nil || !attested {
-		return ""
+// uprightTurn is the clockwise turn, as a PDF page's /Rotate, that shows a
+// page upright: the officer's turn when there is one, else the quarter
+// turn the pipeline found, when it is sure of it; else none (the page as
+// scanned: the document never guesses). A skew within ±10° is left as
+// scanned: straightening it would mean re-encoding the scanner's image for
+// looks alone.
+func uprightTurn(p store.Page) int {
+	if p.Turn >= 0 {
+		return p.Turn
 	}
-	return a.Officer
+	pa, ok := analysisOf(p)
+	if !ok || !pa.Geometry.Trusted || !pa.Geometry.OrientationTrusted {
+		return 0
+	}
+	return (360 - pa.Geometry.Orientation) % 360
+}
+
+// documentReady is the document.ready of the act's document, with the R006
+// fields derived from its record.
+func (r record) documentReady(info protocol.DocumentInfo, replyTo string) protocol.DocumentReady {
+	lista, ecc := r.firmatari()
+	tipo := document.TipoFile(info.MediaType)
+	return protocol.DocumentReady{
+		Envelope: protocol.Envelope{Type: protocol.TypeDocumentReady, ID: replyTo}, Act: r.act.ID, Document: info,
+		R006:       protocol.R006Fields{Nomefile: info.Name, TipoFile: tipo, TipoAllegato: document.TipoAllegatoVerbale, ListaFirmatari: lista},
+		Exceptions: ecc,
+	}
 }

@@ -18,77 +18,53 @@ import (
 	"github.com/autografo/autografo/scanner/sheet"
 )
 
-// The printed pages of an act and their layout are kept with its
-// documents, sealed like them.
-const (
-	layoutDoc      = "printed-layout.json"
-	layoutType     = "application/vnd.autografo.layout+json"
-	printedDocName = "fogli-da-firmare.pdf"
-)
-
 // printed is what an act was printed with: the layout, and the hash its
-// page codes carry.
+// page codes carry. It is kept with the act's documents, sealed like them.
 type printed struct {
 	Layout  sheet.Layout `json:"layout"`
 	PDFHash string       `json:"pdfHash"`
 }
 
-var errSheet = errors.New("agent: pages to print cannot be made")
+var (
+	errSheet    = errors.New("agent: pages to print cannot be made")
+	errTemplate = errors.New("agent: template cannot be kept")
+)
 
-// roleLabels are the labels printed above each signer's box.
-var roleLabels = map[string]string{
-	"sposo": "Lo sposo", "sposa": "La sposa", "testimone1": "Il testimone", "testimone2": "Il testimone",
-	"testimone3": "Il testimone", "testimone4": "Il testimone", "interprete": "L'interprete",
-	"ufficiale": "L'Ufficiale dello Stato Civile", "dichiarante": "Il dichiarante",
-}
-
-// printSheet makes the pages to print for an act, keeps their layout with
-// the act, and sends the PDF.
-func (a *Agent) printSheet(ctx context.Context, operator string, out Sender, r *protocol.SheetPrint, replyTo string) {
-	fail := func(err error) {
-		a.log.Warn("pages to print failed", "act", r.Act, "err", err)
-		out.Send(protocol.ErrorMessage{Envelope: protocol.Envelope{Type: protocol.TypeError, ID: replyTo},
-			Error: protocol.Error{Code: protocol.CodeSheetFailed, Message: Italian(protocol.CodeSheetFailed)}})
-	}
-	act, err := a.opts.Store.Act(ctx, r.Act)
-	if err != nil {
-		fail(err)
-		return
+// printSheet makes the pages to print for an act (its own signature sheet,
+// or a preview stamped), keeps their layout with the act, moves it to
+// printed, and returns the reply with the stamped PDF.
+func (a *Agent) printSheet(ctx context.Context, act store.Act, r *protocol.SheetPrint, who actor) (protocol.SheetReady, blob, error) {
+	fail := func(err error) (protocol.SheetReady, blob, error) {
+		return protocol.SheetReady{}, blob{}, err
 	}
 	var pdf []byte
 	var layout sheet.Layout
+	var err error
 	if r.Preview != "" {
 		if pdf, err = base64.StdEncoding.DecodeString(r.Preview); err != nil {
-			fail(fmt.Errorf("%w: preview: %w", errSheet, err))
-			return
+			return fail(fmt.Errorf("%w: preview: %w", errSheet, err))
 		}
 		if len(r.Layout) == 0 {
 			// No layout given: the template kept for acts of this kind,
 			// or else the labels printed in the preview's text.
 			if layout, err = a.template(act.Kind); err != nil {
-				var terr error
 				rules := a.opts.LabelRules
 				if len(rules) == 0 {
 					rules = sheet.DefaultRules
 				}
+				var terr error
 				if layout, terr = sheet.LayoutFromText(ctx, pdf, rules, ""); terr != nil {
-					fail(errors.Join(err, terr))
-					return
+					return fail(fmt.Errorf("%w: %w", errSheet, errors.Join(err, terr)))
 				}
 			}
 		} else if err := json.Unmarshal(r.Layout, &layout); err != nil || len(layout.Pages) == 0 {
-			fail(fmt.Errorf("%w: a preview needs its layout: %v", errSheet, err))
-			return
-		}
-		if r.SaveAsTemplate {
-			if err := a.saveTemplate(act.Kind, layout); err != nil {
-				fail(err)
-				return
-			}
+			return fail(fmt.Errorf("%w: a preview needs its layout: %v", errSheet, err))
 		}
 	} else {
-		var signers []protocol.Signer
-		_ = json.Unmarshal(act.Signers, &signers)
+		signers, err := a.opts.Store.Signers(ctx, act.ID)
+		if err != nil {
+			return fail(storeErr(err))
+		}
 		kind := act.Kind
 		if kind == "" {
 			kind = "atto"
@@ -99,51 +75,39 @@ func (a *Agent) printSheet(ctx context.Context, operator string, out Sender, r *
 		}
 		sh := sheet.Sheet{Office: a.opts.Office, Title: "Firme - " + strings.ToUpper(kind[:1]) + kind[1:], Description: desc}
 		for _, s := range signers {
-			label := roleLabels[s.Role]
-			if label == "" {
-				label = s.Role
-			}
-			sh.Signers = append(sh.Signers, sheet.SheetSigner{Role: s.Role, Label: label, Name: s.Name})
+			sh.Signers = append(sh.Signers, sheet.SheetSigner{Role: s.Role, Label: s.Label, Name: strings.TrimSpace(s.Nome + " " + s.Cognome)})
 		}
 		if pdf, layout, err = sh.PDF(); err != nil {
-			fail(err)
-			return
+			return fail(fmt.Errorf("%w: %w", errSheet, err))
 		}
 	}
 	sizes, err := sheet.PageSizes(pdf)
 	if err != nil {
-		fail(err)
-		return
+		return fail(fmt.Errorf("%w: %w", errSheet, err))
 	}
 	if len(sizes) != len(layout.Pages) {
-		fail(fmt.Errorf("%w: the layout has %d pages, the PDF %d", errSheet, len(layout.Pages), len(sizes)))
-		return
+		return fail(fmt.Errorf("%w: the layout has %d pages, the PDF %d", errSheet, len(layout.Pages), len(sizes)))
 	}
 	stamped, err := sheet.Stamp(pdf, act.ID)
 	if err != nil {
-		fail(err)
-		return
+		return fail(fmt.Errorf("%w: %w", errSheet, err))
 	}
 	p, _ := json.Marshal(printed{Layout: layout, PDFHash: sheet.PDFHash(pdf)})
-	if _, err := a.opts.Store.PutDocument(ctx, store.Document{Act: act.ID, Name: layoutDoc, MediaType: layoutType}, p, operator); err != nil {
-		fail(err)
-		return
-	}
-	if _, err := a.opts.Store.PutDocument(ctx, store.Document{Act: act.ID, Name: printedDocName, MediaType: "application/pdf"}, stamped, operator); err != nil {
-		fail(err)
-		return
+	moved, err := a.opts.Store.MarkPrinted(ctx, act.ID, p, stamped, who.by)
+	if err != nil {
+		return fail(storeErr(err))
 	}
 	a.log.Info("pages to print made", "act", act.ID, "pages", len(sizes), "pdf", sheet.PDFHash(pdf))
-	blob := newID("blob-")
+	a.announce(ctx, moved)
+	b := blob{id: newID("blob-"), mediaType: "application/pdf", data: stamped}
 	lj, _ := json.Marshal(layout)
-	out.Send(protocol.SheetReady{Envelope: protocol.Envelope{Type: protocol.TypeSheetReady, ID: replyTo},
-		Act: act.ID, Name: printedDocName, Pages: len(sizes), Blob: blob, Layout: lj})
-	out.SendBlob(protocol.BlobHeader{Blob: blob, MediaType: "application/pdf"}, stamped)
+	return protocol.SheetReady{Envelope: protocol.Envelope{Type: protocol.TypeSheetReady},
+		Act: act.ID, Name: store.PrintedSheets, Pages: len(sizes), Blob: b.id, Layout: lj}, b, nil
 }
 
 // printedOf is the act's printed layout, if it was printed with codes.
-func (a *Agent) printedOf(act string) (printed, bool) {
-	_, data, err := a.opts.Store.DocumentData(context.Background(), act, layoutDoc)
+func (a *Agent) printedOf(ctx context.Context, act string) (printed, bool) {
+	_, data, err := a.opts.Store.DocumentData(ctx, act, store.PrintedLayout)
 	if err != nil {
 		return printed{}, false
 	}
@@ -158,7 +122,8 @@ func (a *Agent) printedOf(act string) (printed, bool) {
 // printed page on it.
 func identify(g *image.Gray, dpi int, act string, index int, p printed) ([]pipeline.Box, *protocol.PrintedPage) {
 	refuse := func(code string) *protocol.PrintedPage {
-		return &protocol.PrintedPage{Error: &protocol.Error{Code: code, Message: Italian(code)}}
+		e := protocol.NewError(code)
+		return &protocol.PrintedPage{Error: &e}
 	}
 	found, err := sheet.Find(g, dpi)
 	if errors.Is(err, sheet.ErrNoCode) && index <= len(p.Layout.Pages) {
@@ -197,7 +162,7 @@ var kindName = regexp.MustCompile(`^[a-z0-9_-]{1,40}$`)
 
 func (a *Agent) templatePath(kind string) (string, error) {
 	if a.opts.LayoutDir == "" || !kindName.MatchString(kind) {
-		return "", fmt.Errorf("%w: no template for acts of kind %q", errSheet, kind)
+		return "", fmt.Errorf("%w: no template for acts of kind %q", errTemplate, kind)
 	}
 	return filepath.Join(a.opts.LayoutDir, kind+".json"), nil
 }
@@ -210,29 +175,36 @@ func (a *Agent) template(kind string) (sheet.Layout, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return sheet.Layout{}, fmt.Errorf("%w: no template for acts of kind %q: %w", errSheet, kind, err)
+		return sheet.Layout{}, fmt.Errorf("%w: no template for acts of kind %q: %w", errTemplate, kind, err)
 	}
 	var l sheet.Layout
 	if err := json.Unmarshal(b, &l); err != nil || len(l.Pages) == 0 {
-		return sheet.Layout{}, fmt.Errorf("%w: template for %q unreadable: %v", errSheet, kind, err)
+		return sheet.Layout{}, fmt.Errorf("%w: template for %q unreadable: %v", errTemplate, kind, err)
 	}
 	return l, nil
 }
 
 // saveTemplate keeps a layout for the next acts of a kind; a layout holds
 // no personal data, only where the boxes are.
-func (a *Agent) saveTemplate(kind string, l sheet.Layout) error {
+func (a *Agent) saveTemplate(kind string, raw []byte) error {
+	var l sheet.Layout
+	if err := json.Unmarshal(raw, &l); err != nil || len(l.Pages) == 0 {
+		return fmt.Errorf("%w: layout: %v", errTemplate, err)
+	}
 	path, err := a.templatePath(kind)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errTemplate, err)
 	}
 	b, _ := json.MarshalIndent(l, "", "  ")
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errTemplate, err)
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("%w: %w", errTemplate, err)
+	}
+	return nil
 }

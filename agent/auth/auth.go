@@ -16,16 +16,26 @@ import (
 type Permission uint8
 
 const (
-	View    Permission = 1 << iota // list devices, see pages
-	Capture                        // open acts, start and cancel captures
-	Export                         // take documents and bundles out
-	Admin                          // configuration and key operations
+	View    Permission = 1 << iota // list and read the acts of its scope, list devices
+	Capture                        // open, print, capture, retake, mark signers, confirm verdicts
+	Export                         // build and download documents; deliver, release and confirm its own delivery
+	Attest                         // ask for the officer's attestation of conformity: sessions of the officer
+	Admin                          // templates, deletions, register times, releasing another tab's delivery
 )
 
 var permNames = []struct {
 	p    Permission
 	name string
-}{{View, "view"}, {Capture, "capture"}, {Export, "export"}, {Admin, "admin"}}
+}{{View, "view"}, {Capture, "capture"}, {Export, "export"}, {Attest, "attest"}, {Admin, "admin"}}
+
+// AllPermissions lists every permission, for tables over them.
+func AllPermissions() []Permission {
+	out := make([]Permission, len(permNames))
+	for i, pn := range permNames {
+		out[i] = pn.p
+	}
+	return out
+}
 
 // ParsePermissions reads permission names ("view", "capture", ...). Unknown
 // names are an error: a ticket asking for a power we do not know is wrong.
@@ -62,7 +72,9 @@ func (p Permission) Names() []string {
 
 func (p Permission) String() string { return strings.Join(p.Names(), ",") }
 
-// Identity is an authenticated session's principal.
+// Identity is an authenticated session's principal. A ticket's identity
+// sees the acts of its comune only; a paired page is the workstation's own
+// user (Local) and sees every act kept here.
 type Identity struct {
 	Via      string // "ticket", "pairing" or "session"
 	Comune   string
@@ -72,6 +84,14 @@ type Identity struct {
 	Expires  time.Time
 	TicketID string // jti, for the log
 }
+
+// Local reports whether the identity is the workstation's own user (a
+// paired page), not an act-drafting app's ticket.
+func (id Identity) Local() bool { return id.Via == "pairing" || id.Via == "session" }
+
+// Sees reports whether the identity may see an act of comune: its own
+// comune's, or any for the workstation's own user.
+func (id Identity) Sees(comune string) bool { return id.Local() || id.Comune == comune }
 
 // Credentials are what a browser presents in its hello; exactly one is set.
 type Credentials struct {
@@ -93,6 +113,7 @@ var (
 	ErrLifetime      = errors.New("ticket lifetime too long")
 	ErrUnknown       = errors.New("pairing token, code or session unknown or used")
 	ErrRateLimited   = errors.New("too many failed attempts")
+	ErrScope         = errors.New("credential for another comune")
 )
 
 // limiter counts failures in a token bucket shared by all connections: a

@@ -239,3 +239,29 @@ func TestPermissions(t *testing.T) {
 		t.Fatalf("%v %v", p, err)
 	}
 }
+
+// A workstation of one comune takes that comune's tickets only; without
+// --comune, each ticket is scoped to its own comune's acts.
+func TestTicketComuneScope(t *testing.T) {
+	c := newClock()
+	pub, priv := mustKey(t)
+	v, err := NewVerifier(TicketConfig{Keys: []TicketKey{{ID: "side", Key: pub}}, Comune: "F205", Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(sign(t, priv, "side", claims(c)), appOrigin); err != nil {
+		t.Fatalf("the workstation's own comune: %v", err)
+	}
+	other := claims(c)
+	other.Comune, other.ID = "H501", "other-comune"
+	if _, err := v.Verify(sign(t, priv, "side", other), appOrigin); !errors.Is(err, ErrScope) {
+		t.Fatalf("another comune's ticket: %v", err)
+	}
+	id := Identity{Via: "ticket", Comune: "F205"}
+	if !id.Sees("F205") || id.Sees("H501") || id.Sees("") {
+		t.Error("a ticket sees acts of another comune")
+	}
+	if local := (Identity{Via: "session"}); !local.Sees("H501") || !local.Local() {
+		t.Error("the workstation's own user does not see its acts")
+	}
+}

@@ -19,7 +19,9 @@ type PairingConfig struct {
 	// Operator names the local user in the journal.
 	Operator string
 	Comune   string
-	// Perms granted to a paired page (default view and capture).
+	// Perms granted to a paired page (default all of them: the
+	// workstation's own user, at its counter, with its card, who holds the
+	// store's key anyway).
 	Perms      Permission
 	TokenTTL   time.Duration // one-time token from `autografo open` (default 10 min)
 	CodeTTL    time.Duration // code from `autografo pair` (default 5 min)
@@ -48,7 +50,7 @@ type pendingPair struct {
 // NewPairing returns a Pairing.
 func NewPairing(cfg PairingConfig) *Pairing {
 	if cfg.Perms == 0 {
-		cfg.Perms = View | Capture
+		cfg.Perms = View | Capture | Export | Attest | Admin
 	}
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 10 * time.Minute

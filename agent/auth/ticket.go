@@ -60,7 +60,10 @@ type TicketConfig struct {
 	// 12 h, a working day): the ticket's own expiry only bounds when it may
 	// be presented.
 	SessionTTL time.Duration
-	Now        func() time.Time
+	// Comune, when set, is the only comune whose tickets this workstation
+	// takes: a ticket for another is refused (ErrScope).
+	Comune string
+	Now    func() time.Time
 }
 
 // TicketClaims are the claims an act-drafting backend signs.
@@ -156,6 +159,9 @@ func (v *Verifier) Verify(ticket, origin string) (Identity, error) {
 	}
 	if c.ID == "" || len(c.ID) > 128 || c.Comune == "" || c.Operator == "" || len(c.Operator) > 200 {
 		return Identity{}, fmt.Errorf("%w: jti, comune and operator are required", ErrClaims)
+	}
+	if v.cfg.Comune != "" && c.Comune != v.cfg.Comune {
+		return Identity{}, fmt.Errorf("%w: ticket for comune %q, this workstation serves %q", ErrScope, c.Comune, v.cfg.Comune)
 	}
 	if c.Origin == "" || c.Origin != origin {
 		return Identity{}, fmt.Errorf("%w: ticket for %q presented from %q", ErrOrigin, c.Origin, origin)

@@ -25,6 +25,10 @@ var tipoFile = map[string]string{
 	"application/pkcs7-signature": "4",
 }
 
+// TipoFile is code table 10's code for a media type, "" for one ANSC
+// does not take.
+func TipoFile(mediaType string) string { return tipoFile[mediaType] }
+
 // TipoAllegatoVerbale is code table 9's "processo verbale".
 const TipoAllegatoVerbale = "999"
 
@@ -121,7 +125,7 @@ func R006(data []byte, mediaType, name, idEvento string, signers []Firmatario) (
 		return R006Input{}, fmt.Errorf("%w: declared %s, bytes are %s", ErrType, mediaType, got)
 	}
 	if len(data) > MaxUpload {
-		return R006Input{}, fmt.Errorf("document: %d bytes, more than ANSC's %d", len(data), MaxUpload)
+		return R006Input{}, fmt.Errorf("%w: %d bytes, more than ANSC's %d", ErrTooLarge, len(data), MaxUpload)
 	}
 	if !validName.MatchString(name) || len(name) > 200 {
 		return R006Input{}, fmt.Errorf("document: file name %q not valid for ANSC", name)

@@ -20,10 +20,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 )
 
-// Version is the protocol version this agent speaks.
-const Version = 1
+// Version is the protocol version this agent speaks. Version 2 made the
+// act's lifecycle part of the wire: states, signers with separate names and
+// exceptions, delivery tokens.
+const Version = 2
 
 // MaxMessageBytes bounds a text frame from the browser.
 const MaxMessageBytes = 64 << 10
@@ -36,14 +39,55 @@ const (
 	TypeCaptureStart = "capture.start"
 	TypeCaptureStop  = "capture.cancel"
 	TypePageGet      = "page.get"
+	TypePageTurn     = "page.turn"
 	TypeActsList     = "acts.list"
 	TypeActResume    = "act.resume"
 	TypeActConfirm   = "act.confirm"
 	TypeActDeliver   = "act.deliver"
 	TypeActRelease   = "act.release"
+	TypeActCancel    = "act.cancel"
+	TypeActDelete    = "act.delete"
+	TypeSignerUnable = "signer.unable"
+	TypeSignatureOK  = "signature.override"
 	TypeDocumentMake = "document.build"
 	TypeSheetPrint   = "sheet.print"
+	TypeTemplateSave = "template.save"
 )
+
+// requests maps each request type to the value its frame decodes into:
+// the one list of what the browser may ask. The agent's route table is
+// checked against it by a test.
+var requests = map[string]func() any{
+	TypeHello:        func() any { return &Hello{} },
+	TypeDevicesList:  func() any { return &Envelope{} },
+	TypeActOpen:      func() any { return &ActOpen{} },
+	TypeCaptureStart: func() any { return &CaptureStart{} },
+	TypeCaptureStop:  func() any { return &CaptureRef{} },
+	TypePageGet:      func() any { return &PageGet{} },
+	TypePageTurn:     func() any { return &PageTurn{} },
+	TypeActsList:     func() any { return &Envelope{} },
+	TypeActResume:    func() any { return &ActRef{} },
+	TypeActConfirm:   func() any { return &ActConfirm{} },
+	TypeActDeliver:   func() any { return &ActRef{} },
+	TypeActRelease:   func() any { return &ActRelease{} },
+	TypeActCancel:    func() any { return &ActReason{} },
+	TypeActDelete:    func() any { return &ActReason{} },
+	TypeSignerUnable: func() any { return &SignerMark{} },
+	TypeSignatureOK:  func() any { return &SignerMark{} },
+	TypeDocumentMake: func() any { return &DocumentBuild{} },
+	TypeSheetPrint:   func() any { return &SheetPrint{} },
+	TypeTemplateSave: func() any { return &TemplateSave{} },
+}
+
+// RequestTypes lists every request type the browser may send.
+func RequestTypes() []string {
+	out := make([]string, 0, len(requests))
+	for t := range requests {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Message types from the agent.
 const (
@@ -51,6 +95,7 @@ const (
 	TypeDevices         = "devices"
 	TypeDevicesChanged  = "devices.changed"
 	TypeActOpened       = "act.opened"
+	TypeActChanged      = "act.changed"
 	TypeCaptureStarted  = "capture.started"
 	TypeCaptureProgress = "capture.progress"
 	TypePageReady       = "page.ready"
@@ -64,9 +109,13 @@ const (
 	TypeActConfirmed    = "act.confirmed"
 	TypeActDelivered    = "act.delivered"
 	TypeActReleased     = "act.released"
+	TypeActCancelled    = "act.cancelled"
+	TypeActDeleted      = "act.deleted"
+	TypeActUpdated      = "act.updated"
 	TypeDocumentReady   = "document.ready"
 	TypeDocumentFailed  = "document.failed"
 	TypeSheetReady      = "sheet.ready"
+	TypeTemplateSaved   = "template.saved"
 	TypeError           = "error"
 )
 
@@ -118,10 +167,42 @@ type Devices struct {
 	Devices []Device `json:"devices"`
 }
 
-// Signer is a person who must sign the act.
+// Signer is a person who must sign the act. In act.open only role, the
+// names and the codice fiscale are read: nome and cognome are separate
+// fields and are never split or joined by Autografo. The rest says where
+// the signer stands, in every act the agent sends.
 type Signer struct {
-	Role string `json:"role"`
-	Name string `json:"name"`
+	Role          string `json:"role"`
+	Nome          string `json:"nome,omitempty"`
+	Cognome       string `json:"cognome,omitempty"`
+	CodiceFiscale string `json:"codiceFiscale,omitempty"`
+	Label         string `json:"label,omitempty"`
+	// Status is one of the Signer* constants.
+	Status string `json:"status,omitempty"`
+	// Pages are the act's pages where this signer's box was found.
+	Pages []int `json:"pages,omitempty"`
+	// Reasons are the pipeline's reasons for its verdict (see Signature).
+	Reasons []string `json:"reasons,omitempty"`
+	// Unable and Override are the officer's exceptions, when recorded.
+	Unable   *Exception `json:"unable,omitempty"`
+	Override *Exception `json:"override,omitempty"`
+}
+
+// Where a signer stands.
+const (
+	SignerSigned    = "signed"    // the pipeline found the signature in every box
+	SignerMissing   = "missing"   // a box is empty
+	SignerDoubtful  = "doubtful"  // the pipeline is not sure: the officer looks
+	SignerUnchecked = "unchecked" // no box of this signer was found: the officer looks
+	SignerUnable    = "unable"    // cannot sign, as the officer recorded
+	SignerConfirmed = "confirmed" // the officer confirmed the signature by eye
+	SignerPending   = "pending"   // pages not captured or analysed yet
+)
+
+// Exception is an officer's decision about a signer, with its reason.
+type Exception struct {
+	Reason string `json:"reason"`
+	By     string `json:"by"`
 }
 
 // ActOpen describes the act whose signed pages will be captured.
@@ -135,22 +216,51 @@ type ActOpen struct {
 	Emergency bool   `json:"emergency,omitempty"`
 	Register  string `json:"register,omitempty"`
 	// RegisterTime is when the act was entered in the emergency register
-	// (RFC 3339); default: when it is opened here.
+	// (RFC 3339); default: when it is opened here. Setting it needs the
+	// admin permission.
 	RegisterTime string `json:"registerTime,omitempty"`
 }
 
-// Act is an act as the agent holds it.
+// Act is an act as the agent holds it, with where it stands.
 type Act struct {
-	ID           string   `json:"id"`
-	Kind         string   `json:"kind"`
-	Ref          string   `json:"ref,omitempty"`
-	Signers      []Signer `json:"signers"`
-	Pages        int      `json:"pages"`
-	State        string   `json:"state"` // open, captured, announced, delivered, confirmed
-	Emergency    bool     `json:"emergency,omitempty"`
-	Register     string   `json:"register,omitempty"`
-	RegisterTime string   `json:"registerTime,omitempty"` // RFC 3339
-	Created      string   `json:"created"`                // RFC 3339
+	ID       string   `json:"id"`
+	Kind     string   `json:"kind"`
+	Ref      string   `json:"ref,omitempty"`
+	Comune   string   `json:"comune,omitempty"`
+	Operator string   `json:"operator,omitempty"`
+	Signers  []Signer `json:"signers"`
+	Pages    int      `json:"pages"`
+	// State is one of draft, printed, capturing, captured, checked, ready,
+	// delivered, confirmed, purged, cancelled, deleted (docs/ACT-LIFECYCLE.md).
+	State string `json:"state"`
+	// Blockers say what keeps a checked act from being ready.
+	Blockers []Blocker `json:"blockers,omitempty"`
+	// Document is the upload-ready document, once the act is ready.
+	Document *DocumentInfo `json:"document,omitempty"`
+	// Missing lists printed pages not captured, for a printed act.
+	Missing      []int  `json:"missingSheets,omitempty"`
+	Attachment   string `json:"attachment,omitempty"` // ANSC's id, once confirmed
+	Emergency    bool   `json:"emergency,omitempty"`
+	Register     string `json:"register,omitempty"`
+	RegisterTime string `json:"registerTime,omitempty"` // RFC 3339
+	Created      string `json:"created"`                // RFC 3339
+}
+
+// Blocker is one reason an act is not ready for ANSC: a code from the
+// codes table (blocker_*), its Italian message, and the signer or page it
+// is about.
+type Blocker struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Role    string `json:"role,omitempty"`
+	Page    int    `json:"page,omitempty"`
+}
+
+// ActChanged tells every session that sees an act where it is now: sent
+// after every transition and every change of its record.
+type ActChanged struct {
+	Envelope
+	Act Act `json:"act"`
 }
 
 // Acts lists the acts not yet purged: the reply to acts.list.
@@ -159,28 +269,85 @@ type Acts struct {
 	Acts []Act `json:"acts"`
 }
 
-// ActRef names an act: act.resume (the reply, act.resumed, is followed by a
-// page.ready with its preview for every page) and act.confirm.
+// ActRef names an act: act.resume (the reply, act.resumed, is followed
+// by a page.ready with its preview and a page.analysis for every page) and
+// act.deliver.
 type ActRef struct {
 	Envelope
 	Act string `json:"act"`
-	// Attachment is ANSC's id of the accepted attachment (act.confirm).
-	Attachment string `json:"attachment,omitempty"`
 }
 
-// ActInfo answers act.resume, act.confirm and act.release.
+// ActConfirm reports that ANSC accepted the act's document: Attachment is
+// ANSC's idAllegato, Delivery the token act.delivered gave.
+type ActConfirm struct {
+	Envelope
+	Act        string `json:"act"`
+	Delivery   string `json:"delivery,omitempty"`
+	Attachment string `json:"attachment"`
+}
+
+// ActRelease gives back a delivered act whose upload did not complete.
+type ActRelease struct {
+	Envelope
+	Act      string `json:"act"`
+	Delivery string `json:"delivery,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// ActReason names an act and why: act.cancel, act.delete.
+type ActReason struct {
+	Envelope
+	Act    string `json:"act"`
+	Reason string `json:"reason"`
+}
+
+// SignerMark is an officer's decision about a signer: signer.unable (the
+// signer cannot sign) or signature.override (the signature is there,
+// whatever the pipeline found). Reason is required.
+type SignerMark struct {
+	Envelope
+	Act    string `json:"act"`
+	Role   string `json:"role"`
+	Reason string `json:"reason"`
+}
+
+// PageTurn is the officer's quarter turn of a captured page, clockwise:
+// 0, 90, 180 or 270. The document shows the page turned so.
+type PageTurn struct {
+	Envelope
+	Act  string `json:"act"`
+	Page int    `json:"page"`
+	Turn int    `json:"turn"`
+}
+
+// TemplateSave keeps a layout as the template of an act kind.
+type TemplateSave struct {
+	Envelope
+	Kind   string          `json:"kind"`
+	Layout json.RawMessage `json:"layout"`
+}
+
+// ActInfo answers act.resume, act.confirm, act.release, act.cancel,
+// act.delete, signer.unable, signature.override and page.turn.
 type ActInfo struct {
 	Envelope
 	Act Act `json:"act"`
 }
 
-// ActDelivered answers act.deliver: this tab now holds the act, and fetches
-// its pages with page.get. No other tab can take it until it is released
-// (upload failed) or confirmed.
+// ActDelivered answers act.deliver: this tab now holds the act. Its
+// document's bytes follow as the binary frame Blob names. No other tab
+// can take it until the holder releases it (the upload failed) or
+// confirms it; Delivery is the token that proves it is the holder, also
+// after a reload (keep it in sessionStorage).
 type ActDelivered struct {
 	Envelope
-	Act   Act        `json:"act"`
-	Pages []PageInfo `json:"pages"`
+	Act        Act          `json:"act"`
+	Pages      []PageInfo   `json:"pages"`
+	Delivery   string       `json:"delivery"`
+	Document   DocumentInfo `json:"document"`
+	R006       R006Fields   `json:"r006"`
+	Exceptions []Eccezione  `json:"eccezioni,omitempty"`
+	Blob       string       `json:"blob"`
 }
 
 // ActOpened answers act.open.
@@ -250,16 +417,15 @@ type PageReady struct {
 // SheetPrint asks for the pages to print and sign, each with its page
 // code and marks: Autografo's own signature sheet for the act's signers,
 // or, with Preview (base64 PDF, such as ANSC's R010 preview) and its
-// Layout, that PDF stamped. The reply is a sheet.ready; the act then
-// knows where everyone signs on every page it captures.
+// Layout, that PDF stamped. Without a layout, the template kept for the
+// act's kind (template.save) or the labels printed in the preview's text
+// say where the boxes are. The reply is a sheet.ready; the act then knows
+// where everyone signs on every page it captures.
 type SheetPrint struct {
 	Envelope
 	Act     string          `json:"act"`
 	Preview string          `json:"preview,omitempty"`
 	Layout  json.RawMessage `json:"layout,omitempty"`
-	// SaveAsTemplate keeps Layout as the template for acts of this act's
-	// kind: a later preview of that kind can come without a layout.
-	SaveAsTemplate bool `json:"saveAsTemplate,omitempty"`
 }
 
 // SheetReady gives the PDF to print; its bytes follow as the binary frame
@@ -273,6 +439,12 @@ type SheetReady struct {
 	// Layout is where everyone signs, page by page (PDF points from each
 	// page's lower left corner).
 	Layout json.RawMessage `json:"layout"`
+}
+
+// TemplateSaved answers template.save.
+type TemplateSaved struct {
+	Envelope
+	Kind string `json:"kind"`
 }
 
 // PrintedPage is what a captured page's code says: page Page of Pages of
@@ -301,12 +473,20 @@ type PageAnalysis struct {
 	// SkewDeg is the text's angle, clockwise; Orientation the quarter turn
 	// the page shows. Trusted is false when the page gave too little to go
 	// on.
-	SkewDeg     float64     `json:"skewDeg"`
-	Orientation int         `json:"orientation"`
-	Trusted     bool        `json:"trusted"`
-	Signatures  []Signature `json:"signatures"`
+	SkewDeg     float64 `json:"skewDeg"`
+	Orientation int     `json:"orientation"`
+	Trusted     bool    `json:"trusted"`
+	// OrientationTrusted is false when the quarter turn is a guess: the
+	// document shows the page as scanned until the officer turns it.
+	OrientationTrusted bool `json:"orientationTrusted"`
+	// Turn is the officer's quarter turn (page.turn), -1 when none.
+	Turn       int         `json:"turn"`
+	Signatures []Signature `json:"signatures"`
 	// Printed is set when the act was printed with page codes.
 	Printed *PrintedPage `json:"printed,omitempty"`
+	// Position is the page's place in the document once the act is
+	// checked (0: left out, or not yet known).
+	Position int `json:"position,omitempty"`
 }
 
 // Signature is one signer's box on a page.
@@ -383,18 +563,37 @@ type DocumentBuild struct {
 	Act    string `json:"act"`
 	Format string `json:"format,omitempty"`
 	// Attest adds the officer's signed attestation of conformity (PDF
-	// only). Acts of the emergency register always get it.
+	// only; needs the attest permission). Acts of the emergency register
+	// get it when they become ready, if the session that made them ready
+	// has that permission.
 	Attest bool `json:"attest,omitempty"`
 }
 
-// DocumentReady announces an act's document; its bytes follow as the binary
-// frame named by Blob.
+// DocumentReady announces an act's document: the reply to document.build,
+// and the event when the act becomes ready. Its bytes follow as the
+// binary frame named by Blob, for a session with the export permission
+// only (Blob is empty otherwise).
 type DocumentReady struct {
 	Envelope
 	Act      string       `json:"act"`
 	Document DocumentInfo `json:"document"`
 	R006     R006Fields   `json:"r006"`
-	Blob     string       `json:"blob"`
+	// Exceptions are the signers not in listaFirmatari, or in it on the
+	// officer's word: not part of R006's payload, for the app to record.
+	Exceptions []Eccezione `json:"eccezioni,omitempty"`
+	Blob       string      `json:"blob,omitempty"`
+}
+
+// Eccezione is a signer the officer decided about: "non_puo_firmare"
+// (left out of listaFirmatari) or "verificata" (listed on the officer's
+// confirmation, the pipeline having found the box empty or doubtful).
+type Eccezione struct {
+	Ruolo   string `json:"ruolo"`
+	Nome    string `json:"nome,omitempty"`
+	Cognome string `json:"cognome,omitempty"`
+	Tipo    string `json:"tipo"`
+	Motivo  string `json:"motivo"`
+	Da      string `json:"da"` // the operator who decided
 }
 
 // DocumentFailed says an act's document could not be made.
@@ -420,11 +619,12 @@ type PageBlob struct {
 	Blob string   `json:"blob"`
 }
 
-// Error is a failure with a stable code for programs and an Italian message
-// for the operator.
+// Error is a failure with a stable code for programs, an Italian message
+// for the operator and what to do about it (one of the Action* keywords).
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Action  string `json:"action,omitempty"`
 }
 
 // ErrorMessage is an error reply (to the request with the same id) or event.
@@ -432,46 +632,6 @@ type ErrorMessage struct {
 	Envelope
 	Error Error `json:"error"`
 }
-
-// Stable error codes.
-const (
-	CodeBadMessage      = "bad_message"
-	CodeTooLarge        = "message_too_large"
-	CodeUnknownType     = "unknown_type"
-	CodeUnsupportedVer  = "unsupported_version"
-	CodeNoHello         = "hello_required"
-	CodeUnauthorized    = "unauthorized"
-	CodeForbidden       = "forbidden"
-	CodeTooManyJobs     = "too_many_jobs"
-	CodeRateLimited     = "rate_limited"
-	CodeDeviceNotFound  = "device_not_found"
-	CodeDeviceBusy      = "device_busy"
-	CodeDeviceGone      = "device_gone"
-	CodeDeviceDenied    = "device_denied"
-	CodeNoDocuments     = "no_documents"
-	CodePaperJam        = "paper_jam"
-	CodeUnsupported     = "unsupported_settings"
-	CodeActNotFound     = "act_not_found"
-	CodePageNotFound    = "page_not_found"
-	CodeCaptureRunning  = "capture_running"
-	CodeCaptureNotFound = "capture_not_found"
-	CodeBadPage         = "bad_page"
-	CodeCanceled        = "canceled"
-	CodeShuttingDown    = "shutting_down"
-	CodeInternal        = "internal"
-	CodeStoreFailed     = "store_failed"
-	CodeDocumentFailed  = "document_failed"
-	CodeDocumentTooBig  = "document_too_large"
-	CodeBadFormat       = "bad_format"
-	CodeNoAttester      = "attestation_unavailable"
-	CodeSheetFailed     = "sheet_failed"
-	CodePageNoCode      = "page_without_code"
-	CodePageOtherAct    = "page_of_other_act"
-	CodePageOtherPrint  = "page_of_other_printing"
-	CodeDelivered       = "already_delivered"
-	CodeConfirmed       = "already_confirmed"
-	CodeNothingToSend   = "nothing_to_deliver"
-)
 
 // BlobHeader precedes the bytes of a binary frame.
 type BlobHeader struct {
@@ -533,33 +693,14 @@ func DecodeRequest(data []byte) (Envelope, any, error) {
 	if len(env.ID) > 128 {
 		return Envelope{Type: env.Type}, nil, fmt.Errorf("%w: id longer than 128 bytes", ErrBadMessage)
 	}
-	var v any
-	switch env.Type {
-	case TypeHello:
-		v = &Hello{}
-	case TypeDevicesList:
-		v = &Envelope{}
-	case TypeActOpen:
-		v = &ActOpen{}
-	case TypeCaptureStart:
-		v = &CaptureStart{}
-	case TypeCaptureStop:
-		v = &CaptureRef{}
-	case TypePageGet:
-		v = &PageGet{}
-	case TypeActsList:
-		v = &Envelope{}
-	case TypeActResume, TypeActConfirm, TypeActDeliver, TypeActRelease:
-		v = &ActRef{}
-	case TypeDocumentMake:
-		v = &DocumentBuild{}
-	case TypeSheetPrint:
-		v = &SheetPrint{}
-	case "":
+	if env.Type == "" {
 		return env, nil, fmt.Errorf("%w: no type", ErrBadMessage)
-	default:
+	}
+	mk, ok := requests[env.Type]
+	if !ok {
 		return env, nil, fmt.Errorf("%w: %.40q", ErrUnknownType, env.Type)
 	}
+	v := mk()
 	if err := json.Unmarshal(data, v); err != nil {
 		return env, nil, fmt.Errorf("%w: %w", ErrBadMessage, err)
 	}

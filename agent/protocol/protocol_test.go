@@ -16,28 +16,56 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // The wire is a contract with every act-drafting app: these golden files pin
 // the JSON of each message so that a change to it is a visible decision.
 func TestWireGolden(t *testing.T) {
+	signers := []Signer{
+		{Role: "sposo", Nome: "Marco", Cognome: "Bianchi", Label: "Lo sposo", Status: SignerSigned, Pages: []int{3}},
+		{Role: "sposa", Nome: "Maria Grazia", Cognome: "De Luca", CodiceFiscale: "DLCMGR90A41F205X", Label: "La sposa",
+			Status: SignerConfirmed, Pages: []int{3}, Reasons: []string{"faint_ink"},
+			Override: &Exception{Reason: "firma verificata a vista", By: "ufficiale"}},
+		{Role: "testimone1", Nome: "Luca", Cognome: "Romano", Label: "Il testimone", Status: SignerUnable,
+			Unable: &Exception{Reason: "mano ingessata", By: "ufficiale"}},
+		{Role: "testimone2", Nome: "Chiara", Cognome: "Colombo", Label: "Il testimone", Status: SignerMissing, Pages: []int{3}},
+	}
+	doc := DocumentInfo{Name: "verbale_matrimonio_2026-11-23_1030.pdf", MediaType: "application/pdf", Bytes: 812345, Pages: 3,
+		SHA256: strings.Repeat("cd", 32), SHA1: strings.Repeat("ef", 20), Sealed: true, PassThrough: true}
 	msgs := map[string]any{
-		"welcome": Welcome{Envelope: Envelope{Type: TypeWelcome, ID: "1"}, Version: 1, Agent: "autografo 1.0",
+		"welcome": Welcome{Envelope: Envelope{Type: TypeWelcome, ID: "1"}, Version: Version, Agent: "autografo 1.0",
 			Operator: "mario.rossi", Permissions: []string{"view", "capture"}, Session: "c2Vzc2lvbg",
 			Devices: []Device{{ID: "sim:0", Driver: "sim", Name: "Autografo Scanner simulato"}}},
 		"act.opened": ActOpened{Envelope: Envelope{Type: TypeActOpened, ID: "2"}, Act: Act{ID: "act-1", Kind: "matrimonio",
-			Signers: []Signer{{Role: "sposo", Name: "Marco Bianchi"}, {Role: "sposa", Name: "Giulia Esposito"}},
-			State:   "open", Created: "2026-11-23T10:30:00Z"}},
+			Comune: "F205", Operator: "mario.rossi", Signers: []Signer{{Role: "sposo", Nome: "Marco", Cognome: "Bianchi", Label: "Lo sposo", Status: SignerPending}},
+			State: "draft", Created: "2026-11-23T10:30:00Z",
+			Blockers: []Blocker{{Code: BlockerNoPages, Message: Italian(BlockerNoPages)}}}},
+		"act.changed": ActChanged{Envelope: Envelope{Type: TypeActChanged}, Act: Act{ID: "act-1", Kind: "matrimonio", Comune: "F205",
+			Signers: signers, Pages: 3, State: "checked", Created: "2026-11-23T10:30:00Z",
+			Blockers: []Blocker{{Code: BlockerSignatureEmpty, Role: "testimone2",
+				Message: Format(BlockerSignatureEmpty, "di Chiara Colombo (secondo testimone)", 0)}}}},
 		"acts": Acts{Envelope: Envelope{Type: TypeActs, ID: "9"}, Acts: []Act{{ID: "act-2", Kind: "matrimonio", Pages: 3,
-			State: "announced", Emergency: true, Register: "7/2026", RegisterTime: "2026-11-21T16:30:00Z", Created: "2026-11-23T10:30:00Z", Signers: []Signer{}}}},
+			State: "ready", Document: &doc, Emergency: true, Register: "7/2026", RegisterTime: "2026-11-21T16:30:00Z", Created: "2026-11-23T10:30:00Z", Signers: []Signer{}}}},
+		"act.delivered": ActDelivered{Envelope: Envelope{Type: TypeActDelivered, ID: "10"}, Act: Act{ID: "act-2", Kind: "matrimonio",
+			State: "delivered", Created: "2026-11-23T10:30:00Z", Signers: []Signer{}, Document: &doc}, Delivery: "dG9rZW4",
+			Pages:    []PageInfo{{Index: 1, MediaType: "image/jpeg", Width: 2480, Height: 3508, DPI: 300, Bytes: 270000, SHA256: strings.Repeat("ab", 32)}},
+			Document: doc, R006: R006Fields{Nomefile: doc.Name, TipoFile: "1", TipoAllegato: "999",
+				ListaFirmatari: []Firmatario{{Nome: "Marco", Cognome: "Bianchi"}, {Nome: "Maria Grazia", Cognome: "De Luca", CodiceFiscale: "DLCMGR90A41F205X"}}},
+			Exceptions: []Eccezione{{Ruolo: "sposa", Nome: "Maria Grazia", Cognome: "De Luca", Tipo: "verificata", Motivo: "firma verificata a vista", Da: "ufficiale"},
+				{Ruolo: "testimone1", Nome: "Luca", Cognome: "Romano", Tipo: "non_puo_firmare", Motivo: "mano ingessata", Da: "ufficiale"}},
+			Blob: "blob-9"},
+		"document.ready": DocumentReady{Envelope: Envelope{Type: TypeDocumentReady, ID: "11"}, Act: "act-2", Document: doc,
+			R006:       R006Fields{Nomefile: doc.Name, TipoFile: "1", TipoAllegato: "999", ListaFirmatari: []Firmatario{{Nome: "Marco", Cognome: "Bianchi"}}},
+			Exceptions: []Eccezione{{Ruolo: "testimone1", Nome: "Luca", Cognome: "Romano", Tipo: "non_puo_firmare", Motivo: "mano ingessata", Da: "ufficiale"}},
+			Blob:       "blob-10"},
 		"capture.progress": CaptureProgress{Envelope: Envelope{Type: TypeCaptureProgress}, Act: "act-1", Capture: "cap-1",
 			Page: 2, Phase: PhaseReceiving, Bytes: 4096, Total: 81920},
 		"page.ready": PageReady{Envelope: Envelope{Type: TypePageReady}, Act: "act-1", Capture: "cap-1",
 			Page: PageInfo{Index: 2, MediaType: "image/jpeg", Width: 2574, Height: 3602, DPI: 300, Bytes: 81920,
 				SHA256: strings.Repeat("ab", 32)}, Preview: "blob-1"},
 		"page.analysis": PageAnalysis{Envelope: Envelope{Type: TypePageAnalysis}, Act: "act-1", Capture: "cap-1", Page: 3,
-			SkewDeg: 1.25, Orientation: 0, Trusted: true, Signatures: []Signature{
+			SkewDeg: 1.25, Orientation: 0, Trusted: true, OrientationTrusted: true, Turn: -1, Position: 3, Signatures: []Signature{
 				{Role: "sposo", Label: "Lo sposo", Decision: "signed", Confidence: 0.97, Blob: "blob-2"},
 				{Role: "testimone1", Label: "Il testimone", Decision: "empty", Confidence: 1, Reasons: []string{"stray_mark"}},
 				{Role: "ufficiale", Label: "L'Ufficiale dello Stato Civile", Decision: "doubtful", Confidence: 0.5, Reasons: []string{"little_ink"}, Blob: "blob-3"}}},
 		"capture.failed": CaptureFailed{Envelope: Envelope{Type: TypeCaptureFailed}, Act: "act-1", Capture: "cap-1", Pages: 2,
-			Error: Error{Code: CodePaperJam, Message: "Carta inceppata"}},
-		"error": ErrorMessage{Envelope: Envelope{Type: TypeError, ID: "7"}, Error: Error{Code: CodeDeviceBusy, Message: "occupato"}},
+			Error: NewError(CodePaperJam)},
+		"error": ErrorMessage{Envelope: Envelope{Type: TypeError, ID: "7"}, Error: NewError(CodeDeviceBusy)},
 	}
 	for name, m := range msgs {
 		got, err := json.MarshalIndent(m, "", "  ")
@@ -68,9 +96,11 @@ func TestDecodeRequest(t *testing.T) {
 		typ     any
 		wantErr error
 	}{
-		{`{"type":"hello","id":"1","versions":[1]}`, &Hello{}, nil},
+		{`{"type":"hello","id":"1","versions":[2]}`, &Hello{}, nil},
 		{`{"type":"devices.list","id":"2"}`, &Envelope{}, nil},
-		{`{"type":"act.open","id":"3","kind":"matrimonio","signers":[{"role":"sposo","name":"M"}]}`, &ActOpen{}, nil},
+		{`{"type":"act.open","id":"3","kind":"matrimonio","signers":[{"role":"sposo","nome":"Marco","cognome":"Bianchi"}]}`, &ActOpen{}, nil},
+		{`{"type":"act.confirm","id":"3","act":"a","delivery":"t","attachment":"43676"}`, &ActConfirm{}, nil},
+		{`{"type":"signer.unable","id":"3","act":"a","role":"testimone1","reason":"non vedente"}`, &SignerMark{}, nil},
 		{`{"type":"capture.start","id":"4","act":"a","device":"sim:0","source":"feeder","dpi":300,"color":"gray"}`, &CaptureStart{}, nil},
 		{`{"type":"capture.cancel","id":"5","capture":"c"}`, &CaptureRef{}, nil},
 		{`{"type":"page.get","id":"6","act":"a","page":1}`, &PageGet{}, nil},
@@ -113,6 +143,10 @@ func typeName(v any) string {
 		return "CaptureRef"
 	case *PageGet:
 		return "PageGet"
+	case *ActConfirm:
+		return "ActConfirm"
+	case *SignerMark:
+		return "SignerMark"
 	}
 	return "?"
 }
@@ -136,7 +170,9 @@ func TestBlobRoundTrip(t *testing.T) {
 
 func FuzzDecodeRequest(f *testing.F) {
 	for _, s := range []string{
-		`{"type":"hello","id":"1","versions":[1]}`,
+		`{"type":"hello","id":"1","versions":[2]}`,
+		`{"type":"act.release","act":"a","delivery":"x"}`,
+		`{"type":"page.turn","act":"a","page":1,"turn":90}`,
 		`{"type":"capture.start","id":"4","act":"a","device":"sim:0","source":"feeder","dpi":300,"color":"gray"}`,
 		`{"type":"act.open","signers":[{"role":"sposo"}]}`,
 		`{"type":"page.get","page":-1}`,

@@ -56,7 +56,7 @@ func helloFrom(t *testing.T, f *fixture, origin string, creds map[string]any) (m
 	defer c.Close()
 	cl := &client{t: t, f: f, c: c}
 	creds["type"] = "hello"
-	creds["versions"] = []int{1}
+	creds["versions"] = []int{protocol.Version}
 	cl.send(creds)
 	m := cl.read()
 	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
@@ -132,9 +132,9 @@ func TestAttackViewOnlyTicketCannotCapture(t *testing.T) {
 	}
 	defer c.Close()
 	cl := &client{t: t, f: f, c: c}
-	cl.send(map[string]any{"type": "hello", "versions": []int{1}, "ticket": f.ticket(t, func(c *auth.TicketClaims) { c.Perms = []string{"view"} })})
+	cl.send(map[string]any{"type": "hello", "versions": []int{protocol.Version}, "ticket": f.ticket(t, func(c *auth.TicketClaims) { c.Perms = []string{"view"} })})
 	cl.until(protocol.TypeWelcome)
-	cl.send(map[string]any{"type": "act.open", "kind": "matrimonio", "signers": []map[string]string{{"role": "sposo", "name": "M"}}})
+	cl.send(map[string]any{"type": "act.open", "kind": "matrimonio", "signers": []map[string]string{{"role": "sposo", "nome": "Marco", "cognome": "Bianchi"}}})
 	m1 := cl.until(protocol.TypeError)
 	cl.send(map[string]any{"type": "capture.start", "act": "act-x", "device": "fake:1", "source": "feeder", "dpi": 300, "color": "gray"})
 	m2 := cl.until(protocol.TypeError)
@@ -350,7 +350,7 @@ func TestAttackTooManyCapturesAtOnce(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		cl.send(map[string]any{"type": "capture.start", "act": cl.openAct(), "device": "fake:" + itoa(i), "source": "feeder", "dpi": 300, "color": "gray"})
 		last = cl.read()
-		for last.Type == protocol.TypeCaptureProgress {
+		for last.Type == protocol.TypeCaptureProgress || last.Type == protocol.TypeActChanged {
 			last = cl.read()
 		}
 		if last.Type == protocol.TypeCaptureStarted {

@@ -283,7 +283,7 @@ func (cl *client) until(typ string) msg {
 		}
 		switch m.Type {
 		case protocol.TypeCaptureProgress, protocol.TypeDevicesChanged, protocol.TypeCaptureStarted,
-			protocol.TypeDocumentReady, protocol.TypeDocumentFailed, protocol.TypePageReady, protocol.TypePageAnalysis, "<blob>":
+			protocol.TypeDocumentReady, protocol.TypeDocumentFailed, protocol.TypePageReady, protocol.TypePageAnalysis, protocol.TypeActChanged, protocol.TypeCaptureDone, "<blob>":
 			continue
 		}
 		cl.t.Fatalf("got %s (%s) while waiting for %s", m.Type, m.raw, typ)
@@ -293,7 +293,7 @@ func (cl *client) until(typ string) msg {
 func (cl *client) hello() {
 	cl.t.Helper()
 	tok, _ := cl.f.pairing.NewToken()
-	cl.send(map[string]any{"type": "hello", "versions": []int{1}, "pair": tok})
+	cl.send(map[string]any{"type": "hello", "versions": []int{protocol.Version}, "pair": tok})
 	if m := cl.until(protocol.TypeWelcome); !strings.Contains(string(m.raw), `"fake:1"`) {
 		cl.t.Fatalf("welcome without the device: %s", m.raw)
 	}
@@ -301,7 +301,9 @@ func (cl *client) hello() {
 
 func (cl *client) openAct() string {
 	cl.t.Helper()
-	cl.send(map[string]any{"type": "act.open", "kind": "matrimonio", "signers": []map[string]string{{"role": "sposo", "name": "M"}}})
+	// No signers: an act of fake pages (no boxes) is then ready once its
+	// pages are analysed.
+	cl.send(map[string]any{"type": "act.open", "kind": "matrimonio", "signers": []map[string]string{}})
 	var r protocol.ActOpened
 	m := cl.until(protocol.TypeActOpened)
 	if err := json.Unmarshal(m.raw, &r); err != nil {
@@ -323,7 +325,7 @@ func TestBadMessagesGetErrorRepliesAndTheConnectionLives(t *testing.T) {
 		if m.Type != protocol.TypeError || m.Error.Code != code || m.ID != id {
 			t.Fatalf("got %s, want error %s for id %q", m.raw, code, id)
 		}
-		if m.Error.Message != agent.Italian(code) {
+		if m.Error.Message != protocol.Italian(code) {
 			t.Errorf("error %s: message %q, want the Italian one", code, m.Error.Message)
 		}
 	}
@@ -336,10 +338,10 @@ func TestBadMessagesGetErrorRepliesAndTheConnectionLives(t *testing.T) {
 		{`{"type":"hello",`, protocol.CodeBadMessage, ""},
 		{`{"type":"rm -rf","id":"z"}`, protocol.CodeUnknownType, "z"},
 		{`{"type":"capture.start","id":"d","dpi":"lots"}`, protocol.CodeBadMessage, "d"},
-		{`{"type":"hello","id":"v","versions":[1]}`, protocol.CodeBadMessage, "v"}, // one hello per connection
+		{`{"type":"hello","id":"v","versions":[2]}`, protocol.CodeBadMessage, "v"}, // one hello per connection
 		{`{"type":"act.open","id":"k","kind":""}`, protocol.CodeBadMessage, "k"},
 		{`{"type":"capture.start","id":"n","act":"act-none","device":"fake:1","source":"feeder","dpi":300,"color":"gray"}`, protocol.CodeActNotFound, "n"},
-		{`{"type":"page.get","id":"p","act":"act-none","page":1}`, protocol.CodePageNotFound, "p"},
+		{`{"type":"page.get","id":"p","act":"act-none","page":1}`, protocol.CodeActNotFound, "p"},
 		{`{"type":"hello","id":"big","pad":"` + strings.Repeat("x", 100<<10) + `"}`, protocol.CodeTooLarge, ""},
 	} {
 		if err := f.writeText(cl, tc.frame); err != nil {
@@ -429,9 +431,14 @@ func TestCaptureOverWebsocket(t *testing.T) {
 	if done.Pages != 2 || done.Total != 2 {
 		t.Fatalf("done: %+v", done)
 	}
-	// The act's document follows, with its bytes and the R006 fields.
+	// Once its pages are analysed the act is ready: every session is
+	// told, and its document comes with its bytes and the R006 fields.
+	var event protocol.DocumentReady
+	if err := json.Unmarshal(cl.until(protocol.TypeDocumentReady).raw, &event); err != nil || event.Blob != "" {
+		t.Fatalf("document.ready event %+v %v: the bytes go only to whoever asks", event, err)
+	}
 	var dr protocol.DocumentReady
-	if err := json.Unmarshal(cl.until(protocol.TypeDocumentReady).raw, &dr); err != nil {
+	if err := json.Unmarshal(cl.untilID(cl.send(map[string]any{"type": "document.build", "act": act})).raw, &dr); err != nil {
 		t.Fatal(err)
 	}
 	db := cl.read()
@@ -560,21 +567,6 @@ func TestBrokenPagesFailTheCaptureNotTheAgent(t *testing.T) {
 	}
 }
 
-func TestEveryCodeHasAnItalianMessage(t *testing.T) {
-	generic := agent.Italian("no such code")
-	for _, code := range []string{
-		protocol.CodeBadMessage, protocol.CodeTooLarge, protocol.CodeUnknownType, protocol.CodeUnsupportedVer,
-		protocol.CodeNoHello, protocol.CodeRateLimited, protocol.CodeDeviceNotFound, protocol.CodeDeviceBusy,
-		protocol.CodeDeviceGone, protocol.CodeNoDocuments, protocol.CodePaperJam, protocol.CodeUnsupported,
-		protocol.CodeActNotFound, protocol.CodePageNotFound, protocol.CodeCaptureRunning, protocol.CodeCaptureNotFound,
-		protocol.CodeBadPage, protocol.CodeCanceled, protocol.CodeShuttingDown,
-	} {
-		if m := agent.Italian(code); m == generic {
-			t.Errorf("code %s falls back to the generic message", code)
-		}
-	}
-}
-
 func TestDeliveryIsExactlyOnceAcrossTabs(t *testing.T) {
 	f := start(t, server.Options{MessagesPerSecond: 1000})
 	tabs := make([]*client, 2)
@@ -585,7 +577,7 @@ func TestDeliveryIsExactlyOnceAcrossTabs(t *testing.T) {
 		}
 		t.Cleanup(func() { c.Close() })
 		tabs[i] = &client{t: t, f: f, c: c}
-		tabs[i].send(map[string]any{"type": "hello", "versions": []int{1},
+		tabs[i].send(map[string]any{"type": "hello", "versions": []int{protocol.Version},
 			"ticket": f.ticket(t, func(c *auth.TicketClaims) { c.Perms = []string{"view", "capture", "export"}; c.ID += strconv.Itoa(i) })})
 		tabs[i].until(protocol.TypeWelcome)
 	}
@@ -596,7 +588,7 @@ func TestDeliveryIsExactlyOnceAcrossTabs(t *testing.T) {
 		a.capture(act)
 		a.until(protocol.TypePageReady)
 		a.read()
-		a.until(protocol.TypeCaptureDone)
+		a.until(protocol.TypeDocumentReady) // ready for ANSC
 
 		// Both tabs ask at the same moment.
 		ida := a.send(map[string]any{"type": "act.deliver", "act": act})
@@ -657,8 +649,7 @@ func TestDocumentFormatsOnRequest(t *testing.T) {
 	act := cl.openAct()
 	cl.capture(act)
 	cl.until(protocol.TypeCaptureDone)
-	cl.until(protocol.TypeDocumentReady) // the automatic PDF
-	cl.read()
+	cl.until(protocol.TypeDocumentReady) // ready for ANSC
 
 	for _, tc := range []struct {
 		format, mediaType, tipo, code string

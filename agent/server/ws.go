@@ -11,7 +11,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/autografo/autografo/agent"
 	"github.com/autografo/autografo/agent/protocol"
 )
 
@@ -182,7 +181,7 @@ func (c *conn) readLoop(sess interface {
 func errorReply(id, code string) protocol.ErrorMessage {
 	return protocol.ErrorMessage{
 		Envelope: protocol.Envelope{Type: protocol.TypeError, ID: id},
-		Error:    protocol.Error{Code: code, Message: agent.Italian(code)},
+		Error:    protocol.NewError(code),
 	}
 }
 

@@ -17,14 +17,17 @@ func BenchmarkCommitPage(b *testing.B) {
 	ctx := b.Context()
 	page := make([]byte, 1<<20)
 	rand.Read(page)
-	if err := s.CreateAct(ctx, Act{ID: "act", Kind: "matrimonio"}); err != nil {
+	if err := s.CreateAct(ctx, Act{ID: "act", Kind: "matrimonio"}, nil, anna); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Transition(ctx, "act", StateCapturing, anna, "bench", nil, nil); err != nil {
 		b.Fatal(err)
 	}
 	var lat []time.Duration
 	b.SetBytes(int64(len(page)))
 	for b.Loop() {
 		t0 := time.Now()
-		if _, err := s.AddPage(ctx, Page{Act: "act", MediaType: "image/jpeg"}, page, "bench"); err != nil {
+		if _, err := s.AddPage(ctx, Page{Act: "act", MediaType: "image/jpeg"}, page, anna); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(t0))
@@ -41,14 +44,12 @@ func fill(b *testing.B, dir string, acts int, confirm bool) {
 	page := make([]byte, 4096)
 	for i := range acts {
 		id := fmt.Sprintf("act-%04d", i)
-		if err := s.CreateAct(ctx, Act{ID: id, Kind: "matrimonio", Signers: []byte(`[{"role":"sposo","name":"M"}]`)}); err != nil {
+		if err := s.CreateAct(ctx, Act{ID: id, Kind: "matrimonio"}, []Signer{{Role: "sposo", Nome: "Marco", Cognome: "Bianchi"}}, anna); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.AddPage(ctx, Page{Act: id, MediaType: "image/jpeg"}, page, "bench"); err != nil {
-			b.Fatal(err)
-		}
+		capture(b, s, id, string(page))
 		if confirm {
-			s.SetState(ctx, id, StateConfirmed, "bench", nil)
+			confirmAct(b, s, id, "A-"+id)
 		}
 	}
 }
@@ -80,7 +81,7 @@ func BenchmarkPurge1000Acts(b *testing.B) {
 		fill(b, dir, 1000, true)
 		s := openTest(&testing.T{}, dir)
 		b.StartTimer()
-		n, err := s.Purge(b.Context(), time.Now().Add(time.Hour), "bench")
+		n, err := s.Purge(b.Context(), time.Now().Add(time.Hour), anna)
 		b.StopTimer()
 		if err != nil || n != 1000 {
 			b.Fatalf("purged %d: %v", n, err)

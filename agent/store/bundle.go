@@ -59,10 +59,14 @@ type bundlePayload struct {
 }
 
 type bundleAct struct {
-	ID, Kind, Ref, Operator, Register string
-	Signers                           json.RawMessage
-	Emergency                         bool
-	Created                           time.Time
+	ID, Kind, Ref, Operator, Register, Comune string
+	SignerRows                                []Signer
+	Emergency                                 bool
+	RegisterTime                              time.Time
+	Created                                   time.Time
+	// Printed carries the act's printed layout, so that the office can
+	// read the page codes of its pages.
+	Printed []byte `json:",omitempty"`
 }
 
 type bundlePage struct {
@@ -70,8 +74,12 @@ type bundlePage struct {
 	MediaType          string
 	Width, Height, DPI int
 	SHA256             string
+	Boxes              json.RawMessage `json:",omitempty"`
 	Data               []byte
 }
+
+// PrintedLayout names the document that holds an act's printed layout.
+const PrintedLayout = "printed-layout.json"
 
 // LoadOrCreateSealKey reads the workstation's Ed25519 seal key, creating it
 // (mode 0600) on first use.
@@ -125,8 +133,17 @@ func (s *Store) Export(ctx context.Context, act string, w io.Writer, passphrase 
 	if err != nil {
 		return err
 	}
-	p := bundlePayload{Act: bundleAct{ID: a.ID, Kind: a.Kind, Ref: a.Ref, Operator: a.Operator, Register: a.Register,
-		Signers: a.Signers, Emergency: a.Emergency, Created: a.Created}}
+	signers, err := s.Signers(ctx, act)
+	if err != nil {
+		return err
+	}
+	p := bundlePayload{Act: bundleAct{ID: a.ID, Kind: a.Kind, Ref: a.Ref, Operator: a.Operator, Register: a.Register, Comune: a.Comune,
+		SignerRows: signers, Emergency: a.Emergency, RegisterTime: a.RegisterTime, Created: a.Created}}
+	if a.Printed {
+		if _, layout, err := s.DocumentData(ctx, act, PrintedLayout); err == nil {
+			p.Act.Printed = layout
+		}
+	}
 	pages, err := s.Pages(ctx, act)
 	if err != nil {
 		return err
@@ -137,7 +154,7 @@ func (s *Store) Export(ctx context.Context, act string, w io.Writer, passphrase 
 			return err
 		}
 		p.Pages = append(p.Pages, bundlePage{Index: pg.Index, MediaType: pg.MediaType, Width: pg.Width, Height: pg.Height,
-			DPI: pg.DPI, SHA256: pg.SHA256, Data: data})
+			DPI: pg.DPI, SHA256: pg.SHA256, Boxes: pg.Boxes, Data: data})
 	}
 	entries, err := s.Journal(ctx)
 	if err != nil {
@@ -253,16 +270,39 @@ func (s *Store) Import(ctx context.Context, r io.Reader, passphrase string, trus
 	defer s.mu.Unlock()
 	now := s.now()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT INTO acts (id, kind, ref, signers, operator, emergency, register, state, created, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act.ID, p.Act.Kind, p.Act.Ref, string(p.Act.Signers), p.Act.Operator,
-			p.Act.Emergency, p.Act.Register, StateCaptured, p.Act.Created.UnixNano(), now.UnixNano()); err != nil {
+		// The act arrives with its pages, to be analysed here: captured
+		// (or draft, with none), whatever it was on the laptop.
+		state := StateCaptured
+		if len(p.Pages) == 0 {
+			state = StateDraft
+		}
+		var regTime int64
+		if !p.Act.RegisterTime.IsZero() {
+			regTime = p.Act.RegisterTime.UnixNano()
+		}
+		if _, err := tx.Exec(`INSERT INTO acts (id, kind, ref, signers, operator, comune, emergency, register, register_time, state, printed, created, updated)
+			VALUES (?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act.ID, p.Act.Kind, p.Act.Ref, p.Act.Operator, p.Act.Comune,
+			p.Act.Emergency, p.Act.Register, regTime, state, len(p.Act.Printed) > 0, p.Act.Created.UnixNano(), now.UnixNano()); err != nil {
 			return err
+		}
+		for i := range p.Act.SignerRows {
+			// The laptop's exceptions travel in its journal lines; the
+			// office's officer decides again here.
+			p.Act.SignerRows[i].Unable, p.Act.SignerRows[i].Override = false, false
+		}
+		if err := insertSigners(tx, p.Act.ID, p.Act.SignerRows); err != nil {
+			return err
+		}
+		if len(p.Act.Printed) > 0 {
+			if err := s.putDocument(tx, Document{Act: p.Act.ID, Name: PrintedLayout, MediaType: "application/vnd.autografo.layout+json"}, p.Act.Printed); err != nil {
+				return err
+			}
 		}
 		for _, pg := range p.Pages {
 			nonce, box := s.seal(pg.Data, pageAAD(p.Act.ID, pg.Index, pg.SHA256))
-			if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act.ID, pg.Index, pg.MediaType, pg.Width, pg.Height, pg.DPI,
-				len(pg.Data), pg.SHA256, nonce, box, now.UnixNano()); err != nil {
+			if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created, boxes)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act.ID, pg.Index, pg.MediaType, pg.Width, pg.Height, pg.DPI,
+				len(pg.Data), pg.SHA256, nonce, box, now.UnixNano(), string(pg.Boxes)); err != nil {
 				return err
 			}
 		}

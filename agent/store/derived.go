@@ -30,6 +30,8 @@ type Document struct {
 	MediaType string
 	Size      int64
 	SHA256    string
+	// Info is what the agent says of the document (JSON), kept with it.
+	Info json.RawMessage
 }
 
 func deleteDerived(tx *sql.Tx, act string) error {
@@ -42,27 +44,6 @@ func deleteDerived(tx *sql.Tx, act string) error {
 
 func derivedAAD(kind, act, key, sum string) []byte {
 	return []byte(fmt.Sprintf("%s|%s|%s|%s", kind, act, key, sum))
-}
-
-// PutDecision stores (or replaces) a decision and its crop, sealed.
-func (s *Store) PutDecision(ctx context.Context, d Decision, crop []byte, operator string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sum := sha256.Sum256(crop)
-	d.CropSHA256 = hex.EncodeToString(sum[:])
-	reasons, _ := json.Marshal(d.Reasons)
-	key := fmt.Sprintf("%d|%s", d.Page, d.Role)
-	nonce, box := s.seal(crop, derivedAAD("decision", d.Act, key, d.CropSHA256))
-	now := s.now()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT OR REPLACE INTO decisions (act, page, role, verdict, confidence, reasons, crop_type, crop_sha256, nonce, crop, created)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.Act, d.Page, d.Role, d.Verdict, d.Confidence, string(reasons),
-			d.CropType, d.CropSHA256, nonce, box, now.UnixNano()); err != nil {
-			return err
-		}
-		return s.appendJournal(tx, now, operator, d.Act, "signature",
-			map[string]any{"page": d.Page, "role": d.Role, "verdict": d.Verdict, "confidence": d.Confidence})
-	})
 }
 
 // Decisions lists an act's decisions (without crops).
@@ -101,31 +82,42 @@ func (s *Store) Crop(ctx context.Context, act string, page int, role string) ([]
 	return s.open(nonce, box, derivedAAD("decision", act, fmt.Sprintf("%d|%s", page, role), sum), sum)
 }
 
-// PutDocument stores an upload-ready document, sealed, and journals it.
-func (s *Store) PutDocument(ctx context.Context, d Document, data []byte, operator string) (Document, error) {
+// PutDocument stores a document of an act (its printed sheets and
+// layout, a format asked for), sealed, and journals it.
+func (s *Store) PutDocument(ctx context.Context, d Document, data []byte, by Actor) (Document, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sum := sha256.Sum256(data)
 	d.SHA256, d.Size = hex.EncodeToString(sum[:]), int64(len(data))
-	nonce, box := s.seal(data, derivedAAD("document", d.Act, d.Name, d.SHA256))
-	now := s.now()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT OR REPLACE INTO documents (act, name, media_type, size, sha256, nonce, data, created)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, d.Act, d.Name, d.MediaType, d.Size, d.SHA256, nonce, box, now.UnixNano()); err != nil {
+		if err := s.putDocument(tx, d, data); err != nil {
 			return err
 		}
-		return s.appendJournal(tx, now, operator, d.Act, "document",
-			map[string]any{"name": d.Name, "sha256": d.SHA256, "bytes": d.Size})
+		return s.journal(tx, s.now(), by, d.Act, "document", map[string]any{"name": d.Name, "sha256": d.SHA256, "bytes": d.Size})
 	})
 	return d, err
+}
+
+// putDocument stores (or replaces) a document in the caller's transaction.
+func (s *Store) putDocument(tx *sql.Tx, d Document, data []byte) error {
+	sum := sha256.Sum256(data)
+	d.SHA256, d.Size = hex.EncodeToString(sum[:]), int64(len(data))
+	nonce, box := s.seal(data, derivedAAD("document", d.Act, d.Name, d.SHA256))
+	_, err := tx.Exec(`INSERT OR REPLACE INTO documents (act, name, media_type, size, sha256, nonce, data, created, info)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.Act, d.Name, d.MediaType, d.Size, d.SHA256, nonce, box, s.now().UnixNano(), string(d.Info))
+	return err
 }
 
 // DocumentData returns a document's bytes, decrypted and checked.
 func (s *Store) DocumentData(ctx context.Context, act, name string) (Document, []byte, error) {
 	d := Document{Act: act, Name: name}
 	var nonce, box []byte
-	err := s.db.QueryRowContext(ctx, `SELECT media_type, size, sha256, nonce, data FROM documents WHERE act = ? AND name = ?`,
-		act, name).Scan(&d.MediaType, &d.Size, &d.SHA256, &nonce, &box)
+	var info string
+	err := s.db.QueryRowContext(ctx, `SELECT media_type, size, sha256, nonce, data, info FROM documents WHERE act = ? AND name = ?`,
+		act, name).Scan(&d.MediaType, &d.Size, &d.SHA256, &nonce, &box, &info)
+	if info != "" {
+		d.Info = json.RawMessage(info)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, nil, fmt.Errorf("%w: document %s of %s", ErrNotFound, name, act)
 	}
@@ -145,4 +137,22 @@ func (s *Store) open(nonce, box, aad []byte, sum string) ([]byte, error) {
 		return nil, ErrCorrupt
 	}
 	return data, nil
+}
+
+// DocumentMeta returns a document's metadata and info, without its bytes.
+func (s *Store) DocumentMeta(ctx context.Context, act, name string) (Document, error) {
+	d := Document{Act: act, Name: name}
+	var info string
+	err := s.db.QueryRowContext(ctx, `SELECT media_type, size, sha256, info FROM documents WHERE act = ? AND name = ?`,
+		act, name).Scan(&d.MediaType, &d.Size, &d.SHA256, &info)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, fmt.Errorf("%w: document %s of %s", ErrNotFound, name, act)
+	}
+	if err != nil {
+		return d, fmt.Errorf("store: %w", err)
+	}
+	if info != "" {
+		d.Info = json.RawMessage(info)
+	}
+	return d, nil
 }

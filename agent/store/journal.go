@@ -161,24 +161,10 @@ func (s *Store) EmergencyRegister(ctx context.Context) ([]EmergencyRecord, error
 	if err != nil {
 		return nil, err
 	}
-	entries, err := s.Journal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	confirmed := map[string]string{}
-	for _, e := range entries {
-		if e.Event == string(StateConfirmed) {
-			var d struct {
-				Attachment string `json:"attachment"`
-			}
-			_ = json.Unmarshal(e.Detail, &d)
-			confirmed[e.Act] = d.Attachment
-		}
-	}
 	out := make([]EmergencyRecord, 0, len(acts))
 	for _, a := range acts {
 		out = append(out, EmergencyRecord{Register: a.Register, Entered: a.RegisterTime, Act: a.ID, Kind: a.Kind, Operator: a.Operator,
-			Opened: a.Created, Pages: a.Pages, State: a.State, Confirmed: confirmed[a.ID]})
+			Opened: a.Created, Pages: a.Pages, State: a.State, Confirmed: a.Attachment})
 	}
 	sortRegister(out)
 	return out, nil

@@ -32,33 +32,35 @@ var (
 	ErrCorrupt  = errors.New("store: data does not match its hash")
 )
 
-// State is where an act is in the outbox.
-type State string
-
-const (
-	StateOpen      State = "open"      // created, nothing captured yet
-	StateCaptured  State = "captured"  // pages committed
-	StateAnnounced State = "announced" // the browser was told
-	StateDelivered State = "delivered" // the browser took the pages or document
-	StateConfirmed State = "confirmed" // ANSC accepted it (stato allegato 3)
-	StatePurged    State = "purged"    // images and documents removed
-)
-
 // Act is an act as stored.
 type Act struct {
-	ID        string
-	Kind      string
-	Ref       string
+	ID       string
+	Kind     string
+	Ref      string
+	Comune   string // the comune it belongs to: sessions of another comune do not see it
+	Operator string // who opened it
+	// Signers is the legacy JSON list of an act opened before signers
+	// became rows; new acts keep their signers in Signers().
 	Signers   json.RawMessage
-	Operator  string
 	Emergency bool   // entered in the paper emergency register
 	Register  string // its number there
 	// RegisterTime is when it was entered there (zero: not given).
 	RegisterTime time.Time
 	State        State
+	Printed      bool   // its sheets were printed with page codes
+	Document     string // the upload-ready document's name, once ready
+	Holder       string // the tab that holds its delivery
+	Attachment   string // ANSC's attachment id, once confirmed
+	Confirmed    time.Time
 	Pages        int
 	Created      time.Time
 	Updated      time.Time
+}
+
+// Actor is who makes a change, as the journal records it.
+type Actor struct {
+	Operator string
+	Tab      string // the browser connection, when there is one
 }
 
 // Page is a page's metadata; its bytes come from Page.
@@ -72,6 +74,19 @@ type Page struct {
 	Size      int64
 	SHA256    string
 	Created   time.Time
+	// Boxes is where the device said the signers' boxes are (JSON; the
+	// simulator knows), kept so that an analysis can run again.
+	Boxes json.RawMessage
+	// Analysed: the signature pipeline ran on it; Analysis is what it
+	// found of the page itself (JSON: geometry and printed identity).
+	Analysed bool
+	Analysis json.RawMessage
+	// Position is its place in the document (1-based), 0 when it is not in
+	// it (a page of another act, an earlier scan of a printed page).
+	Position int
+	// Turn is the officer's quarter turn for it (0, 90, 180, 270), or -1
+	// when the officer did not turn it.
+	Turn int
 }
 
 // Store is the durable store.
@@ -160,6 +175,42 @@ var migrations = []string{
 		act TEXT NOT NULL REFERENCES acts(id), name TEXT NOT NULL, media_type TEXT NOT NULL,
 		size INTEGER NOT NULL, sha256 TEXT NOT NULL, nonce BLOB NOT NULL, data BLOB NOT NULL,
 		created INTEGER NOT NULL, PRIMARY KEY (act, name));`,
+	// 3: the act's lifecycle. Acts carry their comune, whether they were
+	// printed, their document, their delivery's holder and ANSC's
+	// attachment id; pages carry what decides the document (the boxes they
+	// came with, their analysis, their place in the document, the
+	// officer's turn); signers become rows with separate names and the
+	// officer's exceptions. The old states map onto the new ones: an act
+	// that was "captured" or "announced" is analysed again at the next
+	// start. An old signer's single name field goes into cognome whole:
+	// splitting a name at a space would guess wrong ("Maria Grazia De
+	// Luca").
+	`ALTER TABLE acts ADD COLUMN comune TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE acts ADD COLUMN printed INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE acts ADD COLUMN document TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE acts ADD COLUMN holder TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE acts ADD COLUMN delivery TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE acts ADD COLUMN attachment TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE acts ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE pages ADD COLUMN boxes TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE pages ADD COLUMN analysed INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE pages ADD COLUMN analysis TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE pages ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE pages ADD COLUMN turn INTEGER NOT NULL DEFAULT -1;
+	 CREATE TABLE signers (
+		act TEXT NOT NULL REFERENCES acts(id), ord INTEGER NOT NULL, role TEXT NOT NULL,
+		nome TEXT NOT NULL, cognome TEXT NOT NULL, codice_fiscale TEXT NOT NULL, label TEXT NOT NULL,
+		unable INTEGER NOT NULL DEFAULT 0, unable_reason TEXT NOT NULL DEFAULT '',
+		override INTEGER NOT NULL DEFAULT 0, override_reason TEXT NOT NULL DEFAULT '',
+		decided_by TEXT NOT NULL DEFAULT '', PRIMARY KEY (act, role));
+	 INSERT OR IGNORE INTO signers (act, ord, role, nome, cognome, codice_fiscale, label)
+		SELECT a.id, j.key, COALESCE(json_extract(j.value, '$.role'), ''), '', COALESCE(json_extract(j.value, '$.name'), ''), '', ''
+		FROM acts a, json_each(a.signers) j WHERE json_valid(a.signers);
+	 UPDATE acts SET state = 'draft' WHERE state = 'open';
+	 UPDATE acts SET state = 'captured' WHERE state = 'announced';
+	 UPDATE acts SET confirmed = updated WHERE state = 'confirmed';
+	 UPDATE acts SET printed = 1 WHERE id IN (SELECT act FROM documents WHERE name = 'printed-layout.json');
+	 ALTER TABLE documents ADD COLUMN info TEXT NOT NULL DEFAULT '';`,
 }
 
 const keyCheckPlain = "autografo store key check"
@@ -274,175 +325,17 @@ func pageAAD(act string, idx int, sum string) []byte {
 	return []byte(fmt.Sprintf("page|%s|%d|%s", act, idx, sum))
 }
 
-// CreateAct stores a new act.
-func (s *Store) CreateAct(ctx context.Context, a Act) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	a.State, a.Created, a.Updated = StateOpen, now, now
-	if len(a.Signers) == 0 {
-		a.Signers = json.RawMessage("[]")
-	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var regTime int64
-		if !a.RegisterTime.IsZero() {
-			regTime = a.RegisterTime.UnixNano()
-		}
-		if _, err := tx.Exec(`INSERT INTO acts (id, kind, ref, signers, operator, emergency, register, register_time, state, created, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Kind, a.Ref, string(a.Signers), a.Operator, a.Emergency, a.Register,
-			regTime, a.State, now.UnixNano(), now.UnixNano()); err != nil {
-			return err
-		}
-		detail := map[string]any{"kind": a.Kind, "ref": a.Ref}
-		if a.Emergency {
-			detail["register"] = a.Register
-			if regTime != 0 {
-				detail["register_time"] = a.RegisterTime.UTC().Format(time.RFC3339)
-			}
-		}
-		return s.appendJournal(tx, now, a.Operator, a.ID, "act.open", detail)
-	})
-}
-
-// AddPage commits a page, encrypted, and journals the capture. When it
-// returns nil the page is on disk: only then may it be announced.
-func (s *Store) AddPage(ctx context.Context, p Page, data []byte, operator string) (Page, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sum := sha256.Sum256(data)
-	p.SHA256 = hex.EncodeToString(sum[:])
-	p.Size = int64(len(data))
-	p.Created = s.now()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var exists int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM acts WHERE id = ?`, p.Act).Scan(&exists); err != nil {
-			return err
-		}
-		if exists == 0 {
-			return fmt.Errorf("%w: act %s", ErrNotFound, p.Act)
-		}
-		if err := tx.QueryRow(`SELECT COUNT(*) + 1 FROM pages WHERE act = ?`, p.Act).Scan(&p.Index); err != nil {
-			return err
-		}
-		nonce, box := s.seal(data, pageAAD(p.Act, p.Index, p.SHA256))
-		if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act, p.Index, p.MediaType, p.Width, p.Height, p.DPI, p.Size,
-			p.SHA256, nonce, box, p.Created.UnixNano()); err != nil {
-			return err
-		}
-		res, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, StateCaptured, p.Created.UnixNano(), p.Act)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("%w: act %s", ErrNotFound, p.Act)
-		}
-		return s.appendJournal(tx, p.Created, operator, p.Act, "capture",
-			map[string]any{"page": p.Index, "sha256": p.SHA256, "bytes": p.Size})
-	})
-	return p, err
-}
-
-// SetState moves an act in the outbox; confirmations and purges are
-// journaled.
-func (s *Store) SetState(ctx context.Context, act string, st State, operator string, detail map[string]any) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, st, now.UnixNano(), act)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("%w: act %s", ErrNotFound, act)
-		}
-		switch st {
-		case StateConfirmed, StateDelivered, StatePurged:
-			return s.appendJournal(tx, now, operator, act, string(st), detail)
-		}
-		return nil
-	})
-}
-
-// Act returns one act with its page count.
-func (s *Store) Act(ctx context.Context, id string) (Act, error) {
-	acts, err := s.queryActs(ctx, `WHERE a.id = ?`, id)
-	if err != nil {
-		return Act{}, err
-	}
-	if len(acts) == 0 {
-		return Act{}, fmt.Errorf("%w: act %s", ErrNotFound, id)
-	}
-	return acts[0], nil
-}
-
-// Pending lists the acts not yet purged, newest first.
-func (s *Store) Pending(ctx context.Context) ([]Act, error) {
-	return s.queryActs(ctx, `WHERE a.state != ? ORDER BY a.created DESC`, StatePurged)
-}
-
-func (s *Store) queryActs(ctx context.Context, where string, args ...any) ([]Act, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.kind, a.ref, a.signers, a.operator, a.emergency, a.register, a.register_time,
-		a.state, a.created, a.updated, (SELECT COUNT(*) FROM pages p WHERE p.act = a.id) FROM acts a `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	defer rows.Close()
-	var out []Act
-	for rows.Next() {
-		var a Act
-		var signers string
-		var created, updated, regTime int64
-		if err := rows.Scan(&a.ID, &a.Kind, &a.Ref, &signers, &a.Operator, &a.Emergency, &a.Register, &regTime, &a.State,
-			&created, &updated, &a.Pages); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
-		}
-		if regTime != 0 {
-			a.RegisterTime = time.Unix(0, regTime)
-		}
-		a.Signers = json.RawMessage(signers)
-		a.Created, a.Updated = time.Unix(0, created), time.Unix(0, updated)
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-// Pages lists an act's pages in order.
-func (s *Store) Pages(ctx context.Context, act string) ([]Page, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT idx, media_type, width, height, dpi, size, sha256, created
-		FROM pages WHERE act = ? ORDER BY idx`, act)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	defer rows.Close()
-	var out []Page
-	for rows.Next() {
-		p := Page{Act: act}
-		var created int64
-		if err := rows.Scan(&p.Index, &p.MediaType, &p.Width, &p.Height, &p.DPI, &p.Size, &p.SHA256, &created); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
-		}
-		p.Created = time.Unix(0, created)
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
 // Page returns a page and its bytes, decrypted and checked against its hash.
 func (s *Store) Page(ctx context.Context, act string, idx int) (Page, []byte, error) {
-	p := Page{Act: act, Index: idx}
 	var nonce, box []byte
-	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT media_type, width, height, dpi, size, sha256, nonce, data, created
-		FROM pages WHERE act = ? AND idx = ?`, act, idx).Scan(&p.MediaType, &p.Width, &p.Height, &p.DPI, &p.Size, &p.SHA256, &nonce, &box, &created)
+	p, err := scanPage(s.db.QueryRowContext(ctx, `SELECT `+pageColumns+`, nonce, data FROM pages WHERE act = ? AND idx = ?`, act, idx),
+		act, &nonce, &box)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, nil, fmt.Errorf("%w: page %d of %s", ErrNotFound, idx, act)
 	}
 	if err != nil {
 		return p, nil, fmt.Errorf("store: %w", err)
 	}
-	p.Created = time.Unix(0, created)
 	data, err := s.aead.Open(nil, nonce, box, pageAAD(act, idx, p.SHA256))
 	if err != nil {
 		return p, nil, fmt.Errorf("%w: page %d of %s does not decrypt", ErrCorrupt, idx, act)
@@ -453,8 +346,14 @@ func (s *Store) Page(ctx context.Context, act string, idx int) (Page, []byte, er
 	return p, data, nil
 }
 
+// tx runs f in one transaction. A cancelled ctx keeps a transaction from
+// starting, but one that started is finished: a write cut in half by a
+// shutdown would only be rolled back and reported as a failure.
 func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	tx, err := s.db.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
@@ -466,78 +365,6 @@ func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
-}
-
-// Purge removes the images of acts confirmed before cutoff and marks them
-// purged, one journal line each. Only confirmed acts are touched: an act
-// never confirmed (an emergency-register act waiting for ANSC included)
-// stays until an operator deletes it.
-func (s *Store) Purge(ctx context.Context, cutoff time.Time, operator string) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	purged := 0
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.Query(`SELECT id FROM acts WHERE state = ? AND updated < ?`, StateConfirmed, cutoff.UnixNano())
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		for _, id := range ids {
-			res, err := tx.Exec(`DELETE FROM pages WHERE act = ?`, id)
-			if err != nil {
-				return err
-			}
-			n, _ := res.RowsAffected()
-			if err := deleteDerived(tx, id); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, StatePurged, now.UnixNano(), id); err != nil {
-				return err
-			}
-			if err := s.appendJournal(tx, now, operator, id, "purge", map[string]any{"pages": n}); err != nil {
-				return err
-			}
-			purged++
-		}
-		return nil
-	})
-	return purged, err
-}
-
-// Delete removes an act and its images at an operator's explicit request,
-// confirmed or not; the journal keeps who did it and why.
-func (s *Store) Delete(ctx context.Context, act, operator, reason string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, StatePurged, now.UnixNano(), act)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("%w: act %s", ErrNotFound, act)
-		}
-		res, err = tx.Exec(`DELETE FROM pages WHERE act = ?`, act)
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		if err := deleteDerived(tx, act); err != nil {
-			return err
-		}
-		return s.appendJournal(tx, now, operator, act, "delete", map[string]any{"pages": n, "reason": reason})
-	})
 }
 
 // RotateKey re-seals every page and the key check under newKey in one
@@ -668,58 +495,4 @@ func WriteKey(path string, key []byte) error {
 		return err
 	}
 	return f.Close()
-}
-
-// Errors of the delivery hand-over.
-var (
-	ErrAlreadyDelivered = errors.New("store: act already delivered to a browser")
-	ErrAlreadyConfirmed = errors.New("store: act already confirmed by ANSC")
-	ErrNothingToDeliver = errors.New("store: act has no pages")
-)
-
-// Deliver hands an act over to one browser tab, exactly once: the check and
-// the change are one transaction under the writers' lock, so of two tabs
-// asking at the same moment one gets it and the other ErrAlreadyDelivered.
-// Release gives it back (an upload that failed) for another attempt.
-func (s *Store) Deliver(ctx context.Context, act, operator, tab string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var st State
-		if err := tx.QueryRow(`SELECT state FROM acts WHERE id = ?`, act).Scan(&st); errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: act %s", ErrNotFound, act)
-		} else if err != nil {
-			return err
-		}
-		switch st {
-		case StateDelivered:
-			return ErrAlreadyDelivered
-		case StateConfirmed, StatePurged:
-			return ErrAlreadyConfirmed
-		case StateOpen:
-			return ErrNothingToDeliver
-		}
-		if _, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, StateDelivered, now.UnixNano(), act); err != nil {
-			return err
-		}
-		return s.appendJournal(tx, now, operator, act, "delivery", map[string]any{"tab": tab})
-	})
-}
-
-// Release returns a delivered act to the outbox.
-func (s *Store) Release(ctx context.Context, act, operator, reason string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ? AND state = ?`, StateAnnounced, now.UnixNano(), act, StateDelivered)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("%w: act %s is not delivered", ErrNotFound, act)
-		}
-		return s.appendJournal(tx, now, operator, act, "release", map[string]any{"reason": reason})
-	})
 }

@@ -24,19 +24,26 @@ func openTest(t *testing.T, dir string) *Store {
 	return s
 }
 
+var anna = Actor{Operator: "anna"}
+
 func TestPagesSurviveReopenEncrypted(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
 	ctx := t.Context()
-	if err := s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio", Operator: "anna", Emergency: true, Register: "7/2026"}); err != nil {
+	if err := s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio", Operator: "anna", Emergency: true, Register: "7/2026"}, nil, Actor{Operator: "anna"}); err != nil {
 		t.Fatal(err)
 	}
 	page := bytes.Repeat([]byte("FIRMA-DI-GIULIA "), 4096)
-	p, err := s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg", Width: 10, Height: 20, DPI: 300}, page, "anna")
+	if _, err := s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg"}, page, anna); !errors.Is(err, ErrIllegalTransition) {
+		t.Fatalf("a page with no capture running: %v", err)
+	}
+	move(t, s, "act-1", StateCapturing)
+	p, err := s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg", Width: 10, Height: 20, DPI: 300}, page, anna)
 	if err != nil || p.Index != 1 {
 		t.Fatalf("add page: %+v %v", p, err)
 	}
-	if _, err := s.AddPage(ctx, Page{Act: "act-none"}, page, "anna"); !errors.Is(err, ErrNotFound) {
+	move(t, s, "act-1", StateCaptured)
+	if _, err := s.AddPage(ctx, Page{Act: "act-none"}, page, anna); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("page for a missing act: %v", err)
 	}
 	s.Close()
@@ -66,7 +73,7 @@ func TestPagesSurviveReopenEncrypted(t *testing.T) {
 func TestWrongKeyIsRefusedAndWritesNothing(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
-	s.CreateAct(t.Context(), Act{ID: "act-1", Kind: "nascita"})
+	s.CreateAct(t.Context(), Act{ID: "act-1", Kind: "nascita"}, nil, Actor{Operator: "anna"})
 	s.Close()
 	before, _ := os.ReadFile(filepath.Join(dir, "autografo.db"))
 	wrong := bytes.Repeat([]byte{7}, KeySize)
@@ -84,10 +91,9 @@ func TestTamperingIsDetected(t *testing.T) {
 	s := openTest(t, dir)
 	defer s.Close()
 	ctx := t.Context()
-	s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio", Operator: "anna"})
-	s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg"}, []byte("page one"), "anna")
-	s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg"}, []byte("page two"), "anna")
-	if n, err := s.VerifyJournal(ctx); err != nil || n != 3 {
+	s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio", Operator: "anna"}, nil, Actor{Operator: "anna"})
+	capture(t, s, "act-1", "page one", "page two")
+	if n, err := s.VerifyJournal(ctx); err != nil || n != 5 {
 		t.Fatalf("journal: %d %v", n, err)
 	}
 	// A flipped byte of an image.
@@ -148,15 +154,15 @@ func TestRetentionPurgesOnlyConfirmedActsAfterTheGracePeriod(t *testing.T) {
 		{ID: "never-confirmed", Kind: "nascita"},
 		{ID: "emergency", Kind: "matrimonio", Emergency: true, Register: "3/2026"},
 	} {
-		s.CreateAct(ctx, a)
-		s.AddPage(ctx, Page{Act: a.ID, MediaType: "image/jpeg"}, []byte("page of "+a.ID), "anna")
+		s.CreateAct(ctx, a, nil, anna)
+		capture(t, s, a.ID, "page of "+a.ID)
 	}
-	s.SetState(ctx, "confirmed-old", StateConfirmed, "anna", map[string]any{"attachment": "A1"})
+	confirmAct(t, s, "confirmed-old", "A1")
 	clock = clock.Add(6 * 24 * time.Hour)
-	s.SetState(ctx, "confirmed-new", StateConfirmed, "anna", map[string]any{"attachment": "A2"})
+	confirmAct(t, s, "confirmed-new", "A2")
 	clock = clock.Add(2 * 24 * time.Hour)
 
-	n, err := s.Purge(ctx, clock.Add(-7*24*time.Hour), "retention")
+	n, err := s.Purge(ctx, clock.Add(-7*24*time.Hour), Actor{Operator: "retention"})
 	if err != nil || n != 1 {
 		t.Fatalf("purge: %d %v", n, err)
 	}
@@ -173,13 +179,16 @@ func TestRetentionPurgesOnlyConfirmedActsAfterTheGracePeriod(t *testing.T) {
 	if _, _, err := s.Page(ctx, "emergency", 1); err != nil {
 		t.Errorf("emergency-register page gone: %v", err)
 	}
-	// An explicit deletion works on anything, and is journaled with its reason.
-	if err := s.Delete(ctx, "never-confirmed", "anna", "atto annullato"); err != nil {
+	// An explicit deletion works on an act not confirmed, and is
+	// journaled with its reason (the lifecycle test covers which states
+	// allow it).
+	if _, err := s.Delete(ctx, "never-confirmed", "atto annullato", anna); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := s.Journal(ctx)
 	last := entries[len(entries)-1]
-	if last.Event != "delete" || last.Operator != "anna" || !bytes.Contains(last.Detail, []byte("atto annullato")) {
+	if last.Event != "act.delete" || last.Operator != "anna" || !bytes.Contains(last.Detail, []byte("atto annullato")) ||
+		!bytes.Contains(last.Detail, []byte(`"pages":1`)) {
 		t.Errorf("last journal entry %+v", last)
 	}
 	if _, err := s.VerifyJournal(ctx); err != nil {
@@ -192,10 +201,11 @@ func TestEmergencyRegisterInRegisterOrder(t *testing.T) {
 	defer s.Close()
 	ctx := t.Context()
 	for _, reg := range []string{"12/2026", "7/2026", "3/2025", "8/2026"} {
-		s.CreateAct(ctx, Act{ID: "act-" + strings.ReplaceAll(reg, "/", "-"), Kind: "matrimonio", Emergency: true, Register: reg, Operator: "anna"})
+		s.CreateAct(ctx, Act{ID: "act-" + strings.ReplaceAll(reg, "/", "-"), Kind: "matrimonio", Emergency: true, Register: reg, Operator: "anna"}, nil, Actor{Operator: "anna"})
 	}
-	s.CreateAct(ctx, Act{ID: "ordinary", Kind: "nascita"})
-	s.SetState(ctx, "act-7-2026", StateConfirmed, "anna", map[string]any{"attachment": "ANSC-991"})
+	s.CreateAct(ctx, Act{ID: "ordinary", Kind: "nascita"}, nil, Actor{Operator: "anna"})
+	capture(t, s, "act-7-2026", "pagina")
+	confirmAct(t, s, "act-7-2026", "ANSC-991")
 	recs, err := s.EmergencyRegister(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -216,9 +226,8 @@ func TestKeyRotation(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
 	ctx := t.Context()
-	s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio"})
-	s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg"}, []byte("first page"), "anna")
-	s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg"}, []byte("second page"), "anna")
+	s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio"}, nil, Actor{Operator: "anna"})
+	capture(t, s, "act-1", "first page", "second page")
 	oldKey, _ := LoadOrCreateKey(filepath.Join(dir, "key"))
 	newKey := bytes.Repeat([]byte{42}, KeySize)
 	n, err := s.RotateKey(ctx, newKey, "admin")
@@ -251,9 +260,9 @@ func TestBundleCarriesAnActBetweenWorkstations(t *testing.T) {
 	ctx := t.Context()
 	laptop := openTest(t, t.TempDir())
 	defer laptop.Close()
-	laptop.CreateAct(ctx, Act{ID: "act-visit", Kind: "cittadinanza", Operator: "anna", Emergency: true, Register: "4/2026"})
-	laptop.AddPage(ctx, Page{Act: "act-visit", MediaType: "image/jpeg", DPI: 300}, []byte("prima pagina"), "anna")
-	laptop.AddPage(ctx, Page{Act: "act-visit", MediaType: "image/jpeg", DPI: 300}, []byte("seconda pagina"), "anna")
+	laptop.CreateAct(ctx, Act{ID: "act-visit", Kind: "cittadinanza", Operator: "anna", Comune: "F205", Emergency: true, Register: "4/2026"},
+		[]Signer{{Role: "dichiarante", Nome: "Maria Grazia", Cognome: "De Luca"}}, Actor{Operator: "anna"})
+	capture(t, laptop, "act-visit", "prima pagina", "seconda pagina")
 	seal, err := LoadOrCreateSealKey(filepath.Join(t.TempDir(), "seal.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -294,8 +303,11 @@ func TestBundleCarriesAnActBetweenWorkstations(t *testing.T) {
 		t.Fatalf("imported page: %q %v", data, err)
 	}
 	a, _ := office.Act(ctx, "act-visit")
-	if !a.Emergency || a.Register != "4/2026" || a.Pages != 2 {
+	if !a.Emergency || a.Register != "4/2026" || a.Pages != 2 || a.Comune != "F205" || a.State != StateCaptured {
 		t.Errorf("imported act %+v", a)
+	}
+	if sg, _ := office.Signers(ctx, "act-visit"); len(sg) != 1 || sg[0].Nome != "Maria Grazia" || sg[0].Cognome != "De Luca" {
+		t.Errorf("imported signers %+v", sg)
 	}
 	entries, _ := office.Journal(ctx)
 	last := entries[len(entries)-1]
@@ -316,13 +328,13 @@ func TestDecisionsAndDocumentsAreSealedRotatedAndPurged(t *testing.T) {
 	defer s.Close()
 	ctx := t.Context()
 	regTime := time.Date(2026, 11, 21, 16, 30, 0, 0, time.UTC)
-	s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio", Emergency: true, Register: "5/2026", RegisterTime: regTime})
-	s.AddPage(ctx, Page{Act: "act-1", MediaType: "image/jpeg"}, []byte("pagina"), "anna")
-	if err := s.PutDecision(ctx, Decision{Act: "act-1", Page: 1, Role: "sposa", Verdict: "signed", Confidence: 0.97,
-		Reasons: []string{"ink inside the box"}, CropType: "image/png"}, []byte("CROP-OF-GIULIA"), "anna"); err != nil {
+	s.CreateAct(ctx, Act{ID: "act-1", Kind: "matrimonio", Emergency: true, Register: "5/2026", RegisterTime: regTime}, nil, Actor{Operator: "anna"})
+	capture(t, s, "act-1", "pagina")
+	if err := s.PutAnalysis(ctx, "act-1", 1, []byte(`{"orientation":0}`), []Verdict{{Decision: Decision{Role: "sposa", Verdict: "signed", Confidence: 0.97,
+		Reasons: []string{"ink inside the box"}, CropType: "image/png"}, Crop: []byte("CROP-OF-GIULIA")}}, anna); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := s.PutDocument(ctx, Document{Act: "act-1", Name: "verbale.pdf", MediaType: "application/pdf"}, []byte("%PDF-1.7 VERBALE"), "anna")
+	doc, err := s.PutDocument(ctx, Document{Act: "act-1", Name: "verbale.pdf", MediaType: "application/pdf"}, []byte("%PDF-1.7 VERBALE"), anna)
 	if err != nil || doc.Size != 16 {
 		t.Fatalf("document: %+v %v", doc, err)
 	}
@@ -352,7 +364,7 @@ func TestDecisionsAndDocumentsAreSealedRotatedAndPurged(t *testing.T) {
 	if _, err := s.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Delete(ctx, "act-1", "anna", "prova"); err != nil {
+	if _, err := s.Delete(ctx, "act-1", "prova", anna); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Crop(ctx, "act-1", 1, "sposa"); !errors.Is(err, ErrNotFound) {
@@ -367,10 +379,17 @@ func TestDecisionsAndDocumentsAreSealedRotatedAndPurged(t *testing.T) {
 func TestMigrationFromVersion1(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
-	s.CreateAct(t.Context(), Act{ID: "act-old", Kind: "nascita"})
-	s.AddPage(t.Context(), Page{Act: "act-old", MediaType: "image/jpeg"}, []byte("vecchia pagina"), "anna")
-	// Turn it back into a version-1 store.
-	for _, q := range []string{`DROP TABLE decisions`, `DROP TABLE documents`, `ALTER TABLE acts DROP COLUMN register_time`,
+	s.CreateAct(t.Context(), Act{ID: "act-old", Kind: "nascita"}, nil, Actor{Operator: "anna"})
+	capture(t, s, "act-old", "vecchia pagina")
+	// Turn it back into a version-1 store, with a signer as version 1 kept
+	// them and the state it called "announced".
+	for _, q := range []string{`DROP TABLE decisions`, `DROP TABLE documents`, `DROP TABLE signers`,
+		`ALTER TABLE acts DROP COLUMN register_time`, `ALTER TABLE acts DROP COLUMN comune`, `ALTER TABLE acts DROP COLUMN printed`,
+		`ALTER TABLE acts DROP COLUMN document`, `ALTER TABLE acts DROP COLUMN holder`, `ALTER TABLE acts DROP COLUMN delivery`,
+		`ALTER TABLE acts DROP COLUMN attachment`, `ALTER TABLE acts DROP COLUMN confirmed`,
+		`ALTER TABLE pages DROP COLUMN boxes`, `ALTER TABLE pages DROP COLUMN analysed`, `ALTER TABLE pages DROP COLUMN analysis`,
+		`ALTER TABLE pages DROP COLUMN position`, `ALTER TABLE pages DROP COLUMN turn`,
+		`UPDATE acts SET state = 'announced', signers = '[{"role":"dichiarante","name":"Maria Grazia De Luca"}]'`,
 		`UPDATE schema_version SET v = 1`} {
 		if _, err := s.db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -387,7 +406,12 @@ func TestMigrationFromVersion1(t *testing.T) {
 	if _, data, err := s.Page(t.Context(), "act-old", 1); err != nil || string(data) != "vecchia pagina" {
 		t.Fatalf("old page after migration: %q %v", data, err)
 	}
-	if err := s.PutDecision(t.Context(), Decision{Act: "act-old", Page: 1, Role: "dichiarante", Verdict: "empty"}, []byte("x"), "anna"); err != nil {
+	if err := s.PutAnalysis(t.Context(), "act-old", 1, nil, []Verdict{{Decision: Decision{Role: "dichiarante", Verdict: "empty"}, Crop: []byte("x")}}, anna); err != nil {
 		t.Fatalf("the new table after migration: %v", err)
+	}
+	a, _ := s.Act(t.Context(), "act-old")
+	sg, _ := s.Signers(t.Context(), "act-old")
+	if a.State != StateCaptured || len(sg) != 1 || sg[0].Role != "dichiarante" || sg[0].Nome != "" || sg[0].Cognome != "Maria Grazia De Luca" {
+		t.Fatalf("after migration: act %+v, signers %+v", a, sg)
 	}
 }

@@ -26,7 +26,7 @@ const out = {};
 const done = () => { document.getElementById("out").textContent = JSON.stringify(out); };
 const ws = new WebSocket("WSAGENT/v1/ws");
 let opened = false;
-ws.onopen = () => { opened = true; ws.send(JSON.stringify({type: "hello", id: "1", versions: [1]})); };
+ws.onopen = () => { opened = true; ws.send(JSON.stringify({type: "hello", id: "1", versions: [2]})); };
 ws.onmessage = (e) => { out.wsMessage = String(e.data).slice(0, 200); };
 ws.onclose = () => { out.ws = opened ? "opened" : "refused"; finish(); };
 fetch("AGENT/").then(r => r.text()).then(t => { out.fetch = "read " + t.length + " bytes"; finish(); })

@@ -28,11 +28,15 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// wsClient speaks protocol v1 to a running agent.
+// wsClient speaks the protocol to a running agent.
 type wsClient struct {
 	t    *testing.T
 	c    *websocket.Conn
 	next int
+	// stash keeps the act.changed events that arrived while call waited
+	// for its reply: an act can move on before the reply that describes
+	// it is sent, and waitState must not miss it.
+	stash []frame
 }
 
 func dialAgent(t *testing.T, ag *agentProc) (*wsClient, error) {
@@ -47,7 +51,7 @@ func dialAgentWith(t *testing.T, ag *agentProc, creds map[string]any) (*wsClient
 		return nil, err
 	}
 	cl := &wsClient{t: t, c: c}
-	hello := map[string]any{"type": "hello", "versions": []int{1}}
+	hello := map[string]any{"type": "hello", "versions": []int{protocol.Version}}
 	maps.Copy(hello, creds)
 	if _, err := cl.call(hello, "welcome"); err != nil {
 		c.Close()
@@ -94,6 +98,9 @@ func (cl *wsClient) call(m map[string]any, want string) (frame, error) {
 		f, err := cl.read()
 		if err != nil {
 			return f, err
+		}
+		if f.msg != nil && f.msg["type"] == "act.changed" {
+			cl.stash = append(cl.stash, f)
 		}
 		if f.msg == nil || f.msg["id"] != id {
 			continue
@@ -168,7 +175,7 @@ func TestCrashKeepsEveryAnnouncedPage(t *testing.T) {
 		alive := true
 		for alive && done < captures {
 			act, err := cl.call(map[string]any{"type": "act.open", "kind": "matrimonio",
-				"signers": []map[string]string{{"role": "sposo", "name": "M"}}}, "act.opened")
+				"signers": []map[string]string{{"role": "sposo", "nome": "M", "cognome": ""}}}, "act.opened")
 			if err != nil {
 				if strings.HasPrefix(err.Error(), "agent error") {
 					t.Fatalf("act.open refused: %v", err)

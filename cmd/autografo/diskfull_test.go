@@ -34,7 +34,7 @@ func TestDiskFullFailsCleanly(t *testing.T) {
 	var failure frame
 	for attempt := 0; attempt < 40 && failure.msg == nil; attempt++ {
 		act, err := cl.call(map[string]any{"type": "act.open", "kind": "matrimonio",
-			"signers": []map[string]string{{"role": "sposo", "name": "M"}}}, "act.opened")
+			"signers": []map[string]string{{"role": "sposo", "nome": "M", "cognome": ""}}}, "act.opened")
 		if err != nil {
 			// Even creating an act may not fit: that is the disk being full.
 			if !strings.Contains(err.Error(), "store_failed") {

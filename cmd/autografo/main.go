@@ -115,7 +115,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&origins, "allow-origin", "origin of an act-drafting app allowed to connect, exact (repeatable)")
 	fs.Var(&ticketKeys, "ticket-key", "ID=FILE: Ed25519 public key (PEM) of an act-drafting backend that signs session tickets (repeatable)")
 	audience := fs.String("ticket-audience", "autografo", "audience a session ticket must name")
-	comune := fs.String("comune", "", "code of the comune (for the journal of paired sessions)")
+	comune := fs.String("comune", "", "code of the comune this workstation serves: tickets of another comune are refused, and paired sessions act for it")
 	stateDir := fs.String("state-dir", defaultStateDir(), "per-user directory for the runtime file")
 	storeDir := fs.String("store", defaultStoreDir(), "directory of the encrypted store and its key")
 	retention := fs.Duration("retention", 7*24*time.Hour, "how long images stay after ANSC confirmed the act")
@@ -174,7 +174,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		keys = append(keys, auth.TicketKey{ID: id, Key: k})
 	}
-	tickets, err = auth.NewVerifier(auth.TicketConfig{Keys: keys, Audience: *audience})
+	tickets, err = auth.NewVerifier(auth.TicketConfig{Keys: keys, Audience: *audience, Comune: *comune})
 	if err != nil {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 2
@@ -223,6 +223,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Info("attestations of conformity enabled", "officer", attester.Name())
 	}
 	ag := agent.New(mgr, opts)
+	// Acts a stop or a crash interrupted carry on before anyone connects:
+	// captures that were running end, pages left are analysed.
+	if err := ag.Recover(ctx); err != nil {
+		log.Error("cannot resume the acts in the store", "err", err)
+		return 1
+	}
 	srvOpts := server.Options{Port: *port, AllowedOrigins: origins, Logger: log, AdminSecret: secret}
 	srv, err := server.New(ag, webui.FS(), srvOpts)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ func TestCapturedDocumentIsSealedAndVerifies(t *testing.T) {
 	}
 	defer cl.c.Close()
 	_, ready, data := captureDocument(t, ag, cl, map[string]any{"type": "act.open", "kind": "matrimonio",
-		"signers": []map[string]string{{"role": "sposa", "name": "Giulia Esposito"}}})
+		"signers": []map[string]string{{"role": "sposa", "nome": "Giulia", "cognome": "Esposito"}}})
 	doc := ready.msg["document"].(map[string]any)
 	r006 := ready.msg["r006"].(map[string]any)
 	if doc["sealed"] != true || doc["pages"] != 2.0 || r006["listaFirmatari"].([]any)[0].(map[string]any)["cognome"] != "Esposito" {
@@ -54,9 +55,11 @@ func TestCapturedDocumentIsSealedAndVerifies(t *testing.T) {
 	}
 }
 
-// captureDocument opens an act, captures from the simulator's feeder and
-// returns the document.ready that follows and the document's bytes.
-func captureDocument(t *testing.T, ag *agentProc, cl *wsClient, open map[string]any) (actID string, ready frame, data []byte) {
+// captureDocument opens an act, captures from the simulator's feeder,
+// confirms by eye the signatures of the roles in confirm (signers the
+// simulated act has no box for), waits for the act to be ready, and
+// returns its document.ready with the document's bytes.
+func captureDocument(t *testing.T, ag *agentProc, cl *wsClient, open map[string]any, confirm ...string) (actID string, ready frame, data []byte) {
 	t.Helper()
 	opened, err := cl.call(open, "act.opened")
 	if err != nil {
@@ -67,26 +70,65 @@ func captureDocument(t *testing.T, ag *agentProc, cl *wsClient, open map[string]
 		"dpi": 150, "color": "gray"}, "capture.started"); err != nil {
 		t.Fatal(err)
 	}
-	for ready.msg == nil {
-		f, err := cl.read()
-		if err != nil {
+	waitState(t, ag, cl, actID, "checked", "ready")
+	for _, role := range confirm {
+		if _, err := cl.call(map[string]any{"type": "signature.override", "act": actID, "role": role,
+			"reason": "firma verificata a vista dall'ufficiale"}, "act.updated"); err != nil {
 			t.Fatalf("%v\n%s", err, ag.logs)
 		}
-		if f.msg != nil && f.msg["type"] == "document.ready" {
-			ready = f
+	}
+	waitState(t, ag, cl, actID, "ready")
+	ready, data = documentOf(t, cl, actID, nil)
+	return actID, ready, data
+}
+
+// waitState reads events until an act.changed says the act is in one of
+// the states, and returns it; a document.failed ends the test.
+func waitState(t *testing.T, ag *agentProc, cl *wsClient, actID string, states ...string) map[string]any {
+	t.Helper()
+	for {
+		var f frame
+		var err error
+		if len(cl.stash) > 0 {
+			f, cl.stash = cl.stash[0], cl.stash[1:]
+		} else if f, err = cl.read(); err != nil {
+			t.Fatalf("waiting for %v: %v\n%s", states, err, ag.logs)
 		}
-		if f.msg != nil && f.msg["type"] == "document.failed" {
+		if f.msg == nil {
+			continue
+		}
+		if f.msg["type"] == "document.failed" && f.msg["act"] == actID {
 			t.Fatalf("document.failed %s\n%s", f.raw, ag.logs)
 		}
+		if f.msg["type"] != "act.changed" {
+			continue
+		}
+		act := f.msg["act"].(map[string]any)
+		if act["id"] == actID && slices.Contains(states, act["state"].(string)) {
+			return act
+		}
 	}
-	for data == nil {
+}
+
+// documentOf asks for the act's document (extra: format, attest) and
+// returns the reply and its bytes.
+func documentOf(t *testing.T, cl *wsClient, actID string, extra map[string]any) (frame, []byte) {
+	t.Helper()
+	req := map[string]any{"type": "document.build", "act": actID}
+	maps.Copy(req, extra)
+	ready, err := cl.call(req, "document.ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
 		f, err := cl.read()
 		if err != nil {
 			t.Fatal(err)
 		}
-		data = f.blob
+		if f.blob != nil {
+			return ready, f.blob
+		}
 	}
-	return actID, ready, data
 }
 
 // An act of the emergency register, with the officer's key on a real
@@ -108,7 +150,7 @@ func TestEmergencyActIsAttestedWithTokenKey(t *testing.T) {
 	defer cl.c.Close()
 	_, ready, data := captureDocument(t, ag, cl, map[string]any{"type": "act.open", "kind": "nascita", "ref": "7",
 		"emergency": true, "register": "registro di emergenza 2026, n. 3",
-		"signers": []map[string]string{{"role": "dichiarante", "name": "Marco Ferri"}}})
+		"signers": []map[string]string{{"role": "dichiarante", "nome": "Marco", "cognome": "Ferri"}}}, "dichiarante")
 	doc := ready.msg["document"].(map[string]any)
 	if doc["sealed"] != true || doc["attested"] != true || doc["officer"] != "Giuseppina Cortàzzo" {
 		t.Fatalf("document.ready %s", ready.raw)
@@ -144,7 +186,7 @@ func TestEmergencyActIsAttestedWithTokenKey(t *testing.T) {
 	}
 	defer pc.c.Close()
 	actID, _, _ := captureDocument(t, plain, pc, map[string]any{"type": "act.open", "kind": "nascita",
-		"signers": []map[string]string{{"role": "dichiarante", "name": "Anna Neri"}}})
+		"signers": []map[string]string{{"role": "dichiarante", "nome": "Anna", "cognome": "Neri"}}}, "dichiarante")
 	failed, err := pc.call(map[string]any{"type": "document.build", "act": actID, "attest": true}, "document.failed")
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +222,7 @@ func TestDocumentPagesComeOutUpright(t *testing.T) {
 	}
 	defer cl.c.Close()
 	_, ready, data := captureDocument(t, ag, cl, map[string]any{"type": "act.open", "kind": "nascita",
-		"signers": []map[string]string{{"role": "dichiarante", "name": "Marco Ferri"}}})
+		"signers": []map[string]string{{"role": "dichiarante", "nome": "Marco", "cognome": "Ferri"}}}, "dichiarante")
 	if ready.msg["document"].(map[string]any)["passThrough"] != true {
 		t.Errorf("turning pages re-encoded them: %s", ready.raw)
 	}
@@ -209,7 +251,7 @@ func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	actID := openAct(t, cl, "matrimonio", []map[string]string{
-		{"role": "sposo", "name": "Marco Bianchi"}, {"role": "sposa", "name": "Giulia Esposito"}, {"role": "ufficiale", "name": "Anna Ricci"}})
+		{"role": "sposo", "nome": "Marco", "cognome": "Bianchi"}, {"role": "sposa", "nome": "Giulia", "cognome": "Esposito"}, {"role": "ufficiale", "nome": "Anna", "cognome": "Ricci"}})
 	ready, pdf := printSheets(t, ag, cl, actID, nil)
 	cl.c.Close()
 	dir := t.TempDir()
@@ -241,7 +283,7 @@ func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
 
 	// The same sheet scanned into another act that was printed too: the
 	// page is refused as another act's, in Italian.
-	otherID := openAct(t, cl, "nascita", []map[string]string{{"role": "dichiarante", "name": "Anna Neri"}})
+	otherID := openAct(t, cl, "nascita", []map[string]string{{"role": "dichiarante", "nome": "Anna", "cognome": "Neri"}})
 	printSheets(t, ag2, cl, otherID, nil)
 	f := captureFirst(t, ag2, cl, otherID, 200, "page.analysis")
 	p, _ := f.msg["printed"].(map[string]any)
@@ -280,8 +322,9 @@ func previewPDF() ([]byte, sheet.Layout) {
 }
 
 // An act's three-page preview, stamped by the agent, comes back from the
-// feeder as page 3 then page 1, page 2 lost: the document has the two
-// pages in printed order, and says sheet 2 is missing.
+// feeder as page 3 then page 1, page 2 lost: the act is not ready, and
+// says sheet 2 is missing. Page 2, scanned after, completes it: the
+// document has the three pages in printed order.
 func TestPrintedPagesGoInOrderAndMissingOnesAreNamed(t *testing.T) {
 	storeDir := t.TempDir()
 	ag := startAgent(t, "--store", storeDir, "--saned", "")
@@ -290,7 +333,7 @@ func TestPrintedPagesGoInOrderAndMissingOnesAreNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	actID := openAct(t, cl, "matrimonio", []map[string]string{
-		{"role": "sposo", "name": "Marco Bianchi"}, {"role": "sposa", "name": "Giulia Esposito"}})
+		{"role": "sposo", "nome": "Marco", "cognome": "Bianchi"}, {"role": "sposa", "nome": "Giulia", "cognome": "Esposito"}})
 	preview, layout := previewPDF()
 	lj, _ := json.Marshal(layout)
 	_, pdf := printSheets(t, ag, cl, actID, map[string]any{"preview": base64.StdEncoding.EncodeToString(preview), "layout": json.RawMessage(lj)})
@@ -307,25 +350,43 @@ func TestPrintedPagesGoInOrderAndMissingOnesAreNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.c.Close()
-	ready := captureFirst(t, ag2, cl, actID, 150, "document.ready")
-	doc := ready.msg["document"].(map[string]any)
-	if doc["pages"] != 2.0 || fmt.Sprint(doc["missingSheets"]) != "[2]" {
-		t.Fatalf("document.ready %s", ready.raw)
+	if _, err := cl.call(map[string]any{"type": "capture.start", "act": actID, "device": "sim:0", "source": "feeder",
+		"dpi": 150, "color": "gray"}, "capture.started"); err != nil {
+		t.Fatal(err)
 	}
-	var data []byte
-	for data == nil {
-		f, err := cl.read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		data = f.blob
+	checked := waitState(t, ag2, cl, actID, "checked")
+	if b := mustJSON(checked["blockers"]); !strings.Contains(string(b), `"code":"blocker_sheet_missing"`) ||
+		!strings.Contains(string(b), `"page":2`) || fmt.Sprint(checked["missingSheets"]) != "[2]" {
+		t.Fatalf("the act with sheet 2 missing: %s", mustJSON(checked))
+	}
+	if _, err := cl.call(map[string]any{"type": "document.build", "act": actID}, "document.ready"); err == nil ||
+		!strings.Contains(err.Error(), "not_ready") {
+		t.Fatalf("a document of an act with a sheet missing: %v", err)
+	}
+	cl.c.Close()
+	simLayout, _ = json.Marshal(sheet.Layout{Pages: []sheet.PageLayout{layout.Pages[1]}})
+	os.WriteFile(filepath.Join(dir, "sim-layout-2.json"), simLayout, 0o600)
+	ag3 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms",
+		"--sim-paper", filepath.Join(dir, "p-2.png"), "--sim-paper-layout", filepath.Join(dir, "sim-layout-2.json"))
+	cl, err = dialAgent(t, ag3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.c.Close()
+	if _, err := cl.call(map[string]any{"type": "capture.start", "act": actID, "device": "sim:0", "source": "feeder",
+		"dpi": 150, "color": "gray"}, "capture.started"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, ag3, cl, actID, "ready")
+	ready, data := documentOf(t, cl, actID, nil)
+	if doc := ready.msg["document"].(map[string]any); doc["pages"] != 3.0 || doc["missingSheets"] != nil {
+		t.Fatalf("document.ready %s", ready.raw)
 	}
 	path := filepath.Join(dir, "verbale.pdf")
 	os.WriteFile(path, data, 0o600)
 	// The document holds the scans (images): tell the pages apart by the
 	// code each carries, read back with the same reader.
-	for i, want := range []int{1, 3} {
+	for i, want := range []int{1, 2, 3} {
 		out, err := exec.Command(scannertest.Need(t, "pdftoppm"), "-gray", "-png", "-r", "150", "-f", fmt.Sprint(i+1), "-l", fmt.Sprint(i+1),
 			"-singlefile", path, filepath.Join(dir, fmt.Sprintf("doc%d", i+1))).CombinedOutput()
 		if err != nil {
@@ -358,7 +419,7 @@ func TestLayoutTemplatePerActKind(t *testing.T) {
 	preview, layout := previewPDF()
 	lj, _ := json.Marshal(layout)
 	open := func(kind string) string {
-		return openAct(t, cl, kind, []map[string]string{{"role": "sposo", "name": "Marco Bianchi"}})
+		return openAct(t, cl, kind, []map[string]string{{"role": "sposo", "nome": "Marco", "cognome": "Bianchi"}})
 	}
 	print := func(act string, extra map[string]any) frame {
 		req := map[string]any{"type": "sheet.print", "act": act, "preview": base64.StdEncoding.EncodeToString(preview)}
@@ -377,8 +438,8 @@ func TestLayoutTemplatePerActKind(t *testing.T) {
 			}
 		}
 	}
-	if r := print(open("matrimonio"), map[string]any{"layout": json.RawMessage(lj), "saveAsTemplate": true}); r.msg["type"] != "sheet.ready" {
-		t.Fatalf("saving the template: %s", r.raw)
+	if _, err := cl.call(map[string]any{"type": "template.save", "kind": "matrimonio", "layout": json.RawMessage(lj)}, "template.saved"); err != nil {
+		t.Fatalf("saving the template: %v", err)
 	}
 	r := print(open("matrimonio"), nil)
 	got, _ := json.Marshal(r.msg["layout"])
@@ -473,7 +534,7 @@ func TestSignatureLabelsFromConfiguration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.c.Close()
-	opened, err := cl.call(map[string]any{"type": "act.open", "kind": "nascita", "signers": []map[string]string{{"role": "dichiarante", "name": "Anna Neri"}}}, "act.opened")
+	opened, err := cl.call(map[string]any{"type": "act.open", "kind": "nascita", "signers": []map[string]string{{"role": "dichiarante", "nome": "Anna", "cognome": "Neri"}}}, "act.opened")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestInterruptDuringAScanEndsCleanly(t *testing.T) {
 			}
 		}
 	}
-	send(`{"type":"hello","id":"1","versions":[1],"pair":"` + ag.Token + `"}`)
+	send(`{"type":"hello","id":"1","versions":[2],"pair":"` + ag.Token + `"}`)
 	read("welcome")
 	send(`{"type":"act.open","id":"2","kind":"matrimonio","signers":[{"role":"sposo","name":"M"}]}`)
 	act := read("act.opened")["act"].(map[string]any)["id"].(string)

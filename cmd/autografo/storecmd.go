@@ -200,8 +200,9 @@ func exportRegister(s *store.Store, format string, stdout, stderr io.Writer) int
 	return 0
 }
 
-// deleteCmd removes an act and its images at an operator's explicit
-// request, confirmed by ANSC or not; the journal records who and why.
+// deleteCmd removes an act and its images at an administrator's explicit
+// request, confirmed by ANSC or not (but not while a tab holds it for the
+// upload); the journal records who and why.
 func deleteCmd(args []string, stdout, stderr io.Writer) int {
 	fs, dir := newStoreFlags("delete", stderr)
 	act := fs.String("act", "", "ID of the act to delete")
@@ -215,7 +216,7 @@ func deleteCmd(args []string, stdout, stderr io.Writer) int {
 		return true
 	}
 	return withStore(fs, dir, args, stderr, usage, func(s *store.Store) int {
-		if err := s.Delete(context.Background(), *act, *operator, *reason); err != nil {
+		if _, err := s.Delete(context.Background(), *act, *reason, store.Actor{Operator: *operator}); err != nil {
 			fmt.Fprintln(stderr, "autografo:", err)
 			return 1
 		}

@@ -12,6 +12,24 @@ import (
 	"github.com/autografo/autografo/agent/store"
 )
 
+var anna = store.Actor{Operator: "anna"}
+
+// storePages captures pages into an act as a capture would.
+func storePages(t *testing.T, s *store.Store, act string, pages ...string) {
+	t.Helper()
+	if _, err := s.Move(t.Context(), act, store.StateCapturing, anna, "test", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pages {
+		if _, err := s.AddPage(t.Context(), store.Page{Act: act, MediaType: "image/jpeg"}, []byte(p), anna); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Move(t.Context(), act, store.StateCaptured, anna, "test", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestStoreCommands(t *testing.T) {
 	dir := t.TempDir()
 	s, err := openStore(dir)
@@ -21,8 +39,8 @@ func TestStoreCommands(t *testing.T) {
 	ctx := t.Context()
 	for _, reg := range []string{"9/2026", "2/2026"} {
 		id := "act-" + strings.ReplaceAll(reg, "/", "-")
-		s.CreateAct(ctx, store.Act{ID: id, Kind: "matrimonio", Emergency: true, Register: reg, Operator: "anna"})
-		s.AddPage(ctx, store.Page{Act: id, MediaType: "image/jpeg"}, []byte("pagina "+reg), "anna")
+		s.CreateAct(ctx, store.Act{ID: id, Kind: "matrimonio", Emergency: true, Register: reg, Operator: "anna"}, nil, anna)
+		storePages(t, s, id, "pagina "+reg)
 	}
 	s.Close()
 	cli := func(args ...string) (string, int) {
@@ -91,8 +109,8 @@ func TestExportImportBetweenWorkstations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.CreateAct(t.Context(), store.Act{ID: "act-casa", Kind: "cittadinanza", Operator: "anna"})
-	s.AddPage(t.Context(), store.Page{Act: "act-casa", MediaType: "image/jpeg"}, []byte("firma a domicilio"), "anna")
+	s.CreateAct(t.Context(), store.Act{ID: "act-casa", Kind: "cittadinanza", Operator: "anna"}, nil, anna)
+	storePages(t, s, "act-casa", "firma a domicilio")
 	s.Close()
 	pass := filepath.Join(t.TempDir(), "pass")
 	os.WriteFile(pass, []byte("una frase lunga\n"), 0o600)

@@ -33,7 +33,7 @@ const ag = new AutografoClient("WSAGENT/v1/ws", {
 });
 try {
   const welcome = await ag.connect();
-  const { act } = await ag.request("act.open", { kind: "matrimonio", signers: [{ role: "sposo", name: "Marco" }] });
+  const { act } = await ag.request("act.open", { kind: "matrimonio", signers: [{ role: "sposo", nome: "Marco", cognome: "Bianchi" }] });
   const page = new Promise((res) => ag.addEventListener("page.ready", (e) => res(e.detail)));
   await ag.request("capture.start", { act: act.id, device: "sim:0", source: "platen", dpi: 150, color: "gray" });
   const p = await page;

@@ -62,14 +62,15 @@ $("#pair-form").addEventListener("submit", (ev) => {
 
 const state = { act: null, actKey: "", capture: null, pages: 0 };
 
-const defaultSigners = [
-  ["sposo", ""], ["sposa", ""], ["testimone1", ""], ["testimone2", ""], ["ufficiale", ""],
-];
+const defaultSigners = ["sposo", "sposa", "testimone1", "testimone2", "ufficiale"];
 
-function addSigner(role = "testimone1", name = "") {
+// Nome and cognome are separate fields, as ANSC lists signers: Autografo
+// never splits a full name.
+function addSigner(role = "testimone1", nome = "", cognome = "") {
   const row = $("#signer-row").content.firstElementChild.cloneNode(true);
   row.querySelector(".role").value = role;
-  row.querySelector(".name").value = name;
+  row.querySelector(".nome").value = nome;
+  row.querySelector(".cognome").value = cognome;
   row.querySelector(".remove").addEventListener("click", () => row.remove());
   $("#signers tbody").append(row);
 }
@@ -77,7 +78,8 @@ function addSigner(role = "testimone1", name = "") {
 function signers() {
   return [...document.querySelectorAll("#signers tbody tr")].map((tr) => ({
     role: tr.querySelector(".role").value,
-    name: tr.querySelector(".name").value.trim(),
+    nome: tr.querySelector(".nome").value.trim(),
+    cognome: tr.querySelector(".cognome").value.trim(),
   }));
 }
 
@@ -114,6 +116,7 @@ function renderDevices(devices) {
 
 function resetAct() {
   $("#document").hidden = true;
+  showBlockers(null);
   $("#sheet").hidden = true;
   state.act = null;
   state.actKey = "";
@@ -131,8 +134,9 @@ const kindNames = {
   cittadinanza: "Cittadinanza", altro: "Altro",
 };
 const stateNames = {
-  open: "aperto", captured: "acquisito", announced: "acquisito", delivered: "consegnato",
-  confirmed: "confermato da ANSC",
+  draft: "aperto", printed: "fogli stampati", capturing: "in acquisizione", captured: "acquisito",
+  checked: "acquisito, firme da completare", ready: "pronto per ANSC", delivered: "in invio ad ANSC",
+  confirmed: "accettato da ANSC", cancelled: "annullato",
 };
 
 function describe(desc) {
@@ -189,18 +193,21 @@ async function resumeAct(act) {
   showError("");
   $("#kind").value = act.kind;
   $("#signers tbody").replaceChildren();
-  for (const s of act.signers || []) addSigner(s.role, s.name);
+  for (const s of act.signers || []) addSigner(s.role, s.nome || "", s.cognome || "");
   $("#emergency").checked = Boolean(act.emergency);
   $("#register").value = act.register || "";
   $("#register-label").hidden = !act.emergency;
   $("#register-time-label").hidden = !act.emergency;
   $("#pages").replaceChildren();
   clearSignatures();
+  $("#document").hidden = true;
+  showBlockers(null);
   state.act = act;
   state.actKey = describe(formAct());
   state.pages = 0;
   try {
     const { act: resumed } = await client.request("act.resume", { act: act.id });
+    actChanged(resumed);
     const n = resumed.pages;
     setStatus(`Atto ripreso: ${n} ${n === 1 ? "pagina" : "pagine"} già acquisite.`, "done");
     $("#acquire").textContent = n > 0 ? "Acquisisci altre pagine" : "Acquisisci";
@@ -220,6 +227,8 @@ async function ensureAct() {
   }
   $("#pages").replaceChildren();
   clearSignatures();
+  $("#document").hidden = true;
+  showBlockers(null);
   state.pages = 0;
   const { act } = await client.request("act.open", desc);
   state.act = act;
@@ -481,9 +490,50 @@ function endedEarly(ev) {
 }
 client.addEventListener("capture.failed", endedEarly);
 
-client.addEventListener("document.ready", (ev) => {
-  const { act, document: doc, data } = ev.detail;
+// What keeps the act from being ready for ANSC, as the agent decided it.
+function showBlockers(act) {
+  const list = $("#blockers");
+  list.replaceChildren();
+  const blockers = act && act.state !== "draft" && act.state !== "printed" ? act.blockers || [] : [];
+  for (const b of blockers) {
+    const li = document.createElement("li");
+    li.dataset.code = b.code;
+    if (b.role) li.dataset.role = b.role;
+    li.textContent = b.message;
+    list.append(li);
+  }
+  $("#blockers-section").hidden = blockers.length === 0;
+}
+
+function actChanged(act) {
+  if (!state.act || act.id !== state.act.id) return;
+  state.act = { ...state.act, ...act };
+  showBlockers(act);
+  if (act.state !== "ready" && act.state !== "delivered" && act.state !== "confirmed") $("#document").hidden = true;
+}
+
+let pendingTimer = null;
+client.addEventListener("act.changed", (ev) => {
+  actChanged(ev.detail.act);
+  clearTimeout(pendingTimer);
+  pendingTimer = setTimeout(refreshPending, 300);
+});
+
+// The act is ready: its document is kept by the agent; the page fetches
+// it to offer it.
+client.addEventListener("document.ready", async (ev) => {
+  const { act } = ev.detail;
   if (!state.act || act !== state.act.id) return;
+  try {
+    showDocument(await client.request("document.build", { act }));
+  } catch (err) {
+    showError(err.message);
+  }
+});
+
+function showDocument(detail) {
+  const { act, document: doc, data } = detail;
+  if (!state.act || act !== state.act.id || !data) return;
   const link = $("#document-link");
   if (link.href) URL.revokeObjectURL(link.href);
   link.href = URL.createObjectURL(data);
@@ -495,12 +545,12 @@ client.addEventListener("document.ready", (ev) => {
     (doc.attested ? `, con attestazione di conformità firmata da ${doc.officer}` : "") +
     (doc.missingSheets ? `. Attenzione: nel documento mancano le pagine ${doc.missingSheets.join(", ")}` : "");
   $("#document").hidden = false;
-});
+}
 
 client.addEventListener("document.failed", (ev) => {
   if (state.act && ev.detail.act === state.act.id) showError(ev.detail.error.message);
 });
 
-for (const [role, name] of defaultSigners) addSigner(role, name);
+for (const role of defaultSigners) addSigner(role);
 setBusy(false);
 connect();

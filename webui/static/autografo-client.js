@@ -1,4 +1,4 @@
-// Autografo client module: the browser side of protocol v1 (agent/protocol).
+// Autografo client module: the browser side of protocol v2 (agent/protocol).
 //
 //   import { AutografoClient } from "http://127.0.0.1:8733/autografo-client.js";
 //   const ag = new AutografoClient("ws://127.0.0.1:8733/v1/ws", {
@@ -8,25 +8,35 @@
 //   });
 //   ag.addEventListener("page.ready", (e) => show(e.detail.page, e.detail.data));
 //   await ag.connect();
+//   const signers = [{ role: "sposo", nome: "Marco", cognome: "Bianchi" }, ...];
 //   const { act } = await ag.request("act.open", { kind: "matrimonio", signers });
 //   await ag.request("capture.start", { act: act.id, device, source: "feeder", dpi: 300, color: "gray" });
 //
 // Text frames are JSON; images arrive as binary frames announced by the text
 // message before them. The client joins the two: a "page.ready" event carries
-// the preview as a Blob in detail.data, a "page" reply carries the page, and a
-// "document.ready" event the upload-ready PDF with its R006 fields (detail.r006:
-// add contenuto = await AutografoClient.toBase64(detail.data), and idEvento).
-// ANSC's R006 wants base64: use AutografoClient.toBase64(blob).
+// the preview as a Blob in detail.data, a "page" reply carries the page.
 // A "page.analysis" event says, for a page with signers' boxes, which are
 // signed: detail.signatures[i] has role, decision (signed, empty,
 // doubtful), reasons and, when there is ink, the signature as a PNG Blob in
 // data.
-// Another format, or the officer's signed attestation of conformity (always
-// added for acts of the emergency register when the agent has the officer's
-// key): await ag.request("document.build", { act: act.id, format: "pdf",
-// attest: true }) resolves with a "document.ready" or a "document.failed".
+// An "act.changed" event follows every change of an act: detail.act.state
+// (draft, printed, capturing, captured, checked, ready, delivered,
+// confirmed...), each signer's status, and detail.act.blockers: what keeps
+// it from being ready for ANSC, in Italian. A signer who cannot sign:
+// request("signer.unable", { act, role, reason }); a signature the officer
+// confirms by eye: request("signature.override", { act, role, reason }).
+// Once ready, a "document.ready" event announces the document (no bytes);
+// the tab that uploads it takes it with request("act.deliver", { act }),
+// which resolves with detail.data (the document), detail.r006 (add
+// contenuto = await AutografoClient.toBase64(detail.data), and idEvento)
+// and detail.delivery, the token to keep (sessionStorage) for
+// request("act.confirm", { act, attachment, delivery }) or
+// request("act.release", { act, delivery }).
+// Another format, or the officer's signed attestation of conformity:
+// await ag.request("document.build", { act: act.id, format: "pdf",
+// attest: true }) resolves with a "document.ready" carrying the bytes.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export class AutografoError extends Error {
   constructor(code, message) {
@@ -131,7 +141,7 @@ export class AutografoClient extends EventTarget {
       }
     }
     const blobId = msg.type === "page.ready" ? msg.preview
-      : msg.type === "page" || msg.type === "document.ready" || msg.type === "sheet.ready" ? msg.blob : null;
+      : ["page", "document.ready", "sheet.ready", "act.delivered"].includes(msg.type) ? msg.blob : null;
     if (blobId) {
       // Delivered once its bytes, the next binary frame, have arrived.
       this.blobWaiters.set(blobId, msg);

@@ -1,0 +1,400 @@
+package agent
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/autografo/autografo/agent/auth"
+	"github.com/autografo/autografo/agent/protocol"
+	"github.com/autografo/autografo/agent/store"
+	"github.com/autografo/autografo/scanner/scannertest"
+)
+
+// Every request type the protocol decodes has a route with a permission,
+// and every route is a request type: deny by default, nothing forgotten.
+func TestRoutesCoverEveryRequest(t *testing.T) {
+	types := protocol.RequestTypes()
+	for _, typ := range types {
+		if typ == protocol.TypeHello {
+			continue
+		}
+		rt, ok := routes[typ]
+		if !ok {
+			t.Errorf("request %s has no route", typ)
+			continue
+		}
+		if rt.perm == 0 || rt.handle == nil {
+			t.Errorf("route %s has no permission or no handler", typ)
+		}
+	}
+	for typ := range routes {
+		if !slices.Contains(types, typ) || typ == protocol.TypeHello {
+			t.Errorf("route %s is not a request type of the protocol", typ)
+		}
+	}
+}
+
+// matrixCase is one request as the permission matrix sends it: the body,
+// and the permissions it needs beyond its route's (a sub-feature).
+type matrixCase struct {
+	name string
+	body map[string]any
+	also auth.Permission
+}
+
+func matrixCases() []matrixCase {
+	var out []matrixCase
+	for _, typ := range protocol.RequestTypes() {
+		if typ == protocol.TypeHello {
+			continue
+		}
+		out = append(out, matrixCase{name: typ, body: map[string]any{"type": typ, "act": "act-none", "capture": "cap-none"}})
+	}
+	return append(out,
+		matrixCase{"document.build attest", map[string]any{"type": protocol.TypeDocumentMake, "act": "act-none", "attest": true}, auth.Attest},
+		matrixCase{"act.open registerTime", map[string]any{"type": protocol.TypeActOpen, "kind": "matrimonio", "emergency": true,
+			"register": "1/2026", "registerTime": "2026-11-30T10:00:00Z", "signers": []any{}}, auth.Admin},
+	)
+}
+
+var updateDocs = flag.Bool("update-docs", false, "rewrite docs/PERMISSIONS.md from the permission matrix")
+
+// The permission matrix: every request type under every permission alone.
+// A request is refused as forbidden exactly when the session lacks what
+// its route (and sub-feature) needs. docs/PERMISSIONS.md is this table, as
+// measured: go test ./agent -run TestPermissionMatrix -update-docs.
+func TestPermissionMatrix(t *testing.T) {
+	h := newHarness(t)
+	perms := auth.AllPermissions()
+	var table strings.Builder
+	table.WriteString("| request |")
+	for _, p := range perms {
+		table.WriteString(" " + p.String() + " |")
+	}
+	table.WriteString("\n|---|" + strings.Repeat("---|", len(perms)) + "\n")
+	for _, c := range matrixCases() {
+		rt := routes[c.body["type"].(string)]
+		table.WriteString("| `" + c.name + "` |")
+		for _, p := range perms {
+			// view comes with every session: without it nothing is
+			// visible. The permission under test is added to it.
+			granted := auth.View | p
+			if c.also != 0 {
+				// A feature of a request: the session holds the
+				// request's own permission too.
+				granted |= rt.perm
+			}
+			tb := h.connect(auth.Identity{Perms: granted, Comune: "F205"})
+			body := map[string]any{}
+			for k, v := range c.body {
+				body[k] = v
+			}
+			f := tb.call(body)
+			forbidden := f.Type == protocol.TypeError && f.Error.Code == protocol.CodeForbidden
+			want := !granted.Has(rt.perm | c.also)
+			if forbidden != want {
+				t.Errorf("%s with %s: forbidden=%v, want %v (%s)", c.name, granted, forbidden, want, f.raw)
+			}
+			mark := "yes"
+			if forbidden {
+				mark = "no"
+			}
+			table.WriteString(" " + mark + " |")
+		}
+		table.WriteString("\n")
+	}
+	doc := `# Permissions
+
+Measured by ` + "`TestPermissionMatrix`" + ` in agent/lifecycle_test.go, which sends every request type to a
+session holding ` + "`view`" + ` and one more permission, and writes this table
+(` + "`go test ./agent -run TestPermissionMatrix -update-docs`" + `). "yes": the request is served
+(it may still fail for another reason, such as an act that is not there); "no": refused with
+` + "`forbidden`" + `. Every session needs ` + "`view`" + `; a route's permission comes on top of it. The rows
+that name a feature of a request (the attestation, an emergency act's register time) are measured
+with the request's own permission held too. A paired
+page (the workstation's own user) holds every permission; an act-drafting app's ticket holds what
+its backend grants, and sees only the acts of its own comune.
+
+` + table.String()
+	path := filepath.Join("..", "docs", "PERMISSIONS.md")
+	if *updateDocs {
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != doc {
+		t.Errorf("%s differs from the measured matrix (%v): go test ./agent -run TestPermissionMatrix -update-docs", path, err)
+	}
+}
+
+// rec builds a record as the store would hold it: one analysed page with
+// the verdicts given (role -> signed, empty, doubtful).
+func rec(state store.State, signers []store.Signer, verdicts map[string]string) record {
+	analysis, _ := json.Marshal(pageAnalysis{})
+	r := record{act: store.Act{ID: "act-1", State: state, Pages: 1}, signers: signers,
+		pages: []store.Page{{Act: "act-1", Index: 1, Analysed: true, Analysis: analysis, Position: 1, Turn: -1}}}
+	for role, v := range verdicts {
+		r.decisions = append(r.decisions, store.Decision{Act: "act-1", Page: 1, Role: role, Verdict: v})
+	}
+	return r
+}
+
+func TestListaFirmatariFollowsTheRecord(t *testing.T) {
+	sposo := store.Signer{Role: "sposo", Nome: "Marco", Cognome: "Bianchi"}
+	sposa := store.Signer{Role: "sposa", Nome: "Maria Grazia", Cognome: "De Luca", CodiceFiscale: "DLCMGR90A41F205X"}
+	teste := store.Signer{Role: "testimone1", Nome: "Chiara", Cognome: "Colombo"}
+	single := store.Signer{Role: "testimone2", Nome: "Sukarno"}
+	unable := teste
+	unable.Unable, unable.UnableReason, unable.DecidedBy = true, "mano ingessata", "ufficiale"
+	override := teste
+	override.Override, override.OverrideReason, override.DecidedBy = true, "firma verificata a vista", "ufficiale"
+	unnamed := store.Signer{Role: "testimone2"}
+	for _, tc := range []struct {
+		name       string
+		signers    []store.Signer
+		verdicts   map[string]string
+		ready      bool
+		lista      []string
+		exceptions []string
+		blockers   []string
+	}{
+		{"all signed", []store.Signer{sposo, sposa, teste}, map[string]string{"sposo": "signed", "sposa": "signed", "testimone1": "signed"},
+			true, []string{"Marco|Bianchi", "Maria Grazia|De Luca", "Chiara|Colombo"}, nil, nil},
+		{"one missing", []store.Signer{sposo, sposa, teste}, map[string]string{"sposo": "signed", "sposa": "signed", "testimone1": "empty"},
+			false, []string{"Marco|Bianchi", "Maria Grazia|De Luca"}, nil, []string{"blocker_signature_missing:testimone1"}},
+		{"one doubtful", []store.Signer{sposo, teste}, map[string]string{"sposo": "signed", "testimone1": "doubtful"},
+			false, []string{"Marco|Bianchi"}, nil, []string{"blocker_signature_doubtful:testimone1"}},
+		{"no box for a signer", []store.Signer{sposo, teste}, map[string]string{"sposo": "signed"},
+			false, []string{"Marco|Bianchi"}, nil, []string{"blocker_signature_unchecked:testimone1"}},
+		{"unable to sign", []store.Signer{sposo, unable}, map[string]string{"sposo": "signed", "testimone1": "empty"},
+			true, []string{"Marco|Bianchi"}, []string{"testimone1:non_puo_firmare:mano ingessata"}, nil},
+		{"officer's override", []store.Signer{sposo, override}, map[string]string{"sposo": "signed", "testimone1": "doubtful"},
+			true, []string{"Marco|Bianchi", "Chiara|Colombo"}, []string{"testimone1:verificata:firma verificata a vista"}, nil},
+		{"a single-word name", []store.Signer{sposo, single}, map[string]string{"sposo": "signed", "testimone2": "signed"},
+			true, []string{"Marco|Bianchi", "Sukarno|"}, nil, nil},
+		{"no name at all", []store.Signer{sposo, unnamed}, map[string]string{"sposo": "signed", "testimone2": "signed"},
+			false, []string{"Marco|Bianchi", "|"}, nil, []string{"blocker_signer_unnamed:testimone2"}},
+		{"a verdict this agent does not know", []store.Signer{sposo}, map[string]string{"sposo": "probably"},
+			false, []string{}, nil, []string{"blocker_signature_doubtful:sposo"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rec(store.StateChecked, tc.signers, tc.verdicts)
+			v := r.view()
+			if got := blockerCodes(v.Blockers); !slices.Equal(got, tc.blockers) && !(len(got) == 0 && len(tc.blockers) == 0) {
+				t.Errorf("blockers %v, want %v", got, tc.blockers)
+			}
+			if (len(v.Blockers) == 0) != tc.ready {
+				t.Errorf("ready %v, want %v", len(v.Blockers) == 0, tc.ready)
+			}
+			lista, ecc := r.firmatari()
+			var names, exc []string
+			for _, f := range lista {
+				names = append(names, f.Nome+"|"+f.Cognome)
+			}
+			for _, e := range ecc {
+				exc = append(exc, e.Ruolo+":"+e.Tipo+":"+e.Motivo)
+			}
+			if !slices.Equal(names, tc.lista) && !(len(names) == 0 && len(tc.lista) == 0) {
+				t.Errorf("listaFirmatari %v, want %v", names, tc.lista)
+			}
+			if !slices.Equal(exc, tc.exceptions) {
+				t.Errorf("exceptions %v, want %v", exc, tc.exceptions)
+			}
+			for _, b := range v.Blockers {
+				if strings.ContainsAny(b.Message, "{}") || !strings.HasSuffix(b.Message, ".") {
+					t.Errorf("blocker message %q", b.Message)
+				}
+			}
+		})
+	}
+}
+
+func TestSignersAreNamedInTheirOwnWords(t *testing.T) {
+	for _, tc := range []struct {
+		s    store.Signer
+		want string
+	}{
+		{store.Signer{Role: "testimone2", Nome: "Chiara", Cognome: "Colombo"}, "Manca la firma di Chiara Colombo (secondo testimone)."},
+		{store.Signer{Role: "sposa"}, "Manca la firma della sposa."},
+		{store.Signer{Role: "interprete", Cognome: "Kovačič"}, "Manca la firma di Kovačič (interprete)."},
+		{store.Signer{Role: "madrina"}, "Manca la firma di madrina."},
+	} {
+		if got := protocol.Format(protocol.BlockerSignatureEmpty, whoOf(tc.s), 0); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}
+
+// The probes that found the act had no owner, now refused.
+func TestRequestsOutOfTurnAreRefused(t *testing.T) {
+	h := newHarness(t)
+	capture := h.connect(auth.Identity{Perms: auth.View | auth.Capture, Comune: "F205"})
+	exporter := h.connect(auth.Identity{Perms: auth.View | auth.Export, Comune: "F205"})
+	other := h.connect(auth.Identity{Perms: auth.View | auth.Export, Comune: "F205", Operator: "luigi.verdi"})
+	foreign := h.connect(auth.Identity{Perms: auth.View | auth.Capture | auth.Export | auth.Attest, Comune: "H501"})
+
+	h.drv.Script("fake:1", scannertest.Step{Data: scannertest.JPEG(600, 800)})
+	act := capture.open() // no signers: ready once captured
+	capture.capture(act.ID)
+	capture.untilState(act.ID, store.StateReady)
+
+	expect := func(tb *tab, body map[string]any, code string) {
+		t.Helper()
+		if f := tb.call(body); f.Type != protocol.TypeError || f.Error.Code != code {
+			t.Errorf("%v: %s, want %s", body, f.raw, code)
+		}
+	}
+	// A capture-only session takes no document out, and signs nothing.
+	expect(capture, map[string]any{"type": "document.build", "act": act.ID}, protocol.CodeForbidden)
+	expect(capture, map[string]any{"type": "document.build", "act": act.ID, "attest": true}, protocol.CodeForbidden)
+	expect(exporter, map[string]any{"type": "document.build", "act": act.ID, "attest": true}, protocol.CodeForbidden)
+	expect(capture, map[string]any{"type": "act.confirm", "act": act.ID, "attachment": "43676"}, protocol.CodeForbidden)
+	// Confirming an act nobody took for the upload.
+	expect(exporter, map[string]any{"type": "act.confirm", "act": act.ID, "attachment": "43676"}, protocol.CodeIllegalState)
+	// Another comune's session sees nothing of it.
+	if f := foreign.call(map[string]any{"type": "acts.list"}); strings.Contains(string(f.raw), act.ID) {
+		t.Errorf("another comune's session lists the act: %s", f.raw)
+	}
+	expect(foreign, map[string]any{"type": "act.resume", "act": act.ID}, protocol.CodeActNotFound)
+	expect(foreign, map[string]any{"type": "page.get", "act": act.ID, "page": 1}, protocol.CodeActNotFound)
+	expect(foreign, map[string]any{"type": "act.deliver", "act": act.ID}, protocol.CodeActNotFound)
+	expect(foreign, map[string]any{"type": "capture.start", "act": act.ID, "device": "fake:1", "source": "feeder", "dpi": 300, "color": "gray"}, protocol.CodeActNotFound)
+
+	// Delivered to one tab: the other can neither release nor confirm it.
+	d := exporter.call(map[string]any{"type": "act.deliver", "act": act.ID})
+	if d.Type != protocol.TypeActDelivered {
+		t.Fatalf("deliver: %s", d.raw)
+	}
+	delivered := decode[protocol.ActDelivered](t, d)
+	if b := exporter.read(); b.blob.Blob != delivered.Blob || int64(len(b.data)) != delivered.Document.Bytes || delivered.Delivery == "" {
+		t.Fatalf("the document does not follow act.delivered: %+v", delivered.Document)
+	}
+	expect(other, map[string]any{"type": "act.deliver", "act": act.ID}, protocol.CodeDelivered)
+	expect(other, map[string]any{"type": "act.release", "act": act.ID}, protocol.CodeNotHolder)
+	expect(other, map[string]any{"type": "act.confirm", "act": act.ID, "attachment": "43676"}, protocol.CodeNotHolder)
+	expect(other, map[string]any{"type": "act.release", "act": act.ID, "delivery": "guessed"}, protocol.CodeNotHolder)
+	expect(exporter, map[string]any{"type": "act.confirm", "act": act.ID, "attachment": "../../etc"}, protocol.CodeBadMessage)
+	// The holder's token works from another connection too (a reload).
+	reloaded := h.connect(auth.Identity{Perms: auth.View | auth.Export, Comune: "F205"})
+	if f := reloaded.call(map[string]any{"type": "act.confirm", "act": act.ID, "attachment": "43676", "delivery": delivered.Delivery}); f.Type != protocol.TypeActConfirmed {
+		t.Fatalf("confirm by the holder after a reload: %s", f.raw)
+	}
+	expect(exporter, map[string]any{"type": "act.deliver", "act": act.ID}, protocol.CodeConfirmed)
+}
+
+// An empty box keeps the act from being ready, and its signer out of
+// listaFirmatari; the officer's override, journaled, makes it ready with
+// the exception named.
+func TestAnEmptyBoxBlocksTheActUntilTheOfficerDecides(t *testing.T) {
+	h := newHarness(t)
+	h.boxes = boxesFor("sposo", "testimone1")
+	tb := h.connect(auth.Identity{Perms: auth.View | auth.Capture | auth.Export, Comune: "F205", Operator: "anna.ufficiale"})
+	h.drv.Script("fake:1", scannertest.Step{Data: signedPage(t)})
+	act := tb.open([3]string{"testimone1", "Chiara", "Colombo"}, [3]string{"sposo", "Marco", "Bianchi"})
+	if act.Signers[0].Role != "sposo" {
+		t.Errorf("signers not in the act's order: %+v", act.Signers)
+	}
+	tb.capture(act.ID)
+	checked := tb.untilState(act.ID, store.StateChecked)
+	if got := blockerCodes(checked.Blockers); !slices.Equal(got, []string{"blocker_signature_missing:testimone1"}) {
+		t.Fatalf("blockers %v (signers %+v)", got, checked.Signers)
+	}
+	if f := tb.call(map[string]any{"type": "document.build", "act": act.ID}); f.Error.Code != protocol.CodeNothingToSend {
+		t.Fatalf("a document for an act with a missing signature: %s", f.raw)
+	}
+	if f := tb.call(map[string]any{"type": "act.deliver", "act": act.ID}); f.Error.Code != protocol.CodeNothingToSend {
+		t.Fatalf("delivering an act with a missing signature: %s", f.raw)
+	}
+	if f := tb.call(map[string]any{"type": "signature.override", "act": act.ID, "role": "testimone1", "reason": ""}); f.Error.Code != protocol.CodeBadMessage {
+		t.Fatalf("an override without a reason: %s", f.raw)
+	}
+	if f := tb.call(map[string]any{"type": "signature.override", "act": act.ID, "role": "testimone1",
+		"reason": "firma presente, tratto molto leggero"}); f.Type != protocol.TypeActUpdated {
+		t.Fatalf("override: %s", f.raw)
+	}
+	ready := tb.untilState(act.ID, store.StateReady)
+	if ready.Document == nil || ready.Document.Pages != 1 {
+		t.Fatalf("ready without its document: %+v", ready)
+	}
+	d := tb.call(map[string]any{"type": "document.build", "act": act.ID})
+	dr := decode[protocol.DocumentReady](t, d)
+	if len(dr.R006.ListaFirmatari) != 2 || len(dr.Exceptions) != 1 || dr.Exceptions[0].Tipo != "verificata" ||
+		dr.Exceptions[0].Da != "anna.ufficiale" || dr.Document.SHA256 != ready.Document.SHA256 {
+		t.Fatalf("document.ready %s", d.raw)
+	}
+	entries, _ := h.st.Journal(t.Context())
+	var events []string
+	for _, e := range entries {
+		if e.Act == act.ID {
+			events = append(events, e.Event)
+		}
+	}
+	want := []string{"act.open", "capture.start", "capture", "capture.end", "analysis", "analysis.done", "signature.override", "document.ready"}
+	if !slices.Equal(events, want) {
+		t.Errorf("journal %v, want %v", events, want)
+	}
+}
+
+// Every code the agent can answer with has its Italian message and action.
+func TestErrorsMapToTheirCodes(t *testing.T) {
+	for _, m := range errorCodes {
+		e := errorFor(fmt.Errorf("wrapped: %w", m.err))
+		if e.Code != m.code || e.Message != protocol.Italian(m.code) || e.Action == "" {
+			t.Errorf("%v: %+v, want %s", m.err, e, m.code)
+		}
+	}
+}
+
+// An act is cancelled by its operator (never mid-capture) and deleted by
+// an administrator, pages and all; both are journaled with their reason.
+func TestCancelAndDelete(t *testing.T) {
+	h := newHarness(t)
+	op := h.connect(auth.Identity{Perms: auth.View | auth.Capture, Comune: "F205"})
+	admin := h.connect(auth.Identity{Perms: auth.View | auth.Admin, Comune: "F205", Operator: "admin"})
+	release := make(chan struct{})
+	h.drv.Script("fake:1", scannertest.Step{Data: scannertest.JPEG(600, 800)}, scannertest.Step{Data: scannertest.JPEG(600, 800), Block: release})
+	act := op.open()
+	if f := op.call(map[string]any{"type": "capture.start", "act": act.ID, "device": "fake:1", "source": "feeder", "dpi": 300, "color": "gray"}); f.Type != protocol.TypeCaptureStarted {
+		t.Fatalf("capture: %s", f.raw)
+	}
+	op.until(protocol.TypePageReady)
+	if f := op.call(map[string]any{"type": "act.cancel", "act": act.ID, "reason": "errore di compilazione"}); f.Error.Code != protocol.CodeCaptureRunning {
+		t.Fatalf("cancel during a capture: %s", f.raw)
+	}
+	close(release)
+	op.until(protocol.TypeCaptureDone)
+	if f := op.call(map[string]any{"type": "act.cancel", "act": act.ID, "reason": "no"}); f.Error.Code != protocol.CodeBadMessage {
+		t.Fatalf("cancel without a real reason: %s", f.raw)
+	}
+	if f := op.call(map[string]any{"type": "act.cancel", "act": act.ID, "reason": "errore di compilazione"}); f.Type != protocol.TypeActCancelled {
+		t.Fatalf("cancel: %s", f.raw)
+	}
+	if f := op.call(map[string]any{"type": "capture.start", "act": act.ID, "device": "fake:1", "source": "feeder", "dpi": 300, "color": "gray"}); f.Error.Code != protocol.CodeIllegalState {
+		t.Fatalf("capturing into a cancelled act: %s", f.raw)
+	}
+	if f := admin.call(map[string]any{"type": "act.delete", "act": act.ID, "reason": "atto annullato, richiesta dell'ufficio"}); f.Type != protocol.TypeActDeleted {
+		t.Fatalf("delete: %s", f.raw)
+	}
+	if _, _, err := h.st.Page(t.Context(), act.ID, 1); err == nil {
+		t.Error("a deleted act's page is still there")
+	}
+	if f := op.call(map[string]any{"type": "act.resume", "act": act.ID}); f.Error.Code != protocol.CodeActNotFound {
+		t.Fatalf("resuming a deleted act: %s", f.raw)
+	}
+	entries, _ := h.st.Journal(t.Context())
+	var got []string
+	for _, e := range entries {
+		if e.Event == "act.cancel" || e.Event == "act.delete" {
+			got = append(got, e.Event+" by "+e.Operator)
+		}
+	}
+	if !slices.Equal(got, []string{"act.cancel by mario.rossi", "act.delete by admin"}) {
+		t.Errorf("journal %v", got)
+	}
+}
