@@ -10,8 +10,34 @@ package jpegturbo
 
 /*
 #cgo LDFLAGS: -lturbojpeg
+#include <stdio.h>
 #include <stdlib.h>
 #include <turbojpeg.h>
+
+// TurboJPEG keeps some error texts in thread-local storage: they must be
+// read on the thread that made the call, in the same C call, or a Go
+// goroutine moved to another thread reads "No error".
+static void errtext(tjhandle h, char *err, int n) { snprintf(err, n, "%s", tjGetErrorStr2(h)); }
+
+static int header(tjhandle h, const unsigned char *buf, unsigned long n, int *w, int *ht, int *sub, int *cs, char *err, int errn) {
+	int r = tjDecompressHeader3(h, buf, n, w, ht, sub, cs);
+	if (r != 0) errtext(h, err, errn);
+	return r;
+}
+
+static int decompress(tjhandle h, const unsigned char *buf, unsigned long n, unsigned char *dst, int w, int pitch, int ht,
+		int pf, int flags, char *err, int errn) {
+	int r = tjDecompress2(h, buf, n, dst, w, pitch, ht, pf, flags);
+	if (r != 0) errtext(h, err, errn);
+	return r;
+}
+
+static int compress(tjhandle h, const unsigned char *src, int w, int pitch, int ht, int pf, unsigned char **out,
+		unsigned long *size, int sub, int q, int flags, char *err, int errn) {
+	int r = tjCompress2(h, src, w, pitch, ht, pf, out, size, sub, q, flags);
+	if (r != 0) errtext(h, err, errn);
+	return r;
+}
 */
 import "C"
 
@@ -36,7 +62,11 @@ var (
 // 140 Mpx; anything much larger is not a page.
 const MaxPixels = 200 << 20
 
-func tjError(h C.tjhandle) string { return C.GoString(C.tjGetErrorStr2(h)) }
+// errBuf receives TurboJPEG's error text inside the call that failed.
+type errBuf [256]C.char
+
+func (e *errBuf) ptr() (*C.char, C.int) { return &e[0], C.int(len(e)) }
+func (e *errBuf) String() string     { return C.GoString(&e[0]) }
 
 func cbytes(b []byte) (*C.uchar, C.ulong) {
 	return (*C.uchar)(unsafe.Pointer(unsafe.SliceData(b))), C.ulong(len(b))
@@ -59,8 +89,10 @@ func header(data []byte) (image.Config, C.int, error) {
 	defer C.tjDestroy(h)
 	var w, ht, subsamp, cs C.int
 	buf, n := cbytes(data)
-	if C.tjDecompressHeader3(h, buf, n, &w, &ht, &subsamp, &cs) != 0 {
-		return image.Config{}, 0, fmt.Errorf("%w: %s", ErrCorrupt, tjError(h))
+	var e errBuf
+	ep, en := e.ptr()
+	if C.header(h, buf, n, &w, &ht, &subsamp, &cs, ep, en) != 0 {
+		return image.Config{}, 0, fmt.Errorf("%w: %s", ErrCorrupt, e.String())
 	}
 	cfg := image.Config{Width: int(w), Height: int(ht), ColorModel: color.RGBAModel}
 	switch cs {
@@ -111,11 +143,13 @@ func decode(data []byte, gray bool) (image.Image, error) {
 		img, pix, stride, format = c, c.Pix, c.Stride, C.TJPF_RGBA
 	}
 	buf, n := cbytes(data)
+	var e errBuf
+	ep, en := e.ptr()
 	// Stop on warnings: libjpeg calls a truncated file a warning and
 	// fills the rest of the page with gray.
-	if C.tjDecompress2(h, buf, n, (*C.uchar)(unsafe.Pointer(unsafe.SliceData(pix))), C.int(cfg.Width), C.int(stride), C.int(cfg.Height),
-		format, C.TJFLAG_STOPONWARNING) != 0 {
-		return nil, fmt.Errorf("%w: %s", ErrCorrupt, tjError(h))
+	if C.decompress(h, buf, n, (*C.uchar)(unsafe.Pointer(unsafe.SliceData(pix))), C.int(cfg.Width), C.int(stride), C.int(cfg.Height),
+		format, C.TJFLAG_STOPONWARNING, ep, en) != 0 {
+		return nil, fmt.Errorf("%w: %s", ErrCorrupt, e.String())
 	}
 	return img, nil
 }
@@ -150,9 +184,11 @@ func Encode(w io.Writer, img image.Image, quality int) error {
 	defer C.tjDestroy(h)
 	var out *C.uchar
 	var size C.ulong
-	if C.tjCompress2(h, (*C.uchar)(unsafe.Pointer(unsafe.SliceData(pix))), C.int(b.Dx()), C.int(stride), C.int(b.Dy()), format,
-		&out, &size, subsamp, C.int(quality), 0) != 0 {
-		return fmt.Errorf("jpegturbo: encoding: %s", tjError(h))
+	var e errBuf
+	ep, en := e.ptr()
+	if C.compress(h, (*C.uchar)(unsafe.Pointer(unsafe.SliceData(pix))), C.int(b.Dx()), C.int(stride), C.int(b.Dy()), format,
+		&out, &size, subsamp, C.int(quality), 0, ep, en) != 0 {
+		return fmt.Errorf("jpegturbo: encoding: %s", e.String())
 	}
 	defer C.tjFree(out)
 	_, err := w.Write(unsafe.Slice((*byte)(out), int(size)))

@@ -10,6 +10,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/autografo/autografo/scanner/scannertest"
@@ -164,6 +167,33 @@ func TestBadInput(t *testing.T) {
 	huge[i+5], huge[i+6], huge[i+7], huge[i+8] = 0xEA, 0x60, 0xEA, 0x60
 	if _, err := Decode(huge); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("huge: %v, want ErrTooLarge", err)
+	}
+}
+
+// A truncated page says why, on whichever thread the goroutine lands: the
+// error text is read inside the C call that failed, not after it.
+func TestErrorTextSurvivesThreadChanges(t *testing.T) {
+	good := corpus(t, "lept_lucasta.047.jpg")
+	truncated := good[:len(good)/2]
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				runtime.Gosched() // invite the scheduler to move us
+				_, err := Decode(truncated)
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, ErrCorrupt) || strings.HasSuffix(err.Error(), ": No error") || strings.HasSuffix(err.Error(), ": ") {
+			t.Fatalf("truncated JPEG: %v", err)
+		}
 	}
 }
 
