@@ -12,9 +12,13 @@ RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev libturbojpeg0-dev poppler-utils
 # every document with qpdf, poppler and Apache PDFBox (Java); the officer's
 # attestation is signed on a real PKCS#11 token (SoftHSM 2); the USB tests run
 # gousb and libusb against a device emulated by umockdev (build tag umockdev).
+# The signature pipeline's second test set draws its forms' print and some of
+# its signatures with fonts: printed faces and eight handwriting faces.
+FORM_FONTS := fonts-liberation2 fonts-dancingscript fonts-dkg-handwriting fonts-kristi fonts-kaushanscript \
+	fonts-breip fonts-femkeklaver fonts-humor-sans fonts-ecolier-court
 TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
 	qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
-	softhsm2 umockdev libumockdev-dev
+	softhsm2 umockdev libumockdev-dev $(FORM_FONTS)
 
 .PHONY: run test soak deps-run deps-test build vet screenshot security-report bench bench-saned bench-usb clean
 
@@ -58,10 +62,13 @@ security-report: deps-test
 bench-saned: deps-test
 	GO=$(GO) .ci/bench-saned
 
-# The signature pipeline: its accuracy on the synthetic set (report in
-# bench-accuracy.md), its speed, and ImageMagick and unpaper on the same pages.
+# The signature pipeline: its accuracy on the simulator's set (report in
+# bench-accuracy.md) and on the whole reporting half of the second set, drawn
+# apart from the simulator (report in bench-formset.md), its speed, and
+# ImageMagick and unpaper on the same pages.
 bench: deps-test
 	$(GO) test -run XXX -bench Accuracy -benchtime 1x -timeout 30m ./scanner/pipeline -accuracy-report $(CURDIR)/bench-accuracy.md
+	$(GO) test -run XXX -bench FormSet -benchtime 1x -timeout 60m ./scanner/pipeline -formset-report $(CURDIR)/bench-formset.md
 	$(GO) test -run XXX -bench Process -benchtime 20x ./scanner/pipeline
 	GO=$(GO) .ci/bench-pipeline
 

@@ -445,3 +445,13 @@ func printedPaper(c *canvas, spec pageSpec, rng *rand.Rand) (draw.Image, []BoxTr
 	}
 	return c.img, truths, nil
 }
+
+// DrawSignature writes one of the simulator's handwritten signatures in
+// box (millimetres on dst, at pxmm pixels per millimetre), in gray ink of
+// level penInk, from seed: for test sets drawn by other generators that
+// want the simulator's hand among theirs. It reports whether the
+// signature's flourish left the box.
+func DrawSignature(dst draw.Image, pxmm float64, box RectMM, name string, penInk uint8, seed uint64) bool {
+	c := &canvas{img: dst, pxmm: pxmm}
+	return drawSignature(c, box, name, penInk, rand.New(rand.NewPCG(seed, 7)))
+}
