@@ -71,6 +71,9 @@ type Options struct {
 	// LabelRules find the signers' boxes in a preview's text (default:
 	// sheet.DefaultRules, the Italian labels).
 	LabelRules []sheet.LabelRule
+	// Pdftoppm renders printed pages again, so that their print is taken
+	// away from the boxes (default: pdftoppm from PATH).
+	Pdftoppm string
 	// DocumentBudget bounds a document's size (default 9.5 MB).
 	DocumentBudget int
 }
@@ -139,6 +142,9 @@ type Agent struct {
 	work     sync.WaitGroup // background work, counted under mu
 	captures map[string]*capture
 	sessions map[*Session]struct{}
+
+	// prints are the printed pages last rendered.
+	prints printCache
 }
 
 type capture struct {

@@ -72,8 +72,13 @@ func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string
 		}
 		// A page printed with its code says which page it is, and where
 		// its boxes are.
+		var print pipeline.Printed
 		if pr, ok := a.printedOf(ctx, actID); ok {
-			boxes, pa.Printed = identify(g, p.DPI, actID, index, pr)
+			var pl *placement
+			boxes, pa.Printed, pl = identify(g, p.DPI, actID, index, pr)
+			// Known, its print is taken away from the boxes before
+			// they are judged.
+			print = a.printOf(ctx, actID, pr, pl)
 			if pa.Printed.OtherAct != "" {
 				// Name the act it belongs to, as the officer knows it.
 				if other, err := a.opts.Store.Act(ctx, pa.Printed.OtherAct); err == nil {
@@ -81,7 +86,16 @@ func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string
 				}
 			}
 		}
-		res = pipeline.ProcessImage(g, p.DPI, boxes, pipeline.Options{PreviewSize: -1})
+		res, err = pipeline.ProcessImage(g, p.DPI, boxes, pipeline.Options{PreviewSize: -1, Printed: print})
+		if err != nil {
+			// A layout the page cannot hold reads nothing: every box on
+			// it is the officer's to check, none is a guess.
+			a.log.Warn("page analysis refused the page's layout: the officer checks the boxes by eye", "act", actID, "page", index, "err", err)
+			res = pipeline.Result{}
+			for _, b := range boxes {
+				res.Verdicts = append(res.Verdicts, pipeline.Verdict{Role: b.Role, Decision: pipeline.Doubtful, Reasons: []string{pipeline.ReasonLayout}})
+			}
+		}
 		pa.Geometry = res.Geometry
 	}
 	verdicts := make([]store.Verdict, 0, len(res.Verdicts))
@@ -121,6 +135,11 @@ func analysisMessage(p store.Page, pa pageAnalysis, verdicts []store.Verdict, ca
 	var blobs []blob
 	for _, v := range verdicts {
 		sig := protocol.Signature{Role: v.Role, Label: names[v.Role], Decision: v.Verdict, Confidence: v.Confidence, Reasons: v.Reasons}
+		for _, r := range v.Reasons {
+			if t := protocol.ReasonText(r); t != "" {
+				sig.Explanation = append(sig.Explanation, t)
+			}
+		}
 		if len(v.Crop) > 0 {
 			b := blob{id: newID("blob-"), mediaType: "image/png", data: v.Crop}
 			sig.Blob = b.id

@@ -13,6 +13,7 @@ import (
 	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/agent/store"
+	"github.com/autografo/autografo/scanner/pipeline"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
 
@@ -396,5 +397,43 @@ func TestCancelAndDelete(t *testing.T) {
 	}
 	if !slices.Equal(got, []string{"act.cancel by mario.rossi", "act.delete by admin"}) {
 		t.Errorf("journal %v", got)
+	}
+}
+
+// Every reason the analysis can give is worded in Italian for the
+// officer, and nothing worded is a reason the analysis no longer gives.
+func TestEveryAnalysisReasonHasItsItalian(t *testing.T) {
+	given, worded := pipeline.Reasons(), protocol.ReasonKeys()
+	slices.Sort(given)
+	slices.Sort(worded)
+	if !slices.Equal(given, worded) {
+		t.Fatalf("analysis reasons %v, worded %v", given, worded)
+	}
+}
+
+// A layout the page cannot hold (a box far off the sheet, sent by a
+// browser) reads nothing: the box is the officer's to check, worded, and
+// the act waits for the officer's decision.
+func TestAnUnusableLayoutLeavesTheBoxToTheOfficer(t *testing.T) {
+	h := newHarness(t)
+	h.boxes = boxesFor("sposo", "testimone1")
+	h.boxes[1].Corners[2].X = 1e308
+	tb := h.connect(auth.Identity{Perms: auth.View | auth.Capture | auth.Export, Comune: "F205", Operator: "anna.ufficiale"})
+	h.drv.Script("fake:1", scannertest.Step{Data: signedPage(t)})
+	act := tb.open([3]string{"sposo", "Marco", "Bianchi"}, [3]string{"testimone1", "Chiara", "Colombo"})
+	tb.capture(act.ID)
+	pa := decode[protocol.PageAnalysis](t, tb.until(protocol.TypePageAnalysis))
+	if len(pa.Signatures) != 2 {
+		t.Fatalf("page.analysis %+v", pa)
+	}
+	for _, s := range pa.Signatures {
+		if s.Decision != "doubtful" || !slices.Equal(s.Reasons, []string{pipeline.ReasonLayout}) ||
+			len(s.Explanation) != 1 || !strings.Contains(s.Explanation[0], "controllare a vista") {
+			t.Errorf("box %s: %+v", s.Role, s)
+		}
+	}
+	checked := tb.untilState(act.ID, store.StateChecked)
+	if got := blockerCodes(checked.Blockers); len(got) != 2 {
+		t.Fatalf("blockers %v", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/agent/store"
@@ -118,12 +119,20 @@ func (a *Agent) printedOf(ctx context.Context, act string) (printed, bool) {
 	return p, true
 }
 
+// placement is where a printed page lies on its scan: which page of the
+// printed PDF it is (from 1), and the transform from its points to the
+// scan's pixels.
+type placement struct {
+	page int
+	tf   sheet.Transform
+}
+
 // identify reads a captured page's code and places the boxes of its
-// printed page on it.
-func identify(g *image.Gray, dpi int, act string, index int, p printed) ([]pipeline.Box, *protocol.PrintedPage) {
-	refuse := func(code string) *protocol.PrintedPage {
+// printed page on it; the placement is nil when the page is not known.
+func identify(g *image.Gray, dpi int, act string, index int, p printed) ([]pipeline.Box, *protocol.PrintedPage, *placement) {
+	refuse := func(code string) ([]pipeline.Box, *protocol.PrintedPage, *placement) {
 		e := protocol.NewError(code)
-		return &protocol.PrintedPage{Error: &e}
+		return nil, &protocol.PrintedPage{Error: &e}, nil
 	}
 	found, err := sheet.Find(g, dpi)
 	if errors.Is(err, sheet.ErrNoCode) && index <= len(p.Layout.Pages) {
@@ -132,30 +141,92 @@ func identify(g *image.Gray, dpi int, act string, index int, p printed) ([]pipel
 		page := p.Layout.Pages[index-1]
 		tf, err := sheet.FromMarks(g, dpi, pipeline.EstimateGeometry(g, dpi), page.Width, page.Height)
 		if err == nil {
-			return tf.Boxes(page), &protocol.PrintedPage{Page: index, Pages: len(p.Layout.Pages), ByOrder: true}
+			return tf.Boxes(page), &protocol.PrintedPage{Page: index, Pages: len(p.Layout.Pages), ByOrder: true}, &placement{index, tf}
 		}
 	}
 	if err != nil {
-		return nil, refuse(protocol.CodePageNoCode)
+		return refuse(protocol.CodePageNoCode)
 	}
 	if err := found.Code.Check(act, p.PDFHash); err != nil {
 		if errors.Is(err, sheet.ErrOtherAct) {
-			r := refuse(protocol.CodePageOtherAct)
+			boxes, r, _ := refuse(protocol.CodePageOtherAct)
 			r.OtherAct = found.Code.Act
-			return nil, r
+			return boxes, r, nil
 		}
-		return nil, refuse(protocol.CodePageOtherPrint)
+		return refuse(protocol.CodePageOtherPrint)
 	}
 	if found.Code.Page > len(p.Layout.Pages) || found.Code.Pages != len(p.Layout.Pages) {
-		return nil, refuse(protocol.CodePageOtherPrint)
+		return refuse(protocol.CodePageOtherPrint)
 	}
 	page := p.Layout.Pages[found.Code.Page-1]
 	tf, err := found.TransformFor(page.Width, page.Height)
 	if err != nil {
-		return nil, refuse(protocol.CodePageNoCode)
+		return refuse(protocol.CodePageNoCode)
 	}
 	tf, _ = tf.Refine(g, page.Width, page.Height)
-	return tf.Boxes(page), &protocol.PrintedPage{Page: found.Code.Page, Pages: found.Code.Pages}
+	return tf.Boxes(page), &protocol.PrintedPage{Page: found.Code.Page, Pages: found.Code.Pages}, &placement{found.Code.Page, tf}
+}
+
+// printCache keeps the last printed pages rendered: a capture scans the
+// pages of one act, one after another, often more than once.
+type printCache struct {
+	mu    sync.Mutex
+	pages []renderedPage // most recent last
+}
+
+type renderedPage struct {
+	pdfHash string
+	page    int
+	img     *image.Gray
+}
+
+const printCacheSize = 6 // about 4 MB each at the render's 200 dpi
+
+// printOf is the act's printed page placed on its scan, for the signature
+// pipeline to take away; nil (and logged) when it cannot be rendered: the
+// boxes are then judged on the scan alone.
+func (a *Agent) printOf(ctx context.Context, actID string, pr printed, pl *placement) pipeline.Printed {
+	if pl == nil || pl.page < 1 || pl.page > len(pr.Layout.Pages) {
+		return nil
+	}
+	img, err := a.renderPrinted(ctx, actID, pr.PDFHash, pl.page)
+	if err != nil {
+		a.log.Warn("the printed page could not be rendered: its boxes are judged on the scan alone", "act", actID, "page", pl.page, "err", err)
+		return nil
+	}
+	p, err := sheet.NewPrint(img, sheet.RenderDPI, pr.Layout.Pages[pl.page-1].Height, pl.tf)
+	if err != nil {
+		a.log.Warn("the printed page cannot be placed on its scan", "act", actID, "page", pl.page, "err", err)
+		return nil
+	}
+	return p
+}
+
+func (a *Agent) renderPrinted(ctx context.Context, actID, pdfHash string, page int) (*image.Gray, error) {
+	c := &a.prints
+	c.mu.Lock()
+	for _, r := range c.pages {
+		if r.pdfHash == pdfHash && r.page == page {
+			c.mu.Unlock()
+			return r.img, nil
+		}
+	}
+	c.mu.Unlock()
+	_, pdf, err := a.opts.Store.DocumentData(ctx, actID, store.PrintedSheets)
+	if err != nil {
+		return nil, err
+	}
+	img, err := sheet.Render(ctx, pdf, page, sheet.RenderDPI, a.opts.Pdftoppm)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pages = append(c.pages, renderedPage{pdfHash, page, img})
+	if len(c.pages) > printCacheSize {
+		c.pages = c.pages[1:]
+	}
+	return img, nil
 }
 
 var kindName = regexp.MustCompile(`^[a-z0-9_-]{1,40}$`)

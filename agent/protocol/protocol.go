@@ -495,10 +495,11 @@ type Signature struct {
 	Label      string  `json:"label,omitempty"`
 	Decision   string  `json:"decision"` // signed, empty, doubtful
 	Confidence float64 `json:"confidence"`
-	// Reasons: faint_ink, ink_crosses_edge, stray_mark, little_ink,
-	// two_lines.
-	Reasons []string `json:"reasons,omitempty"`
-	Blob    string   `json:"blob,omitempty"` // the signature's image, when there is one
+	// Reasons are the analysis's codes (see ReasonText); Explanation
+	// words them in Italian, in the same order.
+	Reasons     []string `json:"reasons,omitempty"`
+	Explanation []string `json:"explanation,omitempty"`
+	Blob        string   `json:"blob,omitempty"` // the signature's image, when there is one
 }
 
 // CaptureDone ends a capture that reached the last page.

@@ -558,3 +558,57 @@ func openAct(t *testing.T, cl *wsClient, kind string, signers []map[string]strin
 	}
 	return opened.msg["act"].(map[string]any)["id"].(string)
 }
+
+// A preview whose bride's box carries a printed flourish (a pattern to
+// sign over, as some forms print), stamped by the agent, comes back with
+// the groom's signature and nothing of the bride's: the agent renders the
+// printed page again, takes its print away, and finds her box empty.
+func TestPrintedFlourishIsNotASignature(t *testing.T) {
+	storeDir := t.TempDir()
+	ag := startAgent(t, "--store", storeDir, "--saned", "")
+	cl, err := dialAgent(t, ag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actID := openAct(t, cl, "matrimonio", []map[string]string{
+		{"role": "sposo", "nome": "Marco", "cognome": "Bianchi"}, {"role": "sposa", "nome": "Giulia", "cognome": "Esposito"}})
+	const w, h = 595.28, 841.89
+	boxes := []sheet.SignerBox{{Role: "sposo", Label: "Lo sposo", Rect: sheet.Rect{X: 60, Y: 420, W: 230, H: 80}},
+		{Role: "sposa", Label: "La sposa", Rect: sheet.Rect{X: 310, Y: 420, W: 230, H: 80}}}
+	content := "BT /F1 14 Tf 60 780 Td (Atto di matrimonio) Tj ET\n"
+	for _, bx := range boxes {
+		r := bx.Rect
+		content += fmt.Sprintf("0.8 w %.1f %.1f %.1f %.1f re S\nBT /F1 8 Tf %.1f %.1f Td (%s) Tj ET\n", r.X, r.Y, r.W, r.H, r.X+4, r.Y+r.H-10, bx.Label)
+		// The flourish: loops across the box, as a pen would draw them.
+		x, y := r.X+20, r.Y+30
+		content += fmt.Sprintf("1.1 w 1 J 1 j %.1f %.1f m\n", x, y)
+		for i := range 5 {
+			x0 := x + float64(i)*36
+			content += fmt.Sprintf("%.1f %.1f %.1f %.1f %.1f %.1f c\n", x0+9, y+30, x0+22, y-10, x0+36, y+float64(i%2)*9)
+		}
+		content += "S\n"
+	}
+	layout := sheet.Layout{Pages: []sheet.PageLayout{{Width: w, Height: h, Boxes: boxes}}}
+	lj, _ := json.Marshal(layout)
+	_, pdf := printSheets(t, ag, cl, actID, map[string]any{"preview": base64.StdEncoding.EncodeToString(sheet.PlainPDF(w, h, []string{content})), "layout": json.RawMessage(lj)})
+	cl.c.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "layout.json"), lj, 0o600)
+	rasterize(t, pdf, dir, "page", 200, true)
+	ag2 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms", "--sim-paper", filepath.Join(dir, "page.png"),
+		"--sim-paper-layout", filepath.Join(dir, "layout.json"), "--sim-unsigned", "sposa", "--sim-skew", "1.5")
+	cl, err = dialAgent(t, ag2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.c.Close()
+	analysis := captureFirst(t, ag2, cl, actID, 200, "page.analysis")
+	got := map[string]string{}
+	for _, s := range analysis.msg["signatures"].([]any) {
+		m := s.(map[string]any)
+		got[m["role"].(string)] = m["decision"].(string)
+	}
+	if want := map[string]string{"sposo": "signed", "sposa": "empty"}; !maps.Equal(got, want) {
+		t.Fatalf("verdicts %v, want %v\n%s\n%s", got, want, analysis.raw, ag2.logs)
+	}
+}

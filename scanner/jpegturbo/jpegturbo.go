@@ -66,7 +66,7 @@ const MaxPixels = 200 << 20
 type errBuf [256]C.char
 
 func (e *errBuf) ptr() (*C.char, C.int) { return &e[0], C.int(len(e)) }
-func (e *errBuf) String() string     { return C.GoString(&e[0]) }
+func (e *errBuf) String() string        { return C.GoString(&e[0]) }
 
 func cbytes(b []byte) (*C.uchar, C.ulong) {
 	return (*C.uchar)(unsafe.Pointer(unsafe.SliceData(b))), C.ulong(len(b))

@@ -15,6 +15,16 @@ func eachComponent(mask []bool, w, h int, fn func(pixels []int)) {
 		for k := 0; k < len(comp); k++ {
 			i := comp[k]
 			x, y := i%w, i/w
+			if x > 0 && y > 0 && x < w-1 && y < h-1 {
+				// Inside: the eight neighbours without bounds to check.
+				for _, j := range [8]int{i - w - 1, i - w, i - w + 1, i - 1, i + 1, i + w - 1, i + w, i + w + 1} {
+					if mask[j] && !seen[j] {
+						seen[j] = true
+						comp = append(comp, j)
+					}
+				}
+				continue
+			}
 			for dy := -1; dy <= 1; dy++ {
 				for dx := -1; dx <= 1; dx++ {
 					nx, ny := x+dx, y+dy

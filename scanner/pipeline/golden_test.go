@@ -104,5 +104,3 @@ func TestRealPagesGolden(t *testing.T) {
 		}
 	}
 }
-
-func abs(v int) int { return max(v, -v) }

@@ -2,14 +2,14 @@ package pipeline
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
-
-	"golang.org/x/image/draw"
 
 	"github.com/autografo/autografo/scanner/jpegturbo"
 )
@@ -23,6 +23,11 @@ type Options struct {
 	// boxes (a card signed at a home visit); its verdict has the role
 	// "firma".
 	FreeForm bool
+	// Explain draws, for each box, what the analysis saw (Verdict.Explain).
+	Explain bool
+	// Printed is the page as printed, when it is known: its print is
+	// taken away from the boxes before they are judged.
+	Printed Printed
 }
 
 // Result is everything the analysis found on a page.
@@ -52,16 +57,63 @@ func Process(data []byte, mediaType string, dpi int, boxes []Box, o Options) (Re
 	if err != nil {
 		return Result{}, err
 	}
-	res := ProcessImage(g, dpi, boxes, o)
+	res, err := ProcessImage(g, dpi, boxes, o)
+	if err != nil {
+		return Result{}, err
+	}
 	res.Timings.Decode = time.Since(t0) - res.Timings.Total
 	res.Timings.Total = time.Since(t0)
 	return res, nil
 }
 
+// ErrLayout is a box the page cannot hold: corners that are not numbers,
+// off the page, or a box larger than the page. Layouts come from outside
+// (a browser, a template file): they are checked before anything is
+// allocated for them.
+var ErrLayout = errors.New("pipeline: layout box unusable")
+
+// checkBoxes refuses boxes a w x h page at dpi cannot hold.
+func checkBoxes(boxes []Box, w, h, dpi int) error {
+	pxmm := float64(dpi) / 25.4
+	diag := math.Hypot(float64(w), float64(h))
+	for i, b := range boxes {
+		for _, p := range b.Corners {
+			if math.IsNaN(p.X) || math.IsNaN(p.Y) || math.IsInf(p.X, 0) || math.IsInf(p.Y, 0) {
+				return fmt.Errorf("%w: box %d (%s) has a corner that is not a number", ErrLayout, i, b.Role)
+			}
+			if p.X < -0.25*float64(w) || p.X > 1.25*float64(w) || p.Y < -0.25*float64(h) || p.Y > 1.25*float64(h) {
+				return fmt.Errorf("%w: box %d (%s) lies off the page", ErrLayout, i, b.Role)
+			}
+		}
+		tl, tr, bl := b.Corners[0], b.Corners[1], b.Corners[3]
+		bw, bh := math.Hypot(tr.X-tl.X, tr.Y-tl.Y), math.Hypot(bl.X-tl.X, bl.Y-tl.Y)
+		if bw < 2*pxmm || bh < 2*pxmm {
+			return fmt.Errorf("%w: box %d (%s) is smaller than 2 mm", ErrLayout, i, b.Role)
+		}
+		if bw > diag || bh > diag || bw*bh > float64(w)*float64(h) {
+			return fmt.Errorf("%w: box %d (%s) is larger than the page", ErrLayout, i, b.Role)
+		}
+	}
+	return nil
+}
+
 // ProcessImage is Process on a page already decoded.
-func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) Result {
+func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) (Result, error) {
 	t0 := time.Now()
 	res := Result{Width: g.Rect.Dx(), Height: g.Rect.Dy(), DPI: dpi}
+	if err := checkBoxes(boxes, res.Width, res.Height, dpi); err != nil {
+		return Result{}, err
+	}
+	// The page reduced, its threshold and what lies around the sheet: the
+	// geometry reads them, and the boxes treat the bed as white paper.
+	f := reducedFactor(dpi)
+	small := Reduce(g, f)
+	thr := pageThreshold(small)
+	bed := bedMask(small, thr)
+	var bedAround *bedMap
+	if slices.Contains(bed, true) {
+		bedAround = &bedMap{mask: bed, w: small.Rect.Dx(), h: small.Rect.Dy(), f: f}
+	}
 
 	// The geometry, the preview and the boxes only read the page: they run
 	// side by side.
@@ -70,7 +122,7 @@ func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) Result {
 	go func() {
 		defer wg.Done()
 		t := time.Now()
-		res.Geometry = EstimateGeometry(g, dpi)
+		res.Geometry = estimateGeometry(small, f, thr, bed)
 		res.Timings.Geometry = time.Since(t)
 		// The preview shows the sheet without the scanner's bed around it,
 		// and with its background flattened.
@@ -80,11 +132,11 @@ func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) Result {
 			if p := res.Geometry.Paper; !p.Empty() && p != g.Rect {
 				paper = g.SubImage(p).(*image.Gray)
 			}
-			res.Preview = preview(paper, cmpDefault(o.PreviewSize, 1200))
+			res.Preview = preview(paper, cmpDefault(o.PreviewSize, 1200), small, f)
 			res.Timings.Preview = time.Since(t)
 		}
 	}()
-	t := time.Now()
+	tb := time.Now()
 	if len(boxes) == 0 && o.FreeForm {
 		if b, ok := FindSignature(g, dpi); ok {
 			boxes = []Box{b}
@@ -98,8 +150,10 @@ func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) Result {
 		go func() {
 			defer bw.Done()
 			for i := range next {
-				v := analyse(g, boxes[i], dpi)
-				v.Signature = normalize(v, dpi)
+				others := make([]Box, 0, len(boxes)-1)
+				others = append(append(others, boxes[:i]...), boxes[i+1:]...)
+				v := analyse(g, boxes[i], others, dpi, bedAround, o.Printed, o.Explain)
+				v.Signature = normalize(g, v, dpi, bedAround)
 				v.crop, v.ink = crop{}, nil
 				res.Verdicts[i] = v
 			}
@@ -110,10 +164,10 @@ func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) Result {
 	}
 	close(next)
 	bw.Wait()
-	res.Timings.Boxes = time.Since(t)
+	res.Timings.Boxes = time.Since(tb)
 	wg.Wait()
 	res.Timings.Total = time.Since(t0)
-	return res
+	return res, nil
 }
 
 func cmpDefault(v, d int) int {
@@ -125,26 +179,34 @@ func cmpDefault(v, d int) int {
 
 // preview shrinks the page to size pixels on its long side (averaging
 // blocks, then a bilinear step for the rest, on gray throughout) and
-// encodes it as JPEG.
-func preview(g *image.Gray, size int) []byte {
+// encodes it as JPEG. reduced is the whole page already reduced by f, for
+// the geometry: when the preview's blocks are the same, it is reused.
+func preview(g *image.Gray, size int, reduced *image.Gray, f0 int) []byte {
 	long := max(g.Rect.Dx(), g.Rect.Dy())
 	f := max(1, long/size)
-	small := Reduce(g, f)
-	if f == 1 {
-		// reduce gave the page itself, which the boxes are reading:
+	var small *image.Gray
+	switch {
+	case f >= f0 && f0 > 1:
+		// The page reduced for the geometry is as fine as the preview
+		// needs: its paper's part, copied (flatten writes to it, and the
+		// reduction is shared); the bilinear step does the rest.
+		f = f0
+		r := image.Rect(g.Rect.Min.X/f, g.Rect.Min.Y/f, g.Rect.Max.X/f, g.Rect.Max.Y/f).Intersect(reduced.Rect)
+		small = copyGray(reduced.SubImage(r).(*image.Gray))
+	case f == 1:
+		// reduce gives the page itself, which the boxes are reading:
 		// flatten a copy.
-		c := image.NewGray(image.Rect(0, 0, g.Rect.Dx(), g.Rect.Dy()))
-		draw.Copy(c, image.Point{}, g, g.Rect, draw.Src, nil)
-		small = c
+		small = copyGray(g)
+	default:
+		small = Reduce(g, f)
 	}
-	flatten(small)
 	if l := max(small.Rect.Dx(), small.Rect.Dy()); l > size {
 		f := float64(size) / float64(l)
 		r := image.Rect(0, 0, int(float64(small.Rect.Dx())*f), int(float64(small.Rect.Dy())*f))
-		dst := image.NewGray(r)
-		draw.BiLinear.Scale(dst, r, small, small.Rect, draw.Src, nil)
-		small = dst
+		small = resizeGray(small, r.Dx(), r.Dy())
 	}
+	// Flattened at its final size: the tone varies over centimetres.
+	flatten(small)
 	var buf bytes.Buffer
 	if err := jpegturbo.Encode(&buf, small, 80); err != nil {
 		return nil
@@ -183,20 +245,73 @@ func flatten(g *image.Gray) {
 			bg[cy*cw+cx] = math.Max(float64(level), 40)
 		}
 	}
-	at := func(x, y float64) float64 { // bilinear between block centres
-		fx, fy := x/float64(cell)-0.5, y/float64(cell)-0.5
-		x0, y0 := max(0, min(cw-1, int(math.Floor(fx)))), max(0, min(ch-1, int(math.Floor(fy))))
-		x1, y1 := min(cw-1, x0+1), min(ch-1, y0+1)
-		ax, ay := math.Max(0, math.Min(1, fx-float64(x0))), math.Max(0, math.Min(1, fy-float64(y0)))
-		top := bg[y0*cw+x0]*(1-ax) + bg[y0*cw+x1]*ax
-		bot := bg[y1*cw+x0]*(1-ax) + bg[y1*cw+x1]*ax
-		return top*(1-ay) + bot*ay
+	// Bilinear between block centres: the columns' blocks and weights
+	// once, each row's tone across the blocks once.
+	x0s, x1s, axs := make([]int, w), make([]int, w), make([]float64, w)
+	for x := range w {
+		fx := float64(x)/float64(cell) - 0.5
+		x0s[x] = max(0, min(cw-1, int(math.Floor(fx))))
+		x1s[x] = min(cw-1, x0s[x]+1)
+		axs[x] = math.Max(0, math.Min(1, fx-float64(x0s[x])))
 	}
+	tone := make([]float64, cw)
 	for y := range h {
-		row := g.Pix[y*g.Stride:]
-		for x := range w {
-			v := float64(row[x]) * 255 / at(float64(x), float64(y))
-			row[x] = uint8(math.Min(255, v))
+		fy := float64(y)/float64(cell) - 0.5
+		y0 := max(0, min(ch-1, int(math.Floor(fy))))
+		y1 := min(ch-1, y0+1)
+		ay := math.Max(0, math.Min(1, fy-float64(y0)))
+		for cx := range cw {
+			tone[cx] = 255 / (bg[y0*cw+cx]*(1-ay) + bg[y1*cw+cx]*ay)
+		}
+		row := g.Pix[y*g.Stride : y*g.Stride+w]
+		for x, v := range row {
+			ax := axs[x]
+			// The reciprocals interpolated: close enough between blocks,
+			// and no division a pixel.
+			k := tone[x0s[x]]*(1-ax) + tone[x1s[x]]*ax
+			row[x] = uint8(math.Min(255, float64(v)*k))
 		}
 	}
+}
+
+// resizeGray scales a gray image to w×h, bilinear, in fixed point: the
+// preview's last step, by less than two. (The general scalers go through
+// 64-bit colour a pixel, several times slower on a page.)
+func resizeGray(src *image.Gray, w, h int) *image.Gray {
+	dst := image.NewGray(image.Rect(0, 0, w, h))
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
+	if sw < 2 || sh < 2 || w < 1 || h < 1 {
+		return dst
+	}
+	// Each column's source pair and weight (of 256), once.
+	xs, fxs := make([]int, w), make([]uint32, w)
+	for x := range w {
+		f := math.Max(0, math.Min(float64(sw-1)-1e-9, (float64(x)+0.5)*float64(sw)/float64(w)-0.5))
+		xs[x], fxs[x] = int(f), uint32((f-math.Floor(f))*256)
+	}
+	for y := range h {
+		f := math.Max(0, math.Min(float64(sh-1)-1e-9, (float64(y)+0.5)*float64(sh)/float64(h)-0.5))
+		y0, fy := int(f), uint32((f-math.Floor(f))*256)
+		p := src.Pix[y0*src.Stride:]
+		q := src.Pix[(y0+1)*src.Stride:]
+		row := dst.Pix[y*dst.Stride : y*dst.Stride+w]
+		for x := range row {
+			x0, fx := xs[x], fxs[x]
+			top := uint32(p[x0])*(256-fx) + uint32(p[x0+1])*fx
+			bot := uint32(q[x0])*(256-fx) + uint32(q[x0+1])*fx
+			row[x] = uint8((top*(256-fy) + bot*fy + 1<<15) >> 16)
+		}
+	}
+	return dst
+}
+
+// copyGray copies a gray image, row by row (the general drawing goes
+// through 64-bit colour a pixel), to a new one at the origin.
+func copyGray(src *image.Gray) *image.Gray {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	dst := image.NewGray(image.Rect(0, 0, w, h))
+	for y := range h {
+		copy(dst.Pix[y*dst.Stride:y*dst.Stride+w], src.Pix[y*src.Stride:y*src.Stride+w])
+	}
+	return dst
 }

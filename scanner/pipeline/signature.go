@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/png"
 	"math"
-	"slices"
 
 	"github.com/disintegration/imaging"
 )
@@ -20,7 +19,9 @@ const (
 // normalize cuts the signature out of its box: the ink's extent with a
 // margin, the paper turned white, the printed lines and specks dropped,
 // the ink kept in its gray levels, scaled to 300 dpi and a bounded height.
-func normalize(v Verdict, dpi int) []byte {
+// The box was analysed at a lower resolution: the signature is cut again
+// from the page, as finely as the page and 300 dpi allow.
+func normalize(g *image.Gray, v Verdict, dpi int, bed *bedMap) []byte {
 	c := v.crop
 	if v.Ink.Empty() {
 		return nil
@@ -28,47 +29,71 @@ func normalize(v Verdict, dpi int) []byte {
 	pad := int(2 * c.pxmm)
 	r := v.Ink.Inset(-pad).Intersect(c.img.Rect)
 	w := c.img.Rect.Dx()
-	// Keep the ink and a pixel around it (the stroke's soft edge).
-	keep := func(x, y int) bool {
-		for dy := -1; dy <= 1; dy++ {
-			for dx := -1; dx <= 1; dx++ {
-				nx, ny := x+dx, y+dy
-				if nx >= 0 && ny >= 0 && nx < w && ny < c.img.Rect.Dy() && v.ink[ny*w+nx] {
-					return true
+	// The ink and a crop pixel around it (the stroke's soft edge).
+	near := make([]bool, r.Dx()*r.Dy())
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if !v.ink[y*w+x] {
+				continue
+			}
+			for dy := max(r.Min.Y, y-1); dy <= min(r.Max.Y-1, y+1); dy++ {
+				for dx := max(r.Min.X, x-1); dx <= min(r.Max.X-1, x+1); dx++ {
+					near[(dy-r.Min.Y)*r.Dx()+dx-r.Min.X] = true
 				}
 			}
 		}
-		return false
 	}
-	var levels []uint8
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if v.ink[y*w+x] {
-				levels = append(levels, c.img.Pix[y*c.img.Stride+x])
+	scale := math.Min(1, float64(SignatureDPI)/float64(dpi)) // of the page
+	per := c.scale / scale                                   // crop pixels per output pixel
+	ow, oh := max(1, int(float64(r.Dx())/per)), max(1, int(float64(r.Dy())/per))
+	at := func(x, y float64) Point { // a crop position on the page
+		du, dv := (x-float64(c.margin))/c.scale, (y-float64(c.margin))/c.scale
+		return Point{c.tl.X + du*c.u.X + dv*c.v.X, c.tl.Y + du*c.u.Y + dv*c.v.Y}
+	}
+	cut, _ := sample(g, at(float64(r.Min.X), float64(r.Min.Y)), c.u, c.v, scale, ow, oh, bed)
+	inkAt := func(x, y int) (ink, keep bool) {
+		cx, cy := min(r.Max.X-1, r.Min.X+int(float64(x)*per)), min(r.Max.Y-1, r.Min.Y+int(float64(y)*per))
+		return v.ink[cy*w+cx], near[(cy-r.Min.Y)*r.Dx()+cx-r.Min.X]
+	}
+	// The ink's dark end: its 5th percentile.
+	var hist [256]int
+	inked := 0
+	for y := range oh {
+		for x := range ow {
+			if ink, _ := inkAt(x, y); ink {
+				hist[cut.Pix[y*cut.Stride+x]]++
+				inked++
 			}
 		}
 	}
-	if len(levels) == 0 {
+	if inked == 0 {
 		return nil
 	}
-	slices.Sort(levels)
-	dark := float64(levels[len(levels)/20])
+	dark, acc := 0.0, 0
+	for l, n := range hist {
+		acc += n
+		if acc > inked/20 {
+			dark = float64(l)
+			break
+		}
+	}
 	paper := background(c.img)
 	span := math.Max(paper-dark, 1)
-	out := image.NewGray(image.Rect(0, 0, r.Dx(), r.Dy()))
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		row := out.Pix[(y-r.Min.Y)*out.Stride:]
-		for x := r.Min.X; x < r.Max.X; x++ {
+	out := image.NewGray(image.Rect(0, 0, ow, oh))
+	for y := range oh {
+		row := out.Pix[y*out.Stride:]
+		for x := range ow {
 			val := 255.0
-			if keep(x, y) {
-				val = math.Max(0, math.Min(255, 255*(float64(c.img.Pix[y*c.img.Stride+x])-dark)/span))
+			if _, keep := inkAt(x, y); keep {
+				val = math.Max(0, math.Min(255, 255*(float64(cut.Pix[y*cut.Stride+x])-dark)/span))
 				if val > 235 {
 					val = 255
 				}
 			}
-			row[x-r.Min.X] = uint8(val)
+			row[x] = uint8(val)
 		}
 	}
+	dpi = int(math.Round(float64(dpi) * scale))
 	f := float64(SignatureDPI) / float64(dpi)
 	nw, nh := float64(out.Rect.Dx())*f, float64(out.Rect.Dy())*f
 	if nh > MaxSignatureHeight {

@@ -342,13 +342,6 @@ client.addEventListener("page.ready", (ev) => {
 // The signature pipeline's verdicts, box by box: the officer sees before
 // the signers leave whether every one of them signed.
 const decisionText = { signed: "Firmato", empty: "Firma mancante", doubtful: "Da verificare" };
-const reasonText = {
-  faint_ink: "inchiostro molto chiaro",
-  ink_crosses_edge: "la firma esce dal riquadro",
-  stray_mark: "segni isolati ignorati",
-  little_ink: "poco inchiostro per una firma",
-  two_lines: "due righe di scrittura: due firme nello stesso riquadro?",
-};
 const signatures = new Map(); // "page/role" -> decision
 
 const printedPages = new Map(); // act page index -> printed page (or error)
@@ -451,7 +444,9 @@ client.addEventListener("page.analysis", (ev) => {
     }
     const why = document.createElement("div");
     why.className = "why";
-    why.textContent = (s.reasons || []).map((r) => reasonText[r] || r).join("; ");
+    // The agent words its reasons in Italian (explanation); a code it
+    // has no words for is shown as it is.
+    why.textContent = (s.explanation && s.explanation.length ? s.explanation : s.reasons || []).join("; ");
     li.replaceChildren(title, body, mark, why);
   }
   const all = [...signatures.values()];

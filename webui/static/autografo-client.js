@@ -17,8 +17,8 @@
 // the preview as a Blob in detail.data, a "page" reply carries the page.
 // A "page.analysis" event says, for a page with signers' boxes, which are
 // signed: detail.signatures[i] has role, decision (signed, empty,
-// doubtful), reasons and, when there is ink, the signature as a PNG Blob in
-// data.
+// doubtful), reasons (codes) with their explanation in Italian, and, when
+// there is ink, the signature as a PNG Blob in data.
 // An "act.changed" event follows every change of an act: detail.act.state
 // (draft, printed, capturing, captured, checked, ready, delivered,
 // confirmed...), each signer's status, and detail.act.blockers: what keeps
