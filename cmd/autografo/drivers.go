@@ -38,6 +38,7 @@ type driverFlags struct {
 	simRotation int
 	simInterp   bool
 	simFaint    bool
+	simStrayDot bool
 	simPaper    string
 	simPaperLay string
 
@@ -62,6 +63,7 @@ func (f *driverFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.simRotation, "sim-rotation", 0, "quarter turn of every simulated page: 0, 90, 180 or 270")
 	fs.BoolVar(&f.simInterp, "sim-interpreter", false, "add an interpreter to the simulated act (six signers)")
 	fs.BoolVar(&f.simFaint, "sim-faint", false, "the simulated signers use a faint pen")
+	fs.BoolVar(&f.simStrayDot, "sim-stray-dot", false, "a pen dot in each box the simulator leaves unsigned (the analysis leaves it to the officer)")
 	fs.StringVar(&f.simPaper, "sim-paper", "", "PNG images of printed pages (comma-separated) for the simulated feeder, instead of its own act")
 	fs.StringVar(&f.simPaperLay, "sim-paper-layout", "", "layout (JSON, as autografo sheet new writes it) of --sim-paper: the signers sign in its boxes")
 	fs.BoolVar(&f.usb, "usb", true, "drive eSCL scanners plugged in by USB (IPP over USB)")
@@ -88,7 +90,7 @@ func (f *driverFlags) build(log *slog.Logger) ([]scanner.Driver, error) {
 			}
 		}
 		opts := sim.Options{Seed: f.simSeed, FeederPages: f.simPages, Faults: faults,
-			Unsigned: unsigned, PageTime: f.simPageTime, Rotation: f.simRotation, StrayDot: len(unsigned) > 0}
+			Unsigned: unsigned, PageTime: f.simPageTime, Rotation: f.simRotation, StrayDot: f.simStrayDot && len(unsigned) > 0}
 		if !math.IsNaN(f.simSkew) {
 			opts.SkewDeg = &f.simSkew
 		}
