@@ -40,8 +40,15 @@ func TestGeometryOnSimulatedPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		geo := EstimateGeometry(g, s.dpi)
-		if e := math.Abs(geo.SkewDeg - truth.SkewDeg); e > 0.1 || geo.Orientation != truth.Rotation || !geo.Trusted || !geo.OrientationTrusted {
+		// A turn is never trusted wrong. At 150 dpi a page skewed far
+		// may leave up and down to the officer; from 300 dpi it must not.
+		wrongTurn := geo.OrientationTrusted && geo.Orientation != truth.Rotation
+		untrusted := !geo.OrientationTrusted && s.dpi > 150
+		if e := math.Abs(geo.SkewDeg - truth.SkewDeg); e > 0.1 || wrongTurn || untrusted || !geo.Trusted {
 			t.Errorf("%+v: skew %.3f (error %.3f), turned %d, trusted %v/%v", s, geo.SkewDeg, e, geo.Orientation, geo.Trusted, geo.OrientationTrusted)
+		}
+		if !geo.OrientationTrusted {
+			t.Logf("%+v: up and down left to the officer", s)
 		}
 	}
 }

@@ -1122,12 +1122,18 @@ func (v *boxView) innerRects() []image.Rectangle {
 			if b-a < int(12*v.pxmm) || b-a < (min(top.b-top.a, bot.b-bot.a))*7/10 {
 				continue
 			}
-			// Sides joining them, at both ends.
+			// Sides joining them, at both ends: lines cleared (a thick
+			// one's end lies up to its thickness beyond the side), or
+			// ink too short to be cleared as a line.
 			sides := 0
 			for _, s := range v.vl {
-				if s.a <= top.pos+near && s.b >= bot.pos-near && (abs(s.pos-a) <= near || abs(s.pos-b) <= near) {
+				tol := near + max(s.thick, top.thick, bot.thick)
+				if s.a <= top.pos+near && s.b >= bot.pos-near && (abs(s.pos-a) <= tol || abs(s.pos-b) <= tol) {
 					sides++
 				}
+			}
+			if sides < 2 && v.inkSide(a, top.pos, bot.pos, near+top.thick) && v.inkSide(b, top.pos, bot.pos, near+top.thick) {
+				sides = 2
 			}
 			r := image.Rect(a, top.pos, b, bot.pos)
 			if sides >= 2 && r.Intersect(v.box).Dx()*r.Intersect(v.box).Dy()*10 >= r.Dx()*r.Dy()*6 {
@@ -1136,6 +1142,22 @@ func (v *boxView) innerRects() []image.Rectangle {
 		}
 	}
 	return out
+}
+
+// inkSide tells whether a side of a frame runs down near column x from
+// row y0 to y1: ink or a cleared line within tol of x on nearly every row.
+func (v *boxView) inkSide(x, y0, y1, tol int) bool {
+	rows, on := 0, 0
+	for y := max(0, y0); y < min(v.h, y1); y++ {
+		rows++
+		for xx := max(0, x-tol); xx <= min(v.w-1, x+tol); xx++ {
+			if i := y*v.w + xx; v.ink[i] || v.rules != nil && v.rules[i] {
+				on++
+				break
+			}
+		}
+	}
+	return rows > 0 && on*100 >= rows*90
 }
 
 // eachPixel calls fn for each pixel of a piece.
