@@ -1060,6 +1060,102 @@ func (v *boxView) stampRings() []ring {
 			out = append(out, rg)
 		}
 	}
+	if len(out) == 0 {
+		out = v.dottedRings(acc, aw, ah, cell, rmin, rstep, steps)
+	}
+	return out
+}
+
+// dottedRings finds the rings a fax or a dry stamp leaves as a string of
+// dots: each dot's gradient points away from the dot's own centre, not
+// the ring's, so the dots vote by their centres instead, for every centre
+// at each radius from them. A ring is then a circle most of whose sectors
+// hold one of many separate dots; a signature's strokes do not break into
+// a dozen dots along one circle.
+func (v *boxView) dottedRings(acc []uint8, aw, ah, cell int, rmin, rstep float64, steps int) []ring {
+	maxDot := 2 * v.pxmm
+	var dots []*comp
+	for _, c := range v.comps {
+		if c.removed == "" && float64(max(c.bounds.Dx(), c.bounds.Dy())) <= maxDot {
+			dots = append(dots, c)
+		}
+	}
+	if len(dots) < 12 {
+		return nil
+	}
+	clear(acc)
+	var best uint8
+	for _, d := range dots {
+		fx := float64(d.bounds.Min.X+d.bounds.Max.X) / 2 / float64(cell)
+		fy := float64(d.bounds.Min.Y+d.bounds.Max.Y) / 2 / float64(cell)
+		for k := range steps {
+			r := (rmin + rstep*float64(k)) * v.pxmm / float64(cell)
+			slab := acc[k*ah*aw : (k+1)*ah*aw]
+			n := int(2*math.Pi*r) + 1
+			for j := range n {
+				s, c := math.Sincos(2 * math.Pi * float64(j) / float64(n))
+				cx, cy := int(fx+r*c), int(fy+r*s)
+				if cx >= 0 && cy >= 0 && cx < aw && cy < ah {
+					if i := cy*aw + cx; slab[i] < math.MaxUint8 {
+						slab[i]++
+						best = max(best, slab[i])
+					}
+				}
+			}
+		}
+	}
+	if best < 12 {
+		return nil
+	}
+	var out []ring
+	type cand struct{ k, cy, cx int }
+	var tried []cand
+	for len(tried) < 4 {
+		bi, bn := -1, uint8(11)
+		for i, n := range acc {
+			if n > bn {
+				bi, bn = i, n
+			}
+		}
+		if bi < 0 {
+			break
+		}
+		k, rest := bi/(aw*ah), bi%(aw*ah)
+		c := cand{k, rest / aw, rest % aw}
+		tried = append(tried, c)
+		// Clear the neighbourhood: 2 mm of radius, 3 mm of centre.
+		for kk := max(0, k-4); kk <= min(steps-1, k+4); kk++ {
+			for y := max(0, c.cy-6); y <= min(ah-1, c.cy+6); y++ {
+				for x := max(0, c.cx-6); x <= min(aw-1, c.cx+6); x++ {
+					acc[kk*aw*ah+y*aw+x] = 0
+				}
+			}
+		}
+		rg := ring{cx: (float64(c.cx) + 0.5) * float64(cell), cy: (float64(c.cy) + 0.5) * float64(cell), r: (rmin + rstep*float64(c.k)) * v.pxmm}
+		// Most sectors hold a dot, and the dots on the circle are many.
+		tol := math.Max(0.6*v.pxmm, 0.07*rg.r)
+		var sectors [36]bool
+		on := 0
+		for _, d := range dots {
+			x := float64(d.bounds.Min.X+d.bounds.Max.X) / 2
+			y := float64(d.bounds.Min.Y+d.bounds.Max.Y) / 2
+			if math.Abs(math.Hypot(x-rg.cx, y-rg.cy)-rg.r) <= tol {
+				on++
+				sectors[int((math.Atan2(y-rg.cy, x-rg.cx)+math.Pi)/(2*math.Pi)*36)%36] = true
+			}
+		}
+		covered := 0
+		for _, s := range sectors {
+			if s {
+				covered++
+			}
+		}
+		// A ring's own text, larger than dots, fills some of its
+		// sectors: many dots along most of it are enough.
+		if on >= 12 && covered >= 27 || on >= 20 && covered >= 20 {
+			out = append(out, rg)
+		}
+	}
 	return out
 }
 
