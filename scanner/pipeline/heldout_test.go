@@ -253,7 +253,7 @@ func TestFormSet(t *testing.T) {
 		every = v
 	}
 	if formtest.RaceDetector {
-		every = 60 // a few pages, analysed side by side; make test measures the sample without it
+		every = 80 // four pages, analysed side by side; make test measures the sample without it
 	}
 	if v, err := strconv.Atoi(os.Getenv("AUTOGRAFO_FORMSET_PAGE")); err == nil {
 		only, half, every = v, -1, 1

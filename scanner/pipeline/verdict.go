@@ -1814,6 +1814,12 @@ func (v *boxView) decide(b Box) Verdict {
 			// A line drawn in the box, cleared with the printed ones.
 			verdict.Decision, verdict.Confidence = Doubtful, 0.5
 			reasons[ReasonStroke] = true
+		case v.offShare() >= 0.02:
+			// Part of the box is not on the sheet as the scan shows it
+			// (off the scan, or where the sheet was not told from what
+			// lies around it): what is not seen is not known empty.
+			verdict.Decision, verdict.Confidence = Doubtful, 0.5
+			reasons[ReasonOffPage] = true
 		default:
 			verdict.Decision, verdict.Confidence = Empty, 0.95
 			if neighbour {
@@ -1867,6 +1873,26 @@ func (v *boxView) decide(b Box) Verdict {
 	slices.Sort(verdict.Reasons)
 	verdict.ink = v.onlyInk(verdict.ink)
 	return verdict
+}
+
+// offShare is the share of the box that lies off the sheet.
+func (v *boxView) offShare() float64 {
+	if v.c.off == nil || v.box.Empty() {
+		return 0
+	}
+	off, all := 0, 0
+	for y := max(0, v.box.Min.Y); y < min(v.h, v.box.Max.Y); y++ {
+		for x := max(0, v.box.Min.X); x < min(v.w, v.box.Max.X); x++ {
+			all++
+			if v.c.off[y*v.w+x] {
+				off++
+			}
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return float64(off) / float64(all)
 }
 
 // onlyInk returns the mask unchanged: a hook for the signature's image,
