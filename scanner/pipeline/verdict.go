@@ -1170,7 +1170,12 @@ func (v *boxView) ringCovered(rg ring) bool {
 	for y := y0; y < y1; y++ {
 		for x := x0; x < x1; x++ {
 			id := v.lab[y*v.w+x]
-			if id == 0 || v.comps[id-1].removed != "" {
+			if id == 0 {
+				continue
+			}
+			// A ring's arcs beyond the box may have been taken for print
+			// (a row of its letters, dots): they are still ink on the ring.
+			if r := v.comps[id-1].removed; r != "" && r != "text" && r != "label" && r != "dots" {
 				continue
 			}
 			d := math.Hypot(float64(x)-rg.cx, float64(y)-rg.cy)

@@ -75,13 +75,12 @@ func Set(half, pages, textPages int) []Spec {
 		}
 		stream, seed := uint64(0xf0f3), 7919*uint64(i)+17
 		if i%2 == 1 {
-			// The reporting half's fifth draw. Two pages of the first
-			// were looked at while the pipeline was developed; the second,
-			// third and fourth were each reported on once
-			// (docs/BENCHMARKS.md keeps their figures) and the classes of
-			// error they showed were then fixed. None of this one has
-			// been looked at.
-			stream, seed = 0x5f0f3, seed^0xd6e8feb86659fd93
+			// The reporting half's sixth draw. Two pages of the first
+			// were looked at while the pipeline was developed; the second
+			// to the fifth were each reported on once (docs/BENCHMARKS.md
+			// keeps their figures) and the classes of error they showed
+			// were then fixed. None of this one has been looked at.
+			stream, seed = 0x6f0f3, seed^0xa0761d6478bd642f
 		}
 		rng := rand.New(rand.NewPCG(uint64(i), stream))
 		s := Spec{Index: i, Seed: seed, TextOnly: i >= pages}
