@@ -72,13 +72,13 @@ func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string
 		}
 		// A page printed with its code says which page it is, and where
 		// its boxes are.
-		var print pipeline.Printed
+		var printedPage pipeline.Printed
 		if pr, ok := a.printedOf(ctx, actID); ok {
 			var pl *placement
 			boxes, pa.Printed, pl = identify(g, p.DPI, actID, index, pr)
 			// Known, its print is taken away from the boxes before
 			// they are judged.
-			print = a.printOf(ctx, actID, pr, pl)
+			printedPage = a.printOf(ctx, actID, pr, pl)
 			if pa.Printed.OtherAct != "" {
 				// Name the act it belongs to, as the officer knows it.
 				if other, err := a.opts.Store.Act(ctx, pa.Printed.OtherAct); err == nil {
@@ -86,7 +86,7 @@ func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string
 				}
 			}
 		}
-		res, err = pipeline.ProcessImage(g, p.DPI, boxes, pipeline.Options{PreviewSize: -1, Printed: print})
+		res, err = pipeline.ProcessImage(g, p.DPI, boxes, pipeline.Options{PreviewSize: -1, Printed: printedPage})
 		if err != nil {
 			// A layout the page cannot hold reads nothing: every box on
 			// it is the officer's to check, none is a guess.

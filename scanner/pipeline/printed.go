@@ -36,7 +36,6 @@ func (v *boxView) subtractPrinted(p Printed, before []bool) int {
 	step := 1 / c.scale
 	ox := c.tl.X - float64(c.margin)*step*(c.u.X+c.v.X)
 	oy := c.tl.Y - float64(c.margin)*step*(c.u.Y+c.v.Y)
-	ref := make([]bool, v.w*v.h)
 	var pts []int
 	for y := range v.h {
 		for x := range v.w {
@@ -46,7 +45,6 @@ func (v *boxView) subtractPrinted(p Printed, before []bool) int {
 			g, ok := p.PrintedGray(px, py)
 			if ok && g < printedInk {
 				i := y*v.w + x
-				ref[i] = true
 				if c.off == nil || !c.off[i] {
 					pts = append(pts, i)
 				}
@@ -98,7 +96,7 @@ func (v *boxView) subtractPrinted(p Printed, before []bool) int {
 		return 0
 	}
 	// The print, shifted, grown by the blur; what ink lies on it goes.
-	mask := make([]bool, len(ref))
+	mask := make([]bool, v.w*v.h)
 	for _, i := range pts {
 		x, y := i%v.w+bestX, i/v.w+bestY
 		if x >= 0 && y >= 0 && x < v.w && y < v.h {

@@ -9,6 +9,7 @@ import (
 	"image/draw"
 	"os/exec"
 	"strconv"
+	"time"
 
 	"github.com/autografo/autografo/scanner/pnm"
 )
@@ -31,6 +32,9 @@ func Render(ctx context.Context, pdf []byte, page, dpi int, pdftoppm string) (*i
 	if page < 1 || dpi < 20 || dpi > 1200 {
 		return nil, fmt.Errorf("%w: page %d at %d dpi", ErrRender, page, dpi)
 	}
+	// A PDF that came from a browser must not hold the analysis up.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	p := strconv.Itoa(page)
 	cmd := exec.CommandContext(ctx, pdftoppm, "-gray", "-r", strconv.Itoa(dpi), "-f", p, "-l", p, "-singlefile", "-")
 	cmd.Stdin = bytes.NewReader(pdf)

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/png"
 	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -49,27 +47,10 @@ func printed(t testing.TB) ([]byte, Layout) {
 // render rasterizes page 1 with poppler, the real renderer, in gray.
 func render(t testing.TB, pdf []byte, dpi int) *image.Gray {
 	t.Helper()
-	tool := scannertest.Need(t, "pdftoppm")
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.pdf")
-	os.WriteFile(in, pdf, 0o600)
-	out, err := exec.Command(tool, "-gray", "-png", "-r", strconv.Itoa(dpi), "-f", "1", "-l", "1", "-singlefile", in, filepath.Join(dir, "page")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdftoppm: %v\n%s", err, out)
-	}
-	f, err := os.Open(filepath.Join(dir, "page.png"))
+	scannertest.Need(t, "pdftoppm")
+	g, err := Render(context.Background(), pdf, 1, dpi, "")
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, ok := img.(*image.Gray)
-	if !ok {
-		g = image.NewGray(img.Bounds())
-		draw.Draw(g, g.Rect, img, img.Bounds().Min, draw.Src)
 	}
 	return g
 }
