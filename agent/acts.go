@@ -28,6 +28,7 @@ var roles = []struct {
 	{"parte1", "La prima parte", "prima parte", "della prima parte"},
 	{"parte2", "La seconda parte", "seconda parte", "della seconda parte"},
 	{"dichiarante", "Il dichiarante", "dichiarante", "del dichiarante"},
+	{"titolare", "Il titolare", "titolare", "del titolare"},
 	{"testimone1", "Il testimone", "primo testimone", "del primo testimone"},
 	{"testimone2", "Il testimone", "secondo testimone", "del secondo testimone"},
 	{"testimone3", "Il testimone", "terzo testimone", "del terzo testimone"},
@@ -220,7 +221,8 @@ func (r record) documentPages() []store.Page {
 // signerStatus is where one signer stands, from the verdicts on the
 // document's pages and the officer's exceptions.
 func (r record) signerStatus(s store.Signer, inDocument map[int]bool) protocol.Signer {
-	out := protocol.Signer{Role: s.Role, Nome: s.Nome, Cognome: s.Cognome, CodiceFiscale: s.CodiceFiscale, Label: s.Label}
+	out := protocol.Signer{Role: s.Role, Nome: s.Nome, Cognome: s.Cognome, CodiceFiscale: s.CodiceFiscale, Label: s.Label,
+		Display: displayName(s)}
 	if s.Unable {
 		out.Unable = &protocol.Exception{Reason: s.UnableReason, By: s.DecidedBy}
 	}
@@ -368,6 +370,13 @@ func (a *Agent) viewOf(ctx context.Context, act store.Act) (protocol.Act, error)
 		return protocol.Act{}, err
 	}
 	v := rec.view()
+	a.mu.Lock()
+	for _, c := range a.captures {
+		if c.act == act.ID {
+			v.Capture = c.id
+		}
+	}
+	a.mu.Unlock()
 	if act.Document != "" {
 		if d, err := a.opts.Store.DocumentMeta(ctx, act.ID, act.Document); err == nil {
 			if info, ok := documentInfoOf(d); ok {

@@ -230,6 +230,16 @@ func TestSignersAreNamedInTheirOwnWords(t *testing.T) {
 			t.Errorf("%+v: %q, want %q", tc.s, got, tc.want)
 		}
 	}
+	// On the page, each witness is told apart from the other.
+	for s, want := range map[store.Signer]string{
+		{Role: "testimone1", Nome: "Luca", Cognome: "Romano"}: "Luca Romano (primo testimone)",
+		{Role: "testimone2"}:                                  "Secondo testimone",
+		{Role: "titolare", Cognome: "Kovačič"}:                "Kovačič (titolare)",
+	} {
+		if got := displayName(s); got != want {
+			t.Errorf("%+v shown as %q, want %q", s, got, want)
+		}
+	}
 }
 
 // The probes that found the act had no owner, now refused.
@@ -435,5 +445,37 @@ func TestAnUnusableLayoutLeavesTheBoxToTheOfficer(t *testing.T) {
 	checked := tb.untilState(act.ID, store.StateChecked)
 	if got := blockerCodes(checked.Blockers); len(got) != 2 {
 		t.Fatalf("blockers %v", got)
+	}
+}
+
+// A tab that takes up an act while its capture runs learns the capture's
+// id from the act itself, and can follow and cancel it.
+func TestAResumedActNamesItsRunningCapture(t *testing.T) {
+	h := newHarness(t)
+	id := auth.Identity{Perms: auth.View | auth.Capture, Comune: "F205", Operator: "anna.ufficiale"}
+	first := h.connect(id)
+	hold := make(chan struct{})
+	h.drv.Script("fake:1", scannertest.Step{Data: signedPage(t)}, scannertest.Step{Block: hold})
+	act := first.open([3]string{"sposo", "Marco", "Bianchi"})
+	started := first.call(map[string]any{"type": "capture.start", "act": act.ID, "device": "fake:1", "source": "feeder", "dpi": 300, "color": "gray"})
+	if started.Type != protocol.TypeCaptureStarted {
+		t.Fatalf("capture.start: %s", started.raw)
+	}
+	capID := decode[protocol.CaptureRef](t, started).Capture
+	if f := first.until(protocol.TypePageReady); f.Type != protocol.TypePageReady {
+		t.Fatalf("first page: %s", f.raw)
+	}
+	second := h.connect(id)
+	resumed := decode[protocol.ActInfo](t, second.call(map[string]any{"type": "act.resume", "act": act.ID}))
+	if resumed.Act.State != "capturing" || resumed.Act.Capture != capID {
+		t.Fatalf("resumed mid-capture: state %q capture %q, want capturing %q", resumed.Act.State, resumed.Act.Capture, capID)
+	}
+	if f := second.call(map[string]any{"type": "capture.cancel", "capture": resumed.Act.Capture}); f.Type != protocol.TypeCaptureCanceled {
+		t.Fatalf("cancel from the second tab: %s", f.raw)
+	}
+	close(hold)
+	ended := second.untilState(act.ID, store.StateCaptured)
+	if ended.Capture != "" || ended.Pages != 1 {
+		t.Errorf("after the capture: capture %q, %d pages", ended.Capture, ended.Pages)
 	}
 }

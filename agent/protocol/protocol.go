@@ -177,6 +177,9 @@ type Signer struct {
 	Cognome       string `json:"cognome,omitempty"`
 	CodiceFiscale string `json:"codiceFiscale,omitempty"`
 	Label         string `json:"label,omitempty"`
+	// Display names the signer on the page, in the act's words: "Chiara
+	// Colombo (secondo testimone)", or "Secondo testimone" without a name.
+	Display string `json:"display,omitempty"`
 	// Status is one of the Signer* constants.
 	Status string `json:"status,omitempty"`
 	// Pages are the act's pages where this signer's box was found.
@@ -233,6 +236,10 @@ type Act struct {
 	// State is one of draft, printed, capturing, captured, checked, ready,
 	// delivered, confirmed, purged, cancelled, deleted (docs/ACT-LIFECYCLE.md).
 	State string `json:"state"`
+	// Capture is the capture running into the act while it is capturing:
+	// a tab opened or reloaded meanwhile follows it, and can cancel it,
+	// by this id.
+	Capture string `json:"capture,omitempty"`
 	// Blockers say what keeps a checked act from being ready.
 	Blockers []Blocker `json:"blockers,omitempty"`
 	// Document is the upload-ready document, once the act is ready.
