@@ -233,8 +233,8 @@ func TestSignersAreNamedInTheirOwnWords(t *testing.T) {
 	// On the page, each witness is told apart from the other.
 	for s, want := range map[store.Signer]string{
 		{Role: "testimone1", Nome: "Luca", Cognome: "Romano"}: "Luca Romano (primo testimone)",
-		{Role: "testimone2"}:                                  "Secondo testimone",
-		{Role: "titolare", Cognome: "Kovačič"}:                "Kovačič (titolare)",
+		{Role: "testimone2"}:                   "Secondo testimone",
+		{Role: "titolare", Cognome: "Kovačič"}: "Kovačič (titolare)",
 	} {
 		if got := displayName(s); got != want {
 			t.Errorf("%+v shown as %q, want %q", s, got, want)
