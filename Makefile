@@ -18,7 +18,10 @@ FORM_FONTS := fonts-liberation2 fonts-dancingscript fonts-dkg-handwriting fonts-
 	fonts-breip fonts-femkeklaver fonts-humor-sans fonts-ecolier-court
 TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
 	qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
-	softhsm2 umockdev libumockdev-dev $(FORM_FONTS)
+	softhsm2 umockdev libumockdev-dev curl ca-certificates $(FORM_FONTS)
+# The page's accessibility is checked with axe-core (npm), fetched once.
+AXE_DIR := $(CURDIR)/.cache/axe-core
+export AUTOGRAFO_AXE := $(AXE_DIR)/axe.min.js
 
 .PHONY: run test soak deps-run deps-test build vet screenshot security-report bench bench-saned bench-usb clean
 
@@ -26,6 +29,7 @@ run: deps-run
 	$(GO) run ./cmd/autografo serve --sim --port $(PORT)
 
 test: deps-test
+	@.ci/axe $(AXE_DIR)
 	$(GO) vet -tags umockdev ./...
 	# Everything under the race detector; the image tests leave out their
 	# 600 dpi pages there (-short) and run in full without it after.
@@ -52,6 +56,7 @@ deps-test:
 
 # Refreshes the README's screenshot from a real capture in headless Chromium.
 screenshot: deps-test
+	@.ci/axe $(AXE_DIR)
 	AUTOGRAFO_SCREENSHOT=$(CURDIR)/docs/screenshot-capture.png AUTOGRAFO_SCREENSHOT_SIGNATURES=$(CURDIR)/docs/screenshot-signatures.png \
 		$(GO) test -count=1 -run 'TestBrowserFeederCaptureShowsEveryPage|TestBrowserShowsEachSignersVerdict' ./cmd/autografo
 

@@ -214,7 +214,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 func waitDone(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#status[data-state="done"]`)); err != nil {
-		t.Fatalf("waiting for the done state: %v (status %q, error %q)", err, text(t, ctx, `#status`), text(t, ctx, `#error`))
+		t.Fatalf("waiting for the done state: %v (status %q, error %q)", err, text(t, ctx, `#status`), text(t, ctx, `#notice`))
 	}
 	return text(t, ctx, `#status`)
 }
@@ -228,7 +228,7 @@ func fillSigners(t *testing.T, ctx context.Context) {
 	t.Helper()
 	var steps []chromedp.Action[chromedp.Void]
 	for i, n := range [][2]string{{"Marco", "Bianchi"}, {"Giulia", "Esposito"}, {"Luca", "Romano"}, {"Chiara", "Colombo"}, {"Anna", "Ricci"}} {
-		row := fmt.Sprintf(`#signers tbody tr:nth-child(%d) `, i+1)
+		row := fmt.Sprintf(`#signers .signer-row:nth-child(%d) `, i+1)
 		steps = append(steps, chromedp.SetValue(row+`.nome`, n[0]), chromedp.SetValue(row+`.cognome`, n[1]))
 	}
 	if err := chromedp.Do(ctx, steps...); err != nil {
@@ -273,7 +273,7 @@ func TestBrowserFeederCaptureShowsEveryPage(t *testing.T) {
 		t.Errorf("page order %q, want 1,2,3", order)
 	}
 	// The act's document for ANSC arrives after the capture.
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#document`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#document-panel`)); err != nil {
 		t.Fatalf("no document after the capture: %v\n%s", err, ag.logs)
 	}
 	if info, name := text(t, ctx, `#document-info`), text(t, ctx, `#document-link`); !strings.HasPrefix(info, "3 pagine, ") || !strings.HasSuffix(name, ".pdf") {
@@ -286,10 +286,10 @@ func TestBrowserJamShowsItalianErrorAndRetryWorks(t *testing.T) {
 	ag := startAgent(t, "--sim-pages", "3", "--sim-page-time", "200ms", "--sim-faults", "jam@2")
 	openPage(t, ctx, ag.URL)
 
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`), chromedp.WaitVisible(`#error`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`), chromedp.WaitVisible(`#notice`)); err != nil {
 		t.Fatalf("waiting for the jam: %v", err)
 	}
-	errText := text(t, ctx, `#error`)
+	errText := text(t, ctx, `#notice`)
 	button := text(t, ctx, `#acquire`)
 	if !strings.Contains(errText, "Carta inceppata") || !strings.Contains(errText, "conservate") {
 		t.Errorf("error shown = %q, want the Italian jam message", errText)
@@ -313,7 +313,7 @@ func TestBrowserJamShowsItalianErrorAndRetryWorks(t *testing.T) {
 	if want := "Acquisizione completata: 3 pagine."; status != want {
 		t.Errorf("status after retry = %q, want %q", status, want)
 	}
-	hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#error").hidden`))
+	hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#notice").hidden`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,6 +398,7 @@ func TestBrowserPendingActsSurviveAReloadAndResume(t *testing.T) {
 	ctx := browser(t)
 	ag := startAgent(t, "--sim-pages", "2", "--sim-page-time", "50ms")
 	openPage(t, ctx, ag.URL)
+	fillSigners(t, ctx)
 	if err := chromedp.Do(ctx,
 		chromedp.Click(`#emergency`),
 		chromedp.WaitVisible(`#register`),
@@ -407,22 +408,38 @@ func TestBrowserPendingActsSurviveAReloadAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDone(t, ctx)
-	// The act is listed as pending, with its emergency-register number.
+	// The act is listed as pending, by its signers, with its
+	// emergency-register number; it is the one open here.
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#pending li`)); err != nil {
 		t.Fatal(err)
 	}
-	if got := text(t, ctx, `#pending li`); !strings.Contains(got, "Matrimonio · 2 pagine · acquisito") || !strings.Contains(got, "Registro di emergenza n. 12/2026") {
+	if got := text(t, ctx, `#pending li`); !strings.Contains(got, "Matrimonio: Marco Bianchi e Giulia Esposito") ||
+		!strings.Contains(got, "2 pagine") || !strings.Contains(got, "Registro di emergenza n. 12/2026") || !strings.Contains(got, "Aperto") {
 		t.Errorf("pending entry %q", got)
 	}
-	// A reload (the session survives in the tab) lists it again, and
-	// Riprendi brings back its pages.
-	if err := chromedp.Do(ctx,
-		chromedp.Reload(),
-		chromedp.WaitVisible(`#connection[data-state="open"]`),
-		chromedp.WaitVisible(`#pending li button.resume`),
-		chromedp.Click(`#pending li button.resume`),
-	); err != nil {
-		t.Fatalf("resume after reload: %v", err)
+	// A reload shows the same act again by itself: its pages, its
+	// verdicts and its names (the session and the act survive in the tab).
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(`#connection[data-state="open"]`)); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](loadedThumbnails+` === 2 && document.querySelectorAll("#signature-list li").length === 5`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the act after a reload: %v (%d thumbnails)", err, count(t, ctx, loadedThumbnails))
+	}
+	if got := text(t, ctx, `#act-name`); got != "Matrimonio: Marco Bianchi e Giulia Esposito" {
+		t.Errorf("header after reload %q", got)
+	}
+	// «Nuovo atto» starts from an empty form: no names of the couple before.
+	if err := chromedp.Do(ctx, chromedp.Click(`#new-act`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#signers input")].map(i => i.value).join("")
+		+ document.querySelectorAll("#pages li, #signature-list li").length`)); err != nil || got != "0" {
+		t.Errorf("after «Nuovo atto» the form and the act still show %q (%v)", got, err)
+	}
+	// «Apri» takes the pending act up again, pages and all.
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#pending li button.resume`), chromedp.Click(`#pending li button.resume`)); err != nil {
+		t.Fatalf("resume: %v", err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](loadedThumbnails+` === 2`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("2 thumbnails after resuming: %v (have %d)", err, count(t, ctx, loadedThumbnails))
@@ -430,14 +447,17 @@ func TestBrowserPendingActsSurviveAReloadAndResume(t *testing.T) {
 	if got := text(t, ctx, `#status`); got != "Atto ripreso: 2 pagine già acquisite." {
 		t.Errorf("status %q", got)
 	}
-	// Capturing again continues the same act. The status is already
-	// "done" from the resume: wait for the capture's own ending.
+	// Capturing again continues the same act, and says the pages were
+	// added, not that they replaced anything.
 	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#status").textContent === "Acquisizione completata: 4 pagine."`,
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#status").textContent.startsWith("Aggiunte 2 pagine: l'atto ne ha ora 4.")`,
 		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		t.Errorf("after continuing the act: %q (%v)", text(t, ctx, `#status`), err)
+	}
+	if got := text(t, ctx, `#status`); !strings.Contains(got, "le pagine sono doppie") {
+		t.Errorf("no word about duplicates: %q", got)
 	}
 }
 
@@ -452,22 +472,23 @@ func TestBrowserShowsEachSignersVerdict(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDone(t, ctx)
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll("#signature-list li").length === 5 &&
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelectorAll("#signature-list li figure").length === 5 &&
+		![...document.querySelectorAll("#signature-list li")].some(li => li.dataset.status === "pending") &&
 		[...document.querySelectorAll("#signature-list img")].every(i => i.complete && i.naturalWidth > 0)`,
 		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("five verdicts with their signatures: %v\n%s", err, ag.logs)
 	}
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#signature-list li")].map(li =>
-		li.dataset.role + "=" + li.dataset.decision + ":" + li.querySelector(".mark").textContent + ":" + (li.querySelector("img") ? "img" : li.querySelector(".blank").textContent)).join(" | ")`))
+		li.dataset.role + "=" + li.dataset.status + ":" + li.querySelector(".mark").textContent + ":" + (li.querySelector("img") ? "img" : li.querySelector(".blank").textContent)).join(" | ")`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "sposo=signed:Firmato:img | sposa=signed:Firmato:img | testimone1=signed:Firmato:img | testimone2=empty:Firma mancante:Riquadro vuoto | ufficiale=signed:Firmato:img"
+	want := "sposo=signed:Firmato:img | sposa=signed:Firmato:img | testimone1=signed:Firmato:img | testimone2=missing:Firma mancante:Riquadro vuoto | ufficiale=signed:Firmato:img"
 	if got != want {
 		t.Errorf("verdicts:\n%s\nwant\n%s", got, want)
 	}
 	// The names are the act's (none typed here), not what the paper says.
-	if s := text(t, ctx, `#signature-summary`); s != "Firme presenti: 4 di 5. Manca la firma di: Secondo testimone." {
+	if s := text(t, ctx, `#signature-summary`); s != "Firme a posto: 4 di 5. Firma mancante: Secondo testimone." {
 		t.Errorf("summary %q", s)
 	}
 	if shot := os.Getenv("AUTOGRAFO_SCREENSHOT_SIGNATURES"); shot != "" {
@@ -527,15 +548,15 @@ func TestBrowserPrintedSheetIsRecognised(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#printed-summary").textContent === "Pagine riconosciute: 1 di 1."`,
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#printed-summary").textContent === "Fogli riconosciuti: 1 di 1."`,
 		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("printed summary %q: %v\n%s", text(t, ctx, `#printed-summary`), err, ag2.logs)
 	}
-	if c := text(t, ctx, `#pages li[data-page="1"] div`); c != "Pagina 1 di 1" {
+	if c := text(t, ctx, `#pages li[data-page="1"] .caption`); c != "Foglio 1 di 1" {
 		t.Errorf("thumbnail caption %q", c)
 	}
-	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#signature-list li")].map(li => li.dataset.role + "=" + li.dataset.decision).join(" ")`))
-	if err != nil || got != "sposo=empty sposa=empty testimone1=empty testimone2=empty ufficiale=empty" {
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#signature-list li")].map(li => li.dataset.role + "=" + li.dataset.status).join(" ")`))
+	if err != nil || got != "sposo=missing sposa=missing testimone1=missing testimone2=missing ufficiale=missing" {
 		t.Errorf("verdicts on the unsigned sheet: %q %v", got, err)
 	}
 }

@@ -1,17 +1,87 @@
-// The reference act-drafting page: describe the act, scan its signed pages,
-// watch them arrive. Everything the operator reads is Italian.
+// The reference act-drafting page: one act at a time, from its signers to
+// «Pronto per ANSC». Everything shown about an act comes from the agent's
+// own view of it (act.changed, act.resume) and from events that name it:
+// a message about another act never reaches the screen. Everything the
+// operator reads is Italian.
 import { AutografoClient } from "./autografo-client.js";
 
 const $ = (sel) => document.querySelector(sel);
+const el = (tag, props = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "dataset") Object.assign(e.dataset, v);
+    else if (k in e) e[k] = v;
+    else e.setAttribute(k, v);
+  }
+  e.append(...children);
+  return e;
+};
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
 const wsURL = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/v1/ws";
 const SESSION_KEY = "autografo.session";
-let typedCode = null;
+const ACT_KEY = "autografo.act"; // the act this tab shows, across reloads
+const DELIVERY_KEY = "autografo.delivery."; // + act id: the holder's token
 
-// Credentials for each connection, best first: the one-time token that
-// `autografo open` put in the fragment (removed from the address bar at once,
-// it works only once), a code typed by the operator, the session kept from
-// an earlier pairing in this tab.
+// Signers each kind of act asks for, in order, and those it may add.
+const KINDS = {
+  matrimonio: { roles: ["sposo", "sposa", "testimone1", "testimone2", "ufficiale"], extra: ["interprete", "interprete2"] },
+  unione_civile: { roles: ["parte1", "parte2", "testimone1", "testimone2", "ufficiale"], extra: ["interprete", "interprete2"] },
+  nascita: { roles: ["dichiarante", "ufficiale"], extra: ["testimone1", "testimone2", "interprete"] },
+  morte: { roles: ["dichiarante", "ufficiale"], extra: ["testimone1", "testimone2", "interprete"] },
+  cittadinanza: { roles: ["dichiarante", "ufficiale"], extra: ["testimone1", "testimone2", "interprete"] },
+  carta_identita: { roles: ["titolare", "ufficiale"], extra: ["interprete"] },
+  altro: { roles: ["dichiarante", "ufficiale"], extra: ["testimone1", "testimone2", "testimone3", "testimone4", "interprete"] },
+};
+const ROLE_NAMES = {
+  sposo: "Sposo", sposa: "Sposa", parte1: "Prima parte", parte2: "Seconda parte", dichiarante: "Dichiarante",
+  titolare: "Titolare", testimone1: "Primo testimone", testimone2: "Secondo testimone", testimone3: "Terzo testimone",
+  testimone4: "Quarto testimone", interprete: "Interprete", interprete2: "Secondo interprete",
+  ufficiale: "Ufficiale dello stato civile",
+};
+const KIND_NAMES = Object.fromEntries([...$("#kind").options].map((o) => [o.value, o.textContent]));
+const STATE_NAMES = {
+  draft: "aperto", printed: "fogli stampati", capturing: "in acquisizione", captured: "controllo delle firme",
+  checked: "firme da completare", ready: "pronto per ANSC", delivered: "in invio ad ANSC",
+  confirmed: "accettato da ANSC", cancelled: "annullato", purged: "eliminato", deleted: "eliminato",
+};
+// The lifecycle's states as the steps the officer walks through.
+const STEP_OF = {
+  none: "atto", draft: "stampa", printed: "firme", capturing: "acquisizione", captured: "verifica",
+  checked: "verifica", ready: "documento", delivered: "consegna", confirmed: "consegna", cancelled: "atto",
+};
+const STEPS = [...document.querySelectorAll("#steps li")].map((li) => li.dataset.step);
+const SIGNER_TEXT = {
+  signed: "Firmato", missing: "Firma mancante", doubtful: "Da verificare", unchecked: "Riquadro non trovato",
+  unable: "Non può firmare", confirmed: "Firma verificata dall'ufficiale", pending: "In attesa delle pagine",
+};
+// Blockers that are news, not faults: shown as the status, not in red.
+const QUIET_BLOCKERS = new Set(["blocker_no_pages", "blocker_analysis_pending"]);
+
+// view is everything the page shows. Only the handlers below change it,
+// and each change ends in render().
+const view = {
+  conn: "connecting", // connecting, open, closed, pairing
+  perms: new Set(),
+  devices: [],
+  act: null, // the agent's view of the act (protocol Act), or null for a new one
+  replacing: null, // an act with no pages whose data the officer is correcting
+  pages: new Map(), // index -> { info, url }
+  analyses: new Map(), // index -> page.analysis, each signature with its url
+  capture: null, // { id, page, phase, bytes, total } while the act captures
+  outcome: null, // { text, state } of the last capture
+  document: null, // { act, info, r006, eccezioni, url }
+  sheet: null, // { act, name, url }
+  notice: null, // { text, kind: "error" | "info" | "warning" }
+  jammed: false,
+  resumes: false, // the running capture carries on one that stopped early
+};
+
+let typedCode = null;
 function credentials() {
+  // Best first: the one-time token `autografo open` put in the fragment
+  // (taken out of the address bar at once: it works once), a code typed
+  // in the page, the session kept from an earlier pairing in this tab.
   const m = location.hash.match(/pair=([A-Za-z0-9_-]+)/);
   if (m) {
     history.replaceState(null, "", location.pathname + location.search);
@@ -28,123 +98,69 @@ function credentials() {
 
 const client = new AutografoClient(wsURL, { credentials: async () => credentials() });
 
-function showPairing(message) {
-  sessionStorage.removeItem(SESSION_KEY);
-  $("#workspace").hidden = true;
-  $("#pairing").hidden = false;
-  const el = $("#pair-error");
-  el.textContent = message || "";
-  el.hidden = !message;
-  const c = $("#connection");
-  c.textContent = "Non collegato";
-  c.dataset.state = "closed";
+function notify(text, kind = "info") {
+  view.notice = text ? { text, kind } : null;
+  render();
+}
+const fail = (err) => notify(err.message || String(err), "error");
+const busy = () => Boolean(view.capture) || view.act?.state === "capturing";
+const isCurrent = (actId) => Boolean(view.act) && view.act.id === actId;
+
+// ---- The act's form ------------------------------------------------------
+
+function roleOptions(kind, chosen) {
+  const k = KINDS[kind] || KINDS.altro;
+  const roles = [...new Set([...k.roles, ...k.extra, chosen].filter(Boolean))];
+  return roles.map((r) => new Option(ROLE_NAMES[r] || r, r, false, r === chosen));
 }
 
-function connect() {
-  client.connect().catch((err) => {
-    if (err.code === "unauthorized") {
-      showPairing(sessionStorage.getItem(SESSION_KEY) || $("#pair-code").value ? err.message : "");
-      return;
-    }
-    const el = $("#connection");
-    el.textContent = "Autografo non raggiungibile";
-    el.dataset.state = "closed";
-    showError(err.message);
-    $("#workspace").hidden = false;
+function addSignerRow(role, nome = "", cognome = "") {
+  const rows = $("#signers");
+  const n = rows.children.length + 1;
+  const select = el("select", { className: "role", "aria-label": `Ruolo del firmatario ${n}` }, ...roleOptions($("#kind").value, role));
+  const row = el("div", { className: "signer-row" },
+    select,
+    el("input", { className: "nome", maxLength: 100, placeholder: "Nome", value: nome, "aria-label": `Nome del firmatario ${n}` }),
+    el("input", { className: "cognome", maxLength: 100, placeholder: "Cognome", value: cognome, "aria-label": `Cognome del firmatario ${n}` }),
+    el("button", { type: "button", className: "remove secondary small", textContent: "✕", "aria-label": `Rimuovi il firmatario ${n}`, title: "Rimuovi" }),
+  );
+  row.querySelector(".remove").addEventListener("click", () => {
+    row.remove();
+    renumberRows();
+  });
+  rows.append(row);
+}
+
+function renumberRows() {
+  [...$("#signers").children].forEach((row, i) => {
+    row.querySelector(".role").setAttribute("aria-label", `Ruolo del firmatario ${i + 1}`);
+    row.querySelector(".nome").setAttribute("aria-label", `Nome del firmatario ${i + 1}`);
+    row.querySelector(".cognome").setAttribute("aria-label", `Cognome del firmatario ${i + 1}`);
+    row.querySelector(".remove").setAttribute("aria-label", `Rimuovi il firmatario ${i + 1}`);
   });
 }
 
-$("#pair-form").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  typedCode = $("#pair-code").value.trim();
-  connect();
-});
-
-const state = { act: null, actKey: "", capture: null, pages: 0 };
-
-const defaultSigners = ["sposo", "sposa", "testimone1", "testimone2", "ufficiale"];
-
-// Nome and cognome are separate fields, as ANSC lists signers: Autografo
-// never splits a full name.
-function addSigner(role = "testimone1", nome = "", cognome = "") {
-  const row = $("#signer-row").content.firstElementChild.cloneNode(true);
-  row.querySelector(".role").value = role;
-  row.querySelector(".nome").value = nome;
-  row.querySelector(".cognome").value = cognome;
-  row.querySelector(".remove").addEventListener("click", () => row.remove());
-  $("#signers tbody").append(row);
+// fillForm shows an act's data, or the empty form of a kind.
+function fillForm(kind, signers, emergency = false, register = "") {
+  $("#kind").value = kind;
+  $("#signers").replaceChildren();
+  for (const s of signers) addSignerRow(s.role, s.nome || "", s.cognome || "");
+  $("#emergency").checked = emergency;
+  $("#register").value = register;
+  $("#register-time").value = "";
 }
 
-function signers() {
-  return [...document.querySelectorAll("#signers tbody tr")].map((tr) => ({
-    role: tr.querySelector(".role").value,
-    nome: tr.querySelector(".nome").value.trim(),
-    cognome: tr.querySelector(".cognome").value.trim(),
-  }));
-}
-
-function setStatus(text, st) {
-  const el = $("#status");
-  el.textContent = text;
-  el.dataset.state = st;
-}
-
-function showError(message) {
-  const el = $("#error");
-  el.textContent = message;
-  el.hidden = !message;
-}
-
-function setBusy(busy) {
-  $("#acquire").disabled = busy || !$("#device").value;
-  $("#cancel").hidden = !busy;
-  $("#new-act").hidden = busy || !state.act;
-  for (const el of document.querySelectorAll("#act-form fieldset")) el.disabled = busy;
-}
-
-function renderDevices(devices) {
-  const sel = $("#device");
-  const previous = sel.value;
-  sel.replaceChildren();
-  if (devices.length === 0) {
-    sel.append(new Option("Nessuno scanner trovato", ""));
-  }
-  for (const d of devices) sel.append(new Option(d.name, d.id));
-  if (devices.some((d) => d.id === previous)) sel.value = previous;
-  setBusy(Boolean(state.capture));
-}
-
-function resetAct() {
-  $("#document").hidden = true;
-  showBlockers(null);
-  $("#sheet").hidden = true;
-  state.act = null;
-  state.actKey = "";
-  state.pages = 0;
-  $("#pages").replaceChildren();
-  clearSignatures();
-  showError("");
-  setStatus("Pronto. Inserire i fogli firmati e premere «Acquisisci».", "idle");
-  $("#acquire").textContent = "Acquisisci";
-  setBusy(false);
-}
-
-const kindNames = {
-  matrimonio: "Matrimonio", unione_civile: "Unione civile", nascita: "Nascita", morte: "Morte",
-  cittadinanza: "Cittadinanza", altro: "Altro",
-};
-const stateNames = {
-  draft: "aperto", printed: "fogli stampati", capturing: "in acquisizione", captured: "acquisito",
-  checked: "acquisito, firme da completare", ready: "pronto per ANSC", delivered: "in invio ad ANSC",
-  confirmed: "accettato da ANSC", cancelled: "annullato",
-};
-
-function describe(desc) {
-  return JSON.stringify(desc);
+function blankForm(kind = $("#kind").value) {
+  fillForm(kind, (KINDS[kind] || KINDS.altro).roles.map((role) => ({ role })));
 }
 
 function formAct() {
-  const desc = { kind: $("#kind").value, signers: signers() };
+  const signers = [...document.querySelectorAll("#signers .signer-row")].map((row) => ({
+    role: row.querySelector(".role").value,
+    nome: row.querySelector(".nome").value.trim(),
+    cognome: row.querySelector(".cognome").value.trim(),
+  }));
+  const desc = { kind: $("#kind").value, signers };
   if ($("#emergency").checked) {
     desc.emergency = true;
     desc.register = $("#register").value.trim();
@@ -154,398 +170,858 @@ function formAct() {
   return desc;
 }
 
-async function refreshPending() {
-  let acts;
-  try {
-    ({ acts } = await client.request("acts.list"));
-  } catch {
-    return; // view permission missing or disconnected: nothing to show
-  }
-  const list = $("#pending");
-  list.replaceChildren();
-  $("#pending-empty").hidden = acts.length > 0;
-  for (const act of acts) {
-    const li = document.createElement("li");
-    li.dataset.act = act.id;
-    const text = document.createElement("span");
-    const when = new Date(act.created).toLocaleString("it-IT", { dateStyle: "short", timeStyle: "short" });
-    text.textContent = `${kindNames[act.kind] || act.kind} · ${act.pages} ${act.pages === 1 ? "pagina" : "pagine"} · ${stateNames[act.state] || act.state} · ${when}`;
-    if (act.emergency) {
-      const em = document.createElement("span");
-      em.className = "emergency";
-      em.textContent = ` · Registro di emergenza n. ${act.register}`;
-      text.append(em);
-    }
-    const btn = document.createElement("button");
-    btn.type = "button";
-    btn.className = "secondary resume";
-    btn.textContent = act.id === state.act?.id ? "In lavorazione" : "Riprendi";
-    btn.disabled = act.id === state.act?.id || Boolean(state.capture);
-    btn.addEventListener("click", () => resumeAct(act));
-    li.append(text, btn);
-    list.append(li);
-  }
+function checkForm(desc) {
+  const roles = desc.signers.map((s) => s.role);
+  const twice = roles.find((r, i) => roles.indexOf(r) !== i);
+  if (twice) return `Il ruolo «${ROLE_NAMES[twice] || twice}» compare due volte: sceglierne un altro.`;
+  if (desc.signers.length === 0) return "Aggiungere almeno un firmatario.";
+  if (desc.emergency && !desc.register) return "Indicare il numero nel registro di emergenza.";
+  return "";
 }
 
-// resumeAct takes up an act kept by Autografo: after a reload, a crash, or
-// on the next day.
-async function resumeAct(act) {
-  showError("");
-  $("#kind").value = act.kind;
-  $("#signers tbody").replaceChildren();
-  for (const s of act.signers || []) addSigner(s.role, s.nome || "", s.cognome || "");
-  $("#emergency").checked = Boolean(act.emergency);
-  $("#register").value = act.register || "";
-  $("#register-label").hidden = !act.emergency;
-  $("#register-time-label").hidden = !act.emergency;
-  $("#pages").replaceChildren();
-  clearSignatures();
-  $("#document").hidden = true;
-  showBlockers(null);
-  state.act = act;
-  state.actKey = describe(formAct());
-  state.pages = 0;
-  try {
-    const { act: resumed } = await client.request("act.resume", { act: act.id });
-    actChanged(resumed);
-    const n = resumed.pages;
-    setStatus(`Atto ripreso: ${n} ${n === 1 ? "pagina" : "pagine"} già acquisite.`, "done");
-    $("#acquire").textContent = n > 0 ? "Acquisisci altre pagine" : "Acquisisci";
-  } catch (err) {
-    showError(err.message);
-  }
-  setBusy(false);
-  refreshPending();
-}
-
+// ensureAct opens the act the form describes, once: from then on the form
+// shows the act as the agent keeps it and cannot drift from it.
 async function ensureAct() {
+  if (view.act) return view.act;
   const desc = formAct();
-  const key = describe(desc);
-  if (state.act && state.actKey === key) return state.act;
-  if (state.act && state.pages > 0 && !confirm("I dati dell'atto sono cambiati: iniziare un nuovo atto?")) {
-    return state.act;
-  }
-  $("#pages").replaceChildren();
-  clearSignatures();
-  $("#document").hidden = true;
-  showBlockers(null);
-  state.pages = 0;
+  const problem = checkForm(desc);
+  if (problem) throw new Error(problem);
   const { act } = await client.request("act.open", desc);
-  state.act = act;
-  state.actKey = key;
+  const old = view.replacing;
+  view.replacing = null;
+  showAct(act);
+  if (old) {
+    client.request("act.cancel", { act: old, reason: "Dati dell'atto corretti prima dell'acquisizione: sostituito da " + act.id })
+      .catch(() => {}).finally(refreshPending);
+  }
   return act;
 }
 
-$("#act-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  showError("");
-  setBusy(true);
+// showAct makes act the one this page shows, dropping everything about
+// any other.
+function showAct(act) {
+  if (!isCurrent(act.id)) {
+    for (const p of view.pages.values()) URL.revokeObjectURL(p.url);
+    for (const a of view.analyses.values()) for (const s of a.signatures) if (s.url) URL.revokeObjectURL(s.url);
+    if (view.document) URL.revokeObjectURL(view.document.url);
+    view.pages = new Map();
+    view.analyses = new Map();
+    view.document = null;
+    view.capture = null;
+    view.outcome = null;
+    view.notice = null;
+    if (view.sheet?.act !== act.id) view.sheet = null;
+  }
+  view.act = act;
+  if (act.capture && !view.capture) view.capture = { id: act.capture, page: 0, phase: "scanning" };
+  if (!act.capture && act.state !== "capturing") view.capture = null;
+  sessionStorage.setItem(ACT_KEY, act.id);
+  fillForm(act.kind, act.signers, act.emergency, act.register || "");
+  render();
+}
+
+function newAct() {
+  if (busy()) return;
+  for (const p of view.pages.values()) URL.revokeObjectURL(p.url);
+  view.act = null;
+  view.replacing = null;
+  view.pages = new Map();
+  view.analyses = new Map();
+  view.document = null;
+  view.sheet = null;
+  view.outcome = null;
+  view.notice = null;
+  sessionStorage.removeItem(ACT_KEY);
+  blankForm($("#kind").value);
+  render();
+  $("#signers .nome")?.focus();
+  refreshPending();
+}
+
+// A printed act without pages can still be corrected: a new act takes its
+// place and the old one is cancelled (its printed sheets no longer match).
+function fixAct() {
+  if (!view.act || view.act.pages > 0 || busy()) return;
+  const act = view.act;
+  view.act = null;
+  view.replacing = act.id;
+  view.sheet = null;
+  sessionStorage.removeItem(ACT_KEY);
+  notify("Correggere i dati: alla prossima stampa o acquisizione sarà aperto un nuovo atto, e quello di prima annullato. Ristampare i fogli.", "info");
+  fillForm(act.kind, act.signers, act.emergency, act.register || "");
+  render();
+}
+
+async function cancelAct() {
+  if (!view.act || busy()) return;
+  const reason = prompt("Motivo dell'annullamento dell'atto:");
+  if (!reason || !reason.trim()) return;
+  try {
+    const { act } = await client.request("act.cancel", { act: view.act.id, reason: reason.trim() });
+    if (isCurrent(act.id)) showAct(act);
+    notify("Atto annullato.", "info");
+  } catch (err) {
+    fail(err);
+  }
+  refreshPending();
+}
+
+// resumeAct takes up an act kept by Autografo, with its pages, verdicts
+// and document: after a reload, an agent restart, or on the next day.
+async function resumeAct(id, quiet = false) {
+  if (busy() && !isCurrent(id)) return;
+  try {
+    view.act = { id, kind: $("#kind").value, signers: [], pages: 0, state: "draft" }; // events for it are kept from now
+    view.pages = new Map();
+    view.analyses = new Map();
+    view.document = null;
+    const { act } = await client.request("act.resume", { act: id });
+    if (!isCurrent(id)) return;
+    showAct(act);
+    if (!quiet) view.outcome = { text: `Atto ripreso: ${plural(act.pages, "pagina già acquisita", "pagine già acquisite")}.`, state: "done" };
+    await fetchDocument(act);
+  } catch (err) {
+    if (isCurrent(id)) {
+      view.act = null;
+      sessionStorage.removeItem(ACT_KEY);
+    }
+    fail(err);
+  }
+  render();
+  refreshPending();
+}
+
+// ---- Capture ---------------------------------------------------------------
+
+async function acquire() {
+  if (busy() || view.conn !== "open") return;
+  view.notice = null;
   try {
     const act = await ensureAct();
     const started = await client.request("capture.start", {
-      act: act.id,
-      device: $("#device").value,
-      source: $("#source").value,
-      dpi: Number($("#dpi").value),
-      color: $("#color").value,
+      act: act.id, device: $("#device").value, source: $("#source").value,
+      dpi: Number($("#dpi").value), color: $("#color").value,
     });
-    state.capture = started.capture;
-    const bar = $("#progress");
-    bar.hidden = false;
-    bar.removeAttribute("value"); // indeterminate until bytes arrive
-    setStatus("Acquisizione in corso…", "scanning");
+    if (isCurrent(act.id)) {
+      // A retry after a jam or a stop carries on the same sheets; a new
+      // capture after a complete one may be the same sheets again.
+      view.resumes = ["failed", "stopped"].includes(view.outcome?.state);
+      view.capture = { id: started.capture, page: 0, phase: "scanning" };
+      view.outcome = null;
+      view.jammed = false;
+    }
   } catch (err) {
-    state.capture = null;
-    showError(err.message);
-    setStatus("Acquisizione non avviata.", "failed");
-    setBusy(false);
+    view.outcome = { text: "Acquisizione non avviata.", state: "failed" };
+    fail(err);
   }
-});
-
-$("#cancel").addEventListener("click", async () => {
-  if (!state.capture) return;
-  try {
-    await client.request("capture.cancel", { capture: state.capture });
-  } catch (err) {
-    showError(err.message);
-  }
-});
-
-$("#new-act").addEventListener("click", () => {
-  resetAct();
-  refreshPending();
-});
-$("#add-signer").addEventListener("click", () => addSigner());
-
-client.addEventListener("open", (ev) => {
-  if (ev.detail.session) sessionStorage.setItem(SESSION_KEY, ev.detail.session);
-  $("#pairing").hidden = true;
-  $("#workspace").hidden = false;
-  $("#pair-code").value = "";
-  $("#operator").textContent = ev.detail.operator;
-  const el = $("#connection");
-  el.textContent = "Collegato";
-  el.dataset.state = "open";
-  renderDevices(ev.detail.devices);
-  refreshPending();
-});
-
-client.addEventListener("close", () => {
-  if (client.refused) return; // the pairing panel says what to do
-  const el = $("#connection");
-  el.textContent = "Autografo non raggiungibile";
-  el.dataset.state = "closed";
-  if (state.capture) {
-    showError("Collegamento con Autografo interrotto durante l'acquisizione. Le pagine già ricevute sono conservate da Autografo.");
-    state.capture = null;
-  }
-  setBusy(false);
-  $("#acquire").disabled = true;
-});
-
-client.addEventListener("devices.changed", (ev) => renderDevices(ev.detail.devices));
-
-$("#emergency").addEventListener("change", () => {
-  $("#register-label").hidden = !$("#emergency").checked;
-  $("#register-time-label").hidden = !$("#emergency").checked;
-  $("#register").required = $("#emergency").checked;
-});
-
-client.addEventListener("capture.progress", (ev) => {
-  const p = ev.detail;
-  if (p.capture !== state.capture) return;
-  const bar = $("#progress");
-  if (p.phase === "receiving" && p.total > 0) {
-    bar.max = p.total;
-    bar.value = p.bytes;
-    setStatus(`Pagina ${p.page}: ricezione ${Math.round((100 * p.bytes) / p.total)}%`, "receiving");
-  } else {
-    bar.removeAttribute("value");
-    setStatus(`Pagina ${p.page}: scansione in corso…`, "scanning");
-  }
-});
-
-client.addEventListener("page.ready", (ev) => {
-  const { page, data } = ev.detail;
-  state.pages = Math.max(state.pages, page.index);
-  const li = document.createElement("li");
-  li.dataset.page = page.index;
-  const img = document.createElement("img");
-  img.alt = `Anteprima della pagina ${page.index}`;
-  img.src = URL.createObjectURL(data);
-  const caption = document.createElement("div");
-  caption.textContent = `Pagina ${page.index}`;
-  li.append(img, caption);
-  $("#pages").append(li);
-});
-
-// The signature pipeline's verdicts, box by box: the officer sees before
-// the signers leave whether every one of them signed.
-const decisionText = { signed: "Firmato", empty: "Firma mancante", doubtful: "Da verificare" };
-const signatures = new Map(); // "page/role" -> decision
-
-const printedPages = new Map(); // act page index -> printed page (or error)
-
-function clearSignatures() {
-  signatures.clear();
-  printedPages.clear();
-  $("#printed-summary").hidden = true;
-  $("#signature-list").replaceChildren();
-  $("#signatures").hidden = true;
+  render();
 }
 
-// A page printed with its code says which sheet it is; the officer sees
-// which sheets are missing and which do not belong to this act.
-function showPrinted(a) {
-  printedPages.set(a.page, a.printed);
-  const li = $(`#pages li[data-page="${a.page}"]`);
-  if (li) {
-    const caption = li.querySelector("div");
-    if (a.printed.error) {
-      caption.textContent = `Pagina ${a.page}: ${a.printed.error.message}`;
-      li.dataset.printed = "error";
-    } else {
-      caption.textContent = `Pagina ${a.printed.page} di ${a.printed.pages}` +
-        (a.printed.byOrder ? " (codice illeggibile: riconosciuta dall'ordine)" : "");
-      caption.title = `Acquisizione n. ${a.page}`;
-      li.dataset.printed = "ok";
-    }
-  }
-  let total = 0;
-  const seen = new Set();
-  const twice = new Set();
-  const problems = [];
-  for (const [page, p] of printedPages) {
-    if (p.error) problems.push(`pagina ${page}: ${p.error.message}`);
-    else {
-      total = p.pages;
-      if (seen.has(p.page)) twice.add(p.page);
-      seen.add(p.page);
-    }
-  }
-  const missing = [];
-  for (let i = 1; i <= total; i++) if (!seen.has(i)) missing.push(i);
-  let text = total ? `Pagine riconosciute: ${seen.size} di ${total}.` : "";
-  if (missing.length) text += ` ${missing.length === 1 ? "Manca la pagina" : "Mancano le pagine"} ${missing.join(", ")}.`;
-  if (twice.size) text += ` Acquisite due volte: ${[...twice].join(", ")} (nel documento va l'ultima acquisizione).`;
-  if (problems.length) text += ` Attenzione, ${problems.join("; ")}`;
-  const el = $("#printed-summary");
-  el.textContent = text.trim();
-  el.dataset.state = missing.length || problems.length ? "missing" : "complete";
-  el.hidden = false;
-  $("#signatures").hidden = false;
-}
-
-$("#print-sheet").addEventListener("click", async () => {
-  showError("");
+async function printSheets() {
+  if (busy()) return;
   try {
     const act = await ensureAct();
     const ready = await client.request("sheet.print", { act: act.id });
-    const link = $("#sheet-link");
-    if (link.href) URL.revokeObjectURL(link.href);
-    link.href = URL.createObjectURL(ready.data);
-    link.download = ready.name;
-    link.textContent = ready.name;
-    $("#sheet").hidden = false;
+    if (!isCurrent(act.id)) return;
+    if (view.sheet) URL.revokeObjectURL(view.sheet.url);
+    view.sheet = { act: act.id, name: ready.name, url: URL.createObjectURL(ready.data), pages: ready.pages };
+    notify(`Stampare ${plural(ready.pages, "foglio", "fogli")} (${ready.name}), farli firmare, poi inserirli nello scanner e premere «Acquisisci».`, "info");
   } catch (err) {
-    showError(err.message);
+    fail(err);
   }
+}
+
+function endCapture(msg, text, state) {
+  if (!isCurrent(msg.act)) return;
+  view.capture = null;
+  view.outcome = { text, state };
+  render();
+  refreshPending();
+}
+
+client.addEventListener("capture.progress", (ev) => {
+  const p = ev.detail;
+  if (!isCurrent(p.act)) return;
+  view.capture = { ...(view.capture || {}), id: p.capture, page: p.page, phase: p.phase, bytes: p.bytes, total: p.total };
+  render();
+});
+
+client.addEventListener("capture.done", (ev) => {
+  const d = ev.detail;
+  if (d.pages === 0) {
+    endCapture(d, "Nessun foglio acquisito: l'alimentatore è vuoto? Inserire i fogli e premere «Acquisisci».", "warning");
+    return;
+  }
+  let text = `Acquisizione completata: ${plural(d.total, "pagina", "pagine")}.`;
+  if (d.total > d.pages && !(isCurrent(d.act) && view.resumes)) {
+    text = `${d.pages === 1 ? "Aggiunta" : "Aggiunte"} ${plural(d.pages, "pagina", "pagine")}: l'atto ne ha ora ${d.total}.`;
+    if (!view.analyses.size || ![...view.analyses.values()].some((a) => a.printed)) {
+      text += " Se sono fogli già acquisiti, le pagine sono doppie: controllarle qui sotto.";
+    }
+  }
+  endCapture(d, text, "done");
+});
+
+client.addEventListener("capture.failed", (ev) => {
+  const d = ev.detail;
+  const kept = view.act ? view.act.pages : d.pages;
+  if (d.error.code === "canceled") {
+    endCapture(d, `Acquisizione interrotta: ${plural(kept, "pagina conservata", "pagine conservate")}.`, "stopped");
+    return;
+  }
+  if (d.error.code === "no_documents" && d.pages === 0) {
+    // Nothing was lost and nothing is wrong with the act: the feeder was
+    // empty.
+    if (isCurrent(d.act)) view.notice = { text: d.error.message, kind: "warning" };
+    endCapture(d, "Nessun foglio acquisito: inserire i fogli firmati nell'alimentatore e premere «Acquisisci».", "warning");
+    return;
+  }
+  if (isCurrent(d.act)) {
+    view.jammed = d.error.code === "paper_jam";
+    view.notice = { text: d.error.message, kind: "error" };
+  }
+  endCapture(d, `Acquisizione interrotta: ${plural(kept, "pagina conservata", "pagine conservate")}. Premere «Riprova» per continuare.`, "failed");
+});
+
+client.addEventListener("page.ready", (ev) => {
+  const { act, page, data } = ev.detail;
+  if (!isCurrent(act)) return;
+  const old = view.pages.get(page.index);
+  if (old) URL.revokeObjectURL(old.url);
+  view.pages.set(page.index, { info: page, url: URL.createObjectURL(data) });
+  render();
 });
 
 client.addEventListener("page.analysis", (ev) => {
   const a = ev.detail;
-  if (!state.act || a.act !== state.act.id) return;
-  if (a.printed) showPrinted(a);
-  if (a.signatures.length === 0) return;
-  for (const s of a.signatures) {
-    const key = `${a.page}/${s.role}`;
-    signatures.set(key, s);
-    let li = $(`#signature-list li[data-key="${CSS.escape(key)}"]`);
-    if (!li) {
-      li = document.createElement("li");
-      li.dataset.key = key;
-      $("#signature-list").append(li);
-    }
-    li.dataset.role = s.role;
-    li.dataset.decision = s.decision;
-    const title = document.createElement("div");
-    title.className = "who";
-    title.textContent = `${s.label || s.role} · pagina ${a.page}`;
-    const mark = document.createElement("div");
-    mark.className = "mark";
-    mark.textContent = decisionText[s.decision] || s.decision;
-    const body = s.data ? document.createElement("img") : document.createElement("div");
-    if (s.data) {
-      body.src = URL.createObjectURL(s.data);
-      body.alt = `Firma: ${s.label || s.role}`;
-    } else {
-      body.className = "blank";
-      body.textContent = "Riquadro vuoto";
-    }
-    const why = document.createElement("div");
-    why.className = "why";
-    // The agent words its reasons in Italian (explanation); a code it
-    // has no words for is shown as it is.
-    why.textContent = (s.explanation && s.explanation.length ? s.explanation : s.reasons || []).join("; ");
-    li.replaceChildren(title, body, mark, why);
-  }
-  const all = [...signatures.values()];
-  const missing = all.filter((s) => s.decision === "empty").map((s) => s.label || s.role);
-  const doubtful = all.filter((s) => s.decision === "doubtful").map((s) => s.label || s.role);
-  let text = `Firme presenti: ${all.length - missing.length - doubtful.length} di ${all.length}.`;
-  if (missing.length) text += ` Manca la firma di: ${missing.join(", ")}.`;
-  if (doubtful.length) text += ` Da verificare: ${doubtful.join(", ")}.`;
-  $("#signature-summary").textContent = text;
-  $("#signature-summary").dataset.state = missing.length ? "missing" : doubtful.length ? "doubtful" : "complete";
-  $("#signatures").hidden = false;
+  if (!isCurrent(a.act)) return;
+  const old = view.analyses.get(a.page);
+  if (old) for (const s of old.signatures) if (s.url) URL.revokeObjectURL(s.url);
+  for (const s of a.signatures) if (s.data) s.url = URL.createObjectURL(s.data);
+  view.analyses.set(a.page, a);
+  render();
 });
 
-client.addEventListener("capture.done", (ev) => {
-  if (ev.detail.capture !== state.capture) return;
-  state.capture = null;
-  const bar = $("#progress");
-  bar.max = 1;
-  bar.value = 1;
-  const n = ev.detail.total;
-  setStatus(`Acquisizione completata: ${n} ${n === 1 ? "pagina" : "pagine"}.`, "done");
-  $("#acquire").textContent = "Acquisisci altre pagine";
-  setBusy(false);
-  refreshPending();
-});
-
-function endedEarly(ev) {
-  if (ev.detail.capture !== state.capture) return;
-  state.capture = null;
-  $("#progress").hidden = true;
-  if (ev.detail.error) showError(ev.detail.error.message);
-  setStatus(`Acquisizione interrotta: ${state.pages} ${state.pages === 1 ? "pagina conservata" : "pagine conservate"}.`, "failed");
-  $("#acquire").textContent = "Riprova";
-  setBusy(false);
-  refreshPending();
-}
-client.addEventListener("capture.failed", endedEarly);
-
-// What keeps the act from being ready for ANSC, as the agent decided it.
-function showBlockers(act) {
-  const list = $("#blockers");
-  list.replaceChildren();
-  const blockers = act && act.state !== "draft" && act.state !== "printed" ? act.blockers || [] : [];
-  for (const b of blockers) {
-    const li = document.createElement("li");
-    li.dataset.code = b.code;
-    if (b.role) li.dataset.role = b.role;
-    li.textContent = b.message;
-    list.append(li);
-  }
-  $("#blockers-section").hidden = blockers.length === 0;
-}
-
-function actChanged(act) {
-  if (!state.act || act.id !== state.act.id) return;
-  state.act = { ...state.act, ...act };
-  showBlockers(act);
-  if (act.state !== "ready" && act.state !== "delivered" && act.state !== "confirmed") $("#document").hidden = true;
-}
-
-let pendingTimer = null;
 client.addEventListener("act.changed", (ev) => {
-  actChanged(ev.detail.act);
-  clearTimeout(pendingTimer);
-  pendingTimer = setTimeout(refreshPending, 300);
-});
-
-// The act is ready: its document is kept by the agent; the page fetches
-// it to offer it.
-client.addEventListener("document.ready", async (ev) => {
-  const { act } = ev.detail;
-  if (!state.act || act !== state.act.id) return;
-  try {
-    showDocument(await client.request("document.build", { act }));
-  } catch (err) {
-    showError(err.message);
+  const act = ev.detail.act;
+  if (isCurrent(act.id)) {
+    const wasReady = view.act.state === "ready" && view.act.document?.sha256 === act.document?.sha256;
+    view.act = act;
+    if (act.capture && !view.capture) view.capture = { id: act.capture, page: 0, phase: "scanning" };
+    if (act.state !== "capturing" && !act.capture && view.capture && act.state !== "draft" && act.state !== "printed") {
+      // The capture ended while this tab was away: its ending event was
+      // not seen, the act says so.
+      view.capture = null;
+    }
+    if (!["ready", "delivered", "confirmed"].includes(act.state) && view.document) {
+      URL.revokeObjectURL(view.document.url);
+      view.document = null;
+    }
+    render();
+    if (!wasReady) fetchDocument(act);
   }
+  schedulePending();
 });
 
-function showDocument(detail) {
-  const { act, document: doc, data } = detail;
-  if (!state.act || act !== state.act.id || !data) return;
-  const link = $("#document-link");
-  if (link.href) URL.revokeObjectURL(link.href);
-  link.href = URL.createObjectURL(data);
-  link.download = doc.name;
-  link.textContent = doc.name;
-  const kb = Math.round(doc.bytes / 1024);
-  $("#document-info").textContent = `${doc.pages} ${doc.pages === 1 ? "pagina" : "pagine"}, ${kb} kB, SHA-256 ${doc.sha256.slice(0, 12)}…` +
-    (doc.sealed ? ", sigillato" : "") +
-    (doc.attested ? `, con attestazione di conformità firmata da ${doc.officer}` : "") +
-    (doc.missingSheets ? `. Attenzione: nel documento mancano le pagine ${doc.missingSheets.join(", ")}` : "");
-  $("#document").hidden = false;
+// fetchDocument gets a ready act's document to offer it, once per
+// document, and only while the act is the one shown.
+async function fetchDocument(act) {
+  if (!act.document || !["ready", "delivered", "confirmed"].includes(act.state)) return;
+  if (view.document?.act === act.id && view.document.info.sha256 === act.document.sha256) return;
+  if (!view.perms.has("export")) return;
+  try {
+    const d = await client.request("document.build", { act: act.id });
+    if (!isCurrent(d.act) || !d.data) return;
+    if (view.document) URL.revokeObjectURL(view.document.url);
+    view.document = { act: d.act, info: d.document, r006: d.r006, eccezioni: d.eccezioni || [], url: URL.createObjectURL(d.data) };
+    render();
+  } catch (err) {
+    if (isCurrent(act.id)) fail(err);
+  }
 }
 
 client.addEventListener("document.failed", (ev) => {
-  if (state.act && ev.detail.act === state.act.id) showError(ev.detail.error.message);
+  if (isCurrent(ev.detail.act)) fail(ev.detail.error);
 });
 
-for (const role of defaultSigners) addSigner(role);
-setBusy(false);
+// ---- The officer's decisions ----------------------------------------------
+
+async function decide(type, role, reason) {
+  if (!view.act || !reason.trim()) return;
+  try {
+    const { act } = await client.request(type, { act: view.act.id, role, reason: reason.trim() });
+    if (isCurrent(act.id)) {
+      view.act = act;
+      render();
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
+async function turnPage(index) {
+  const a = view.analyses.get(index);
+  const turn = (effectiveTurn(a) + 90) % 360;
+  try {
+    await client.request("page.turn", { act: view.act.id, page: index, turn });
+    if (a) {
+      a.turn = turn;
+      render();
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
+async function zoomPage(index) {
+  try {
+    const { act, data } = await client.request("page.get", { act: view.act.id, page: index });
+    if (!isCurrent(act)) return;
+    const img = $("#page-dialog-img");
+    if (img.src) URL.revokeObjectURL(img.src);
+    img.src = URL.createObjectURL(data);
+    img.alt = `Pagina ${index} a piena risoluzione`;
+    $("#page-dialog-title").textContent = `Pagina ${index}`;
+    $("#page-dialog").showModal();
+  } catch (err) {
+    fail(err);
+  }
+}
+
+async function deliver() {
+  try {
+    const d = await client.request("act.deliver", { act: view.act.id });
+    sessionStorage.setItem(DELIVERY_KEY + d.act.id, d.delivery);
+    if (isCurrent(d.act.id)) {
+      view.act = d.act;
+      notify("Documento consegnato: caricarlo in ANSC, poi scrivere qui l'identificativo dell'allegato.", "info");
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
+async function confirmDelivery() {
+  const attachment = $("#attachment").value.trim();
+  if (!attachment) {
+    notify("Scrivere l'identificativo dell'allegato che ANSC ha restituito.", "warning");
+    return;
+  }
+  const id = view.act.id;
+  try {
+    const { act } = await client.request("act.confirm", { act: id, attachment, delivery: sessionStorage.getItem(DELIVERY_KEY + id) || "" });
+    sessionStorage.removeItem(DELIVERY_KEY + id);
+    if (isCurrent(id)) {
+      view.act = act;
+      notify("ANSC ha accettato il documento: l'atto è concluso.", "info");
+    }
+  } catch (err) {
+    fail(err);
+  }
+  refreshPending();
+}
+
+async function releaseDelivery() {
+  const id = view.act.id;
+  try {
+    const { act } = await client.request("act.release", { act: id, delivery: sessionStorage.getItem(DELIVERY_KEY + id) || "", reason: "invio ad ANSC non riuscito" });
+    sessionStorage.removeItem(DELIVERY_KEY + id);
+    if (isCurrent(id)) {
+      view.act = act;
+      notify("Il documento è di nuovo pronto: riprovare l'invio quando ANSC risponde.", "info");
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
+// ---- Pending acts ------------------------------------------------------------
+
+let pendingTimer = null;
+function schedulePending() {
+  clearTimeout(pendingTimer);
+  pendingTimer = setTimeout(refreshPending, 300);
+}
+
+// signerNames names an act by its parties (the couple, the declarant),
+// as the officer knows it; by whoever has a name when no party has one.
+function signerNames(act) {
+  const named = (act.signers || []).filter((s) => s.nome || s.cognome);
+  const parties = named.filter((s) => !/^(testimone|interprete|ufficiale)/.test(s.role));
+  return (parties.length ? parties : named).slice(0, 2).map((s) => `${s.nome || ""} ${s.cognome || ""}`.trim()).join(" e ");
+}
+
+async function refreshPending() {
+  if (view.conn !== "open") return;
+  let acts;
+  try {
+    ({ acts } = await client.request("acts.list"));
+  } catch {
+    return; // no view permission, or disconnected: nothing to list
+  }
+  // An act opened and left with nothing in it is not pending work.
+  acts = acts.filter((a) => !["confirmed", "cancelled", "purged", "deleted"].includes(a.state) &&
+    (a.pages > 0 || a.state !== "draft" || isCurrent(a.id)));
+  // Emergency-register acts first, in register order: they go to ANSC so.
+  acts.sort((x, y) => (y.emergency - x.emergency) || (x.registerTime || x.created).localeCompare(y.registerTime || y.created));
+  const list = $("#pending");
+  list.replaceChildren();
+  $("#pending-empty").hidden = acts.length > 0;
+  for (const act of acts) {
+    const when = new Date(act.created).toLocaleString("it-IT", { dateStyle: "short", timeStyle: "short" });
+    const who = signerNames(act) || "firmatari senza nome";
+    const text = el("span", { className: "what" },
+      el("strong", { textContent: `${KIND_NAMES[act.kind] || act.kind}: ${who}` }),
+      ` · ${plural(act.pages, "pagina", "pagine")} · ${STATE_NAMES[act.state] || act.state} · ${when}`);
+    if (act.emergency) text.append(el("span", { className: "emergency", textContent: ` · Registro di emergenza n. ${act.register}` }));
+    const current = isCurrent(act.id);
+    const btn = el("button", {
+      type: "button", className: "secondary small resume", textContent: current ? "Aperto" : "Apri",
+      disabled: current || busy(), "aria-label": current ? `Atto aperto: ${who}` : `Apri l'atto di ${who}`,
+    });
+    btn.addEventListener("click", () => resumeAct(act.id));
+    list.append(el("li", { dataset: { act: act.id, state: act.state } }, text, btn));
+  }
+}
+
+// ---- Rendering -----------------------------------------------------------------
+
+function effectiveTurn(a) {
+  if (!a) return 0;
+  if (a.turn >= 0) return a.turn;
+  return a.trusted && a.orientationTrusted ? (360 - a.orientation) % 360 : 0;
+}
+
+function render() {
+  renderHeader();
+  renderBanner();
+  renderForm();
+  renderScan();
+  renderDocument();
+  renderVerdicts();
+  renderPages();
+}
+
+function renderHeader() {
+  const act = view.act;
+  const state = act ? act.state : "none";
+  $("#act-name").textContent = act
+    ? `${KIND_NAMES[act.kind] || act.kind}${signerNames(act) ? ": " + signerNames(act) : ""}`
+    : view.replacing ? "Correzione dei dati dell'atto" : "Nuovo atto";
+  const st = $("#act-state");
+  st.textContent = act ? STATE_NAMES[act.state] || act.state : "";
+  st.dataset.state = state;
+  const current = STEP_OF[state] || "atto";
+  const at = STEPS.indexOf(current);
+  document.querySelectorAll("#steps li").forEach((li, i) => {
+    li.dataset.status = state === "confirmed" || i < at ? "done" : i === at ? "current" : "todo";
+    if (i === at) li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
+  });
+  const c = $("#connection");
+  c.dataset.state = view.conn;
+  c.textContent = { connecting: "Collegamento…", open: "Collegato", closed: "Autografo non raggiungibile", pairing: "Da collegare" }[view.conn];
+}
+
+// The banner is what keeps the act from ANSC, at the top of the page: a
+// missing signature can never sit below the fold.
+function renderBanner() {
+  const act = view.act;
+  const blockers = act && ["captured", "checked", "capturing"].includes(act.state) && act.pages > 0
+    ? (act.blockers || []).filter((b) => !QUIET_BLOCKERS.has(b.code)) : [];
+  const banner = $("#banner");
+  banner.hidden = blockers.length === 0;
+  banner.dataset.kind = "blocked";
+  $("#banner-title").textContent = blockers.length ? "Non ancora pronto per ANSC:" : "";
+  $("#banner-list").replaceChildren(...blockers.map((b) => el("li", { textContent: b.message, dataset: { code: b.code, role: b.role || "" } })));
+  const n = $("#notice");
+  n.hidden = !view.notice;
+  if (view.notice) {
+    n.textContent = view.notice.text;
+    n.dataset.kind = view.notice.kind;
+  }
+}
+
+function renderForm() {
+  const locked = Boolean(view.act) || busy() || view.conn !== "open";
+  for (const c of $("#act-form").querySelectorAll("input, select, button")) c.disabled = locked;
+  $("#add-signer").disabled = locked;
+  $("#register-fields").hidden = !$("#emergency").checked;
+  const act = view.act;
+  $("#new-act").disabled = busy();
+  $("#fix-act").hidden = !act || act.pages > 0 || !["draft", "printed"].includes(act.state);
+  $("#fix-act").disabled = busy();
+  $("#cancel-act").hidden = !act || !["draft", "printed", "captured", "checked", "ready"].includes(act.state);
+  $("#cancel-act").disabled = busy();
+  for (const b of document.querySelectorAll("#pending button.resume")) {
+    b.disabled = isCurrent(b.closest("li").dataset.act) || busy();
+  }
+}
+
+function renderScan() {
+  const act = view.act;
+  const open = view.conn === "open";
+  const capturing = busy();
+  const device = $("#device").value;
+  const ds = $("#device-state");
+  const present = view.devices.some((d) => d.id === device);
+  ds.dataset.state = !present ? "gone" : capturing ? "busy" : view.jammed ? "jam" : "ready";
+  ds.textContent = !present ? "scollegato" : capturing ? "occupato" : view.jammed ? "carta inceppata" : "pronto";
+  for (const id of ["#device", "#source", "#dpi", "#color"]) $(id).disabled = capturing || !open;
+  const closed = act && !["draft", "printed", "captured", "checked", "ready"].includes(act.state) && act.state !== "capturing";
+  $("#acquire").disabled = capturing || !open || !present || closed;
+  $("#acquire").textContent = view.outcome?.state === "failed" ? "Riprova" : act && act.pages > 0 ? "Acquisisci altre pagine" : "Acquisisci";
+  $("#cancel").hidden = !capturing;
+  $("#cancel").disabled = !view.capture?.id || !open;
+  $("#print-sheet").disabled = capturing || !open || (act && !["draft", "printed"].includes(act.state));
+  const link = $("#sheet-link");
+  link.hidden = !(view.sheet && isCurrent(view.sheet.act));
+  if (!link.hidden) {
+    link.href = view.sheet.url;
+    link.download = view.sheet.name;
+    link.textContent = view.sheet.name;
+  }
+  const status = $("#status");
+  const bar = $("#progress");
+  bar.hidden = !capturing;
+  if (!open) {
+    status.textContent = view.conn === "pairing" ? "Pagina non collegata ad Autografo." : "Autografo non raggiungibile: nuovo tentativo automatico…";
+    status.dataset.state = "offline";
+  } else if (capturing) {
+    const c = view.capture || {};
+    if (c.phase === "receiving" && c.total > 0) {
+      bar.max = c.total;
+      bar.value = c.bytes;
+      status.textContent = `Pagina ${c.page}: ricezione ${Math.round((100 * c.bytes) / c.total)}%`;
+      status.dataset.state = "receiving";
+    } else {
+      bar.removeAttribute("value");
+      status.textContent = c.page ? `Pagina ${c.page}: scansione in corso…` : "Acquisizione in corso…";
+      status.dataset.state = "scanning";
+    }
+  } else if (view.outcome) {
+    status.textContent = view.outcome.text;
+    status.dataset.state = view.outcome.state;
+  } else if (act && (act.blockers || []).some((b) => b.code === "blocker_analysis_pending")) {
+    status.textContent = "Controllo delle firme in corso…";
+    status.dataset.state = "checking";
+  } else if (act) {
+    status.textContent = act.state === "printed" ? "Fogli stampati: farli firmare, poi inserirli nello scanner e premere «Acquisisci»."
+      : act.state === "draft" ? "Atto aperto: stampare i fogli da firmare, o acquisire quelli già firmati."
+      : `Atto ${STATE_NAMES[act.state] || act.state}: ${plural(act.pages, "pagina", "pagine")}.`;
+    status.dataset.state = "idle";
+  } else {
+    status.textContent = "Descrivere l'atto, poi stampare i fogli o acquisire quelli firmati.";
+    status.dataset.state = "idle";
+  }
+}
+
+function renderDocument() {
+  const act = view.act;
+  const d = view.document;
+  const shown = Boolean(act && d && d.act === act.id && ["ready", "delivered", "confirmed"].includes(act.state));
+  $("#document-panel").hidden = !shown;
+  if (!shown) return;
+  const badge = $("#document-badge");
+  badge.dataset.state = act.state;
+  badge.textContent = { ready: "Pronto per ANSC", delivered: "In invio ad ANSC", confirmed: "Accettato da ANSC" }[act.state];
+  const link = $("#document-link");
+  link.href = d.url;
+  link.download = d.info.name;
+  link.textContent = d.info.name;
+  const kb = Math.round(d.info.bytes / 1024);
+  $("#document-info").textContent = `${plural(d.info.pages, "pagina", "pagine")}, ${kb} kB, SHA-256 ${d.info.sha256.slice(0, 12)}…` +
+    (d.info.sealed ? ", sigillato" : "") +
+    (d.info.attested ? `, con attestazione di conformità firmata da ${d.info.officer}` : "");
+  const fields = { ...d.r006 };
+  if (d.eccezioni.length) fields.eccezioni = d.eccezioni;
+  $("#r006-fields").textContent = JSON.stringify(fields, null, 2);
+  const holder = Boolean(sessionStorage.getItem(DELIVERY_KEY + act.id));
+  $("#deliver").hidden = act.state !== "ready";
+  $("#attachment-label").hidden = !(act.state === "delivered" && holder);
+  $("#confirm").hidden = !(act.state === "delivered" && holder);
+  $("#release").hidden = !(act.state === "delivered" && holder);
+}
+
+function renderVerdicts() {
+  const act = view.act;
+  const panel = $("#verify-panel");
+  const analysed = [...view.analyses.values()].some((a) => a.signatures.length);
+  panel.hidden = !act || (act.pages === 0 && !analysed);
+  if (panel.hidden) {
+    $("#signature-list").replaceChildren();
+    verdictsKey = "";
+    return;
+  }
+  const crops = new Map(); // role -> [{page, signature}]
+  for (const [page, a] of [...view.analyses].sort((x, y) => x[0] - y[0])) {
+    for (const s of a.signatures) {
+      if (!crops.has(s.role)) crops.set(s.role, []);
+      crops.get(s.role).push({ page, s });
+    }
+  }
+  const counts = {};
+  const cards = act.signers.map((s) => {
+    counts[s.status] = (counts[s.status] || 0) + 1;
+    const who = s.display || ROLE_NAMES[s.role] || s.role;
+    const boxes = (crops.get(s.role) || []).map(({ page, s: sig }) => el("figure", { dataset: { decision: sig.decision } },
+      sig.url ? el("img", { src: sig.url, alt: `Firma di ${who}, pagina ${page}` }) : el("div", { className: "blank", textContent: "Riquadro vuoto" }),
+      el("figcaption", { textContent: `pagina ${page}` + (sig.decision === "doubtful" && sig.explanation?.length ? ": " + sig.explanation.join("; ") : "") })));
+    const status = el("div", { className: "mark", textContent: SIGNER_TEXT[s.status] || s.status });
+    const why = el("div", { className: "why" });
+    if (s.unable) why.textContent = `Motivo: ${s.unable.reason} (${s.unable.by})`;
+    else if (s.override) why.textContent = `Verificata a vista: ${s.override.reason} (${s.override.by})`;
+    else if (s.status === "missing") why.textContent = "Il riquadro è vuoto: far firmare e acquisire di nuovo la pagina, oppure decidere qui sotto.";
+    else if (s.status === "unchecked") why.textContent = "Il riquadro non è stato trovato nelle pagine: controllare a vista.";
+    const card = el("li", { dataset: { role: s.role, status: s.status } }, el("div", { className: "who", textContent: who }), ...boxes, status, why);
+    if (["missing", "doubtful", "unchecked"].includes(s.status) && !busy()) card.append(decisionForm(s, who));
+    return card;
+  });
+  // Rebuilt only when what it shows changed: a reason being typed keeps
+  // its text and its focus through unrelated events.
+  const key = JSON.stringify([act.id, act.signers, [...crops].map(([r, l]) => [r, l.map((c) => [c.page, c.s.decision, c.s.url])]), busy()]);
+  if (key !== verdictsKey) {
+    verdictsKey = key;
+    $("#signature-list").replaceChildren(...cards);
+  }
+  const total = act.signers.length;
+  const done = (counts.signed || 0) + (counts.confirmed || 0) + (counts.unable || 0);
+  let text = counts.pending ? "Controllo delle firme in corso…" : `Firme a posto: ${done} di ${total}.`;
+  const missing = act.signers.filter((s) => s.status === "missing").map((s) => s.display);
+  const doubtful = act.signers.filter((s) => ["doubtful", "unchecked"].includes(s.status)).map((s) => s.display);
+  if (missing.length) text += ` Firma mancante: ${missing.join(", ")}.`;
+  if (doubtful.length) text += ` Da verificare: ${doubtful.join(", ")}.`;
+  const sum = $("#signature-summary");
+  sum.textContent = text;
+  sum.dataset.state = missing.length ? "missing" : doubtful.length ? "doubtful" : counts.pending ? "pending" : "complete";
+}
+
+let verdictsKey = "";
+
+function decisionForm(s, who) {
+  const id = `reason-${s.role}`;
+  const reason = el("input", { id, maxLength: 200, placeholder: "es. firma presente, tratto leggero" });
+  const ok = el("button", { type: "button", className: "secondary small override", textContent: "Firma presente" });
+  const unable = el("button", { type: "button", className: "secondary small unable", textContent: "Non può firmare" });
+  const sync = () => { ok.disabled = unable.disabled = !reason.value.trim(); };
+  reason.addEventListener("input", sync);
+  sync();
+  ok.addEventListener("click", () => decide("signature.override", s.role, reason.value));
+  unable.addEventListener("click", () => decide("signer.unable", s.role, reason.value));
+  return el("div", { className: "decide" },
+    el("label", { htmlFor: id, textContent: `Decisione dell'ufficiale su ${who}: motivo` }), reason, el("div", { className: "row" }, ok, unable));
+}
+
+let pagesKey = "";
+
+function renderPages() {
+  const act = view.act;
+  const panel = $("#pages-panel");
+  panel.hidden = !act || view.pages.size === 0;
+  if (panel.hidden) {
+    $("#pages").replaceChildren();
+    pagesKey = "";
+    return;
+  }
+  $("#pages-count").textContent = `(${view.pages.size})`;
+  // Printed sheets: which came back, which twice, which not at all.
+  const seen = new Map(); // printed page -> act pages
+  let sheets = 0;
+  const foreign = [];
+  for (const [index, a] of [...view.analyses].sort((x, y) => x[0] - y[0])) {
+    if (!a.printed) continue;
+    if (a.printed.error) foreign.push(`pagina ${index}: ${a.printed.error.message}`);
+    else {
+      sheets = a.printed.pages;
+      seen.set(a.printed.page, [...(seen.get(a.printed.page) || []), index]);
+    }
+  }
+  const items = [...view.pages.values()].sort((x, y) => x.info.index - y.info.index).map((p) => {
+    const index = p.info.index;
+    const a = view.analyses.get(index);
+    const turn = effectiveTurn(a);
+    const img = el("img", { src: p.url, alt: `Anteprima della pagina ${index}` });
+    img.style.transform = turn ? `rotate(${turn}deg)` : "";
+    const zoom = el("button", { type: "button", className: "thumb", "aria-label": `Ingrandisci la pagina ${index}` }, img);
+    zoom.addEventListener("click", () => zoomPage(index));
+    let caption = `Pagina ${index}`;
+    let flag = "";
+    if (a?.printed?.error) {
+      caption = `Pagina ${index}: ${a.printed.error.message}`;
+      flag = "error";
+    } else if (a?.printed) {
+      caption = `Foglio ${a.printed.page} di ${a.printed.pages}` + (a.printed.byOrder ? " (codice illeggibile: riconosciuto dall'ordine)" : "");
+      const copies = seen.get(a.printed.page) || [];
+      if (copies.length > 1 && copies[copies.length - 1] !== index) {
+        caption += ": acquisito di nuovo, vale l'ultima acquisizione";
+        flag = "duplicate";
+      }
+    }
+    const rotate = el("button", { type: "button", className: "secondary small", textContent: "↻ Ruota", "aria-label": `Ruota la pagina ${index}`, disabled: busy() || !["captured", "checked", "ready"].includes(act.state) });
+    rotate.addEventListener("click", () => turnPage(index));
+    const doubt = a && a.turn < 0 && !(a.trusted && a.orientationTrusted)
+      ? el("div", { className: "doubt", textContent: "Verso incerto: ruotare se la pagina non è diritta" }) : "";
+    return el("li", { dataset: { page: index, printed: flag || (a?.printed ? "ok" : "") } }, zoom,
+      el("div", { className: "caption", textContent: caption, title: `Acquisizione n. ${index}` }), doubt, rotate);
+  });
+  const key = JSON.stringify([act.id, act.state, busy(), [...view.pages.keys()], [...view.analyses].map(([i, a]) => [i, a.turn, a.printed])]);
+  if (key !== pagesKey) {
+    pagesKey = key;
+    $("#pages").replaceChildren(...items);
+  }
+  const sum = $("#printed-summary");
+  sum.hidden = sheets === 0 && foreign.length === 0;
+  if (!sum.hidden) {
+    const missing = [];
+    for (let i = 1; i <= sheets; i++) if (!seen.has(i)) missing.push(i);
+    const twice = [...seen].filter(([, v]) => v.length > 1).map(([k]) => k);
+    let text = sheets ? `Fogli riconosciuti: ${seen.size} di ${sheets}.` : "";
+    if (missing.length) text += ` ${missing.length === 1 ? "Manca il foglio" : "Mancano i fogli"} ${missing.join(", ")}.`;
+    if (twice.length) text += ` Acquisiti due volte: ${twice.join(", ")} (nel documento va l'ultima acquisizione).`;
+    if (foreign.length) text += ` Attenzione, ${foreign.join("; ")}.`;
+    sum.textContent = text.trim();
+    sum.dataset.state = missing.length || foreign.length ? "missing" : "complete";
+  }
+}
+
+function renderDevices() {
+  const sel = $("#device");
+  const previous = sel.value;
+  sel.replaceChildren(...(view.devices.length ? view.devices.map((d) => new Option(d.name, d.id)) : [new Option("Nessuno scanner trovato", "")]));
+  if (view.devices.some((d) => d.id === previous)) sel.value = previous;
+  else if (previous && busy()) {
+    // The device of a running capture went away: keep naming it.
+    sel.append(new Option("Scanner scollegato", previous));
+    sel.value = previous;
+  }
+  render();
+}
+
+// ---- Connection -----------------------------------------------------------------
+
+function showPairing(message) {
+  view.conn = "pairing";
+  sessionStorage.removeItem(SESSION_KEY);
+  $("#workspace").hidden = true;
+  $("#pairing").hidden = false;
+  const e = $("#pair-error");
+  e.textContent = message || "";
+  e.hidden = !message;
+  render();
+  $("#pair-code").focus();
+}
+
+client.addEventListener("open", (ev) => {
+  const w = ev.detail;
+  if (w.session) sessionStorage.setItem(SESSION_KEY, w.session);
+  view.conn = "open";
+  view.perms = new Set(w.permissions || []);
+  view.devices = w.devices || [];
+  $("#pairing").hidden = true;
+  $("#workspace").hidden = false;
+  $("#pair-code").value = "";
+  $("#operator").textContent = w.operator;
+  if (view.notice?.kind === "error" && /collegamento|raggiungibile/i.test(view.notice.text)) view.notice = null;
+  renderDevices();
+  // Take up the act this tab showed: after a reload, after the agent
+  // restarted, after a lost connection. Its pages, verdicts and a running
+  // capture come back from the agent, which kept them.
+  const id = view.act?.id || sessionStorage.getItem(ACT_KEY);
+  if (id) resumeAct(id, true);
+  else refreshPending();
+});
+
+client.addEventListener("close", () => {
+  if (view.conn === "pairing") return;
+  view.conn = "closed";
+  render();
+});
+
+// A refused hello, also on an automatic reconnection (the agent was
+// restarted and forgot this tab's session): ask for a new code in the page.
+client.addEventListener("refused", (ev) => {
+  const hadSession = Boolean(sessionStorage.getItem(SESSION_KEY));
+  showPairing(hadSession ? "Autografo è stato riavviato o la sessione è scaduta: digitare un nuovo codice di abbinamento." : typedCodeWasTried ? ev.detail.message : "");
+});
+let typedCodeWasTried = false;
+
+client.addEventListener("devices.changed", (ev) => {
+  view.devices = ev.detail.devices;
+  renderDevices();
+});
+
+function connect() {
+  client.connect().catch((err) => {
+    if (err.code === "unauthorized") return; // the refused event shows the pairing panel
+    view.conn = "closed";
+    $("#workspace").hidden = false;
+    render();
+  });
+}
+
+$("#pair-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  typedCode = $("#pair-code").value.trim();
+  typedCodeWasTried = true;
+  client.reconnectNow();
+});
+
+// A new link from `autografo open` pasted into this tab.
+window.addEventListener("hashchange", () => {
+  if (/pair=/.test(location.hash)) client.reconnectNow();
+});
+
+// ---- Wiring ----------------------------------------------------------------------
+
+// Enter in a field of the act never starts a scan.
+$("#act-form").addEventListener("submit", (ev) => ev.preventDefault());
+$("#act-form").addEventListener("keydown", (ev) => {
+  if (ev.key === "Enter" && ev.target.tagName === "INPUT" && ev.target.type !== "checkbox") ev.preventDefault();
+});
+$("#kind").addEventListener("change", () => {
+  if (!view.act) blankFormKeepingNames($("#kind").value);
+});
+$("#emergency").addEventListener("change", () => render());
+$("#add-signer").addEventListener("click", () => {
+  const k = KINDS[$("#kind").value] || KINDS.altro;
+  const used = new Set([...document.querySelectorAll("#signers .role")].map((s) => s.value));
+  addSignerRow([...k.roles, ...k.extra].find((r) => !used.has(r)) || k.extra[0]);
+});
+$("#device").addEventListener("change", () => render());
+$("#acquire").addEventListener("click", acquire);
+$("#cancel").addEventListener("click", async () => {
+  if (!view.capture?.id) return;
+  try {
+    await client.request("capture.cancel", { capture: view.capture.id });
+  } catch (err) {
+    fail(err);
+  }
+});
+$("#print-sheet").addEventListener("click", printSheets);
+$("#new-act").addEventListener("click", newAct);
+$("#fix-act").addEventListener("click", fixAct);
+$("#cancel-act").addEventListener("click", cancelAct);
+$("#deliver").addEventListener("click", deliver);
+$("#confirm").addEventListener("click", confirmDelivery);
+$("#release").addEventListener("click", releaseDelivery);
+$("#copy-r006").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText($("#r006-fields").textContent);
+    notify("Campi per ANSC copiati.", "info");
+  } catch {
+    notify("Copia non riuscita: selezionare il testo dei campi e copiarlo a mano.", "warning");
+  }
+});
+
+// Changing the kind of a new act changes its roles; names typed for roles
+// the new kind also has are kept.
+function blankFormKeepingNames(kind) {
+  const typed = new Map([...document.querySelectorAll("#signers .signer-row")].map((row) => [row.querySelector(".role").value,
+    { nome: row.querySelector(".nome").value, cognome: row.querySelector(".cognome").value }]));
+  fillForm(kind, (KINDS[kind] || KINDS.altro).roles.map((role) => ({ role, ...(typed.get(role) || {}) })), $("#emergency").checked, $("#register").value);
+  render();
+}
+
+blankForm("matrimonio");
+render();
 connect();

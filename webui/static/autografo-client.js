@@ -61,11 +61,13 @@ export class AutografoClient extends EventTarget {
   }
 
   // connect opens the socket and says hello with the credentials; it
-  // resolves with the welcome. A refused hello (code "unauthorized") stops
-  // the automatic reconnection until connect is called again.
+  // resolves with the welcome. A refused hello (code "unauthorized")
+  // dispatches "refused" and stops the automatic reconnection until
+  // connect or reconnectNow is called again.
   connect() {
     this.closedByUser = false;
     this.refused = false;
+    clearTimeout(this.timer);
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url);
       ws.binaryType = "arraybuffer";
@@ -80,7 +82,13 @@ export class AutografoClient extends EventTarget {
           this.dispatchEvent(new CustomEvent("open", { detail: welcome }));
           resolve(welcome);
         } catch (err) {
-          if (err.code === "unauthorized") this.refused = true;
+          if (err.code === "unauthorized") {
+            // Also on an automatic reconnection: the agent restarted and
+            // forgot the session, or a token was spent. The page asks for
+            // new credentials, then calls reconnectNow.
+            this.refused = true;
+            this.dispatchEvent(new CustomEvent("refused", { detail: err }));
+          }
           reject(err);
         }
       };
@@ -94,7 +102,7 @@ export class AutografoClient extends EventTarget {
         if (this.reconnect && !this.closedByUser && !this.refused) {
           const wait = this.backoff;
           this.backoff = Math.min(this.backoff * 2, 10000);
-          setTimeout(() => this.connect().catch(() => {}), wait);
+          this.timer = setTimeout(() => this.connect().catch(() => {}), wait);
         }
       };
     });
@@ -102,7 +110,24 @@ export class AutografoClient extends EventTarget {
 
   close() {
     this.closedByUser = true;
+    clearTimeout(this.timer);
     if (this.ws) this.ws.close();
+  }
+
+  // reconnectNow drops the connection, if any, and connects again at once
+  // with fresh credentials: after a new pairing code or link.
+  reconnectNow() {
+    const old = this.ws;
+    if (old && old.readyState <= WebSocket.OPEN) {
+      this.closedByUser = true; // its close must not schedule another attempt
+      old.onclose = null;
+      old.close();
+      for (const [, p] of this.pending) p.reject(new AutografoError("disconnected", "Collegamento con Autografo interrotto."));
+      this.pending.clear();
+      this.blobWaiters.clear();
+    }
+    this.backoff = 500;
+    return this.connect().catch(() => {});
   }
 
   // request sends a message and resolves with the reply of the same id, or

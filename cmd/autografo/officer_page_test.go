@@ -1,0 +1,411 @@
+package main
+
+// The officer's page in real headless Chromium, at a counter's 1366x768:
+// each test here is one of the faults found by using the page as a new
+// user would, and fails if it comes back. Every step is also checked with
+// axe-core for critical and serious accessibility violations.
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/autografo/autografo/scanner/scannertest"
+)
+
+// counter is a browser the size of an office workstation's screen.
+func counter(t *testing.T) context.Context {
+	t.Helper()
+	ctx := browser(t, chromedp.WindowSize(1366, 768))
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 768)); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// axePath is axe-core's script, fetched by make test (.ci/axe).
+func axePath(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("AUTOGRAFO_AXE")
+	if p == "" {
+		_, file, _, _ := runtime.Caller(0)
+		p = filepath.Join(filepath.Dir(file), "..", "..", ".cache", "axe-core", "axe.min.js")
+	}
+	scannertest.NeedFiles(t, p)
+	return p
+}
+
+// checkAccessible runs axe-core in the page as it stands and fails on
+// every critical or serious violation, naming the step.
+func checkAccessible(t *testing.T, ctx context.Context, step string) {
+	t.Helper()
+	src, err := os.ReadFile(axePath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Evaluated through the DevTools protocol, which the page's CSP does
+	// not govern: the page itself still runs only its own scripts.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof axe !== "undefined" || (function(){`+string(src)+`; return true})()`)); err != nil {
+		t.Fatalf("loading axe-core: %v", err)
+	}
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, { resultTypes: ["violations"] }).then(r => JSON.stringify(
+		r.violations.filter(v => v.impact === "critical" || v.impact === "serious").map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(" ")) }))))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("running axe-core (%s): %v", step, err)
+	}
+	var violations []struct {
+		ID, Impact string
+		Nodes      []string
+	}
+	if err := json.Unmarshal([]byte(out), &violations); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range violations {
+		t.Errorf("%s: axe %s (%s) on %v", step, v.ID, v.Impact, v.Nodes)
+	}
+}
+
+// aboveTheFold says whether the element is shown and wholly within the
+// first screen, with nothing scrolled.
+func aboveTheFold(t *testing.T, ctx context.Context, sel string) bool {
+	t.Helper()
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { window.scrollTo(0, 0); const e = document.querySelector(`+strconv.Quote(sel)+`);
+		if (!e || e.closest("[hidden]")) return false; const r = e.getBoundingClientRect();
+		return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+func waitFor(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		t.Fatalf("waiting for %s: %v (status %q)", what, err, text(t, ctx, `#status`))
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// A witness's box is left empty: the red banner at the top names her, the
+// document is not offered, and «Acquisisci» is on the first screen. The
+// officer confirms the signature by eye with a reason; the act becomes
+// ready and its document, with the R006 fields, shows on the first screen.
+func TestOfficerPageMissingSignatureIsARedBannerAboveTheFold(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-pages", "2", "--sim-page-time", "50ms", "--sim-unsigned", "testimone2")
+	openPage(t, ctx, ag.URL)
+	checkAccessible(t, ctx, "new act")
+	if !aboveTheFold(t, ctx, "#acquire") {
+		t.Error("«Acquisisci» is below the fold at 1366x768")
+	}
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx)
+	waitFor(t, ctx, "the banner", `!document.querySelector("#banner").hidden`)
+	if got := text(t, ctx, `#banner`); !strings.Contains(got, "Manca la firma di Chiara Colombo (secondo testimone).") {
+		t.Errorf("banner %q", got)
+	}
+	if !aboveTheFold(t, ctx, "#banner") {
+		t.Error("the missing signature's banner is not on the first screen")
+	}
+	if eval[bool](t, ctx, `!document.querySelector("#document-panel").hidden`) {
+		t.Error("the document is offered while a signature is missing")
+	}
+	// The two witnesses are told apart, by the names typed.
+	cards := eval[string](t, ctx, `[...document.querySelectorAll("#signature-list li")].map(li => li.querySelector(".who").textContent + "=" + li.dataset.status).join("; ")`)
+	if want := "Marco Bianchi (sposo)=signed; Giulia Esposito (sposa)=signed; Luca Romano (primo testimone)=signed; Chiara Colombo (secondo testimone)=missing; Anna Ricci (ufficiale dello stato civile)=signed"; cards != want {
+		t.Errorf("verdict cards\n%s\nwant\n%s", cards, want)
+	}
+	checkAccessible(t, ctx, "missing signature")
+
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(`#reason-testimone2`, "firma presente, tratto molto leggero"),
+		chromedp.Click(`#signature-list li[data-role="testimone2"] button.override`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the document", `!document.querySelector("#document-panel").hidden`)
+	if got := text(t, ctx, `#document-badge`); got != "Pronto per ANSC" {
+		t.Errorf("badge %q", got)
+	}
+	if !eval[bool](t, ctx, `document.querySelector("#banner").hidden`) {
+		t.Errorf("banner still shown once ready: %q", text(t, ctx, `#banner`))
+	}
+	if top := eval[float64](t, ctx, `window.scrollTo(0,0), document.querySelector("#document-panel").getBoundingClientRect().top`); top > 768-60 {
+		t.Errorf("the document starts %.0f px down: below the fold", top)
+	}
+	var r006 struct {
+		TipoFile       string `json:"tipoFile"`
+		ListaFirmatari []struct{ Nome, Cognome string }
+		Eccezioni      []struct{ Ruolo, Tipo string }
+	}
+	if err := json.Unmarshal([]byte(eval[string](t, ctx, `document.querySelector("#r006-fields").textContent`)), &r006); err != nil {
+		t.Fatal(err)
+	}
+	if r006.TipoFile != "1" || len(r006.ListaFirmatari) != 5 || len(r006.Eccezioni) != 1 || r006.Eccezioni[0].Ruolo != "testimone2" {
+		t.Errorf("R006 fields %+v", r006)
+	}
+	checkAccessible(t, ctx, "ready")
+}
+
+// «Apri» on an older act shows that act and nothing of the one before: its
+// document when it has one, no document when it has none.
+func TestOfficerPageNeverShowsAnotherActsDocument(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-pages", "1", "--sim-page-time", "20ms")
+	openPage(t, ctx, ag.URL)
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the first act's document", `!document.querySelector("#document-panel").hidden`)
+	first := text(t, ctx, `#document-info`)
+	// A second act, without names: captured, never ready.
+	if err := chromedp.Do(ctx, chromedp.Click(`#new-act`), chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx)
+	waitFor(t, ctx, "the second act checked", `document.querySelector("#act-state").dataset.state === "checked"`)
+	if eval[bool](t, ctx, `!document.querySelector("#document-panel").hidden`) {
+		t.Fatalf("the second act shows a document: %q", text(t, ctx, `#document-info`))
+	}
+	openAct := func(who string) {
+		t.Helper()
+		sel := `#pending li button[aria-label="Apri l'atto di ` + who + `"]`
+		if err := chromedp.Do(ctx, chromedp.WaitEnabled(sel), chromedp.Click(sel)); err != nil {
+			t.Fatalf("opening %s: %v", who, err)
+		}
+	}
+	openAct("Marco Bianchi e Giulia Esposito")
+	waitFor(t, ctx, "the first act again", `document.querySelector("#act-name").textContent === "Matrimonio: Marco Bianchi e Giulia Esposito" && !document.querySelector("#document-panel").hidden`)
+	if got := text(t, ctx, `#document-info`); got != first {
+		t.Errorf("first act's document shown as %q, was %q", got, first)
+	}
+	openAct("firmatari senza nome")
+	waitFor(t, ctx, "the second act again", `document.querySelector("#act-state").dataset.state === "checked"`)
+	if eval[bool](t, ctx, `!document.querySelector("#document-panel").hidden`) {
+		t.Errorf("after «Apri» on the act without a document, a document is offered: %q", text(t, ctx, `#document-info`))
+	}
+	if n := count(t, ctx, loadedThumbnails); n != 1 {
+		t.Errorf("%d thumbnails: pages of two acts mixed?", n)
+	}
+}
+
+// During a capture nothing that would change another act can be clicked;
+// «Interrompi» stops it, and a stop asked for is not an error.
+func TestOfficerPageLocksOtherActsDuringACapture(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-pages", "4", "--sim-page-time", "3s", "--saned", "")
+	openPage(t, ctx, ag.URL)
+	// A pending act: printed, not captured.
+	if err := chromedp.Do(ctx, chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`), chromedp.Click(`#new-act`)); err != nil {
+		t.Fatal(err)
+	}
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`), chromedp.WaitVisible(`#cancel`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the first page", `document.querySelectorAll("#pages li").length === 1`)
+	locked := eval[string](t, ctx, `["#new-act", "#acquire", "#print-sheet", "#kind", "#signers .nome", "#pending li button.resume", "#device"].filter(s =>
+		[...document.querySelectorAll(s)].some(e => !e.disabled)).join(",")`)
+	if locked != "" {
+		t.Errorf("during a capture these can still be used: %s", locked)
+	}
+	if !aboveTheFold(t, ctx, "#cancel") {
+		t.Error("«Interrompi» is not on the first screen")
+	}
+	checkAccessible(t, ctx, "capturing")
+	if err := chromedp.Do(ctx, chromedp.Click(`#cancel`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the stop", `document.querySelector("#status").dataset.state === "stopped"`)
+	if got := text(t, ctx, `#status`); !strings.HasPrefix(got, "Acquisizione interrotta: ") || !strings.Contains(got, "conservat") {
+		t.Errorf("status after a stop %q", got)
+	}
+	if eval[bool](t, ctx, `!document.querySelector("#notice").hidden && document.querySelector("#notice").dataset.kind === "error"`) {
+		t.Errorf("a stop asked for is shown as an error: %q", text(t, ctx, `#notice`))
+	}
+	waitFor(t, ctx, "the pending list", `document.querySelectorAll("#pending li").length === 2`)
+	if eval[bool](t, ctx, `document.querySelector('#pending li button[aria-label="Apri l\'atto di firmatari senza nome"]').disabled`) {
+		t.Error("«Apri» stays disabled after the capture")
+	}
+}
+
+// A reload in the middle of a capture comes back to the capture: its pages
+// so far, its progress, «Interrompi»; and then its end.
+func TestOfficerPageReloadMidCaptureFollowsTheCapture(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-pages", "4", "--sim-page-time", "3s")
+	openPage(t, ctx, ag.URL)
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the first page", `document.querySelectorAll("#pages li").length === 1`)
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(`#connection[data-state="open"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the capture after the reload", `!document.querySelector("#cancel").hidden && document.querySelectorAll("#pages li").length >= 1 &&
+		document.querySelector("#act-state").dataset.state === "capturing"`)
+	if got := text(t, ctx, `#status`); !strings.HasPrefix(got, "Pagina ") && got != "Acquisizione in corso…" {
+		t.Errorf("status after a reload mid-capture %q", got)
+	}
+	waitDone(t, ctx)
+	if n := count(t, ctx, `document.querySelectorAll("#pages li").length`); n != 4 {
+		t.Errorf("%d pages after the capture, want 4", n)
+	}
+}
+
+// freePort is a loopback port free now: the agent restarted on it keeps
+// the tab's origin.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// stop ends the agent with SIGTERM and waits for it; the test's cleanup
+// then finds it stopped.
+func (p *agentProc) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	err := <-p.done
+	p.done <- err
+}
+
+// The agent stops while the page is idle, and starts again: the page says
+// it is unreachable, reconnects by itself, asks for a new pairing in the
+// page (the code from `autografo pair`, or a new link from `autografo
+// open` in the same tab), and then shows the same act again.
+func TestOfficerPageSurvivesAnAgentRestart(t *testing.T) {
+	ctx := counter(t)
+	store, state, port := t.TempDir(), t.TempDir(), freePort(t)
+	args := []string{"--store", store, "--state-dir", state, "--port", port, "--sim-pages", "1", "--sim-page-time", "20ms"}
+	start := func() *agentProc {
+		ag := startAgent(t, args...)
+		ag.StateDir = state
+		return ag
+	}
+	ag := start()
+	openPage(t, ctx, ag.URL)
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx)
+
+	ag.stop(t)
+	waitFor(t, ctx, "the page to see the agent gone", `document.querySelector("#connection").dataset.state === "closed" &&
+		document.querySelector("#status").dataset.state === "offline"`)
+	if got := text(t, ctx, `#status`); !strings.Contains(got, "non raggiungibile") {
+		t.Errorf("status with the agent stopped %q", got)
+	}
+
+	// Restarted: the page reconnects by itself and asks for a code.
+	ag = start()
+	waitFor(t, ctx, "the pairing panel", `!document.querySelector("#pairing").hidden`)
+	if got := text(t, ctx, `#pair-error`); !strings.Contains(got, "riavviato") {
+		t.Errorf("pairing message after a restart %q", got)
+	}
+	checkAccessible(t, ctx, "pairing")
+	m := codeLine.FindStringSubmatch(runCLI(t, ag, "pair"))
+	if m == nil {
+		t.Fatal("autografo pair printed no code")
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(`#pair-code`, m[1]), chromedp.Click(`#pair-submit`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the act after pairing", `document.querySelector("#connection").dataset.state === "open" &&
+		document.querySelector("#act-name").textContent === "Matrimonio: Marco Bianchi e Giulia Esposito" && document.querySelectorAll("#pages li img").length === 1`)
+
+	// Once more, now with a link from `autografo open` pasted in the tab.
+	ag.stop(t)
+	ag = start()
+	waitFor(t, ctx, "the pairing panel again", `!document.querySelector("#pairing").hidden`)
+	link := strings.TrimSpace(runCLI(t, ag, "open", "--print"))
+	frag := link[strings.Index(link, "#"):]
+	eval[bool](t, ctx, `location.hash = `+strconv.Quote(frag)+`, true`)
+	waitFor(t, ctx, "the act after the link", `document.querySelector("#connection").dataset.state === "open" &&
+		document.querySelectorAll("#pages li img").length === 1 && !location.hash.includes("pair=")`)
+}
+
+// An empty feeder is news, not success: no green, no pending act left
+// behind with nothing in it.
+func TestOfficerPageEmptyFeeder(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-faults", "nodocs")
+	openPage(t, ctx, ag.URL)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the capture's end", `document.querySelector("#status").dataset.state === "warning"`)
+	if got := text(t, ctx, `#status`); !strings.Contains(got, "Nessun foglio") {
+		t.Errorf("status %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(`#new-act`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the pending list", `!document.querySelector("#pending-empty").hidden`)
+	_ = ag
+}
+
+// Enter in a name field never starts a scan; the act's kind gives its
+// roles; once opened, the act's names cannot drift from the form.
+func TestOfficerPageFormKeysAndRoles(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--saned", "")
+	openPage(t, ctx, ag.URL)
+	if err := chromedp.Do(ctx, chromedp.SetValue(`#kind`, "nascita")); err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](t, ctx, `document.querySelector("#kind").dispatchEvent(new Event("change")), true`)
+	if got := eval[string](t, ctx, `[...document.querySelectorAll("#signers .role")].map(s => s.value).join(",")`); got != "dichiarante,ufficiale" {
+		t.Errorf("roles of a birth act %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.SendKeys(`#signers .signer-row:nth-child(1) .nome`, "Paolo\r")); err != nil {
+		t.Fatal(err)
+	}
+	// Printing goes through the agent after the Enter: had the Enter
+	// started a scan, the agent would have logged it first.
+	if err := chromedp.Do(ctx, chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ag.logs.String(), "capture started") {
+		t.Error("Enter in a name field started a scan")
+	}
+	if got := strings.Count(ag.logs.String(), `msg="act opened"`); got != 1 {
+		t.Errorf("%d acts opened, want 1", got)
+	}
+	if !eval[bool](t, ctx, `[...document.querySelectorAll("#signers input, #signers select, #kind")].every(e => e.disabled)`) {
+		t.Error("the form of an opened act can still be edited")
+	}
+	if got := text(t, ctx, `#act-name`); got != "Nascita: Paolo" {
+		t.Errorf("header %q", got)
+	}
+	checkAccessible(t, ctx, "printed")
+}
