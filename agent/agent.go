@@ -74,6 +74,10 @@ type Options struct {
 	// Pdftoppm renders printed pages again, so that their print is taken
 	// away from the boxes (default: pdftoppm from PATH).
 	Pdftoppm string
+	// Printed, when set, is told of every act's pages to print once they
+	// are kept: the stamped PDF and where everyone signs. cmd gives them
+	// to the simulated scanner, whose feeder then holds them.
+	Printed func(pdf []byte, layout sheet.Layout)
 	// DocumentBudget bounds a document's size (default 9.5 MB).
 	DocumentBudget int
 }

@@ -99,6 +99,9 @@ func (a *Agent) printSheet(ctx context.Context, act store.Act, r *protocol.Sheet
 		return fail(storeErr(err))
 	}
 	a.log.Info("pages to print made", "act", act.ID, "pages", len(sizes), "pdf", sheet.PDFHash(pdf))
+	if a.opts.Printed != nil {
+		a.opts.Printed(stamped, layout)
+	}
 	a.announce(ctx, moved)
 	b := blob{id: newID("blob-"), mediaType: "application/pdf", data: stamped}
 	lj, _ := json.Marshal(layout)

@@ -41,6 +41,8 @@ type driverFlags struct {
 	simStrayDot bool
 	simPaper    string
 	simPaperLay string
+	// simDriver is the simulator built, when --sim.
+	simDriver *sim.Driver
 
 	usb               bool
 	usbTrace          string
@@ -110,6 +112,7 @@ func (f *driverFlags) build(log *slog.Logger) ([]scanner.Driver, error) {
 		if err != nil {
 			return nil, err
 		}
+		f.simDriver = d
 		drivers = append(drivers, d)
 	}
 	if f.usb {
@@ -354,6 +357,31 @@ func printCaps(ctx context.Context, w io.Writer, d scanner.Driver, id scanner.ID
 // loadPaper puts printed pages in the simulator's feeder, with the boxes
 // of their layout (PDF points, from the lower left) as millimetres from the
 // top left, where the simulated signers sign.
+// simPrinted is what the agent tells of every act's pages to print, when
+// the simulator runs without paper of its own (--sim-paper): its feeder
+// then holds those pages, signed by the act's signers in their boxes, so
+// that a demonstration runs the real loop: print, sign, scan, check. Each
+// page is drawn with pdftoppm when first scanned.
+func (f *driverFlags) simPrinted(ctx context.Context, log *slog.Logger) func([]byte, sheet.Layout) {
+	if f.simDriver == nil || f.simPaper != "" {
+		return nil
+	}
+	return func(pdf []byte, layout sheet.Layout) {
+		err := f.simDriver.LoadPaper(sim.Printed{
+			Pages: len(layout.Pages),
+			Boxes: paperBoxes(layout),
+			Draw: func(page int) (image.Image, error) {
+				return sheet.Render(ctx, pdf, page, sheet.RenderDPI, "")
+			},
+		})
+		if err != nil {
+			log.Warn("the simulated scanner cannot take the printed pages", "err", err)
+			return
+		}
+		log.Info("the simulated scanner's feeder holds the printed pages", "pages", len(layout.Pages))
+	}
+}
+
 func loadPaper(opts *sim.Options, files, layoutFile string) error {
 	for _, name := range strings.Split(files, ",") {
 		f, err := os.Open(strings.TrimSpace(name))
@@ -379,7 +407,16 @@ func loadPaper(opts *sim.Options, files, layoutFile string) error {
 	if err := json.Unmarshal(b, &layout); err != nil {
 		return fmt.Errorf("sim paper layout: %w", err)
 	}
+	opts.PaperBoxes = paperBoxes(layout)
+	return nil
+}
+
+// paperBoxes are a layout's boxes as the simulator takes them: millimetres
+// from each page's top left corner, where the layout has PDF points from
+// its lower left.
+func paperBoxes(layout sheet.Layout) [][]sim.PaperBox {
 	const ptmm = 25.4 / 72
+	var out [][]sim.PaperBox
 	for _, p := range layout.Pages {
 		var boxes []sim.PaperBox
 		for _, bx := range p.Boxes {
@@ -387,7 +424,7 @@ func loadPaper(opts *sim.Options, files, layoutFile string) error {
 			boxes = append(boxes, sim.PaperBox{Role: sim.Role(bx.Role),
 				Rect: sim.RectMM{X: r.X * ptmm, Y: (p.Height - r.Y - r.H) * ptmm, W: r.W * ptmm, H: r.H * ptmm}})
 		}
-		opts.PaperBoxes = append(opts.PaperBoxes, boxes)
+		out = append(out, boxes)
 	}
-	return nil
+	return out
 }

@@ -217,6 +217,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	opts := agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention, Sealer: sealer, Office: sf.office,
 		LabelRules: rules,
 		Layout:     layoutBoxes, LayoutDir: filepath.Join(*storeDir, "layouts")}
+	opts.Printed = df.simPrinted(ctx, log)
 	if attester != nil {
 		defer attester.Close()
 		opts.Attester = attester

@@ -216,10 +216,14 @@ func TestOfficerPageNeverShowsAnotherActsDocument(t *testing.T) {
 // «Interrompi» stops it, and a stop asked for is not an error.
 func TestOfficerPageLocksOtherActsDuringACapture(t *testing.T) {
 	ctx := counter(t)
-	ag := startAgent(t, "--sim-pages", "4", "--sim-page-time", "3s", "--saned", "")
+	ag := startAgent(t, "--sim-pages", "4", "--sim-page-time", "2s", "--sim-faults", "jam@1")
 	openPage(t, ctx, ag.URL)
-	// A pending act: printed, not captured.
-	if err := chromedp.Do(ctx, chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`), chromedp.Click(`#new-act`)); err != nil {
+	// A pending act: one page captured, then the paper jammed.
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the jam", `document.querySelector("#status").dataset.state === "failed"`)
+	if err := chromedp.Do(ctx, chromedp.Click(`#new-act`)); err != nil {
 		t.Fatal(err)
 	}
 	fillSigners(t, ctx)
@@ -408,4 +412,39 @@ func TestOfficerPageFormKeysAndRoles(t *testing.T) {
 		t.Errorf("header %q", got)
 	}
 	checkAccessible(t, ctx, "printed")
+}
+
+// The loop `make run` demonstrates: the signature sheet printed from the
+// page, signed (a witness leaves her box empty), scanned by the simulator
+// as printed, recognised by its code and checked box by box.
+func TestOfficerPagePrintSignScan(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-page-time", "20ms", "--sim-unsigned", "testimone2")
+	openPage(t, ctx, ag.URL)
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](t, ctx, `document.querySelector('#steps li[aria-current="step"]').textContent`); got != "Firme" {
+		t.Errorf("step after printing %q, want Firme", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx)
+	waitFor(t, ctx, "the verdicts", `document.querySelector("#printed-summary").textContent === "Fogli riconosciuti: 1 di 1." &&
+		![...document.querySelectorAll("#signature-list li")].some(li => li.dataset.status === "pending")`)
+	if c := text(t, ctx, `#pages li[data-page="1"] .caption`); c != "Foglio 1 di 1" {
+		t.Errorf("caption %q", c)
+	}
+	got := eval[string](t, ctx, `[...document.querySelectorAll("#signature-list li")].map(li => li.dataset.role + "=" + li.dataset.status).join(" ")`)
+	if want := "sposo=signed sposa=signed testimone1=signed testimone2=missing ufficiale=signed"; got != want {
+		t.Errorf("verdicts %q, want %q", got, want)
+	}
+	if b := text(t, ctx, `#banner`); !strings.Contains(b, "Chiara Colombo (secondo testimone)") {
+		t.Errorf("banner %q", b)
+	}
+	if got := eval[string](t, ctx, `document.querySelector('#steps li[aria-current="step"]').textContent`); got != "Verifica" {
+		t.Errorf("step after the capture %q, want Verifica", got)
+	}
 }

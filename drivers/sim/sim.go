@@ -176,7 +176,54 @@ type Driver struct {
 	// unplugged cable the rest of the act is still there, so the operator's
 	// retry continues the act instead of starting it again.
 	feederNext int
-	now        func() time.Time
+	// loaded is paper put in the feeder while running (LoadPaper).
+	loaded *loadedPaper
+	now    func() time.Time
+}
+
+// Printed is paper put in the feeder while the simulator runs: Pages
+// pages, page i (from 1) drawn by Draw, signed in its Boxes.
+type Printed struct {
+	Pages int
+	Draw  func(page int) (image.Image, error)
+	Boxes [][]PaperBox
+}
+
+// loadedPaper draws each page of a Printed once, when first scanned.
+type loadedPaper struct {
+	Printed
+	mu    sync.Mutex
+	drawn map[int]image.Image
+}
+
+func (l *loadedPaper) page(i int) (image.Image, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if img, ok := l.drawn[i]; ok {
+		return img, nil
+	}
+	img, err := l.Draw(i)
+	if err != nil {
+		return nil, fmt.Errorf("sim: drawing printed page %d: %w", i, err)
+	}
+	l.drawn[i] = img
+	return img, nil
+}
+
+// LoadPaper puts printed paper in the feeder and on the platen, in place
+// of the simulator's own act, from the next job on: the pages an act was
+// printed with, so that the simulated office signs and scans what it
+// printed. The signers the options leave unsigned still leave their box
+// empty.
+func (d *Driver) LoadPaper(p Printed) error {
+	if p.Pages < 1 || p.Pages > 100 || p.Draw == nil {
+		return fmt.Errorf("sim: printed paper of %d pages", p.Pages)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.loaded = &loadedPaper{Printed: p, drawn: map[int]image.Image{}}
+	d.feederNext = 1
+	return nil
 }
 
 var _ scanner.Driver = (*Driver)(nil)
@@ -289,14 +336,18 @@ func (v *Device) Scan(ctx context.Context, req scanner.Request) (scanner.Job, er
 	d.jobs++
 	jobNo := d.jobs
 	start, pages := 1, 1
+	loaded := d.loaded
 	if req.Source == scanner.Feeder {
 		start, pages = d.feederNext, d.opts.FeederPages
+		if loaded != nil {
+			pages = loaded.Pages
+		}
 	}
 	d.mu.Unlock()
 	if fault != nil && fault.Kind == FaultBusy {
 		return nil, scanner.Wrap("scan", deviceID, scanner.ErrBusy)
 	}
-	return &Job{drv: d, req: req, start: start, pages: pages, fault: fault, jobNo: jobNo}, nil
+	return &Job{drv: d, req: req, start: start, pages: pages, fault: fault, jobNo: jobNo, paper: loaded}, nil
 }
 
 func (v *Device) Close() error { return nil }
@@ -312,6 +363,7 @@ type Job struct {
 	next     int // pages delivered so far
 	canceled bool
 	failed   error
+	paper    *loadedPaper // the paper loaded when the job began, if any
 }
 
 var _ scanner.Job = (*Job)(nil)
@@ -349,7 +401,7 @@ func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {
 	}
 	j.next++
 	index := j.start + j.next - 1
-	data, truth, err := j.drv.render(j.jobNo, index, j.pages, j.req)
+	data, truth, err := j.drv.renderFrom(j.paper, j.jobNo, index, j.pages, j.req)
 	if err != nil {
 		return scanner.Page{}, scanner.Wrap("page", deviceID, err)
 	}
@@ -473,6 +525,12 @@ func (d *Driver) pageRandom(jobNo uint64, page int) (*rand.Rand, float64) {
 
 // render draws page i of n and returns its JPEG bytes and ground truth.
 func (d *Driver) render(jobNo uint64, i, n int, req scanner.Request) ([]byte, Truth, error) {
+	return d.renderFrom(nil, jobNo, i, n, req)
+}
+
+// renderFrom draws page i of n of the paper loaded, or else of the
+// options' paper or the simulator's own act.
+func (d *Driver) renderFrom(loaded *loadedPaper, jobNo uint64, i, n int, req scanner.Request) ([]byte, Truth, error) {
 	rng, skew := d.pageRandom(jobNo, i)
 	unsigned := make(map[Role]bool)
 	for _, r := range d.opts.Unsigned {
@@ -483,6 +541,13 @@ func (d *Driver) render(jobNo uint64, i, n int, req scanner.Request) ([]byte, Tr
 		paper: paperAt(d.opts.Paper, i), paperBoxes: paperBoxesAt(d.opts.PaperBoxes, i),
 		act: d.opts.Act, unsigned: unsigned, strayDot: d.opts.StrayDot, penInk: d.opts.PenInk,
 		skewDeg: skew, rotation: d.opts.Rotation, effects: *d.opts.Effects,
+	}
+	if loaded != nil {
+		img, err := loaded.page(i)
+		if err != nil {
+			return nil, Truth{}, err
+		}
+		spec.paper, spec.paperBoxes = img, paperBoxesAt(loaded.Boxes, i)
 	}
 	return renderPage(spec, rng)
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"io"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -422,5 +424,49 @@ func TestOptionsAreChecked(t *testing.T) {
 		if _, err := New(o); err == nil {
 			t.Errorf("New(%+v) accepted", o)
 		}
+	}
+}
+
+// Paper loaded while running takes the place of the simulator's own act
+// from the next job: every page of it, each drawn once, signed in its
+// boxes except by the signers left unsigned.
+func TestLoadedPaperIsWhatTheFeederHolds(t *testing.T) {
+	d := newSim(t, Options{Seed: 1, FeederPages: 4, Unsigned: []Role{Testimone2}})
+	drawn := map[int]int{}
+	white := func(page int) (image.Image, error) {
+		drawn[page]++
+		img := image.NewGray(image.Rect(0, 0, 420, 594)) // A4 at 50 dpi
+		for i := range img.Pix {
+			img.Pix[i] = 255
+		}
+		return img, nil
+	}
+	boxes := [][]PaperBox{
+		{{Role: Sposo, Rect: RectMM{X: 20, Y: 200, W: 70, H: 25}}},
+		{{Role: Testimone1, Rect: RectMM{X: 20, Y: 200, W: 70, H: 25}}, {Role: Testimone2, Rect: RectMM{X: 110, Y: 200, W: 70, H: 25}}},
+	}
+	if err := d.LoadPaper(Printed{Pages: 2, Draw: white, Boxes: boxes}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		pages, err := scanAll(t, d, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
+		if err != nil || len(pages) != 2 {
+			t.Fatalf("round %d: %d pages, %v; want the 2 loaded", round, len(pages), err)
+		}
+		var got []string
+		for _, p := range pages {
+			for _, b := range p.truth.Boxes {
+				got = append(got, fmt.Sprintf("%d:%s:%v", p.truth.Page, b.Role, b.Signed))
+			}
+		}
+		if want := "1:sposo:true 2:testimone1:true 2:testimone2:false"; strings.Join(got, " ") != want {
+			t.Errorf("round %d: boxes %v, want %s", round, got, want)
+		}
+	}
+	if drawn[1] != 1 || drawn[2] != 1 {
+		t.Errorf("pages drawn %v times, want once each", drawn)
+	}
+	if err := d.LoadPaper(Printed{Pages: 0, Draw: white}); err == nil {
+		t.Error("paper of no pages accepted")
 	}
 }
