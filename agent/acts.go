@@ -279,8 +279,15 @@ func (r record) view() protocol.Act {
 	}
 	docPages := r.documentPages()
 	inDocument := map[int]bool{}
+	out.Order = []int{}
 	for _, p := range docPages {
 		inDocument[p.Index] = true
+		out.Order = append(out.Order, p.Index)
+	}
+	for _, p := range r.pages {
+		if p.Removed {
+			out.Removed = append(out.Removed, p.Index)
+		}
 	}
 	analysed := true
 	for _, p := range r.pages {

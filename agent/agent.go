@@ -95,6 +95,7 @@ type Store interface {
 	MarkUnable(ctx context.Context, act, role, reason string, by store.Actor) (store.Act, error)
 	Override(ctx context.Context, act, role, reason string, by store.Actor) (store.Act, error)
 	TurnPage(ctx context.Context, act string, page, turn int, by store.Actor) (store.Act, error)
+	ArrangePage(ctx context.Context, act string, c store.PageChange, order func([]store.Page) store.PageOrder, by store.Actor) (store.Act, error)
 	Deliver(ctx context.Context, act, token string, by store.Actor) (store.Act, error)
 	Release(ctx context.Context, act, token, reason string, force bool, by store.Actor) (store.Act, error)
 	Confirm(ctx context.Context, act, token, attachment string, by store.Actor) (store.Act, error)
@@ -152,10 +153,11 @@ type Agent struct {
 }
 
 type capture struct {
-	id     string
-	act    string
-	comune string
-	cancel context.CancelFunc
+	id      string
+	act     string
+	comune  string
+	replace int // the page the capture retakes, if any
+	cancel  context.CancelFunc
 }
 
 // New returns an Agent over the scanners. Call Recover once the store is

@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
@@ -271,15 +273,24 @@ func blockerCodes(bs []protocol.Blocker) []string {
 // documentOrder puts an act's captured pages (in capture order) in the
 // order of the printed pages their codes name. A page of another act or
 // printing is left out, and of two scans of one printed page the later is
-// kept; pages without a readable code follow, in capture order. It also
-// says which printed pages were never captured. Pages of an act not
-// printed with codes go in capture order.
+// kept; pages without a readable code follow, in capture order or where
+// the officer moved them. Pages the officer removed or retook are left
+// out. It also says which printed pages were never captured. Pages of an
+// act not printed with codes go in that same order.
 func documentOrder(pages []store.Page) (store.PageOrder, []int) {
 	byPrinted := map[int]int{}
 	var unread, byOrder []int
 	total := 0
 	printed := map[int]*protocol.PrintedPage{}
+	// Pages without a code keep their capture order, or where the officer
+	// moved them; a retake stands where the page it replaced stood.
+	pages = slices.Clone(pages)
+	slices.SortStableFunc(pages, func(x, y store.Page) int { return cmp.Compare(x.Ord, y.Ord) })
+	latest := map[int]int{} // printed page -> its latest scan's index
 	for _, p := range pages {
+		if p.Removed {
+			continue // taken out by the officer, or retaken
+		}
 		pa, _ := analysisOf(p)
 		printed[p.Index] = pa.Printed
 		switch pr := pa.Printed; {
@@ -290,7 +301,10 @@ func documentOrder(pages []store.Page) (store.PageOrder, []int) {
 			byOrder = append(byOrder, p.Index)
 			total = pr.Pages
 		default:
-			byPrinted[pr.Page] = p.Index // the later scan of a page wins
+			if p.Index > latest[pr.Page] {
+				byPrinted[pr.Page] = p.Index // the later scan of a page wins
+				latest[pr.Page] = p.Index
+			}
 			total = pr.Pages
 		}
 	}

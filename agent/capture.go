@@ -12,6 +12,7 @@ import (
 	"image/jpeg"
 	_ "image/png" // scanners may send PNG
 	"io"
+	"slices"
 	"time"
 
 	"golang.org/x/image/draw"
@@ -56,9 +57,20 @@ func (a *Agent) startCapture(ctx context.Context, req *protocol.CaptureStart, ac
 	if sreq.Color != scanner.Color && sreq.Color != scanner.Gray {
 		return "", fmt.Errorf("%w: colour %q", scanner.ErrUnsupported, req.Color)
 	}
+	if req.Replace != 0 {
+		// Checked before the device moves: a retake of a page the act does
+		// not have, or has removed, would only fail once scanned.
+		pages, err := a.opts.Store.Pages(ctx, act.ID)
+		if err != nil {
+			return "", storeErr(err)
+		}
+		if !slices.ContainsFunc(pages, func(p store.Page) bool { return p.Index == req.Replace && !p.Removed }) {
+			return "", fmt.Errorf("%w: page %d to retake", errPageNotFound, req.Replace)
+		}
+	}
 	id := newID("cap-")
 	cctx, cancel := context.WithCancel(a.ctx)
-	c := &capture{id: id, act: act.ID, comune: act.Comune, cancel: cancel}
+	c := &capture{id: id, act: act.ID, comune: act.Comune, cancel: cancel, replace: req.Replace}
 	a.mu.Lock()
 	switch {
 	case a.closing:
@@ -215,8 +227,12 @@ func (a *Agent) runCapture(ctx context.Context, c *capture, who actor, job *mana
 		}
 		// Committed to disk before it is announced: a page the operator has
 		// seen survives a crash or a power cut.
+		replaces := 0
+		if got == 0 {
+			replaces = c.replace // the retake's first page takes the old one's place
+		}
 		stored, err := a.opts.Store.AddPage(context.WithoutCancel(ctx), store.Page{Act: c.act, MediaType: p.info.MediaType,
-			Width: p.info.Width, Height: p.info.Height, DPI: p.info.DPI, Boxes: boxes}, p.data, who.by)
+			Width: p.info.Width, Height: p.info.Height, DPI: p.info.DPI, Boxes: boxes, Replaces: replaces}, p.data, who.by)
 		if err != nil {
 			return fail(storeErr(err))
 		}
@@ -240,7 +256,7 @@ func (a *Agent) runCapture(ctx context.Context, c *capture, who actor, job *mana
 
 func pageInfo(p store.Page) protocol.PageInfo {
 	return protocol.PageInfo{Index: p.Index, MediaType: p.MediaType, Width: p.Width, Height: p.Height, DPI: p.DPI,
-		Bytes: p.Size, SHA256: p.SHA256}
+		Bytes: p.Size, SHA256: p.SHA256, Removed: p.Removed, Replaces: p.Replaces}
 }
 
 // receivePage reads a page from the device with a size bound, checks that it

@@ -259,6 +259,12 @@ func decode[T any](t *testing.T, f frame) T {
 // boxesFor gives the layout for the roles.
 func signedPage(t *testing.T) []byte {
 	t.Helper()
+	return pageSigned(t, 1)
+}
+
+// pageSigned is signedPage with its first n boxes signed.
+func pageSigned(t *testing.T, n int) []byte {
+	t.Helper()
 	img := image.NewGray(image.Rect(0, 0, 2480, 3508))
 	for i := range img.Pix {
 		img.Pix[i] = 238
@@ -294,14 +300,15 @@ func signedPage(t *testing.T) []byte {
 			}
 		}
 	}
-	// A signature in the left box: a looping stroke 4 px wide.
-	l := boxRects[0]
-	cy := float64(l.Min.Y+l.Max.Y) / 2
-	for x := l.Min.X + 80; x < l.Max.X-80; x++ {
-		y := cy + 60*math.Sin(float64(x)/35) + 20*math.Sin(float64(x)/9)
-		for dy := -2; dy <= 2; dy++ {
-			for dx := -2; dx <= 2; dx++ {
-				set(x+dx, int(y)+dy, 25)
+	// A signature in each signed box: a looping stroke 4 px wide.
+	for _, l := range boxRects[:n] {
+		cy := float64(l.Min.Y+l.Max.Y) / 2
+		for x := l.Min.X + 80; x < l.Max.X-80; x++ {
+			y := cy + 60*math.Sin(float64(x)/35) + 20*math.Sin(float64(x)/9)
+			for dy := -2; dy <= 2; dy++ {
+				for dx := -2; dx <= 2; dx++ {
+					set(x+dx, int(y)+dy, 25)
+				}
 			}
 		}
 	}

@@ -479,3 +479,58 @@ func TestAResumedActNamesItsRunningCapture(t *testing.T) {
 		t.Errorf("after the capture: capture %q, %d pages", ended.Capture, ended.Pages)
 	}
 }
+
+// The page whose box was left empty is retaken once signed: the new scan
+// takes its place, the old one stays kept but out of the document, and
+// the act becomes ready. A duplicate page is taken out, pages move, and a
+// ready act whose pages change is checked again.
+func TestRetakeRemoveAndMovePages(t *testing.T) {
+	h := newHarness(t)
+	h.boxes = boxesFor("sposo", "testimone1")
+	tb := h.connect(auth.Identity{Perms: auth.View | auth.Capture | auth.Export, Comune: "F205", Operator: "anna.ufficiale"})
+	h.drv.Script("fake:1", scannertest.Step{Data: signedPage(t)})
+	act := tb.open([3]string{"sposo", "Marco", "Bianchi"}, [3]string{"testimone1", "Chiara", "Colombo"})
+	tb.capture(act.ID)
+	checked := tb.untilState(act.ID, store.StateChecked)
+	if got := blockerCodes(checked.Blockers); !slices.Equal(got, []string{"blocker_signature_missing:testimone1"}) {
+		t.Fatalf("blockers %v", got)
+	}
+	if f := tb.call(map[string]any{"type": "capture.start", "act": act.ID, "device": "fake:1", "source": "platen", "dpi": 300, "color": "gray", "replace": 7}); f.Error.Code != protocol.CodePageNotFound {
+		t.Fatalf("retake of a page the act does not have: %s", f.raw)
+	}
+	h.drv.Script("fake:1", scannertest.Step{Data: pageSigned(t, 2)})
+	if f := tb.call(map[string]any{"type": "capture.start", "act": act.ID, "device": "fake:1", "source": "platen", "dpi": 300, "color": "gray", "replace": 1}); f.Type != protocol.TypeCaptureStarted {
+		t.Fatalf("retake: %s", f.raw)
+	}
+	ready := tb.untilState(act.ID, store.StateReady)
+	if !slices.Equal(ready.Order, []int{2}) || !slices.Equal(ready.Removed, []int{1}) || ready.Document == nil || ready.Document.Pages != 1 {
+		t.Fatalf("after the retake: order %v removed %v document %+v", ready.Order, ready.Removed, ready.Document)
+	}
+	// A second scan of the same sheet, by mistake: two pages, both signed.
+	h.drv.Script("fake:1", scannertest.Step{Data: pageSigned(t, 2)})
+	tb.capture(act.ID)
+	twice := tb.untilState(act.ID, store.StateReady)
+	if !slices.Equal(twice.Order, []int{2, 3}) || twice.Document.Pages != 2 {
+		t.Fatalf("after a second scan: order %v, document of %d pages", twice.Order, twice.Document.Pages)
+	}
+	if f := tb.call(map[string]any{"type": "page.remove", "act": act.ID, "page": 3, "reason": ""}); f.Error.Code != protocol.CodeBadMessage {
+		t.Fatalf("a removal without a reason: %s", f.raw)
+	}
+	if f := tb.call(map[string]any{"type": "page.move", "act": act.ID, "page": 3, "before": 2}); f.Type != protocol.TypeActUpdated {
+		t.Fatalf("move: %s", f.raw)
+	}
+	moved := tb.untilState(act.ID, store.StateReady)
+	if !slices.Equal(moved.Order, []int{3, 2}) {
+		t.Fatalf("after the move: order %v", moved.Order)
+	}
+	if f := tb.call(map[string]any{"type": "page.remove", "act": act.ID, "page": 3, "reason": "doppione della pagina 2"}); f.Type != protocol.TypeActUpdated {
+		t.Fatalf("remove: %s", f.raw)
+	}
+	final := tb.untilState(act.ID, store.StateReady)
+	if !slices.Equal(final.Order, []int{2}) || !slices.Equal(final.Removed, []int{1, 3}) || final.Document.Pages != 1 {
+		t.Fatalf("after the removal: order %v removed %v, document of %d pages", final.Order, final.Removed, final.Document.Pages)
+	}
+	if f := tb.call(map[string]any{"type": "page.remove", "act": act.ID, "page": 3, "reason": "di nuovo"}); f.Error.Code != protocol.CodePageNotFound {
+		t.Fatalf("a removed page removed again: %s", f.raw)
+	}
+}

@@ -36,6 +36,8 @@ var routes = map[string]route{
 	protocol.TypeCaptureStart: {auth.Capture, (*Session).captureStart},
 	protocol.TypeCaptureStop:  {auth.Capture, (*Session).captureCancel},
 	protocol.TypePageTurn:     {auth.Capture, (*Session).pageTurn},
+	protocol.TypePageRemove:   {auth.Capture, (*Session).pageRemove},
+	protocol.TypePageMove:     {auth.Capture, (*Session).pageMove},
 	protocol.TypeSignerUnable: {auth.Capture, (*Session).signerUnable},
 	protocol.TypeSignatureOK:  {auth.Capture, (*Session).signatureOverride},
 	protocol.TypeActCancel:    {auth.Capture, (*Session).actCancel},
@@ -265,6 +267,41 @@ func (s *Session) pageTurn(ctx context.Context, env protocol.Envelope, req any) 
 	changed, err := s.a.opts.Store.TurnPage(ctx, act.ID, r.Page, r.Turn, s.who().by)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: page %d", errPageNotFound, r.Page)
+	}
+	if err != nil {
+		return storeErr(err)
+	}
+	return s.changed(ctx, env, protocol.TypeActUpdated, changed)
+}
+
+func (s *Session) pageRemove(ctx context.Context, env protocol.Envelope, req any) error {
+	r := req.(*protocol.PageRemove)
+	why, err := reason(r.Reason)
+	if err != nil {
+		return err
+	}
+	return s.arrange(ctx, env, r.Act, store.PageChange{Page: r.Page, Remove: true, Reason: why})
+}
+
+func (s *Session) pageMove(ctx context.Context, env protocol.Envelope, req any) error {
+	r := req.(*protocol.PageMove)
+	return s.arrange(ctx, env, r.Act, store.PageChange{Page: r.Page, Before: r.Before})
+}
+
+// arrange applies the officer's change to a page; the document's pages
+// are worked out again as the analysis does.
+func (s *Session) arrange(ctx context.Context, env protocol.Envelope, actID string, c store.PageChange) error {
+	act, err := s.act(ctx, actID)
+	if err != nil {
+		return err
+	}
+	order := func(pages []store.Page) store.PageOrder {
+		o, _ := documentOrder(pages)
+		return o
+	}
+	changed, err := s.a.opts.Store.ArrangePage(ctx, act.ID, c, order, s.who().by)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: page %d", errPageNotFound, c.Page)
 	}
 	if err != nil {
 		return storeErr(err)

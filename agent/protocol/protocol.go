@@ -40,6 +40,8 @@ const (
 	TypeCaptureStop  = "capture.cancel"
 	TypePageGet      = "page.get"
 	TypePageTurn     = "page.turn"
+	TypePageRemove   = "page.remove"
+	TypePageMove     = "page.move"
 	TypeActsList     = "acts.list"
 	TypeActResume    = "act.resume"
 	TypeActConfirm   = "act.confirm"
@@ -65,6 +67,8 @@ var requests = map[string]func() any{
 	TypeCaptureStop:  func() any { return &CaptureRef{} },
 	TypePageGet:      func() any { return &PageGet{} },
 	TypePageTurn:     func() any { return &PageTurn{} },
+	TypePageRemove:   func() any { return &PageRemove{} },
+	TypePageMove:     func() any { return &PageMove{} },
 	TypeActsList:     func() any { return &Envelope{} },
 	TypeActResume:    func() any { return &ActRef{} },
 	TypeActConfirm:   func() any { return &ActConfirm{} },
@@ -236,6 +240,10 @@ type Act struct {
 	// State is one of draft, printed, capturing, captured, checked, ready,
 	// delivered, confirmed, purged, cancelled, deleted (docs/ACT-LIFECYCLE.md).
 	State string `json:"state"`
+	// Order is the act's pages that go in its document, by index, in the
+	// document's order; Removed the pages the officer took out or retook.
+	Order   []int `json:"order,omitempty"`
+	Removed []int `json:"removed,omitempty"`
 	// Capture is the capture running into the act while it is capturing:
 	// a tab opened or reloaded meanwhile follows it, and can cancel it,
 	// by this id.
@@ -327,6 +335,25 @@ type PageTurn struct {
 	Turn int    `json:"turn"`
 }
 
+// PageRemove takes a captured page out of the act (a duplicate, a page
+// of something else), for a stated reason. The page is kept, never in
+// the document.
+type PageRemove struct {
+	Envelope
+	Act    string `json:"act"`
+	Page   int    `json:"page"`
+	Reason string `json:"reason"`
+}
+
+// PageMove puts a page of the act before page Before (0: at the end) in
+// the document. Pages whose printed code says where they go stay there.
+type PageMove struct {
+	Envelope
+	Act    string `json:"act"`
+	Page   int    `json:"page"`
+	Before int    `json:"before"`
+}
+
 // TemplateSave keeps a layout as the template of an act kind.
 type TemplateSave struct {
 	Envelope
@@ -335,7 +362,8 @@ type TemplateSave struct {
 }
 
 // ActInfo answers act.resume, act.confirm, act.release, act.cancel,
-// act.delete, signer.unable, signature.override and page.turn.
+// act.delete, signer.unable, signature.override, page.turn, page.remove
+// and page.move.
 type ActInfo struct {
 	Envelope
 	Act Act `json:"act"`
@@ -371,6 +399,10 @@ type CaptureStart struct {
 	Source string `json:"source"` // "platen" or "feeder"
 	DPI    int    `json:"dpi"`
 	Color  string `json:"color"` // "color" or "gray"
+	// Replace retakes page Replace of the act: the capture's first page
+	// takes its place, and the old page is removed (kept, never in the
+	// document). For the page whose box was left empty, signed since.
+	Replace int `json:"replace,omitempty"`
 }
 
 // CaptureRef names a capture: capture.started, capture.cancel.
@@ -409,6 +441,10 @@ type PageInfo struct {
 	DPI       int    `json:"dpi"`
 	Bytes     int64  `json:"bytes"`
 	SHA256    string `json:"sha256"`
+	// Removed: the officer took the page out, or retook it; Replaces is
+	// the page this one was retaken for.
+	Removed  bool `json:"removed,omitempty"`
+	Replaces int  `json:"replaces,omitempty"`
 }
 
 // PageReady announces a page; its preview follows as the binary frame named

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // the JSON of each message so that a change to it is a visible decision.
 func TestWireGolden(t *testing.T) {
 	signers := []Signer{
-		{Role: "sposo", Nome: "Marco", Cognome: "Bianchi", Label: "Lo sposo", Status: SignerSigned, Pages: []int{3}},
+		{Role: "sposo", Nome: "Marco", Cognome: "Bianchi", Label: "Lo sposo", Display: "Marco Bianchi (sposo)", Status: SignerSigned, Pages: []int{3}},
 		{Role: "sposa", Nome: "Maria Grazia", Cognome: "De Luca", CodiceFiscale: "DLCMGR90A41F205X", Label: "La sposa",
 			Status: SignerConfirmed, Pages: []int{3}, Reasons: []string{"faint_ink"},
 			Override: &Exception{Reason: "firma verificata a vista", By: "ufficiale"}},
@@ -36,14 +36,14 @@ func TestWireGolden(t *testing.T) {
 			State: "draft", Created: "2026-11-23T10:30:00Z",
 			Blockers: []Blocker{{Code: BlockerNoPages, Message: Italian(BlockerNoPages)}}}},
 		"act.changed": ActChanged{Envelope: Envelope{Type: TypeActChanged}, Act: Act{ID: "act-1", Kind: "matrimonio", Comune: "F205",
-			Signers: signers, Pages: 3, State: "checked", Created: "2026-11-23T10:30:00Z",
+			Signers: signers, Pages: 4, Order: []int{1, 2, 4}, Removed: []int{3}, State: "checked", Created: "2026-11-23T10:30:00Z",
 			Blockers: []Blocker{{Code: BlockerSignatureEmpty, Role: "testimone2",
 				Message: Format(BlockerSignatureEmpty, "di Chiara Colombo (secondo testimone)", 0)}}}},
 		"acts": Acts{Envelope: Envelope{Type: TypeActs, ID: "9"}, Acts: []Act{{ID: "act-2", Kind: "matrimonio", Pages: 3,
 			State: "ready", Document: &doc, Emergency: true, Register: "7/2026", RegisterTime: "2026-11-21T16:30:00Z", Created: "2026-11-23T10:30:00Z", Signers: []Signer{}}}},
 		"act.delivered": ActDelivered{Envelope: Envelope{Type: TypeActDelivered, ID: "10"}, Act: Act{ID: "act-2", Kind: "matrimonio",
 			State: "delivered", Created: "2026-11-23T10:30:00Z", Signers: []Signer{}, Document: &doc}, Delivery: "dG9rZW4",
-			Pages:    []PageInfo{{Index: 1, MediaType: "image/jpeg", Width: 2480, Height: 3508, DPI: 300, Bytes: 270000, SHA256: strings.Repeat("ab", 32)}},
+			Pages:    []PageInfo{{Index: 2, MediaType: "image/jpeg", Width: 2480, Height: 3508, DPI: 300, Bytes: 270000, SHA256: strings.Repeat("ab", 32), Replaces: 1}},
 			Document: doc, R006: R006Fields{Nomefile: doc.Name, TipoFile: "1", TipoAllegato: "999",
 				ListaFirmatari: []Firmatario{{Nome: "Marco", Cognome: "Bianchi"}, {Nome: "Maria Grazia", Cognome: "De Luca", CodiceFiscale: "DLCMGR90A41F205X"}}},
 			Exceptions: []Eccezione{{Ruolo: "sposa", Nome: "Maria Grazia", Cognome: "De Luca", Tipo: "verificata", Motivo: "firma verificata a vista", Da: "ufficiale"},

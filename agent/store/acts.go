@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -250,14 +251,14 @@ func (s *Store) Signers(ctx context.Context, act string) ([]Signer, error) {
 	return out, rows.Err()
 }
 
-const pageColumns = `idx, media_type, width, height, dpi, size, sha256, created, boxes, analysed, analysis, position, turn`
+const pageColumns = `idx, media_type, width, height, dpi, size, sha256, created, boxes, analysed, analysis, position, turn, removed, replaces, ord`
 
 func scanPage(r rowScanner, act string, extra ...any) (Page, error) {
 	p := Page{Act: act}
 	var created int64
 	var boxes, analysis string
 	dest := append([]any{&p.Index, &p.MediaType, &p.Width, &p.Height, &p.DPI, &p.Size, &p.SHA256, &created,
-		&boxes, &p.Analysed, &analysis, &p.Position, &p.Turn}, extra...)
+		&boxes, &p.Analysed, &analysis, &p.Position, &p.Turn, &p.Removed, &p.Replaces, &p.Ord}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return p, err
 	}
@@ -291,7 +292,9 @@ func (s *Store) Pages(ctx context.Context, act string) ([]Page, error) {
 
 // AddPage commits a page, encrypted, and journals the capture. Pages are
 // added only while a capture runs. When it returns nil the page is on
-// disk: only then may it be announced.
+// disk: only then may it be announced. A page that Replaces another (a
+// retake) takes its place in the act, and the other is removed, in the
+// same transaction.
 func (s *Store) AddPage(ctx context.Context, p Page, data []byte, by Actor) (Page, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -311,19 +314,150 @@ func (s *Store) AddPage(ctx context.Context, p Page, data []byte, by Actor) (Pag
 		if err := tx.QueryRow(`SELECT COUNT(*) + 1 FROM pages WHERE act = ?`, p.Act).Scan(&p.Index); err != nil {
 			return err
 		}
+		p.Ord = float64(p.Index)
+		if p.Replaces > 0 {
+			var removed bool
+			err := tx.QueryRow(`SELECT ord, removed FROM pages WHERE act = ? AND idx = ?`, p.Act, p.Replaces).Scan(&p.Ord, &removed)
+			if errors.Is(err, sql.ErrNoRows) || removed {
+				return fmt.Errorf("%w: page %d of %s to replace", ErrNotFound, p.Replaces, p.Act)
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`UPDATE pages SET removed = 1, position = 0 WHERE act = ? AND idx = ?`, p.Act, p.Replaces); err != nil {
+				return err
+			}
+		}
 		nonce, box := s.seal(data, pageAAD(p.Act, p.Index, p.SHA256))
-		if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created, boxes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act, p.Index, p.MediaType, p.Width, p.Height, p.DPI, p.Size,
-			p.SHA256, nonce, box, p.Created.UnixNano(), string(p.Boxes)); err != nil {
+		if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created, boxes, replaces, ord)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act, p.Index, p.MediaType, p.Width, p.Height, p.DPI, p.Size,
+			p.SHA256, nonce, box, p.Created.UnixNano(), string(p.Boxes), p.Replaces, p.Ord); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`UPDATE acts SET updated = ? WHERE id = ?`, p.Created.UnixNano(), p.Act); err != nil {
 			return err
 		}
-		return s.journal(tx, p.Created, by, p.Act, "capture",
-			map[string]any{"page": p.Index, "sha256": p.SHA256, "bytes": p.Size})
+		detail := map[string]any{"page": p.Index, "sha256": p.SHA256, "bytes": p.Size}
+		if p.Replaces > 0 {
+			detail["replaces"] = p.Replaces
+		}
+		return s.journal(tx, p.Created, by, p.Act, "capture", detail)
 	})
 	return p, err
+}
+
+// PageChange is the officer's change to one page: Remove takes it out of
+// the act; otherwise it moves, before page Before (0: to the end).
+type PageChange struct {
+	Page   int
+	Remove bool
+	Before int
+	Reason string
+}
+
+// ArrangePage applies the officer's change to a page of a captured,
+// checked or ready act (a ready act is checked again) and, once the act's
+// document pages are fixed, fixes them anew with order, in one
+// transaction.
+func (s *Store) ArrangePage(ctx context.Context, act string, c PageChange, order func([]Page) PageOrder, by Actor) (Act, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out Act
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		a, err := actIn(tx, act)
+		if err != nil {
+			return err
+		}
+		switch a.State {
+		case StateCaptured, StateChecked, StateReady:
+		default:
+			return &TransitionError{Act: act, From: a.State, To: StateChecked}
+		}
+		pages, err := pagesIn(tx, act)
+		if err != nil {
+			return err
+		}
+		at := slices.IndexFunc(pages, func(p Page) bool { return p.Index == c.Page && !p.Removed })
+		if at < 0 {
+			return fmt.Errorf("%w: page %d of %s", ErrNotFound, c.Page, act)
+		}
+		event, detail := "page.move", map[string]any{"page": c.Page, "before": c.Before}
+		if c.Remove {
+			event, detail = "page.remove", map[string]any{"page": c.Page, "reason": c.Reason}
+			pages[at].Removed = true
+		} else {
+			pages[at].Ord = newOrd(pages, c.Page, c.Before)
+			if pages[at].Ord < 0 {
+				return fmt.Errorf("%w: page %d of %s to move before", ErrNotFound, c.Before, act)
+			}
+		}
+		if err := s.recordChanged(tx, act, by, fmt.Sprintf("%s %d", event, c.Page)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE pages SET removed = ?, ord = ? WHERE act = ? AND idx = ?`, pages[at].Removed, pages[at].Ord, act, c.Page); err != nil {
+			return err
+		}
+		if a.State != StateCaptured {
+			if _, err := tx.Exec(`UPDATE pages SET position = 0 WHERE act = ?`, act); err != nil {
+				return err
+			}
+			for idx, pos := range order(pages) {
+				if _, err := tx.Exec(`UPDATE pages SET position = ? WHERE act = ? AND idx = ?`, pos, act, idx); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.journal(tx, s.now(), by, act, event, detail); err != nil {
+			return err
+		}
+		out, err = actIn(tx, act)
+		return err
+	})
+	return out, err
+}
+
+// newOrd is where page goes to stand just before page before among the
+// pages not removed, or after the last of them (before 0); -1 when before
+// is not one of them.
+func newOrd(pages []Page, page, before int) float64 {
+	var kept []Page
+	for _, p := range pages {
+		if !p.Removed && p.Index != page {
+			kept = append(kept, p)
+		}
+	}
+	slices.SortStableFunc(kept, func(x, y Page) int { return cmp.Compare(x.Ord, y.Ord) })
+	if before == 0 {
+		if len(kept) == 0 {
+			return 1
+		}
+		return kept[len(kept)-1].Ord + 1
+	}
+	i := slices.IndexFunc(kept, func(p Page) bool { return p.Index == before })
+	if i < 0 {
+		return -1
+	}
+	if i == 0 {
+		return kept[0].Ord - 1
+	}
+	return (kept[i-1].Ord + kept[i].Ord) / 2
+}
+
+func pagesIn(tx *sql.Tx, act string) ([]Page, error) {
+	rows, err := tx.Query(`SELECT `+pageColumns+` FROM pages WHERE act = ? ORDER BY idx`, act)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Page
+	for rows.Next() {
+		p, err := scanPage(rows, act)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // Verdict is the pipeline's decision on one signer's box of a page, with

@@ -87,6 +87,14 @@ type Page struct {
 	// Turn is the officer's quarter turn for it (0, 90, 180, 270), or -1
 	// when the officer did not turn it.
 	Turn int
+	// Removed: the officer took the page out of the act, or retook it
+	// (the page that Replaces it took its place). Kept, never in the
+	// document.
+	Removed  bool
+	Replaces int
+	// Ord orders the pages that carry no code: their capture order, or
+	// where the officer moved them.
+	Ord float64
 }
 
 // Store is the durable store.
@@ -211,6 +219,13 @@ var migrations = []string{
 	 UPDATE acts SET confirmed = updated WHERE state = 'confirmed';
 	 UPDATE acts SET printed = 1 WHERE id IN (SELECT act FROM documents WHERE name = 'printed-layout.json');
 	 ALTER TABLE documents ADD COLUMN info TEXT NOT NULL DEFAULT '';`,
+	// 4: the officer's hand on the pages: a page taken out of the act (a
+	// duplicate, a page of something else), a page retaken in place of
+	// another, and the order of pages that carry no code.
+	`ALTER TABLE pages ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE pages ADD COLUMN replaces INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE pages ADD COLUMN ord REAL NOT NULL DEFAULT 0;
+	 UPDATE pages SET ord = idx;`,
 }
 
 const keyCheckPlain = "autografo store key check"

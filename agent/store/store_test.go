@@ -389,6 +389,7 @@ func TestMigrationFromVersion1(t *testing.T) {
 		`ALTER TABLE acts DROP COLUMN attachment`, `ALTER TABLE acts DROP COLUMN confirmed`,
 		`ALTER TABLE pages DROP COLUMN boxes`, `ALTER TABLE pages DROP COLUMN analysed`, `ALTER TABLE pages DROP COLUMN analysis`,
 		`ALTER TABLE pages DROP COLUMN position`, `ALTER TABLE pages DROP COLUMN turn`,
+		`ALTER TABLE pages DROP COLUMN removed`, `ALTER TABLE pages DROP COLUMN replaces`, `ALTER TABLE pages DROP COLUMN ord`,
 		`UPDATE acts SET state = 'announced', signers = '[{"role":"dichiarante","name":"Maria Grazia De Luca"}]'`,
 		`UPDATE schema_version SET v = 1`} {
 		if _, err := s.db.Exec(q); err != nil {
@@ -403,8 +404,12 @@ func TestMigrationFromVersion1(t *testing.T) {
 	if v != len(migrations) {
 		t.Fatalf("schema version %d after opening, want %d", v, len(migrations))
 	}
-	if _, data, err := s.Page(t.Context(), "act-old", 1); err != nil || string(data) != "vecchia pagina" {
+	p, data, err := s.Page(t.Context(), "act-old", 1)
+	if err != nil || string(data) != "vecchia pagina" {
 		t.Fatalf("old page after migration: %q %v", data, err)
+	}
+	if p.Ord != 1 || p.Removed {
+		t.Errorf("old page's place after migration: ord %v, removed %v", p.Ord, p.Removed)
 	}
 	if err := s.PutAnalysis(t.Context(), "act-old", 1, nil, []Verdict{{Decision: Decision{Role: "dichiarante", Verdict: "empty"}, Crop: []byte("x")}}, anna); err != nil {
 		t.Fatalf("the new table after migration: %v", err)
