@@ -54,7 +54,7 @@ var Lifecycle = []Transition{
 
 	{StateCaptured, StateChecked, "analysis.done", "every page analysed; the document's pages and their order are fixed"},
 	{StateChecked, StateReady, "document.ready", "every signer signed, cannot sign, or was confirmed by the officer; no printed page is missing; the document is built"},
-	{StateReady, StateChecked, "record.change", "a signer marked, a verdict overridden or a page turned: the document is built again"},
+	{StateReady, StateChecked, "record.change", "a signer marked, a verdict overridden, a page turned, removed or moved: the document is built again"},
 
 	{StateReady, StateDelivered, "act.deliver", "one tab takes the document to upload it"},
 	{StateDelivered, StateReady, "act.release", "the upload did not complete; the holder (or an administrator) gives it back"},
