@@ -218,8 +218,9 @@ Notes:
 - ` + "`captured`" + ` becomes ` + "`checked`" + ` once every page has been analysed (after a restart, the analysis of
   the pages left runs again at start). ` + "`checked`" + ` becomes ` + "`ready`" + ` only when every signer has signed,
   is marked unable to sign, or has the officer's confirmation, and no printed page is missing.
-- A change of the record of a ready act (a signer marked, a verdict confirmed, a page turned) takes it
-  back to ` + "`checked`" + `, and its document is built again.
+- A change of the record of a ready act (a signer marked, a verdict confirmed, a page turned, removed
+  or moved) takes it back to ` + "`checked`" + `, and its document is built again. A page retaken
+  (` + "`capture.start`" + ` with ` + "`replace`" + `) or removed is kept, never in the document.
 - ` + "`delivered`" + ` is held by one tab; only that tab (with its delivery token, also after a reload) or an
   administrator releases it, and only that tab confirms it.
 - A restart finds an act that was ` + "`capturing`" + ` with no capture running: it becomes ` + "`captured`" + ` (or
