@@ -17,6 +17,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,7 +179,11 @@ type Driver struct {
 	feederNext int
 	// loaded is paper put in the feeder while running (LoadPaper).
 	loaded *loadedPaper
-	now    func() time.Time
+	// unsignedPages are the pages scanned with a box left empty: the
+	// officer has the signer sign, and puts the page on the glass. The
+	// next platen scan is the first of them, signed.
+	unsignedPages []int
+	now           func() time.Time
 }
 
 // Printed is paper put in the feeder while the simulator runs: Pages
@@ -336,6 +341,11 @@ func (v *Device) Scan(ctx context.Context, req scanner.Request) (scanner.Job, er
 	d.jobs++
 	jobNo := d.jobs
 	start, pages := 1, 1
+	signAll := false
+	if req.Source == scanner.Platen && len(d.unsignedPages) > 0 {
+		start, signAll = d.unsignedPages[0], true
+		d.unsignedPages = d.unsignedPages[1:]
+	}
 	loaded := d.loaded
 	if req.Source == scanner.Feeder {
 		start, pages = d.feederNext, d.opts.FeederPages
@@ -347,7 +357,10 @@ func (v *Device) Scan(ctx context.Context, req scanner.Request) (scanner.Job, er
 	if fault != nil && fault.Kind == FaultBusy {
 		return nil, scanner.Wrap("scan", deviceID, scanner.ErrBusy)
 	}
-	return &Job{drv: d, req: req, start: start, pages: pages, fault: fault, jobNo: jobNo, paper: loaded}, nil
+	if signAll {
+		pages = start // the one page on the glass
+	}
+	return &Job{drv: d, req: req, start: start, pages: pages, fault: fault, jobNo: jobNo, paper: loaded, signAll: signAll}, nil
 }
 
 func (v *Device) Close() error { return nil }
@@ -364,6 +377,7 @@ type Job struct {
 	canceled bool
 	failed   error
 	paper    *loadedPaper // the paper loaded when the job began, if any
+	signAll  bool         // a page brought back to be signed: every box signed now
 }
 
 var _ scanner.Job = (*Job)(nil)
@@ -401,9 +415,24 @@ func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {
 	}
 	j.next++
 	index := j.start + j.next - 1
-	data, truth, err := j.drv.renderFrom(j.paper, j.jobNo, index, j.pages, j.req)
+	of := j.pages
+	if j.signAll {
+		// One page on the glass, numbered as in the act it came from.
+		of = j.drv.opts.FeederPages
+		if j.paper != nil {
+			of = j.paper.Pages
+		}
+	}
+	data, truth, err := j.drv.renderFrom(j.paper, j.jobNo, index, of, j.req, j.signAll)
 	if err != nil {
 		return scanner.Page{}, scanner.Wrap("page", deviceID, err)
+	}
+	if slices.ContainsFunc(truth.Boxes, func(b BoxTruth) bool { return !b.Signed }) {
+		j.drv.mu.Lock()
+		if !slices.Contains(j.drv.unsignedPages, index) {
+			j.drv.unsignedPages = append(j.drv.unsignedPages, index)
+		}
+		j.drv.mu.Unlock()
 	}
 	if j.req.Source == scanner.Feeder {
 		j.drv.setFeederNext(index + 1)
@@ -525,16 +554,17 @@ func (d *Driver) pageRandom(jobNo uint64, page int) (*rand.Rand, float64) {
 
 // render draws page i of n and returns its JPEG bytes and ground truth.
 func (d *Driver) render(jobNo uint64, i, n int, req scanner.Request) ([]byte, Truth, error) {
-	return d.renderFrom(nil, jobNo, i, n, req)
+	return d.renderFrom(nil, jobNo, i, n, req, false)
 }
 
 // renderFrom draws page i of n of the paper loaded, or else of the
-// options' paper or the simulator's own act.
-func (d *Driver) renderFrom(loaded *loadedPaper, jobNo uint64, i, n int, req scanner.Request) ([]byte, Truth, error) {
+// options' paper or the simulator's own act; with signAll, every box is
+// signed (the page came back after its signer signed).
+func (d *Driver) renderFrom(loaded *loadedPaper, jobNo uint64, i, n int, req scanner.Request, signAll bool) ([]byte, Truth, error) {
 	rng, skew := d.pageRandom(jobNo, i)
 	unsigned := make(map[Role]bool)
 	for _, r := range d.opts.Unsigned {
-		unsigned[r] = true
+		unsigned[r] = !signAll
 	}
 	spec := pageSpec{
 		index: i, count: n, dpi: req.DPI, color: req.Color == scanner.Color,

@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -468,5 +469,36 @@ func TestLoadedPaperIsWhatTheFeederHolds(t *testing.T) {
 	}
 	if err := d.LoadPaper(Printed{Pages: 0, Draw: white}); err == nil {
 		t.Error("paper of no pages accepted")
+	}
+}
+
+// A box left empty in the feeder is signed once its page comes back on the
+// glass: the next platen scan is that page, every box signed; after it the
+// glass holds the act's first page again.
+func TestUnsignedPageComesBackSignedOnTheGlass(t *testing.T) {
+	d := newSim(t, Options{Seed: 3, FeederPages: 4, Unsigned: []Role{Testimone2}})
+	feeder, err := scanAll(t, d, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
+	if err != nil || len(feeder) != 4 {
+		t.Fatalf("feeder: %d pages, %v", len(feeder), err)
+	}
+	empty := 0
+	for _, b := range feeder[3].truth.Boxes {
+		if !b.Signed {
+			empty++
+		}
+	}
+	if empty != 1 {
+		t.Fatalf("%d empty boxes on the signature page, want 1", empty)
+	}
+	glass, err := scanAll(t, d, scanner.Request{Source: scanner.Platen, DPI: 150, Color: scanner.Gray})
+	if err != nil || len(glass) != 1 {
+		t.Fatalf("platen: %d pages, %v", len(glass), err)
+	}
+	if tr := glass[0].truth; tr.Page != 4 || tr.Pages != 4 || len(tr.Boxes) == 0 || slices.ContainsFunc(tr.Boxes, func(b BoxTruth) bool { return !b.Signed }) {
+		t.Errorf("the page on the glass: page %d of %d, boxes %+v", tr.Page, tr.Pages, tr.Boxes)
+	}
+	again, _ := scanAll(t, d, scanner.Request{Source: scanner.Platen, DPI: 150, Color: scanner.Gray})
+	if len(again) != 1 || again[0].truth.Page != 1 {
+		t.Errorf("the glass after the retake holds page %d", again[0].truth.Page)
 	}
 }
