@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ type driverFlags struct {
 	simPageTime time.Duration
 	simSkew     float64
 	simRotation int
+	simTurns    string
 	simInterp   bool
 	simFaint    bool
 	simStrayDot bool
@@ -63,6 +65,7 @@ func (f *driverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.simPageTime, "sim-page-time", 700*time.Millisecond, "simulated mechanical time per page")
 	fs.Float64Var(&f.simSkew, "sim-skew", math.NaN(), "skew of every simulated page in degrees, -10..10 (default: random within ±4)")
 	fs.IntVar(&f.simRotation, "sim-rotation", 0, "quarter turn of every simulated page: 0, 90, 180 or 270")
+	fs.StringVar(&f.simTurns, "sim-turn", "", "quarter turns of single simulated pages, PAGE:DEGREES (comma-separated), e.g. 2:180 for a page fed upside down")
 	fs.BoolVar(&f.simInterp, "sim-interpreter", false, "add an interpreter to the simulated act (six signers)")
 	fs.BoolVar(&f.simFaint, "sim-faint", false, "the simulated signers use a faint pen")
 	fs.BoolVar(&f.simStrayDot, "sim-stray-dot", false, "a pen dot in each box the simulator leaves unsigned (the analysis leaves it to the officer)")
@@ -93,6 +96,18 @@ func (f *driverFlags) build(log *slog.Logger) ([]scanner.Driver, error) {
 		}
 		opts := sim.Options{Seed: f.simSeed, FeederPages: f.simPages, Faults: faults,
 			Unsigned: unsigned, PageTime: f.simPageTime, Rotation: f.simRotation, StrayDot: f.simStrayDot && len(unsigned) > 0}
+		if f.simTurns != "" {
+			opts.Turns = map[int]int{}
+			for _, pt := range strings.Split(f.simTurns, ",") {
+				page, deg, ok := strings.Cut(strings.TrimSpace(pt), ":")
+				p, err1 := strconv.Atoi(page)
+				d, err2 := strconv.Atoi(deg)
+				if !ok || err1 != nil || err2 != nil || p < 1 {
+					return nil, fmt.Errorf("--sim-turn %q: want PAGE:DEGREES", pt)
+				}
+				opts.Turns[p] = d
+			}
+		}
 		if !math.IsNaN(f.simSkew) {
 			opts.SkewDeg = &f.simSkew
 		}

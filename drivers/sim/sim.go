@@ -15,6 +15,7 @@ import (
 	"image"
 	"image/jpeg"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -153,8 +154,10 @@ type Options struct {
 	MaxSkewDeg float64
 	// SkewDeg, when set, is the skew of every page instead.
 	SkewDeg *float64
-	// Rotation turns every page clockwise by 0, 90, 180 or 270 degrees.
+	// Rotation turns every page clockwise by 0, 90, 180 or 270 degrees;
+	// Turns, page by page (from 1), the pages put in the wrong way round.
 	Rotation int
+	Turns    map[int]int
 	Effects  *Effects // nil: DefaultEffects
 	// PageTime is how long the mechanism takes per page, to make the demo feel
 	// like a scanner.
@@ -253,10 +256,12 @@ func New(opts Options) (*Driver, error) {
 	if opts.SkewDeg != nil && math.Abs(*opts.SkewDeg) > 10 {
 		return nil, fmt.Errorf("sim: skew %.1f out of -10..10 degrees", *opts.SkewDeg)
 	}
-	switch opts.Rotation {
-	case 0, 90, 180, 270:
-	default:
-		return nil, fmt.Errorf("sim: rotation %d is not 0, 90, 180 or 270", opts.Rotation)
+	for _, r := range append([]int{opts.Rotation}, slices.Collect(maps.Values(opts.Turns))...) {
+		switch r {
+		case 0, 90, 180, 270:
+		default:
+			return nil, fmt.Errorf("sim: rotation %d is not 0, 90, 180 or 270", r)
+		}
 	}
 	if opts.Effects == nil {
 		e := DefaultEffects()
@@ -571,6 +576,9 @@ func (d *Driver) renderFrom(loaded *loadedPaper, jobNo uint64, i, n int, req sca
 		paper: paperAt(d.opts.Paper, i), paperBoxes: paperBoxesAt(d.opts.PaperBoxes, i),
 		act: d.opts.Act, unsigned: unsigned, strayDot: d.opts.StrayDot, penInk: d.opts.PenInk,
 		skewDeg: skew, rotation: d.opts.Rotation, effects: *d.opts.Effects,
+	}
+	if r, ok := d.opts.Turns[i]; ok && !signAll {
+		spec.rotation = r // a page brought back to the glass is put right
 	}
 	if loaded != nil {
 		img, err := loaded.page(i)

@@ -502,3 +502,20 @@ func TestUnsignedPageComesBackSignedOnTheGlass(t *testing.T) {
 		t.Errorf("the glass after the retake holds page %d", again[0].truth.Page)
 	}
 }
+
+// A single page fed the wrong way round turns alone.
+func TestTurnsOfSinglePages(t *testing.T) {
+	d := newSim(t, Options{Seed: 1, FeederPages: 3, Turns: map[int]int{2: 180}})
+	pages, err := scanAll(t, d, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray})
+	if err != nil || len(pages) != 3 {
+		t.Fatal(len(pages), err)
+	}
+	for i, want := range []int{0, 180, 0} {
+		if got := pages[i].truth.Rotation; got != want {
+			t.Errorf("page %d turned %d, want %d", i+1, got, want)
+		}
+	}
+	if _, err := New(Options{Turns: map[int]int{1: 45}}); err == nil {
+		t.Error("a turn of 45 degrees accepted")
+	}
+}
