@@ -19,6 +19,10 @@ import (
 type pageAnalysis struct {
 	Geometry pipeline.Geometry     `json:"geometry"`
 	Printed  *protocol.PrintedPage `json:"printed,omitempty"`
+	// TurnFromCode: the page's code was read, and its place on the scan
+	// says the page's quarter turn (Geometry.Orientation): a fact, where
+	// the text's look is a guess.
+	TurnFromCode bool `json:"turnFromCode,omitempty"`
 }
 
 func analysisOf(p store.Page) (pageAnalysis, bool) {
@@ -75,8 +79,8 @@ func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string
 		// A page printed with its code says which page it is, and where
 		// its boxes are.
 		var printedPage pipeline.Printed
+		var pl *placement
 		if pr, ok := a.printedOf(ctx, actID); ok {
-			var pl *placement
 			boxes, pa.Printed, pl = identify(g, p.DPI, actID, index, pr)
 			// Known, its print is taken away from the boxes before
 			// they are judged.
@@ -99,6 +103,13 @@ func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string
 			}
 		}
 		pa.Geometry = res.Geometry
+		if pl != nil && pa.Printed != nil && pa.Printed.Error == nil && !pa.Printed.ByOrder {
+			if turn := pl.tf.QuarterTurn(); turn != pa.Geometry.Orientation && pa.Geometry.Trusted && pa.Geometry.OrientationTrusted {
+				a.log.Warn("the page's code and its text disagree on its turn: the code is taken", "act", actID, "page", index,
+					"code", turn, "text", pa.Geometry.Orientation)
+			}
+			pa.Geometry.Orientation, pa.Geometry.OrientationTrusted, pa.TurnFromCode = pl.tf.QuarterTurn(), true, true
+		}
 	}
 	verdicts := make([]store.Verdict, 0, len(res.Verdicts))
 	for _, v := range res.Verdicts {
@@ -132,8 +143,8 @@ func analysisMessage(p store.Page, pa pageAnalysis, verdicts []store.Verdict, ca
 	msg := protocol.PageAnalysis{Envelope: protocol.Envelope{Type: protocol.TypePageAnalysis},
 		Act: p.Act, Capture: captureID, Page: p.Index,
 		SkewDeg: pa.Geometry.SkewDeg, Orientation: pa.Geometry.Orientation, Trusted: pa.Geometry.Trusted,
-		OrientationTrusted: pa.Geometry.Trusted && pa.Geometry.OrientationTrusted, Turn: p.Turn,
-		Signatures: []protocol.Signature{}, Printed: pa.Printed, Position: p.Position}
+		OrientationTrusted: (pa.Geometry.Trusted || pa.TurnFromCode) && pa.Geometry.OrientationTrusted, Turn: p.Turn,
+		Upright: uprightTurnOf(p, pa), Signatures: []protocol.Signature{}, Printed: pa.Printed, Position: p.Position}
 	var blobs []blob
 	for _, v := range verdicts {
 		sig := protocol.Signature{Role: v.Role, Label: names[v.Role], Decision: v.Verdict, Confidence: v.Confidence, Reasons: v.Reasons}

@@ -168,11 +168,18 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 // scanned: straightening it would mean re-encoding the scanner's image for
 // looks alone.
 func uprightTurn(p store.Page) int {
+	pa, _ := analysisOf(p)
+	return uprightTurnOf(p, pa)
+}
+
+// uprightTurnOf is uprightTurn with the page's analysis at hand. A turn
+// read from the page's code is sure even where the text gave too little
+// to go on.
+func uprightTurnOf(p store.Page, pa pageAnalysis) int {
 	if p.Turn >= 0 {
 		return p.Turn
 	}
-	pa, ok := analysisOf(p)
-	if !ok || !pa.Geometry.Trusted || !pa.Geometry.OrientationTrusted {
+	if !(pa.Geometry.Trusted || pa.TurnFromCode) || !pa.Geometry.OrientationTrusted {
 		return 0
 	}
 	return (360 - pa.Geometry.Orientation) % 360

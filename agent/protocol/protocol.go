@@ -523,7 +523,11 @@ type PageAnalysis struct {
 	// document shows the page as scanned until the officer turns it.
 	OrientationTrusted bool `json:"orientationTrusted"`
 	// Turn is the officer's quarter turn (page.turn), -1 when none.
+	// Upright is the clockwise turn the document gives the page: the
+	// officer's, else the one found when it is sure (from the page's code,
+	// or its text), else 0: the document never guesses.
 	Turn       int         `json:"turn"`
+	Upright    int         `json:"upright"`
 	Signatures []Signature `json:"signatures"`
 	// Printed is set when the act was printed with page codes.
 	Printed *PrintedPage `json:"printed,omitempty"`

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/autografo/autografo/scanner/scannertest"
+	"github.com/autografo/autografo/scanner/sheet"
 )
 
 // counter is a browser the size of an office workstation's screen.
@@ -447,4 +449,111 @@ func TestOfficerPagePrintSignScan(t *testing.T) {
 	if got := eval[string](t, ctx, `document.querySelector('#steps li[aria-current="step"]').textContent`); got != "Verifica" {
 		t.Errorf("step after the capture %q, want Verifica", got)
 	}
+}
+
+// weddingPreview is a three-page act as ANSC's preview would print it:
+// text on every page, the five signers' labels on the last.
+func weddingPreview(t *testing.T) string {
+	t.Helper()
+	const w, h = 595.28, 841.89
+	var contents []string
+	for p := 1; p <= 3; p++ {
+		c := fmt.Sprintf("BT /F1 14 Tf 60 780 Td (Atto di matrimonio - pagina %d di 3) Tj ET\n", p)
+		for y := 740; y > 600; y -= 18 {
+			c += fmt.Sprintf("BT /F1 10 Tf 60 %d Td (Il giorno ventitre novembre duemilaventisei, nella casa comunale, avanti a me,) Tj ET\n", y)
+		}
+		if p == 3 {
+			for _, l := range []struct {
+				x, y  int
+				label string
+			}{{60, 540, "Lo sposo"}, {320, 540, "La sposa"}, {60, 420, "Il testimone"}, {320, 420, "Il testimone"}, {60, 300, "L'Ufficiale dello Stato Civile"}} {
+				c += fmt.Sprintf("BT /F1 10 Tf %d %d Td (%s) Tj ET\n", l.x, l.y, strings.ReplaceAll(l.label, "'", "\\'"))
+			}
+		} else {
+			for y := 580; y > 120; y -= 18 {
+				c += fmt.Sprintf("BT /F1 10 Tf 60 %d Td (sono comparsi i signori qui sotto indicati, i quali mi hanno richiesto di unirli in matrimonio) Tj ET\n", y)
+			}
+		}
+		contents = append(contents, c)
+	}
+	path := filepath.Join(t.TempDir(), "anteprima.pdf")
+	if err := os.WriteFile(path, sheet.PlainPDF(w, h, contents), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A whole wedding with the simulator: two spouses, two witnesses and the
+// officer; the act's three-page preview printed from the page with its
+// page codes; the three pages through the feeder, the second upside down,
+// the second witness's box left empty. The banner names her; she signs;
+// her page is retaken from the glass; the act becomes ready, its pages
+// upright and in order, and the R006 fields name all five.
+func TestOfficerPageWholeWedding(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-page-time", "20ms", "--sim-unsigned", "testimone2", "--sim-turn", "2:180")
+	openPage(t, ctx, ag.URL)
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx,
+		chromedp.SetUploadFiles(`#preview`, []string{weddingPreview(t)}),
+		chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`)); err != nil {
+		t.Fatalf("printing the preview: %v\n%s", err, ag.logs)
+	}
+	checkAccessible(t, ctx, "printed")
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx)
+	waitFor(t, ctx, "the verdicts", `document.querySelector("#printed-summary").textContent === "Fogli riconosciuti: 3 di 3." &&
+		![...document.querySelectorAll("#signature-list li")].some(li => li.dataset.status === "pending") && !document.querySelector("#banner").hidden`)
+	if b := text(t, ctx, `#banner`); !strings.Contains(b, "Manca la firma di Chiara Colombo (secondo testimone).") {
+		t.Errorf("banner %q", b)
+	}
+	if eval[bool](t, ctx, `!document.querySelector("#document-panel").hidden`) {
+		t.Error("the document is offered with a signature missing")
+	}
+	checkAccessible(t, ctx, "a signature missing")
+	// The second page came upside down: it is shown (and will go) upright.
+	if turn := eval[string](t, ctx, `document.querySelector('#pages li[data-page="2"] img').style.transform`); turn != "rotate(180deg)" {
+		t.Errorf("the upside-down page is shown with %q", turn)
+	}
+	retake := `#signature-list li[data-role="testimone2"] button.retake`
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(retake)); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, ctx, retake); got != "Riacquisisci la pagina 3 dal vetro" {
+		t.Errorf("retake button %q", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(retake)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the act ready", `!document.querySelector("#document-panel").hidden && document.querySelector("#document-badge").textContent === "Pronto per ANSC"`)
+	if !eval[bool](t, ctx, `document.querySelector("#banner").hidden`) {
+		t.Errorf("banner after the retake: %q", text(t, ctx, `#banner`))
+	}
+	if got := text(t, ctx, `#pages li[data-page="3"] .caption`); got != "Pagina 3: riacquisita, sostituita dalla pagina 4" {
+		t.Errorf("the retaken page's caption %q", got)
+	}
+	if got := eval[string](t, ctx, `[...document.querySelectorAll("#pages li")].map(li => li.dataset.page).join(",")`); got != "1,2,4,3" {
+		t.Errorf("pages shown in the order %s, want the document's 1,2,4 then the retaken 3", got)
+	}
+	if info := text(t, ctx, `#document-info`); !strings.HasPrefix(info, "3 pagine, ") {
+		t.Errorf("document %q", info)
+	}
+	var r006 struct {
+		Nomefile, TipoFile, TipoAllegato string
+		ListaFirmatari                   []struct{ Nome, Cognome string }
+	}
+	if err := json.Unmarshal([]byte(eval[string](t, ctx, `document.querySelector("#r006-fields").textContent`)), &r006); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range r006.ListaFirmatari {
+		names = append(names, f.Nome+" "+f.Cognome)
+	}
+	if r006.TipoFile != "1" || r006.TipoAllegato != "999" || !strings.HasSuffix(r006.Nomefile, ".pdf") ||
+		strings.Join(names, ", ") != "Marco Bianchi, Giulia Esposito, Luca Romano, Chiara Colombo, Anna Ricci" {
+		t.Errorf("R006 fields %+v", r006)
+	}
+	checkAccessible(t, ctx, "ready")
 }

@@ -125,6 +125,14 @@ func (t Transform) Apply(x, y float64) pipeline.Point {
 	return pipeline.Point{X: t.a*x + t.b*y + t.c, Y: t.d*x + t.e*y + t.f}
 }
 
+// QuarterTurn is the clockwise quarter turn (0, 90, 180, 270) the page
+// shows on the scan: where its rightward axis points, to the nearest
+// quarter.
+func (t Transform) QuarterTurn() int {
+	deg := math.Atan2(t.d, t.a) * 180 / math.Pi // y down: clockwise as seen
+	return (int(math.Round(deg/90))*90 + 360) % 360
+}
+
 // ScaleMM is how many scan pixels a millimetre of the page is.
 func (t Transform) ScaleMM() float64 {
 	return math.Hypot(t.a, t.d) * mm

@@ -293,14 +293,14 @@ async function resumeAct(id, quiet = false) {
 
 // ---- Capture ---------------------------------------------------------------
 
-async function acquire() {
+async function acquire(replace = 0) {
   if (busy() || view.conn !== "open") return;
   view.notice = null;
   try {
     const act = await ensureAct();
     const started = await client.request("capture.start", {
       act: act.id, device: $("#device").value, source: $("#source").value,
-      dpi: Number($("#dpi").value), color: $("#color").value,
+      dpi: Number($("#dpi").value), color: $("#color").value, ...(replace ? { replace } : {}),
     });
     if (isCurrent(act.id)) {
       // A retry after a jam or a stop carries on the same sheets; a new
@@ -321,7 +321,12 @@ async function printSheets() {
   if (busy()) return;
   try {
     const act = await ensureAct();
-    const ready = await client.request("sheet.print", { act: act.id });
+    // With the act's preview (ANSC's anteprima), that PDF is stamped with
+    // page codes; without, Autografo's own signature sheet is printed.
+    const file = $("#preview").files[0];
+    const body = { act: act.id };
+    if (file) body.preview = await AutografoClient.toBase64(file);
+    const ready = await client.request("sheet.print", body);
     if (!isCurrent(act.id)) return;
     if (view.sheet) URL.revokeObjectURL(view.sheet.url);
     view.sheet = { act: act.id, name: ready.name, url: URL.createObjectURL(ready.data), pages: ready.pages };
@@ -446,17 +451,8 @@ client.addEventListener("document.failed", (ev) => {
 
 // ---- The officer's decisions ----------------------------------------------
 
-async function decide(type, role, reason) {
-  if (!view.act || !reason.trim()) return;
-  try {
-    const { act } = await client.request(type, { act: view.act.id, role, reason: reason.trim() });
-    if (isCurrent(act.id)) {
-      view.act = act;
-      render();
-    }
-  } catch (err) {
-    fail(err);
-  }
+function decide(type, role, reason) {
+  if (view.act && reason.trim()) changeAct(type, { role, reason: reason.trim() });
 }
 
 async function turnPage(index) {
@@ -471,6 +467,33 @@ async function turnPage(index) {
   } catch (err) {
     fail(err);
   }
+}
+
+async function changeAct(type, body) {
+  try {
+    const { act } = await client.request(type, { act: view.act.id, ...body });
+    if (isCurrent(act.id)) {
+      view.act = act;
+      render();
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
+const movePage = (page, before) => changeAct("page.move", { page, before });
+
+function removePage(page) {
+  if (!confirm(`Togliere la pagina ${page} dall'atto? Resta conservata, ma non va nel documento.`)) return;
+  changeAct("page.remove", { page, reason: "tolta dall'ufficiale: pagina doppia o non di questo atto" });
+}
+
+// retake scans one page again from the glass, in place of page index:
+// the page whose box was left empty, once its signer has signed.
+async function retake(index) {
+  if (busy()) return;
+  $("#source").value = "platen";
+  await acquire(index);
 }
 
 async function zoomPage(index) {
@@ -586,11 +609,9 @@ async function refreshPending() {
 
 // ---- Rendering -----------------------------------------------------------------
 
-function effectiveTurn(a) {
-  if (!a) return 0;
-  if (a.turn >= 0) return a.turn;
-  return a.trusted && a.orientationTrusted ? (360 - a.orientation) % 360 : 0;
-}
+// effectiveTurn is how the page goes in the document: the officer's turn,
+// else the agent's (sure, or none).
+const effectiveTurn = (a) => (!a ? 0 : a.turn >= 0 ? a.turn : a.upright || 0);
 
 function render() {
   renderHeader();
@@ -674,6 +695,7 @@ function renderScan() {
   $("#cancel").hidden = !capturing;
   $("#cancel").disabled = !view.capture?.id || !open;
   $("#print-sheet").disabled = capturing || !open || (act && !["draft", "printed"].includes(act.state));
+  $("#preview").disabled = $("#print-sheet").disabled;
   const link = $("#sheet-link");
   link.hidden = !(view.sheet && isCurrent(view.sheet.act));
   if (!link.hidden) {
@@ -754,7 +776,9 @@ function renderVerdicts() {
     return;
   }
   const crops = new Map(); // role -> [{page, signature}]
+  const gone = new Set(act.removed || []);
   for (const [page, a] of [...view.analyses].sort((x, y) => x[0] - y[0])) {
+    if (gone.has(page)) continue;
     for (const s of a.signatures) {
       if (!crops.has(s.role)) crops.set(s.role, []);
       crops.get(s.role).push({ page, s });
@@ -774,7 +798,15 @@ function renderVerdicts() {
     else if (s.status === "missing") why.textContent = "Il riquadro è vuoto: far firmare e acquisire di nuovo la pagina, oppure decidere qui sotto.";
     else if (s.status === "unchecked") why.textContent = "Il riquadro non è stato trovato nelle pagine: controllare a vista.";
     const card = el("li", { dataset: { role: s.role, status: s.status } }, el("div", { className: "who", textContent: who }), ...boxes, status, why);
-    if (["missing", "doubtful", "unchecked"].includes(s.status) && !busy()) card.append(decisionForm(s, who));
+    if (["missing", "doubtful", "unchecked"].includes(s.status) && !busy()) {
+      // The one-click way: the signer signs now, the page goes on the glass.
+      for (const { page } of (crops.get(s.role) || []).filter(({ s: sig }) => sig.decision !== "signed")) {
+        const b = el("button", { type: "button", className: "retake", textContent: `Riacquisisci la pagina ${page} dal vetro` });
+        b.addEventListener("click", () => retake(page));
+        card.append(b);
+      }
+      card.append(decisionForm(s, who));
+    }
     return card;
   });
   // Rebuilt only when what it shows changed: a reason being typed keeps
@@ -823,31 +855,46 @@ function renderPages() {
     pagesKey = "";
     return;
   }
-  $("#pages-count").textContent = `(${view.pages.size})`;
+  const removed = new Set(act.removed || []);
+  const order = (act.order || []).filter((i) => view.pages.has(i));
+  const inDoc = new Set(order);
+  // The document's pages in its order, then the pages left out of it.
+  const all = [...order, ...[...view.pages.keys()].filter((i) => !inDoc.has(i)).sort((x, y) => x - y)];
+  $("#pages-count").textContent = `(nel documento: ${order.length})`;
   // Printed sheets: which came back, which twice, which not at all.
   const seen = new Map(); // printed page -> act pages
   let sheets = 0;
   const foreign = [];
   for (const [index, a] of [...view.analyses].sort((x, y) => x[0] - y[0])) {
-    if (!a.printed) continue;
+    if (!a.printed || removed.has(index)) continue;
     if (a.printed.error) foreign.push(`pagina ${index}: ${a.printed.error.message}`);
     else {
       sheets = a.printed.pages;
       seen.set(a.printed.page, [...(seen.get(a.printed.page) || []), index]);
     }
   }
-  const items = [...view.pages.values()].sort((x, y) => x.info.index - y.info.index).map((p) => {
-    const index = p.info.index;
+  const editable = !busy() && ["captured", "checked", "ready"].includes(act.state);
+  const button = (label, aria, onclick, disabled = !editable) => {
+    const b = el("button", { type: "button", className: "secondary small", textContent: label, "aria-label": aria, disabled });
+    b.addEventListener("click", onclick);
+    return b;
+  };
+  const items = all.map((index, at) => {
+    const p = view.pages.get(index);
     const a = view.analyses.get(index);
-    const turn = effectiveTurn(a);
     const img = el("img", { src: p.url, alt: `Anteprima della pagina ${index}` });
+    const turn = effectiveTurn(a);
     img.style.transform = turn ? `rotate(${turn}deg)` : "";
     const zoom = el("button", { type: "button", className: "thumb", "aria-label": `Ingrandisci la pagina ${index}` }, img);
     zoom.addEventListener("click", () => zoomPage(index));
     let caption = `Pagina ${index}`;
     let flag = "";
-    if (a?.printed?.error) {
-      caption = `Pagina ${index}: ${a.printed.error.message}`;
+    if (removed.has(index)) {
+      const by = [...view.pages.values()].find((q) => q.info.replaces === index);
+      caption += by ? `: riacquisita, sostituita dalla pagina ${by.info.index}` : ": tolta dall'atto";
+      flag = "removed";
+    } else if (a?.printed?.error) {
+      caption += `: ${a.printed.error.message}`;
       flag = "error";
     } else if (a?.printed) {
       caption = `Foglio ${a.printed.page} di ${a.printed.pages}` + (a.printed.byOrder ? " (codice illeggibile: riconosciuto dall'ordine)" : "");
@@ -856,15 +903,29 @@ function renderPages() {
         caption += ": acquisito di nuovo, vale l'ultima acquisizione";
         flag = "duplicate";
       }
+    } else if (!inDoc.has(index) && act.state !== "captured") {
+      caption += ": fuori dal documento";
+      flag = "removed";
     }
-    const rotate = el("button", { type: "button", className: "secondary small", textContent: "↻ Ruota", "aria-label": `Ruota la pagina ${index}`, disabled: busy() || !["captured", "checked", "ready"].includes(act.state) });
-    rotate.addEventListener("click", () => turnPage(index));
-    const doubt = a && a.turn < 0 && !(a.trusted && a.orientationTrusted)
-      ? el("div", { className: "doubt", textContent: "Verso incerto: ruotare se la pagina non è diritta" }) : "";
-    return el("li", { dataset: { page: index, printed: flag || (a?.printed ? "ok" : "") } }, zoom,
-      el("div", { className: "caption", textContent: caption, title: `Acquisizione n. ${index}` }), doubt, rotate);
+    const li = el("li", { dataset: { page: index, printed: flag || (a?.printed ? "ok" : "") } }, zoom,
+      el("div", { className: "caption", textContent: caption, title: `Acquisizione n. ${index}` }));
+    if (removed.has(index)) return li;
+    if (a && a.turn < 0 && !a.orientationTrusted) {
+      li.append(el("div", { className: "doubt", textContent: "Verso incerto: ruotare se la pagina non è diritta" }));
+    }
+    const tools = el("div", { className: "tools" }, button("↻", `Ruota la pagina ${index}`, () => turnPage(index)));
+    // Pages with a code stand where it says; the others can be moved.
+    if (inDoc.has(index) && !(a?.printed && !a.printed.error)) {
+      const pos = order.indexOf(index);
+      tools.append(button("←", `Sposta prima la pagina ${index}`, () => movePage(index, order[pos - 1]), !editable || pos === 0),
+        button("→", `Sposta dopo la pagina ${index}`, () => movePage(index, order[pos + 2] || 0), !editable || pos === order.length - 1));
+    }
+    tools.append(button("Riacquisisci", `Riacquisisci dal vetro la pagina ${index}`, () => retake(index)),
+      button("✕", `Togli la pagina ${index} dall'atto`, () => removePage(index)));
+    li.append(tools);
+    return li;
   });
-  const key = JSON.stringify([act.id, act.state, busy(), [...view.pages.keys()], [...view.analyses].map(([i, a]) => [i, a.turn, a.printed])]);
+  const key = JSON.stringify([act.id, act.state, act.order, act.removed, busy(), [...view.pages.keys()], [...view.analyses].map(([i, a]) => [i, a.turn, a.printed])]);
   if (key !== pagesKey) {
     pagesKey = key;
     $("#pages").replaceChildren(...items);
@@ -988,7 +1049,7 @@ $("#add-signer").addEventListener("click", () => {
   addSignerRow([...k.roles, ...k.extra].find((r) => !used.has(r)) || k.extra[0]);
 });
 $("#device").addEventListener("change", () => render());
-$("#acquire").addEventListener("click", acquire);
+$("#acquire").addEventListener("click", () => acquire());
 $("#cancel").addEventListener("click", async () => {
   if (!view.capture?.id) return;
   try {
