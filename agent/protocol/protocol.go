@@ -11,7 +11,7 @@
 // follows it on the same connection. A browser that needs base64 (ANSC's
 // R006 takes the file as base64) converts the bytes it received.
 //
-// This package imports nothing of the project; webui/autografo-client.js
+// This package imports nothing of the project; webui/static/autografo.js
 // mirrors it.
 package protocol
 

@@ -170,7 +170,11 @@ func (s *Server) Handler(ctx context.Context) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ws", s.websocket(ctx))
 	mux.Handle("POST /v1/admin/pair", http.HandlerFunc(s.adminPair))
-	mux.Handle("GET /autografo-client.js", s.clientModule(http.FileServerFS(s.ui)))
+	// The client module (and its types, and its first name) may be
+	// imported by an allowed act-drafting app.
+	for _, f := range []string{"/autografo.js", "/autografo.d.ts", "/autografo-client.js"} {
+		mux.Handle("GET "+f, s.clientModule(http.FileServerFS(s.ui)))
+	}
 	mux.Handle("GET /", http.FileServerFS(s.ui))
 	return s.checkHost(securityHeaders(s.checkOrigin(mux)))
 }

@@ -209,7 +209,8 @@ func TestOfficerPageNeverShowsAnotherActsDocument(t *testing.T) {
 	if eval[bool](t, ctx, `!document.querySelector("#document-panel").hidden`) {
 		t.Errorf("after «Apri» on the act without a document, a document is offered: %q", text(t, ctx, `#document-info`))
 	}
-	if n := count(t, ctx, loadedThumbnails); n != 1 {
+	waitFor(t, ctx, "the second act's page", loadedThumbnails+` >= 1`)
+	if n := count(t, ctx, `document.querySelectorAll("#pages li").length`); n != 1 {
 		t.Errorf("%d thumbnails: pages of two acts mixed?", n)
 	}
 }
@@ -556,4 +557,15 @@ func TestOfficerPageWholeWedding(t *testing.T) {
 		t.Errorf("R006 fields %+v", r006)
 	}
 	checkAccessible(t, ctx, "ready")
+
+	// Consegna: the document taken for the upload, then ANSC's id for it.
+	if err := chromedp.Do(ctx, chromedp.Click(`#deliver`), chromedp.WaitVisible(`#attachment`),
+		chromedp.SendKeys(`#attachment`, "ALL-2026-000042"), chromedp.Click(`#confirm`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "ANSC's acceptance", `document.querySelector("#document-badge").textContent === "Accettato da ANSC"`)
+	if got := eval[string](t, ctx, `document.querySelector('#steps li[aria-current="step"]').textContent`); got != "Consegna" {
+		t.Errorf("step once accepted %q", got)
+	}
+	checkAccessible(t, ctx, "accepted")
 }

@@ -26,7 +26,8 @@ import (
 // captures a page.
 const appPage = `<!doctype html><title>SIDE</title><pre id="out"></pre>
 <script type="module">
-import { AutografoClient } from "AGENT/autografo-client.js";
+import { AutografoClient } from "AGENT/autografo.js";
+import { AutografoClient as FirstName } from "AGENT/autografo-client.js";
 const out = document.getElementById("out");
 const ag = new AutografoClient("WSAGENT/v1/ws", {
   credentials: async () => ({ ticket: await (await fetch("/ticket")).text() }),
@@ -39,7 +40,7 @@ try {
   const p = await page;
   const b64 = await AutografoClient.toBase64(p.data);
   out.textContent = "ok operator=" + welcome.operator + " perms=" + welcome.permissions.join(",") +
-    " page=" + p.page.index + " base64=" + b64.slice(0, 4);
+    " page=" + p.page.index + " base64=" + b64.slice(0, 4) + " firstname=" + (FirstName === AutografoClient);
 } catch (e) {
   out.textContent = "error " + e.code + " " + e.message;
 }
@@ -93,7 +94,7 @@ func TestBrowserActDraftingAppUsesTickets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the app did not finish: %v\n%s", err, ag.logs)
 	}
-	if want := "ok operator=mario.rossi perms=view,capture page=1 base64=/9j/"; result != want {
+	if want := "ok operator=mario.rossi perms=view,capture page=1 base64=/9j/ firstname=true"; result != want {
 		t.Fatalf("app result %q, want %q\n%s", result, want, ag.logs)
 	}
 	if issued.Load() != 1 || !logged(ag, "via=ticket") {

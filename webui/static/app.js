@@ -1,9 +1,7 @@
-// The reference act-drafting page: one act at a time, from its signers to
-// «Pronto per ANSC». Everything shown about an act comes from the agent's
-// own view of it (act.changed, act.resume) and from events that name it:
-// a message about another act never reaches the screen. Everything the
-// operator reads is Italian.
-import { AutografoClient } from "./autografo-client.js";
+// The reference act-drafting page, one act at a time. What it shows of an
+// act comes from the agent's view of it and from events naming it: nothing
+// of another act reaches the screen.
+import { AutografoClient } from "./autografo.js";
 
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, props = {}, ...children) => {
@@ -17,6 +15,11 @@ const el = (tag, props = {}, ...children) => {
   return e;
 };
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+const button = (textContent, onclick, props = {}, ...children) => {
+  const b = el("button", { type: "button", className: "secondary small", textContent, ...props }, ...children);
+  b.addEventListener("click", onclick);
+  return b;
+};
 
 const wsURL = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/v1/ws";
 const SESSION_KEY = "autografo.session";
@@ -43,7 +46,7 @@ const KIND_NAMES = Object.fromEntries([...$("#kind").options].map((o) => [o.valu
 const STATE_NAMES = {
   draft: "aperto", printed: "fogli stampati", capturing: "in acquisizione", captured: "controllo delle firme",
   checked: "firme da completare", ready: "pronto per ANSC", delivered: "in invio ad ANSC",
-  confirmed: "accettato da ANSC", cancelled: "annullato", purged: "eliminato", deleted: "eliminato",
+  confirmed: "accettato da ANSC", cancelled: "annullato",
 };
 // The lifecycle's states as the steps the officer walks through.
 const STEP_OF = {
@@ -58,8 +61,7 @@ const SIGNER_TEXT = {
 // Blockers that are news, not faults: shown as the status, not in red.
 const QUIET_BLOCKERS = new Set(["blocker_no_pages", "blocker_analysis_pending"]);
 
-// view is everything the page shows. Only the handlers below change it,
-// and each change ends in render().
+// view is everything the page shows; each change of it ends in render().
 const view = {
   conn: "connecting", // connecting, open, closed, pairing
   perms: new Set(),
@@ -80,8 +82,7 @@ const view = {
 let typedCode = null;
 function credentials() {
   // Best first: the one-time token `autografo open` put in the fragment
-  // (taken out of the address bar at once: it works once), a code typed
-  // in the page, the session kept from an earlier pairing in this tab.
+  // (out of the address bar at once), a code typed, this tab's session.
   const m = location.hash.match(/pair=([A-Za-z0-9_-]+)/);
   if (m) {
     history.replaceState(null, "", location.pathname + location.search);
@@ -106,38 +107,21 @@ const fail = (err) => notify(err.message || String(err), "error");
 const busy = () => Boolean(view.capture) || view.act?.state === "capturing";
 const isCurrent = (actId) => Boolean(view.act) && view.act.id === actId;
 
-// ---- The act's form ------------------------------------------------------
-
 function roleOptions(kind, chosen) {
   const k = KINDS[kind] || KINDS.altro;
   const roles = [...new Set([...k.roles, ...k.extra, chosen].filter(Boolean))];
   return roles.map((r) => new Option(ROLE_NAMES[r] || r, r, false, r === chosen));
 }
 
+let rowSeq = 0; // labels stay unique when rows are removed
 function addSignerRow(role, nome = "", cognome = "") {
-  const rows = $("#signers");
-  const n = rows.children.length + 1;
-  const select = el("select", { className: "role", "aria-label": `Ruolo del firmatario ${n}` }, ...roleOptions($("#kind").value, role));
+  const n = ++rowSeq;
+  const input = (cls, ph, value) => el("input", { className: cls, maxLength: 100, placeholder: ph, value, "aria-label": `${ph} del firmatario ${n}` });
   const row = el("div", { className: "signer-row" },
-    select,
-    el("input", { className: "nome", maxLength: 100, placeholder: "Nome", value: nome, "aria-label": `Nome del firmatario ${n}` }),
-    el("input", { className: "cognome", maxLength: 100, placeholder: "Cognome", value: cognome, "aria-label": `Cognome del firmatario ${n}` }),
-    el("button", { type: "button", className: "remove secondary small", textContent: "✕", "aria-label": `Rimuovi il firmatario ${n}`, title: "Rimuovi" }),
-  );
-  row.querySelector(".remove").addEventListener("click", () => {
-    row.remove();
-    renumberRows();
-  });
-  rows.append(row);
-}
-
-function renumberRows() {
-  [...$("#signers").children].forEach((row, i) => {
-    row.querySelector(".role").setAttribute("aria-label", `Ruolo del firmatario ${i + 1}`);
-    row.querySelector(".nome").setAttribute("aria-label", `Nome del firmatario ${i + 1}`);
-    row.querySelector(".cognome").setAttribute("aria-label", `Cognome del firmatario ${i + 1}`);
-    row.querySelector(".remove").setAttribute("aria-label", `Rimuovi il firmatario ${i + 1}`);
-  });
+    el("select", { className: "role", "aria-label": `Ruolo del firmatario ${n}` }, ...roleOptions($("#kind").value, role)),
+    input("nome", "Nome", nome), input("cognome", "Cognome", cognome),
+    button("✕", () => row.remove(), { className: "remove secondary small", "aria-label": `Rimuovi il firmatario ${n}`, title: "Rimuovi" }));
+  $("#signers").append(row);
 }
 
 // fillForm shows an act's data, or the empty form of a kind.
@@ -179,8 +163,8 @@ function checkForm(desc) {
   return "";
 }
 
-// ensureAct opens the act the form describes, once: from then on the form
-// shows the act as the agent keeps it and cannot drift from it.
+// ensureAct opens the act the form describes, once: the form then shows
+// the act as the agent keeps it, and cannot drift from it.
 async function ensureAct() {
   if (view.act) return view.act;
   const desc = formAct();
@@ -197,19 +181,17 @@ async function ensureAct() {
   return act;
 }
 
-// showAct makes act the one this page shows, dropping everything about
-// any other.
+// forget drops everything shown about the act on screen.
+function forget() {
+  for (const p of view.pages.values()) URL.revokeObjectURL(p.url);
+  for (const a of view.analyses.values()) for (const s of a.signatures) if (s.url) URL.revokeObjectURL(s.url);
+  if (view.document) URL.revokeObjectURL(view.document.url);
+  Object.assign(view, { pages: new Map(), analyses: new Map(), document: null, capture: null, outcome: null, notice: null });
+}
+
 function showAct(act) {
   if (!isCurrent(act.id)) {
-    for (const p of view.pages.values()) URL.revokeObjectURL(p.url);
-    for (const a of view.analyses.values()) for (const s of a.signatures) if (s.url) URL.revokeObjectURL(s.url);
-    if (view.document) URL.revokeObjectURL(view.document.url);
-    view.pages = new Map();
-    view.analyses = new Map();
-    view.document = null;
-    view.capture = null;
-    view.outcome = null;
-    view.notice = null;
+    forget();
     if (view.sheet?.act !== act.id) view.sheet = null;
   }
   view.act = act;
@@ -222,15 +204,8 @@ function showAct(act) {
 
 function newAct() {
   if (busy()) return;
-  for (const p of view.pages.values()) URL.revokeObjectURL(p.url);
-  view.act = null;
-  view.replacing = null;
-  view.pages = new Map();
-  view.analyses = new Map();
-  view.document = null;
-  view.sheet = null;
-  view.outcome = null;
-  view.notice = null;
+  forget();
+  Object.assign(view, { act: null, replacing: null, sheet: null });
   sessionStorage.removeItem(ACT_KEY);
   blankForm($("#kind").value);
   render();
@@ -266,15 +241,12 @@ async function cancelAct() {
   refreshPending();
 }
 
-// resumeAct takes up an act kept by Autografo, with its pages, verdicts
-// and document: after a reload, an agent restart, or on the next day.
+// resumeAct takes up a kept act with its pages, verdicts and document.
 async function resumeAct(id, quiet = false) {
   if (busy() && !isCurrent(id)) return;
   try {
+    forget();
     view.act = { id, kind: $("#kind").value, signers: [], pages: 0, state: "draft" }; // events for it are kept from now
-    view.pages = new Map();
-    view.analyses = new Map();
-    view.document = null;
     const { act } = await client.request("act.resume", { act: id });
     if (!isCurrent(id)) return;
     showAct(act);
@@ -290,8 +262,6 @@ async function resumeAct(id, quiet = false) {
   render();
   refreshPending();
 }
-
-// ---- Capture ---------------------------------------------------------------
 
 async function acquire(replace = 0) {
   if (busy() || view.conn !== "open") return;
@@ -321,8 +291,7 @@ async function printSheets() {
   if (busy()) return;
   try {
     const act = await ensureAct();
-    // With the act's preview (ANSC's anteprima), that PDF is stamped with
-    // page codes; without, Autografo's own signature sheet is printed.
+    // ANSC's preview stamped with page codes, or Autografo's own sheet.
     const file = $("#preview").files[0];
     const body = { act: act.id };
     if (file) body.preview = await AutografoClient.toBase64(file);
@@ -375,8 +344,6 @@ client.addEventListener("capture.failed", (ev) => {
     return;
   }
   if (d.error.code === "no_documents" && d.pages === 0) {
-    // Nothing was lost and nothing is wrong with the act: the feeder was
-    // empty.
     if (isCurrent(d.act)) view.notice = { text: d.error.message, kind: "warning" };
     endCapture(d, "Nessun foglio acquisito: inserire i fogli firmati nell'alimentatore e premere «Acquisisci».", "warning");
     return;
@@ -414,8 +381,7 @@ client.addEventListener("act.changed", (ev) => {
     view.act = act;
     if (act.capture && !view.capture) view.capture = { id: act.capture, page: 0, phase: "scanning" };
     if (act.state !== "capturing" && !act.capture && view.capture && act.state !== "draft" && act.state !== "printed") {
-      // The capture ended while this tab was away: its ending event was
-      // not seen, the act says so.
+      // It ended while this tab was away: the act says so.
       view.capture = null;
     }
     if (!["ready", "delivered", "confirmed"].includes(act.state) && view.document) {
@@ -428,8 +394,7 @@ client.addEventListener("act.changed", (ev) => {
   schedulePending();
 });
 
-// fetchDocument gets a ready act's document to offer it, once per
-// document, and only while the act is the one shown.
+// fetchDocument gets a ready act's document, once, while it is shown.
 async function fetchDocument(act) {
   if (!act.document || !["ready", "delivered", "confirmed"].includes(act.state)) return;
   if (view.document?.act === act.id && view.document.info.sha256 === act.document.sha256) return;
@@ -449,8 +414,6 @@ client.addEventListener("document.failed", (ev) => {
   if (isCurrent(ev.detail.act)) fail(ev.detail.error);
 });
 
-// ---- The officer's decisions ----------------------------------------------
-
 function decide(type, role, reason) {
   if (view.act && reason.trim()) changeAct(type, { role, reason: reason.trim() });
 }
@@ -469,6 +432,7 @@ async function turnPage(index) {
   }
 }
 
+// changeAct asks for a change of the act shown; true once done.
 async function changeAct(type, body) {
   try {
     const { act } = await client.request(type, { act: view.act.id, ...body });
@@ -476,8 +440,10 @@ async function changeAct(type, body) {
       view.act = act;
       render();
     }
+    return true;
   } catch (err) {
     fail(err);
+    return false;
   }
 }
 
@@ -517,48 +483,31 @@ async function deliver() {
     sessionStorage.setItem(DELIVERY_KEY + d.act.id, d.delivery);
     if (isCurrent(d.act.id)) {
       view.act = d.act;
-      notify("Documento consegnato: caricarlo in ANSC, poi scrivere qui l'identificativo dell'allegato.", "info");
+      notify("Documento consegnato: caricarlo in ANSC, poi scrivere qui l'identificativo dell'allegato.");
     }
   } catch (err) {
     fail(err);
   }
 }
 
-async function confirmDelivery() {
-  const attachment = $("#attachment").value.trim();
-  if (!attachment) {
-    notify("Scrivere l'identificativo dell'allegato che ANSC ha restituito.", "warning");
-    return;
-  }
+async function endDelivery(type, body, done) {
   const id = view.act.id;
-  try {
-    const { act } = await client.request("act.confirm", { act: id, attachment, delivery: sessionStorage.getItem(DELIVERY_KEY + id) || "" });
-    sessionStorage.removeItem(DELIVERY_KEY + id);
-    if (isCurrent(id)) {
-      view.act = act;
-      notify("ANSC ha accettato il documento: l'atto è concluso.", "info");
-    }
-  } catch (err) {
-    fail(err);
+  const key = DELIVERY_KEY + id;
+  if (await changeAct(type, { ...body, delivery: sessionStorage.getItem(key) || "" })) {
+    sessionStorage.removeItem(key);
+    notify(done);
   }
   refreshPending();
 }
 
-async function releaseDelivery() {
-  const id = view.act.id;
-  try {
-    const { act } = await client.request("act.release", { act: id, delivery: sessionStorage.getItem(DELIVERY_KEY + id) || "", reason: "invio ad ANSC non riuscito" });
-    sessionStorage.removeItem(DELIVERY_KEY + id);
-    if (isCurrent(id)) {
-      view.act = act;
-      notify("Il documento è di nuovo pronto: riprovare l'invio quando ANSC risponde.", "info");
-    }
-  } catch (err) {
-    fail(err);
-  }
+function confirmDelivery() {
+  const attachment = $("#attachment").value.trim();
+  if (!attachment) notify("Scrivere l'identificativo dell'allegato che ANSC ha restituito.", "warning");
+  else endDelivery("act.confirm", { attachment }, "ANSC ha accettato il documento: l'atto è concluso.");
 }
 
-// ---- Pending acts ------------------------------------------------------------
+const releaseDelivery = () => endDelivery("act.release", { reason: "invio ad ANSC non riuscito" },
+  "Il documento è di nuovo pronto: riprovare l'invio quando ANSC risponde.");
 
 let pendingTimer = null;
 function schedulePending() {
@@ -566,8 +515,7 @@ function schedulePending() {
   pendingTimer = setTimeout(refreshPending, 300);
 }
 
-// signerNames names an act by its parties (the couple, the declarant),
-// as the officer knows it; by whoever has a name when no party has one.
+// signerNames names an act by its parties, as the officer knows it.
 function signerNames(act) {
   const named = (act.signers || []).filter((s) => s.nome || s.cognome);
   const parties = named.filter((s) => !/^(testimone|interprete|ufficiale)/.test(s.role));
@@ -598,19 +546,13 @@ async function refreshPending() {
       ` · ${plural(act.pages, "pagina", "pagine")} · ${STATE_NAMES[act.state] || act.state} · ${when}`);
     if (act.emergency) text.append(el("span", { className: "emergency", textContent: ` · Registro di emergenza n. ${act.register}` }));
     const current = isCurrent(act.id);
-    const btn = el("button", {
-      type: "button", className: "secondary small resume", textContent: current ? "Aperto" : "Apri",
-      disabled: current || busy(), "aria-label": current ? `Atto aperto: ${who}` : `Apri l'atto di ${who}`,
-    });
-    btn.addEventListener("click", () => resumeAct(act.id));
-    list.append(el("li", { dataset: { act: act.id, state: act.state } }, text, btn));
+    list.append(el("li", { dataset: { act: act.id, state: act.state } }, text,
+      button(current ? "Aperto" : "Apri", () => resumeAct(act.id), { className: "secondary small resume",
+        disabled: current || busy(), "aria-label": current ? `Atto aperto: ${who}` : `Apri l'atto di ${who}` })));
   }
 }
 
-// ---- Rendering -----------------------------------------------------------------
-
-// effectiveTurn is how the page goes in the document: the officer's turn,
-// else the agent's (sure, or none).
+// effectiveTurn is the page's turn in the document.
 const effectiveTurn = (a) => (!a ? 0 : a.turn >= 0 ? a.turn : a.upright || 0);
 
 function render() {
@@ -801,16 +743,13 @@ function renderVerdicts() {
     if (["missing", "doubtful", "unchecked"].includes(s.status) && !busy()) {
       // The one-click way: the signer signs now, the page goes on the glass.
       for (const { page } of (crops.get(s.role) || []).filter(({ s: sig }) => sig.decision !== "signed")) {
-        const b = el("button", { type: "button", className: "retake", textContent: `Riacquisisci la pagina ${page} dal vetro` });
-        b.addEventListener("click", () => retake(page));
-        card.append(b);
+        card.append(button(`Riacquisisci la pagina ${page} dal vetro`, () => retake(page), { className: "retake" }));
       }
       card.append(decisionForm(s, who));
     }
     return card;
   });
-  // Rebuilt only when what it shows changed: a reason being typed keeps
-  // its text and its focus through unrelated events.
+  // Rebuilt only when it changed: a reason being typed keeps its focus.
   const key = JSON.stringify([act.id, act.signers, [...crops].map(([r, l]) => [r, l.map((c) => [c.page, c.s.decision, c.s.url])]), busy()]);
   if (key !== verdictsKey) {
     verdictsKey = key;
@@ -833,13 +772,11 @@ let verdictsKey = "";
 function decisionForm(s, who) {
   const id = `reason-${s.role}`;
   const reason = el("input", { id, maxLength: 200, placeholder: "es. firma presente, tratto leggero" });
-  const ok = el("button", { type: "button", className: "secondary small override", textContent: "Firma presente" });
-  const unable = el("button", { type: "button", className: "secondary small unable", textContent: "Non può firmare" });
+  const ok = button("Firma presente", () => decide("signature.override", s.role, reason.value), { className: "secondary small override" });
+  const unable = button("Non può firmare", () => decide("signer.unable", s.role, reason.value), { className: "secondary small unable" });
   const sync = () => { ok.disabled = unable.disabled = !reason.value.trim(); };
   reason.addEventListener("input", sync);
   sync();
-  ok.addEventListener("click", () => decide("signature.override", s.role, reason.value));
-  unable.addEventListener("click", () => decide("signer.unable", s.role, reason.value));
   return el("div", { className: "decide" },
     el("label", { htmlFor: id, textContent: `Decisione dell'ufficiale su ${who}: motivo` }), reason, el("div", { className: "row" }, ok, unable));
 }
@@ -874,19 +811,14 @@ function renderPages() {
     }
   }
   const editable = !busy() && ["captured", "checked", "ready"].includes(act.state);
-  const button = (label, aria, onclick, disabled = !editable) => {
-    const b = el("button", { type: "button", className: "secondary small", textContent: label, "aria-label": aria, disabled });
-    b.addEventListener("click", onclick);
-    return b;
-  };
+  const tool = (label, aria, onclick, disabled = !editable) => button(label, onclick, { "aria-label": aria, disabled });
   const items = all.map((index, at) => {
     const p = view.pages.get(index);
     const a = view.analyses.get(index);
     const img = el("img", { src: p.url, alt: `Anteprima della pagina ${index}` });
     const turn = effectiveTurn(a);
     img.style.transform = turn ? `rotate(${turn}deg)` : "";
-    const zoom = el("button", { type: "button", className: "thumb", "aria-label": `Ingrandisci la pagina ${index}` }, img);
-    zoom.addEventListener("click", () => zoomPage(index));
+    const zoom = button("", () => zoomPage(index), { className: "thumb", "aria-label": `Ingrandisci la pagina ${index}` }, img);
     let caption = `Pagina ${index}`;
     let flag = "";
     if (removed.has(index)) {
@@ -913,15 +845,15 @@ function renderPages() {
     if (a && a.turn < 0 && !a.orientationTrusted) {
       li.append(el("div", { className: "doubt", textContent: "Verso incerto: ruotare se la pagina non è diritta" }));
     }
-    const tools = el("div", { className: "tools" }, button("↻", `Ruota la pagina ${index}`, () => turnPage(index)));
+    const tools = el("div", { className: "tools" }, tool("↻", `Ruota la pagina ${index}`, () => turnPage(index)));
     // Pages with a code stand where it says; the others can be moved.
     if (inDoc.has(index) && !(a?.printed && !a.printed.error)) {
       const pos = order.indexOf(index);
-      tools.append(button("←", `Sposta prima la pagina ${index}`, () => movePage(index, order[pos - 1]), !editable || pos === 0),
-        button("→", `Sposta dopo la pagina ${index}`, () => movePage(index, order[pos + 2] || 0), !editable || pos === order.length - 1));
+      tools.append(tool("←", `Sposta prima la pagina ${index}`, () => movePage(index, order[pos - 1]), !editable || pos === 0),
+        tool("→", `Sposta dopo la pagina ${index}`, () => movePage(index, order[pos + 2] || 0), !editable || pos === order.length - 1));
     }
-    tools.append(button("Riacquisisci", `Riacquisisci dal vetro la pagina ${index}`, () => retake(index)),
-      button("✕", `Togli la pagina ${index} dall'atto`, () => removePage(index)));
+    tools.append(tool("Riacquisisci", `Riacquisisci dal vetro la pagina ${index}`, () => retake(index)),
+      tool("✕", `Togli la pagina ${index} dall'atto`, () => removePage(index)));
     li.append(tools);
     return li;
   });
@@ -958,8 +890,6 @@ function renderDevices() {
   render();
 }
 
-// ---- Connection -----------------------------------------------------------------
-
 function showPairing(message) {
   view.conn = "pairing";
   sessionStorage.removeItem(SESSION_KEY);
@@ -984,9 +914,8 @@ client.addEventListener("open", (ev) => {
   $("#operator").textContent = w.operator;
   if (view.notice?.kind === "error" && /collegamento|raggiungibile/i.test(view.notice.text)) view.notice = null;
   renderDevices();
-  // Take up the act this tab showed: after a reload, after the agent
-  // restarted, after a lost connection. Its pages, verdicts and a running
-  // capture come back from the agent, which kept them.
+  // Take up the act this tab showed (a reload, a restart, a lost
+  // connection): the agent kept its pages, verdicts and capture.
   const id = view.act?.id || sessionStorage.getItem(ACT_KEY);
   if (id) resumeAct(id, true);
   else refreshPending();
@@ -1032,8 +961,6 @@ window.addEventListener("hashchange", () => {
   if (/pair=/.test(location.hash)) client.reconnectNow();
 });
 
-// ---- Wiring ----------------------------------------------------------------------
-
 // Enter in a field of the act never starts a scan.
 $("#act-form").addEventListener("submit", (ev) => ev.preventDefault());
 $("#act-form").addEventListener("keydown", (ev) => {
@@ -1074,8 +1001,7 @@ $("#copy-r006").addEventListener("click", async () => {
   }
 });
 
-// Changing the kind of a new act changes its roles; names typed for roles
-// the new kind also has are kept.
+// A new kind gives its roles, keeping the names typed for those it shares.
 function blankFormKeepingNames(kind) {
   const typed = new Map([...document.querySelectorAll("#signers .signer-row")].map((row) => [row.querySelector(".role").value,
     { nome: row.querySelector(".nome").value, cognome: row.querySelector(".cognome").value }]));

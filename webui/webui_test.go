@@ -1,0 +1,35 @@
+package webui
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+)
+
+// pageBudget bounds the JavaScript and CSS the page loads, uncompressed:
+// a workstation with an old browser opens it at once.
+const pageBudget = 60_000
+
+func TestThePageStaysWithinItsBudget(t *testing.T) {
+	total := 0
+	for _, name := range []string{"app.js", "autografo.js", "style.css"} {
+		b, err := fs.ReadFile(FS(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(b)
+	}
+	if total > pageBudget {
+		t.Errorf("the page's JavaScript and CSS are %d bytes, over the budget of %d", total, pageBudget)
+	}
+	// What the page loads is all there: index.html names it.
+	html, err := fs.ReadFile(FS(), "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _ := fs.ReadFile(FS(), "app.js")
+	if !strings.Contains(string(html), `src="app.js"`) || !strings.Contains(string(html), `href="style.css"`) ||
+		!strings.Contains(string(app), `from "./autografo.js"`) {
+		t.Error("the page loads files the budget does not count")
+	}
+}
