@@ -274,16 +274,27 @@ func scanPage(r rowScanner, act string, extra ...any) (Page, error) {
 
 // Pages lists an act's pages in capture order.
 func (s *Store) Pages(ctx context.Context, act string) ([]Page, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+pageColumns+` FROM pages WHERE act = ? ORDER BY idx`, act)
+	pages, err := pagesIn(ctx, s.db, act)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
+	}
+	return pages, nil
+}
+
+// pagesIn lists an act's pages in capture order, in a transaction or not.
+func pagesIn(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, act string) ([]Page, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+pageColumns+` FROM pages WHERE act = ? ORDER BY idx`, act)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Page
 	for rows.Next() {
 		p, err := scanPage(rows, act)
 		if err != nil {
-			return nil, fmt.Errorf("store: %w", err)
+			return nil, err
 		}
 		out = append(out, p)
 	}
@@ -373,7 +384,7 @@ func (s *Store) ArrangePage(ctx context.Context, act string, c PageChange, order
 		default:
 			return &TransitionError{Act: act, From: a.State, To: StateChecked}
 		}
-		pages, err := pagesIn(tx, act)
+		pages, err := pagesIn(ctx, tx, act)
 		if err != nil {
 			return err
 		}
@@ -441,23 +452,6 @@ func newOrd(pages []Page, page, before int) float64 {
 		return kept[0].Ord - 1
 	}
 	return (kept[i-1].Ord + kept[i].Ord) / 2
-}
-
-func pagesIn(tx *sql.Tx, act string) ([]Page, error) {
-	rows, err := tx.Query(`SELECT `+pageColumns+` FROM pages WHERE act = ? ORDER BY idx`, act)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Page
-	for rows.Next() {
-		p, err := scanPage(rows, act)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 // Verdict is the pipeline's decision on one signer's box of a page, with
