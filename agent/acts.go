@@ -279,19 +279,16 @@ func (r record) view() protocol.Act {
 	}
 	docPages := r.documentPages()
 	inDocument := map[int]bool{}
-	out.Order = []int{}
 	for _, p := range docPages {
 		inDocument[p.Index] = true
 		out.Order = append(out.Order, p.Index)
 	}
-	for _, p := range r.pages {
-		if p.Removed {
-			out.Removed = append(out.Removed, p.Index)
-		}
-	}
 	analysed := true
 	for _, p := range r.pages {
 		analysed = analysed && p.Analysed
+		if p.Removed {
+			out.Removed = append(out.Removed, p.Index)
+		}
 	}
 	_, out.Missing = documentOrder(r.pages)
 	block := func(code, role string, page int, who string) {

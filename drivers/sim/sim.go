@@ -568,8 +568,10 @@ func (d *Driver) render(jobNo uint64, i, n int, req scanner.Request) ([]byte, Tr
 func (d *Driver) renderFrom(loaded *loadedPaper, jobNo uint64, i, n int, req scanner.Request, signAll bool) ([]byte, Truth, error) {
 	rng, skew := d.pageRandom(jobNo, i)
 	unsigned := make(map[Role]bool)
-	for _, r := range d.opts.Unsigned {
-		unsigned[r] = !signAll
+	if !signAll {
+		for _, r := range d.opts.Unsigned {
+			unsigned[r] = true
+		}
 	}
 	spec := pageSpec{
 		index: i, count: n, dpi: req.DPI, color: req.Color == scanner.Color,
