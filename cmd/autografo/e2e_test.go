@@ -410,7 +410,10 @@ func TestBrowserPendingActsSurviveAReloadAndResume(t *testing.T) {
 	waitDone(t, ctx)
 	// The act is listed as pending, by its signers, with its
 	// emergency-register number; it is the one open here.
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#pending li`)); err != nil {
+	// The list is fetched again after the capture's end: wait for the
+	// fetch that saw the act captured.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#pending li")?.dataset.state !== "capturing"`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		t.Fatal(err)
 	}
 	if got := text(t, ctx, `#pending li`); !strings.Contains(got, "Matrimonio: Marco Bianchi e Giulia Esposito") ||

@@ -195,11 +195,16 @@ function showAct(act) {
     if (view.sheet?.act !== act.id) view.sheet = null;
   }
   view.act = act;
-  if (act.capture && !view.capture) view.capture = { id: act.capture, page: 0, phase: "scanning" };
-  if (!act.capture && act.state !== "capturing") view.capture = null;
+  followCapture(act);
   sessionStorage.setItem(ACT_KEY, act.id);
   fillForm(act.kind, act.signers, act.emergency, act.register || "");
   render();
+}
+
+// followCapture takes the act's word on its capture (a reload, another tab).
+function followCapture(act) {
+  if (act.capture && !view.capture) view.capture = { id: act.capture, page: 0, phase: "scanning" };
+  if (!act.capture && act.state !== "capturing") view.capture = null;
 }
 
 function newAct() {
@@ -268,15 +273,16 @@ async function acquire(replace = 0) {
   view.notice = null;
   try {
     const act = await ensureAct();
+    // A retry after a jam or a stop carries on the same sheets; a new
+    // capture after a complete one may be the same sheets again.
+    view.resumes = ["failed", "stopped"].includes(view.outcome?.state);
     const started = await client.request("capture.start", {
       act: act.id, device: $("#device").value, source: $("#source").value,
       dpi: Number($("#dpi").value), color: $("#color").value, ...(replace ? { replace } : {}),
     });
-    if (isCurrent(act.id)) {
-      // A retry after a jam or a stop carries on the same sheets; a new
-      // capture after a complete one may be the same sheets again.
-      view.resumes = ["failed", "stopped"].includes(view.outcome?.state);
-      view.capture = { id: started.capture, page: 0, phase: "scanning" };
+    // act.changed came first: a capture already ended stays ended.
+    if (isCurrent(act.id) && view.act.capture === started.capture) {
+      view.capture ||= { id: started.capture, page: 0, phase: "scanning" };
       view.outcome = null;
       view.jammed = false;
     }
@@ -379,11 +385,7 @@ client.addEventListener("act.changed", (ev) => {
   if (isCurrent(act.id)) {
     const wasReady = view.act.state === "ready" && view.act.document?.sha256 === act.document?.sha256;
     view.act = act;
-    if (act.capture && !view.capture) view.capture = { id: act.capture, page: 0, phase: "scanning" };
-    if (act.state !== "capturing" && !act.capture && view.capture && act.state !== "draft" && act.state !== "printed") {
-      // It ended while this tab was away: the act says so.
-      view.capture = null;
-    }
+    followCapture(act);
     if (!["ready", "delivered", "confirmed"].includes(act.state) && view.document) {
       URL.revokeObjectURL(view.document.url);
       view.document = null;
