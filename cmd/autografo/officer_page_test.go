@@ -107,6 +107,20 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
+// currentStep is the lifecycle step the page marks as current.
+func currentStep(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return eval[string](t, ctx, `document.querySelector('#steps li[aria-current="step"]').textContent`)
+}
+
+// r006Fields decodes the R006 fields the page shows into v.
+func r006Fields(t *testing.T, ctx context.Context, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(eval[string](t, ctx, `document.querySelector("#r006-fields").textContent`)), v); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A witness's box is left empty: the red banner at the top names her, the
 // document is not offered, and «Acquisisci» is on the first screen. The
 // officer confirms the signature by eye with a reason; the act becomes
@@ -162,9 +176,7 @@ func TestOfficerPageMissingSignatureIsARedBannerAboveTheFold(t *testing.T) {
 		ListaFirmatari []struct{ Nome, Cognome string }
 		Eccezioni      []struct{ Ruolo, Tipo string }
 	}
-	if err := json.Unmarshal([]byte(eval[string](t, ctx, `document.querySelector("#r006-fields").textContent`)), &r006); err != nil {
-		t.Fatal(err)
-	}
+	r006Fields(t, ctx, &r006)
 	if r006.TipoFile != "1" || len(r006.ListaFirmatari) != 5 || len(r006.Eccezioni) != 1 || r006.Eccezioni[0].Ruolo != "testimone2" {
 		t.Errorf("R006 fields %+v", r006)
 	}
@@ -428,7 +440,7 @@ func TestOfficerPagePrintSignScan(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`)); err != nil {
 		t.Fatal(err)
 	}
-	if got := eval[string](t, ctx, `document.querySelector('#steps li[aria-current="step"]').textContent`); got != "Firme" {
+	if got := currentStep(t, ctx); got != "Firme" {
 		t.Errorf("step after printing %q, want Firme", got)
 	}
 	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
@@ -447,7 +459,7 @@ func TestOfficerPagePrintSignScan(t *testing.T) {
 	if b := text(t, ctx, `#banner`); !strings.Contains(b, "Chiara Colombo (secondo testimone)") {
 		t.Errorf("banner %q", b)
 	}
-	if got := eval[string](t, ctx, `document.querySelector('#steps li[aria-current="step"]').textContent`); got != "Verifica" {
+	if got := currentStep(t, ctx); got != "Verifica" {
 		t.Errorf("step after the capture %q, want Verifica", got)
 	}
 }
@@ -545,9 +557,7 @@ func TestOfficerPageWholeWedding(t *testing.T) {
 		Nomefile, TipoFile, TipoAllegato string
 		ListaFirmatari                   []struct{ Nome, Cognome string }
 	}
-	if err := json.Unmarshal([]byte(eval[string](t, ctx, `document.querySelector("#r006-fields").textContent`)), &r006); err != nil {
-		t.Fatal(err)
-	}
+	r006Fields(t, ctx, &r006)
 	var names []string
 	for _, f := range r006.ListaFirmatari {
 		names = append(names, f.Nome+" "+f.Cognome)
@@ -564,7 +574,7 @@ func TestOfficerPageWholeWedding(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "ANSC's acceptance", `document.querySelector("#document-badge").textContent === "Accettato da ANSC"`)
-	if got := eval[string](t, ctx, `document.querySelector('#steps li[aria-current="step"]').textContent`); got != "Consegna" {
+	if got := currentStep(t, ctx); got != "Consegna" {
 		t.Errorf("step once accepted %q", got)
 	}
 	checkAccessible(t, ctx, "accepted")
