@@ -69,6 +69,7 @@ type Server struct {
 	connMu    sync.Mutex
 	perOrigin map[string]int
 	total     int
+	closing   bool // set under connMu once Serve waits on conns: no more Add
 }
 
 // New returns a server for the agent and the page files.
@@ -208,6 +209,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.httpSrv.Shutdown(shutCtx) // websockets are hijacked: not waited for here
+	// A handler between takeConn and its upgrade is still running when a
+	// busy Shutdown gives up; closing makes any later takeConn refuse, so
+	// conns.Add never runs beside conns.Wait.
+	s.connMu.Lock()
+	s.closing = true
+	s.connMu.Unlock()
 	cancelConns()
 	s.conns.Wait()
 	return err
@@ -313,11 +320,12 @@ func (s *Server) clientModule(files http.Handler) http.Handler {
 func (s *Server) takeConn(origin string) bool {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
-	if s.total >= s.opts.MaxConnections || s.perOrigin[origin] >= s.opts.ConnectionsPerOrigin {
+	if s.closing || s.total >= s.opts.MaxConnections || s.perOrigin[origin] >= s.opts.ConnectionsPerOrigin {
 		return false
 	}
 	s.total++
 	s.perOrigin[origin]++
+	s.conns.Add(1)
 	return true
 }
 
@@ -328,6 +336,7 @@ func (s *Server) dropConn(origin string) {
 	if s.perOrigin[origin]--; s.perOrigin[origin] <= 0 {
 		delete(s.perOrigin, origin)
 	}
+	s.conns.Done()
 }
 
 func securityHeaders(next http.Handler) http.Handler {

@@ -52,8 +52,6 @@ func (s *Server) websocket(shutdown context.Context) http.Handler {
 		if err != nil {
 			return // the Upgrader has answered and logged
 		}
-		s.conns.Add(1)
-		defer s.conns.Done()
 		log := s.log.With("origin", origin, "remote", r.RemoteAddr)
 		log.Info("browser connected")
 		c := newConn(conn, s.opts.SendQueue, log)
