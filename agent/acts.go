@@ -277,6 +277,10 @@ func (r record) view() protocol.Act {
 	if !a.RegisterTime.IsZero() {
 		out.RegisterTime = a.RegisterTime.UTC().Format(time.RFC3339)
 	}
+	if a.Interrupted != "" {
+		e := protocol.NewError(a.Interrupted)
+		out.Interrupted = &e
+	}
 	docPages := r.documentPages()
 	inDocument := map[int]bool{}
 	for _, p := range docPages {

@@ -86,6 +86,7 @@ type Options struct {
 type Store interface {
 	CreateAct(ctx context.Context, a store.Act, signers []store.Signer, by store.Actor) error
 	Move(ctx context.Context, act string, to store.State, by store.Actor, why string, detail map[string]any) (store.Act, error)
+	EndCapture(ctx context.Context, act string, to store.State, by store.Actor, why, interrupted string, detail map[string]any) (store.Act, error)
 	AddPage(ctx context.Context, p store.Page, data []byte, by store.Actor) (store.Page, error)
 	PutAnalysis(ctx context.Context, act string, page int, analysis json.RawMessage, verdicts []store.Verdict, by store.Actor) error
 	MarkChecked(ctx context.Context, act string, order store.PageOrder, by store.Actor) (store.Act, error)
@@ -243,7 +244,7 @@ func (a *Agent) Recover(ctx context.Context) error {
 		return err
 	}
 	for _, act := range capturing {
-		if err := a.endCapture(ctx, act.ID, system, "the agent restarted during the capture"); err != nil {
+		if err := a.endCapture(ctx, act.ID, system, "the agent restarted during the capture", protocol.CodeInterrupted); err != nil {
 			a.log.Error("recovering an interrupted capture failed", "act", act.ID, "err", err)
 		}
 	}

@@ -106,7 +106,7 @@ func (a *Agent) startCapture(ctx context.Context, req *protocol.CaptureStart, ac
 	job, err := a.scanners.Scan(cctx, scanner.ID(req.Device), sreq)
 	if err != nil {
 		release()
-		if err := a.endCapture(context.WithoutCancel(ctx), act.ID, who, "the device refused the job: "+errorFor(err).Code); err != nil {
+		if err := a.endCapture(context.WithoutCancel(ctx), act.ID, who, "the device refused the job: "+errorFor(err).Code, ""); err != nil {
 			a.log.Error("ending a refused capture failed", "act", act.ID, "err", err)
 		}
 		return "", err
@@ -121,13 +121,17 @@ func (a *Agent) startCapture(ctx context.Context, req *protocol.CaptureStart, ac
 			a.log.Warn("closing scan job failed", "capture", id, "err", err)
 		}
 		release()
-		why := "capture done"
+		why, interrupted := "capture done", ""
 		if f, ok := end.(protocol.CaptureFailed); ok {
-			why = "capture ended early: " + f.Error.Code
+			why, interrupted = "capture ended early: "+f.Error.Code, f.Error.Code
+			if interrupted == protocol.CodeShuttingDown {
+				// Read after the restart: Autografo has stopped, not "is stopping".
+				interrupted = protocol.CodeInterrupted
+			}
 		}
 		// The act's state is written whatever stopped the capture, a
 		// shutdown included: a write that begins is finished.
-		if err := a.endCapture(context.WithoutCancel(cctx), act.ID, who, why); err != nil {
+		if err := a.endCapture(context.WithoutCancel(cctx), act.ID, who, why, interrupted); err != nil {
 			a.log.Error("ending a capture failed", "capture", id, "act", act.ID, "err", err)
 		}
 		a.publish(act.Comune, auth.View, end)
@@ -136,15 +140,16 @@ func (a *Agent) startCapture(ctx context.Context, req *protocol.CaptureStart, ac
 	if err != nil {
 		job.Close()
 		release()
-		_ = a.endCapture(context.WithoutCancel(ctx), act.ID, who, "shutting down")
+		_ = a.endCapture(context.WithoutCancel(ctx), act.ID, who, "shutting down", "")
 		return "", err
 	}
 	return id, nil
 }
 
 // endCapture moves a capturing act on: to captured when it has pages, else
-// back to where it was before (draft, or printed).
-func (a *Agent) endCapture(ctx context.Context, actID string, who actor, why string) error {
+// back to where it was before (draft, or printed). interrupted is the code
+// that ended the capture early, "" when nothing did.
+func (a *Agent) endCapture(ctx context.Context, actID string, who actor, why, interrupted string) error {
 	act, err := a.opts.Store.Act(ctx, actID)
 	if err != nil {
 		return err
@@ -157,7 +162,7 @@ func (a *Agent) endCapture(ctx context.Context, actID string, who actor, why str
 	default:
 		to = store.StateDraft
 	}
-	moved, err := a.opts.Store.Move(ctx, actID, to, who.by, why, map[string]any{"pages": act.Pages})
+	moved, err := a.opts.Store.EndCapture(ctx, actID, to, who.by, why, interrupted, map[string]any{"pages": act.Pages})
 	if err != nil {
 		return err
 	}

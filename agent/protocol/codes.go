@@ -32,6 +32,7 @@ const (
 	CodeBadPage         = "bad_page"
 	CodeCanceled        = "canceled"
 	CodeShuttingDown    = "shutting_down"
+	CodeInterrupted     = "capture_interrupted"
 	CodeInternal        = "internal"
 	CodeStoreFailed     = "store_failed"
 	CodeDocumentFailed  = "document_failed"
@@ -110,6 +111,7 @@ var Codes = []CodeInfo{
 	{CodeBadPage, "La pagina ricevuta dallo scanner è danneggiata o illeggibile: riprovare l'acquisizione. Le pagine già acquisite sono conservate.", ActionRetry},
 	{CodeCanceled, "Acquisizione annullata. Le pagine già acquisite sono conservate.", ActionNone},
 	{CodeShuttingDown, "Autografo si sta chiudendo: acquisizione interrotta. Le pagine già acquisite sono conservate e l'atto riprende al prossimo avvio.", ActionWait},
+	{CodeInterrupted, "Acquisizione interrotta perché Autografo si è fermato. Le pagine già acquisite sono conservate: reinserire i fogli non ancora acquisiti e premere «Acquisisci».", ActionCheckPages},
 	{CodeInternal, "Errore interno di Autografo: riprovare; se si ripete, rivolgersi all'assistenza.", ActionContactSupport},
 	{CodeStoreFailed, "Impossibile salvare sul disco (disco pieno o guasto): l'ultima operazione non è stata registrata. Liberare spazio e riprovare; le pagine già salvate sono al sicuro.", ActionFreeSpace},
 	{CodeDocumentFailed, "Impossibile preparare il documento per ANSC: le pagine acquisite sono conservate. Riprovare o rivolgersi all'assistenza.", ActionContactSupport},

@@ -248,6 +248,10 @@ type Act struct {
 	// a tab opened or reloaded meanwhile follows it, and can cancel it,
 	// by this id.
 	Capture string `json:"capture,omitempty"`
+	// Interrupted is what ended the act's last capture before the feeder
+	// was empty (a jam, the device unplugged, a cancel, Autografo stopped),
+	// until the next capture starts: a tab opened later still says so.
+	Interrupted *Error `json:"interrupted,omitempty"`
 	// Blockers say what keeps a checked act from being ready.
 	Blockers []Blocker `json:"blockers,omitempty"`
 	// Document is the upload-ready document, once the act is ready.

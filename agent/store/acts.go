@@ -145,11 +145,17 @@ func (s *Store) transition(tx *sql.Tx, act string, to State, by Actor, why strin
 	if _, err := tx.Exec(`UPDATE acts SET state = ?, updated = ? WHERE id = ?`, to, now.UnixNano(), act); err != nil {
 		return a, err
 	}
+	if to == StateCapturing {
+		// How the last capture ended is news only until the next one.
+		if _, err := tx.Exec(`UPDATE acts SET interrupted = '' WHERE id = ?`, act); err != nil {
+			return a, err
+		}
+	}
 	return a, s.journal(tx, now, by, act, t.Event, d)
 }
 
 const actColumns = `a.id, a.kind, a.ref, a.signers, a.operator, a.comune, a.emergency, a.register, a.register_time,
-	a.state, a.printed, a.document, a.holder, a.attachment, a.confirmed, a.created, a.updated,
+	a.state, a.printed, a.document, a.holder, a.attachment, a.confirmed, a.created, a.updated, a.interrupted,
 	(SELECT COUNT(*) FROM pages p WHERE p.act = a.id)`
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -159,7 +165,7 @@ func scanAct(r rowScanner) (Act, error) {
 	var signers string
 	var created, updated, regTime, confirmed int64
 	if err := r.Scan(&a.ID, &a.Kind, &a.Ref, &signers, &a.Operator, &a.Comune, &a.Emergency, &a.Register, &regTime,
-		&a.State, &a.Printed, &a.Document, &a.Holder, &a.Attachment, &confirmed, &created, &updated, &a.Pages); err != nil {
+		&a.State, &a.Printed, &a.Document, &a.Holder, &a.Attachment, &confirmed, &created, &updated, &a.Interrupted, &a.Pages); err != nil {
 		return a, err
 	}
 	if regTime != 0 {
@@ -768,6 +774,20 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, by Actor) (int, err
 // Move is Transition with nothing else changed.
 func (s *Store) Move(ctx context.Context, act string, to State, by Actor, why string, detail map[string]any) (Act, error) {
 	return s.Transition(ctx, act, to, by, why, detail, nil)
+}
+
+// EndCapture moves a capturing act on (to captured, printed or draft) and
+// keeps how its capture ended: interrupted is the error code that stopped
+// it early, "" when it ended as it should. Starting the next capture
+// clears it.
+func (s *Store) EndCapture(ctx context.Context, act string, to State, by Actor, why, interrupted string, detail map[string]any) (Act, error) {
+	return s.Transition(ctx, act, to, by, why, detail, func(tx *sql.Tx, a Act) (map[string]any, error) {
+		if a.State != StateCapturing {
+			return nil, &TransitionError{Act: act, From: a.State, To: to}
+		}
+		_, err := tx.Exec(`UPDATE acts SET interrupted = ? WHERE id = ?`, interrupted, act)
+		return map[string]any{"interrupted": interrupted}, err
+	})
 }
 
 // MarkPrinted keeps the sheets printed for an act (their layout and the

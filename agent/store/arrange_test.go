@@ -102,3 +102,38 @@ func TestPagesRetakenRemovedAndMoved(t *testing.T) {
 		t.Errorf("journal %v, want %v", events, want)
 	}
 }
+
+// How a capture ended early is kept with the act, read back after a
+// reopen, and cleared when the next capture starts.
+func TestEndCaptureKeepsWhatInterruptedIt(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	ctx := t.Context()
+	if err := s.CreateAct(ctx, Act{ID: "a", Kind: "matrimonio"}, nil, anna); err != nil {
+		t.Fatal(err)
+	}
+	move(t, s, "a", StateCapturing)
+	if _, err := s.AddPage(ctx, Page{Act: "a", MediaType: "image/jpeg", DPI: 300}, []byte("p1"), anna); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.EndCapture(ctx, "a", StateCaptured, anna, "capture ended early: paper_jam", "paper_jam", nil)
+	if err != nil || a.Interrupted != "paper_jam" || a.State != StateCaptured {
+		t.Fatalf("after a jam: %+v %v", a, err)
+	}
+	if _, err := s.EndCapture(ctx, "a", StateCaptured, anna, "again", "", nil); !errors.Is(err, ErrIllegalTransition) {
+		t.Errorf("ending a capture that is not running: %v", err)
+	}
+	s.Close()
+	s = openTest(t, dir)
+	defer s.Close()
+	if a, err := s.Act(ctx, "a"); err != nil || a.Interrupted != "paper_jam" {
+		t.Fatalf("after a reopen: %q %v", a.Interrupted, err)
+	}
+	move(t, s, "a", StateCapturing)
+	if a, err := s.Act(ctx, "a"); err != nil || a.Interrupted != "" {
+		t.Fatalf("after the next capture started: %q %v", a.Interrupted, err)
+	}
+	if a, err := s.EndCapture(ctx, "a", StateCaptured, anna, "capture done", "", nil); err != nil || a.Interrupted != "" {
+		t.Fatalf("after a capture that ended well: %q %v", a.Interrupted, err)
+	}
+}

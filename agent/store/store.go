@@ -47,14 +47,18 @@ type Act struct {
 	// RegisterTime is when it was entered there (zero: not given).
 	RegisterTime time.Time
 	State        State
-	Printed      bool   // its sheets were printed with page codes
-	Document     string // the upload-ready document's name, once ready
-	Holder       string // the tab that holds its delivery
-	Attachment   string // ANSC's attachment id, once confirmed
-	Confirmed    time.Time
-	Pages        int
-	Created      time.Time
-	Updated      time.Time
+	Printed      bool // its sheets were printed with page codes
+	// Interrupted is the error code that ended the act's last capture
+	// before the feeder was empty ("" when it ended as it should): a tab
+	// opened later still tells the officer the capture did not finish.
+	Interrupted string
+	Document    string // the upload-ready document's name, once ready
+	Holder      string // the tab that holds its delivery
+	Attachment  string // ANSC's attachment id, once confirmed
+	Confirmed   time.Time
+	Pages       int
+	Created     time.Time
+	Updated     time.Time
 }
 
 // Actor is who makes a change, as the journal records it.
@@ -226,6 +230,8 @@ var migrations = []string{
 	 ALTER TABLE pages ADD COLUMN replaces INTEGER NOT NULL DEFAULT 0;
 	 ALTER TABLE pages ADD COLUMN ord REAL NOT NULL DEFAULT 0;
 	 UPDATE pages SET ord = idx;`,
+	// 5: how an act's last capture ended, when something ended it early.
+	`ALTER TABLE acts ADD COLUMN interrupted TEXT NOT NULL DEFAULT '';`,
 }
 
 const keyCheckPlain = "autografo store key check"

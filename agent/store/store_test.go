@@ -390,6 +390,7 @@ func TestMigrationFromVersion1(t *testing.T) {
 		`ALTER TABLE pages DROP COLUMN boxes`, `ALTER TABLE pages DROP COLUMN analysed`, `ALTER TABLE pages DROP COLUMN analysis`,
 		`ALTER TABLE pages DROP COLUMN position`, `ALTER TABLE pages DROP COLUMN turn`,
 		`ALTER TABLE pages DROP COLUMN removed`, `ALTER TABLE pages DROP COLUMN replaces`, `ALTER TABLE pages DROP COLUMN ord`,
+		`ALTER TABLE acts DROP COLUMN interrupted`,
 		`UPDATE acts SET state = 'announced', signers = '[{"role":"dichiarante","name":"Maria Grazia De Luca"}]'`,
 		`UPDATE schema_version SET v = 1`} {
 		if _, err := s.db.Exec(q); err != nil {

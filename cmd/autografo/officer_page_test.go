@@ -579,3 +579,99 @@ func TestOfficerPageWholeWedding(t *testing.T) {
 	}
 	checkAccessible(t, ctx, "accepted")
 }
+
+// The scanner is pulled out in the middle of the second page: the page
+// says so in Italian with what to do, keeps the first page, shows the
+// device as unplugged; plugged back, the same act carries on with «Riprova»
+// and ends with every page.
+func TestOfficerPageScannerUnpluggedMidScan(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-pages", "3", "--sim-page-time", "300ms", "--sim-faults", "gone@1")
+	openPage(t, ctx, ag.URL)
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the capture to fail", `document.querySelector("#status").dataset.state === "failed"`)
+	if got := text(t, ctx, `#notice`); !strings.Contains(got, "scollegato") {
+		t.Errorf("notice after the cable was pulled %q", got)
+	}
+	if got := text(t, ctx, `#status`); !strings.Contains(got, "1 pagina conservata") || !strings.Contains(got, "Riprova") {
+		t.Errorf("status after the cable was pulled %q", got)
+	}
+	if n := count(t, ctx, `document.querySelectorAll("#pages li").length`); n != 1 {
+		t.Errorf("%d pages kept, want 1", n)
+	}
+	if !aboveTheFold(t, ctx, "#notice") || !aboveTheFold(t, ctx, "#acquire") {
+		t.Error("the message or «Riprova» is not on the first screen")
+	}
+	checkAccessible(t, ctx, "device unplugged")
+	// The simulator's cable is back after a few seconds: the device's status
+	// says so, and the same act takes the rest of the feeder.
+	waitFor(t, ctx, "the device back", `document.querySelector("#device-state").dataset.state === "ready" && !document.querySelector("#acquire").disabled`)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx)
+	if n := count(t, ctx, `document.querySelectorAll("#pages li").length`); n != 3 {
+		t.Errorf("%d pages after the retry, want 3", n)
+	}
+	if !eval[bool](t, ctx, `document.querySelector("#notice").hidden`) {
+		t.Errorf("the unplugged message stays after the retry: %q", text(t, ctx, `#notice`))
+	}
+	if !logged(ag, "code=device_gone") {
+		t.Errorf("no English log line for the unplugged device; logs:\n%s", ag.logs)
+	}
+}
+
+// The agent is stopped in the middle of a capture and started again: the
+// page, reloaded or not, shows the same act with the pages captured before
+// the stop, says the capture was interrupted, and lets the officer go on.
+func TestOfficerPageAgentRestartMidCapture(t *testing.T) {
+	ctx := counter(t)
+	store, state, port := t.TempDir(), t.TempDir(), freePort(t)
+	args := []string{"--store", store, "--state-dir", state, "--port", port, "--sim-pages", "4", "--sim-page-time", "1s"}
+	ag := startAgent(t, args...)
+	openPage(t, ctx, ag.URL)
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the first page", `document.querySelectorAll("#pages li img").length >= 1`)
+	ag.stop(t)
+	waitFor(t, ctx, "the page to see the agent gone", `document.querySelector("#connection").dataset.state === "closed"`)
+	if !eval[bool](t, ctx, `document.querySelector("#cancel").hidden`) {
+		t.Error("«Interrompi» is still offered with the agent stopped")
+	}
+
+	ag = startAgent(t, args...)
+	ag.StateDir = state
+	waitFor(t, ctx, "the pairing panel", `!document.querySelector("#pairing").hidden`)
+	m := codeLine.FindStringSubmatch(runCLI(t, ag, "pair"))
+	if m == nil {
+		t.Fatal("autografo pair printed no code")
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(`#pair-code`, m[1]), chromedp.Click(`#pair-submit`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the act after pairing", `document.querySelector("#connection").dataset.state === "open" &&
+		document.querySelector("#act-name").textContent === "Matrimonio: Marco Bianchi e Giulia Esposito" && document.querySelectorAll("#pages li img").length >= 1`)
+	kept := count(t, ctx, `document.querySelectorAll("#pages li").length`)
+	if state := eval[string](t, ctx, `document.querySelector("#act-state").dataset.state`); state == "capturing" {
+		t.Errorf("the act is still shown as capturing after the restart")
+	}
+	if got := text(t, ctx, `#status`); !strings.Contains(got, "interrott") {
+		t.Errorf("status of the act after a restart mid-capture %q", got)
+	}
+	if !eval[bool](t, ctx, `document.querySelector("#cancel").hidden && !document.querySelector("#acquire").disabled`) {
+		t.Error("after the restart «Acquisisci» is not offered, or «Interrompi» still is")
+	}
+	// A reload now shows the same.
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(`#connection[data-state="open"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the act after the reload", `document.querySelectorAll("#pages li img").length === `+strconv.Itoa(kept))
+	if got := text(t, ctx, `#status`); !strings.Contains(got, "interrott") {
+		t.Errorf("status after a reload %q", got)
+	}
+}

@@ -671,6 +671,9 @@ function renderScan() {
   } else if (act && (act.blockers || []).some((b) => b.code === "blocker_analysis_pending")) {
     status.textContent = "Controllo delle firme in corso…";
     status.dataset.state = "checking";
+  } else if (act?.interrupted && !["ready", "delivered", "confirmed"].includes(act.state)) {
+    status.textContent = act.interrupted.message;
+    status.dataset.state = "stopped";
   } else if (act) {
     status.textContent = act.state === "printed" ? "Fogli stampati: farli firmare, poi inserirli nello scanner e premere «Acquisisci»."
       : act.state === "draft" ? "Atto aperto: stampare i fogli da firmare, o acquisire quelli già firmati."
@@ -704,9 +707,7 @@ function renderDocument() {
   $("#r006-fields").textContent = JSON.stringify(fields, null, 2);
   const holder = Boolean(sessionStorage.getItem(DELIVERY_KEY + act.id));
   $("#deliver").hidden = act.state !== "ready";
-  $("#attachment-label").hidden = !(act.state === "delivered" && holder);
-  $("#confirm").hidden = !(act.state === "delivered" && holder);
-  $("#release").hidden = !(act.state === "delivered" && holder);
+  for (const id of ["#attachment-label", "#confirm", "#release"]) $(id).hidden = !(act.state === "delivered" && holder);
 }
 
 function renderVerdicts() {

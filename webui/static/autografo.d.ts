@@ -85,6 +85,8 @@ export interface Act {
   removed?: number[];
   /** The capture running into the act, while it is capturing. */
   capture?: string;
+  /** What ended the last capture early, until the next one starts. */
+  interrupted?: ErrorInfo;
   blockers?: Blocker[];
   document?: DocumentInfo;
   missingSheets?: number[];
