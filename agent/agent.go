@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/autografo/autografo/agent/auth"
@@ -136,6 +137,9 @@ type Agent struct {
 	// analysing admits one page analysis at a time: on a two-core laptop a
 	// second would only slow the first, and the capture's own work.
 	analysing chan struct{}
+	// decoded counts the captured pages handed to their analysis with
+	// their pixels (handOver).
+	decoded atomic.Int32
 	// settling serializes the decisions that move acts on after their
 	// pages were analysed or their record changed (checked, ready).
 	settling sync.Mutex
@@ -260,7 +264,7 @@ func (a *Agent) Recover(ctx context.Context) error {
 		queued := 0
 		for _, p := range pages {
 			if !p.Analysed {
-				a.queueAnalysis(act.ID, act.Comune, "", p.Index, system)
+				a.queueAnalysis(act.ID, act.Comune, "", p.Index, system, nil)
 				queued++
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"slices"
 
 	"github.com/autografo/autografo/agent/auth"
@@ -33,15 +34,48 @@ func analysisOf(p store.Page) (pageAnalysis, bool) {
 	return pa, true
 }
 
+// decodedPage is a page just captured, with its pixels: its analysis
+// need not read and decode it again, which is most of the wait between the
+// last page and a ready act.
+type decodedPage struct {
+	page store.Page
+	gray *image.Gray
+}
+
+// maxDecodedPages bounds the decoded pages waiting for analysis: at 600
+// dpi each is 35 MB, and a fast feeder outruns a slow laptop's analysis.
+// Pages beyond it are read back from the store.
+const maxDecodedPages = 2
+
+// handOver gives a captured page's pixels to its analysis, within
+// maxDecodedPages; nil when there are none to give.
+func (a *Agent) handOver(p store.Page, gray *image.Gray) *decodedPage {
+	if gray == nil || gray.Rect.Min != (image.Point{}) {
+		return nil
+	}
+	if a.decoded.Add(1) > maxDecodedPages {
+		a.decoded.Add(-1)
+		return nil
+	}
+	return &decodedPage{page: p, gray: gray}
+}
+
 // queueAnalysis runs the signature pipeline on a stored page in the
-// background, then moves the act on if that was its last page.
-func (a *Agent) queueAnalysis(actID, comune, captureID string, index int, who actor) {
+// background, then moves the act on if that was its last page. decoded,
+// when not nil, is that page with its pixels.
+func (a *Agent) queueAnalysis(actID, comune, captureID string, index int, who actor, decoded *decodedPage) {
 	err := a.background(func(ctx context.Context) {
-		if a.analysePage(ctx, actID, comune, captureID, index, who) {
+		if decoded != nil {
+			defer a.decoded.Add(-1)
+		}
+		if a.analysePage(ctx, actID, comune, captureID, index, who, decoded) {
 			a.settle(ctx, actID, who)
 		}
 	})
 	if err != nil {
+		if decoded != nil {
+			a.decoded.Add(-1)
+		}
 		a.log.Info("page analysis left for the next start", "act", actID, "page", index, "reason", err)
 	}
 }
@@ -52,21 +86,29 @@ func (a *Agent) queueAnalysis(actID, comune, captureID string, index int, who ac
 // captured, and marked analysed with no verdict: its signers are then
 // "unchecked", and the officer looks. It reports whether the result was
 // kept.
-func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string, index int, who actor) bool {
+func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string, index int, who actor, decoded *decodedPage) bool {
 	select {
 	case a.analysing <- struct{}{}:
 	case <-ctx.Done():
 		return false
 	}
 	defer func() { <-a.analysing }()
-	p, data, err := a.opts.Store.Page(ctx, actID, index)
-	if err != nil {
-		a.logFailure(ctx, "reading a page to analyse failed", actID, err)
-		return false
+	var p store.Page
+	var g *image.Gray
+	var err error
+	if decoded != nil {
+		p, g = decoded.page, decoded.gray
+	} else {
+		var data []byte
+		p, data, err = a.opts.Store.Page(ctx, actID, index)
+		if err != nil {
+			a.logFailure(ctx, "reading a page to analyse failed", actID, err)
+			return false
+		}
+		g, err = pipeline.Decode(data, p.MediaType)
 	}
 	var pa pageAnalysis
 	var res pipeline.Result
-	g, err := pipeline.Decode(data, p.MediaType)
 	if err != nil {
 		a.log.Warn("page analysis failed: the officer checks the page by eye", "act", actID, "page", index, "err", err)
 	} else {

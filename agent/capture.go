@@ -38,6 +38,9 @@ type actor struct {
 type page struct {
 	info protocol.PageInfo
 	data []byte
+	// gray is the page decoded, when it is a gray JPEG: what its analysis
+	// would decode again from the store.
+	gray *image.Gray
 }
 
 // startCapture moves the act to capturing, reserves the device, and runs
@@ -250,7 +253,7 @@ func (a *Agent) runCapture(ctx context.Context, c *capture, who actor, job *mana
 			Envelope: protocol.Envelope{Type: protocol.TypePageReady},
 			Act:      c.act, Capture: c.id, Page: pageInfo(stored), Preview: b.id,
 		}, b)
-		a.queueAnalysis(c.act, c.comune, c.id, stored.Index, who)
+		a.queueAnalysis(c.act, c.comune, c.id, stored.Index, who, a.handOver(stored, p.gray))
 	}
 	a.log.Info("capture done", "capture", c.id, "act", c.act, "pages", got, "total", total)
 	return protocol.CaptureDone{
@@ -302,12 +305,14 @@ func (a *Agent) receivePage(ctx context.Context, pg scanner.Page, progress func(
 		return nil, nil, err
 	}
 	sum := sha256.Sum256(data)
+	gray, _ := img.(*image.Gray)
 	return &page{
 		info: protocol.PageInfo{
 			MediaType: "image/" + format, Width: cfg.Width, Height: cfg.Height, DPI: pg.DPI,
 			Bytes: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
 		},
 		data: data,
+		gray: gray,
 	}, preview, nil
 }
 

@@ -22,7 +22,7 @@ import (
 
 // need returns the path of an external program: the one env names, or the
 // first of names found.
-func need(t *testing.T, env string, names ...string) string {
+func need(t testing.TB, env string, names ...string) string {
 	t.Helper()
 	if p := os.Getenv(env); p != "" {
 		return p
@@ -38,7 +38,7 @@ var (
 
 // agentBinary builds autografo once per test run: the browser tests run the
 // real command, as a user would.
-func agentBinary(t *testing.T) string {
+func agentBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "autografo-e2e")
@@ -89,7 +89,7 @@ var urlLine = regexp.MustCompile(`(http://127\.0\.0\.1:\d+/)#pair=([A-Za-z0-9_-]
 
 // startAgent runs `autografo serve --sim --port 0 args...` and waits for the
 // URL it prints.
-func startAgent(t *testing.T, args ...string) *agentProc {
+func startAgent(t testing.TB, args ...string) *agentProc {
 	t.Helper()
 	bin := agentBinary(t)
 	stateDir := t.TempDir()
@@ -148,7 +148,7 @@ func startAgent(t *testing.T, args ...string) *agentProc {
 }
 
 // browser starts headless Chromium with a fresh profile.
-func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
+func browser(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	exe := need(t, "AUTOGRAFO_CHROMIUM", "chromium", "chromium-browser", "google-chrome")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -172,14 +172,19 @@ func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Contex
 		cancelAlloc()
 		t.Fatalf("starting chromium: %v", err)
 	}
-	ctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	// A test's browser gives up after 90 s; a benchmark's runs many acts.
+	limit := 90 * time.Second
+	if _, ok := t.(*testing.B); ok {
+		limit = 30 * time.Minute
+	}
+	ctx, cancelTimeout := context.WithTimeout(bctx, limit)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	return ctx
 }
 
 // openPage loads the page and waits until it is connected and lists the
 // simulated scanner.
-func openPage(t *testing.T, ctx context.Context, url string) {
+func openPage(t testing.TB, ctx context.Context, url string) {
 	t.Helper()
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(url),
@@ -193,7 +198,7 @@ func openPage(t *testing.T, ctx context.Context, url string) {
 	}
 }
 
-func count(t *testing.T, ctx context.Context, js string) int {
+func count(t testing.TB, ctx context.Context, js string) int {
 	t.Helper()
 	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](js))
 	if err != nil {
@@ -202,7 +207,7 @@ func count(t *testing.T, ctx context.Context, js string) int {
 	return n
 }
 
-func text(t *testing.T, ctx context.Context, sel string) string {
+func text(t testing.TB, ctx context.Context, sel string) string {
 	t.Helper()
 	s, err := chromedp.Run(ctx, chromedp.Text(sel))
 	if err != nil {
@@ -211,7 +216,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	return s
 }
 
-func waitDone(t *testing.T, ctx context.Context) string {
+func waitDone(t testing.TB, ctx context.Context) string {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#status[data-state="done"]`)); err != nil {
 		t.Fatalf("waiting for the done state: %v (status %q, error %q)", err, text(t, ctx, `#status`), text(t, ctx, `#notice`))
@@ -224,7 +229,7 @@ const loadedThumbnails = `[...document.querySelectorAll("#pages li img")].filter
 
 // fillSigners types the simulated act's signers into the page's five
 // rows: an act is ready for ANSC only when every signer has a name.
-func fillSigners(t *testing.T, ctx context.Context) {
+func fillSigners(t testing.TB, ctx context.Context) {
 	t.Helper()
 	var steps []chromedp.Action[chromedp.Void]
 	for i, n := range [][2]string{{"Marco", "Bianchi"}, {"Giulia", "Esposito"}, {"Luca", "Romano"}, {"Chiara", "Colombo"}, {"Anna", "Ricci"}} {

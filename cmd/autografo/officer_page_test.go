@@ -26,7 +26,7 @@ import (
 )
 
 // counter is a browser the size of an office workstation's screen.
-func counter(t *testing.T) context.Context {
+func counter(t testing.TB) context.Context {
 	t.Helper()
 	ctx := browser(t, chromedp.WindowSize(1366, 768))
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 768)); err != nil {
@@ -91,14 +91,14 @@ func aboveTheFold(t *testing.T, ctx context.Context, sel string) bool {
 	return ok
 }
 
-func waitFor(t *testing.T, ctx context.Context, what, js string) {
+func waitFor(t testing.TB, ctx context.Context, what, js string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
 		t.Fatalf("waiting for %s: %v (status %q)", what, err, text(t, ctx, `#status`))
 	}
 }
 
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
+func eval[T any](t testing.TB, ctx context.Context, js string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
 	if err != nil {
