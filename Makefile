@@ -54,11 +54,13 @@ deps-run:
 deps-test:
 	@.ci/deps $(TEST_PKGS)
 
-# Refreshes the README's screenshot from a real capture in headless Chromium.
+# Refreshes the README's pictures of the page, each step of a wedding at a
+# counter's 1366x768 (docs/screens), from real captures in headless Chromium.
 screenshot: deps-test
 	@.ci/axe $(AXE_DIR)
-	AUTOGRAFO_SCREENSHOT=$(CURDIR)/docs/screenshot-capture.png AUTOGRAFO_SCREENSHOT_SIGNATURES=$(CURDIR)/docs/screenshot-signatures.png \
-		$(GO) test -count=1 -run 'TestBrowserFeederCaptureShowsEveryPage|TestBrowserShowsEachSignersVerdict' ./cmd/autografo
+	mkdir -p $(CURDIR)/docs/screens
+	AUTOGRAFO_SCREENS=$(CURDIR)/docs/screens AUTOGRAFO_SCREENSHOT=$(CURDIR)/docs/screenshot-capture.png AUTOGRAFO_SCREENSHOT_SIGNATURES=$(CURDIR)/docs/screenshot-signatures.png \
+		$(GO) test -count=1 -run 'TestBrowserFeederCaptureShowsEveryPage|TestBrowserShowsEachSignersVerdict|TestOfficerPage' ./cmd/autografo
 
 # Regenerates docs/SECURITY.md from a run of the attack tests.
 security-report: deps-test

@@ -225,6 +225,10 @@ Notes:
   administrator releases it, and only that tab confirms it.
 - A restart finds an act that was ` + "`capturing`" + ` with no capture running: it becomes ` + "`captured`" + ` (or
   ` + "`draft`" + `/` + "`printed`" + ` when it has no page) and carries on from there.
+- A capture that ends early (a jam, the device unplugged, a cancel, Autografo stopped or restarted)
+  leaves its code on the act, as ` + "`interrupted`" + ` in the act's view (` + "`capture_interrupted`" + ` for a stop or
+  a restart), until the next capture starts: a tab opened later still tells the officer the capture
+  did not finish and which sheets to put back.
 `)
 	return b.String()
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/scanner/scannertest"
 	"github.com/autografo/autografo/scanner/sheet"
 )
@@ -111,6 +113,29 @@ func eval[T any](t testing.TB, ctx context.Context, js string) T {
 func currentStep(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	return eval[string](t, ctx, `document.querySelector('#steps li[aria-current="step"]').textContent`)
+}
+
+// stepShot keeps what the officer sees now, the first screen at
+// 1366x768, as docs/screens/NAME.png when make screenshot asks for it
+// (AUTOGRAFO_SCREENS is the folder).
+func stepShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("AUTOGRAFO_SCREENS")
+	if dir == "" {
+		return
+	}
+	// The thumbnails and crops in view are decoded, and the list of kept
+	// acts has caught up with the act shown, before the picture.
+	waitFor(t, ctx, "images decoded", `(window.scrollTo(0, 0), [...document.images].every(i => !i.src || i.complete)) &&
+		[...document.querySelectorAll("#pending li")].every(li => li.dataset.act !== sessionStorage.getItem("autografo.act") ||
+			li.dataset.state === document.querySelector("#act-state").dataset.state)`)
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // r006Fields decodes the R006 fields the page shows into v.
@@ -255,6 +280,7 @@ func TestOfficerPageLocksOtherActsDuringACapture(t *testing.T) {
 		t.Error("«Interrompi» is not on the first screen")
 	}
 	checkAccessible(t, ctx, "capturing")
+	stepShot(t, ctx, "3-acquisizione")
 	if err := chromedp.Do(ctx, chromedp.Click(`#cancel`)); err != nil {
 		t.Fatal(err)
 	}
@@ -352,6 +378,7 @@ func TestOfficerPageSurvivesAnAgentRestart(t *testing.T) {
 		t.Errorf("pairing message after a restart %q", got)
 	}
 	checkAccessible(t, ctx, "pairing")
+	stepShot(t, ctx, "abbinamento-dopo-un-riavvio")
 	m := codeLine.FindStringSubmatch(runCLI(t, ag, "pair"))
 	if m == nil {
 		t.Fatal("autografo pair printed no code")
@@ -507,12 +534,14 @@ func TestOfficerPageWholeWedding(t *testing.T) {
 	ag := startAgent(t, "--sim-page-time", "20ms", "--sim-unsigned", "testimone2", "--sim-turn", "2:180")
 	openPage(t, ctx, ag.URL)
 	fillSigners(t, ctx)
+	stepShot(t, ctx, "1-atto")
 	if err := chromedp.Do(ctx,
 		chromedp.SetUploadFiles(`#preview`, []string{weddingPreview(t)}),
 		chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`)); err != nil {
 		t.Fatalf("printing the preview: %v\n%s", err, ag.logs)
 	}
 	checkAccessible(t, ctx, "printed")
+	stepShot(t, ctx, "2-stampa-e-firme")
 	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
@@ -526,6 +555,7 @@ func TestOfficerPageWholeWedding(t *testing.T) {
 		t.Error("the document is offered with a signature missing")
 	}
 	checkAccessible(t, ctx, "a signature missing")
+	stepShot(t, ctx, "4-verifica-firma-mancante")
 	// The second page came upside down: it is shown (and will go) upright.
 	if turn := eval[string](t, ctx, `document.querySelector('#pages li[data-page="2"] img').style.transform`); turn != "rotate(180deg)" {
 		t.Errorf("the upside-down page is shown with %q", turn)
@@ -567,10 +597,15 @@ func TestOfficerPageWholeWedding(t *testing.T) {
 		t.Errorf("R006 fields %+v", r006)
 	}
 	checkAccessible(t, ctx, "ready")
+	stepShot(t, ctx, "5-documento-pronto")
 
 	// Consegna: the document taken for the upload, then ANSC's id for it.
 	if err := chromedp.Do(ctx, chromedp.Click(`#deliver`), chromedp.WaitVisible(`#attachment`),
-		chromedp.SendKeys(`#attachment`, "ALL-2026-000042"), chromedp.Click(`#confirm`)); err != nil {
+		chromedp.SendKeys(`#attachment`, "ALL-2026-000042")); err != nil {
+		t.Fatal(err)
+	}
+	stepShot(t, ctx, "6-consegna")
+	if err := chromedp.Do(ctx, chromedp.Click(`#confirm`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "ANSC's acceptance", `document.querySelector("#document-badge").textContent === "Accettato da ANSC"`)
@@ -578,6 +613,7 @@ func TestOfficerPageWholeWedding(t *testing.T) {
 		t.Errorf("step once accepted %q", got)
 	}
 	checkAccessible(t, ctx, "accepted")
+	stepShot(t, ctx, "7-accettato-da-ansc")
 }
 
 // The scanner is pulled out in the middle of the second page: the page
@@ -606,6 +642,7 @@ func TestOfficerPageScannerUnpluggedMidScan(t *testing.T) {
 		t.Error("the message or «Riprova» is not on the first screen")
 	}
 	checkAccessible(t, ctx, "device unplugged")
+	stepShot(t, ctx, "scanner-scollegato")
 	// The simulator's cable is back after a few seconds: the device's status
 	// says so, and the same act takes the rest of the feeder.
 	waitFor(t, ctx, "the device back", `document.querySelector("#device-state").dataset.state === "ready" && !document.querySelector("#acquire").disabled`)
@@ -673,5 +710,93 @@ func TestOfficerPageAgentRestartMidCapture(t *testing.T) {
 	waitFor(t, ctx, "the act after the reload", `document.querySelectorAll("#pages li img").length === `+strconv.Itoa(kept))
 	if got := text(t, ctx, `#status`); !strings.Contains(got, "interrott") {
 		t.Errorf("status after a reload %q", got)
+	}
+}
+
+// italianLeft lists the page's visible text and labels that still read as
+// Italian: its function words and the words of the trade. Elements marked
+// translate="no" (names, files, codes) are the act's data, not the page's.
+const italianWords = `di|del|della|dello|dell|dei|delle|il|lo|la|le|gli|un|una|per|che|non|è|e|da|dal|dalla|ad|al|nel|nella|sono|pagin[ae]|firm[ae]|atto|atti|fogli|foglio|riquadro|acquisi\pL*|nessun\pL*|premere|inserire|riprovare|scollegato`
+
+var italianText = regexp.MustCompile(`(?i)(?:^|[^\pL])(` + italianWords + `)(?:$|[^\pL])`)
+
+var italianLeft = `(() => {
+  const IT = /(?:^|[^\p{L}])(` + strings.ReplaceAll(italianWords, `\pL`, `\p{L}`) + `)(?=$|[^\p{L}])/iu;
+  const shown = (e) => e && !e.closest("[hidden], [translate=no], script, style, template") && (e.tagName === "OPTION" || e.getClientRects().length > 0);
+  const left = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) if (shown(n.parentElement) && IT.test(n.data)) left.push(n.data.trim());
+  for (const e of document.body.querySelectorAll("[aria-label], [title], [placeholder], [alt]")) {
+    if (!shown(e)) continue;
+    for (const a of ["aria-label", "title", "placeholder", "alt"]) if (IT.test(e.getAttribute(a) || "")) left.push(a + ": " + e.getAttribute(a));
+  }
+  if (IT.test(document.title)) left.push("title: " + document.title);
+  return JSON.stringify(left);
+})()`
+
+func checkEnglish(t *testing.T, ctx context.Context, step string) {
+	t.Helper()
+	var left []string
+	if err := json.Unmarshal([]byte(eval[string](t, ctx, italianLeft)), &left); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range left {
+		t.Errorf("%s: still Italian: %q", step, s)
+	}
+}
+
+// The page in English: the link in its header, kept for the browser; the
+// wedding's steps with no Italian left on screen, the agent's messages
+// (every code, every reason) included; and back to Italian.
+func TestOfficerPageInEnglish(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-pages", "2", "--sim-page-time", "50ms", "--sim-unsigned", "testimone2")
+	hash := strings.Index(ag.URL, "#")
+	openPage(t, ctx, ag.URL[:hash]+"?lang=en"+ag.URL[hash:])
+	waitFor(t, ctx, "the page in English", `document.documentElement.lang === "en" && document.querySelector("#acquire").textContent === "Capture"`)
+	checkEnglish(t, ctx, "a new act")
+	checkAccessible(t, ctx, "English")
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`), chromedp.WaitVisible(`#cancel`)); err != nil {
+		t.Fatal(err)
+	}
+	checkEnglish(t, ctx, "capturing")
+	waitFor(t, ctx, "the verdicts", `!document.querySelector("#banner").hidden && document.querySelector("#status").dataset.state === "done"`)
+	if got := text(t, ctx, `#banner`); !strings.Contains(got, "Missing signature of Chiara Colombo (second witness).") {
+		t.Errorf("banner in English %q", got)
+	}
+	checkEnglish(t, ctx, "a signature missing")
+	stepShot(t, ctx, "english-verification")
+
+	// Every message the agent can send, worded for a signer and a page.
+	var messages []string
+	for _, c := range protocol.Codes {
+		messages = append(messages, protocol.Format(c.Code, "di Chiara Colombo (secondo testimone)", 2), protocol.Format(c.Code, "della sposa", 2))
+	}
+	for _, k := range protocol.ReasonKeys() {
+		messages = append(messages, protocol.ReasonText(k))
+	}
+	list, _ := json.Marshal(messages)
+	var out []string
+	js, err := chromedp.Run(ctx, chromedp.Evaluate[string](`import("/english.js").then((m) => JSON.stringify(`+string(list)+`.map(m.translate)))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(js), &out); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range out {
+		if italianText.MatchString(m) {
+			t.Errorf("the agent's message %q reads %q in English", messages[i], m)
+		}
+	}
+
+	// And back: the link says Italiano, the choice is kept.
+	if err := chromedp.Do(ctx, chromedp.Click(`#lang`), chromedp.WaitVisible(`#connection[data-state="open"]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the page in Italian", `document.documentElement.lang === "it" && document.querySelector("#connection").dataset.state === "open" && localStorage.getItem("autografo.lang") === "it"`)
+	if got := text(t, ctx, `#lang`); got != "English" {
+		t.Errorf("language link in Italian %q", got)
 	}
 }

@@ -4,6 +4,7 @@
 import { AutografoClient } from "./autografo.js";
 
 const $ = (sel) => document.querySelector(sel);
+const $$ = (sel) => document.querySelectorAll(sel);
 const el = (tag, props = {}, ...children) => {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
@@ -21,7 +22,7 @@ const button = (textContent, onclick, props = {}, ...children) => {
   return b;
 };
 
-const wsURL = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/v1/ws";
+const wsURL = location.origin.replace(/^http/, "ws") + "/v1/ws";
 const SESSION_KEY = "autografo.session";
 const ACT_KEY = "autografo.act"; // the act this tab shows, across reloads
 const DELIVERY_KEY = "autografo.delivery."; // + act id: the holder's token
@@ -53,11 +54,13 @@ const STEP_OF = {
   none: "atto", draft: "stampa", printed: "firme", capturing: "acquisizione", captured: "verifica",
   checked: "verifica", ready: "documento", delivered: "consegna", confirmed: "consegna", cancelled: "atto",
 };
-const STEPS = [...document.querySelectorAll("#steps li")].map((li) => li.dataset.step);
+const STEPS = [...$$("#steps li")].map((li) => li.dataset.step);
 const SIGNER_TEXT = {
   signed: "Firmato", missing: "Firma mancante", doubtful: "Da verificare", unchecked: "Riquadro non trovato",
   unable: "Non può firmare", confirmed: "Firma verificata dall'ufficiale", pending: "In attesa delle pagine",
 };
+// The states in which the act's document exists and is shown.
+const DONE = ["ready", "delivered", "confirmed"];
 // Blockers that are news, not faults: shown as the status, not in red.
 const QUIET_BLOCKERS = new Set(["blocker_no_pages", "blocker_analysis_pending"]);
 
@@ -104,8 +107,8 @@ function notify(text, kind = "info") {
   render();
 }
 const fail = (err) => notify(err.message || String(err), "error");
-const busy = () => Boolean(view.capture) || view.act?.state === "capturing";
-const isCurrent = (actId) => Boolean(view.act) && view.act.id === actId;
+const busy = () => !!view.capture || view.act?.state === "capturing";
+const isCurrent = (actId) => !!view.act && view.act.id === actId;
 
 function roleOptions(kind, chosen) {
   const k = KINDS[kind] || KINDS.altro;
@@ -139,7 +142,7 @@ function blankForm(kind = $("#kind").value) {
 }
 
 function formAct() {
-  const signers = [...document.querySelectorAll("#signers .signer-row")].map((row) => ({
+  const signers = [...$$("#signers .signer-row")].map((row) => ({
     role: row.querySelector(".role").value,
     nome: row.querySelector(".nome").value.trim(),
     cognome: row.querySelector(".cognome").value.trim(),
@@ -344,9 +347,9 @@ client.addEventListener("capture.done", (ev) => {
 
 client.addEventListener("capture.failed", (ev) => {
   const d = ev.detail;
-  const kept = view.act ? view.act.pages : d.pages;
+  const kept = `Acquisizione interrotta: ${plural(view.act ? view.act.pages : d.pages, "pagina conservata", "pagine conservate")}.`;
   if (d.error.code === "canceled") {
-    endCapture(d, `Acquisizione interrotta: ${plural(kept, "pagina conservata", "pagine conservate")}.`, "stopped");
+    endCapture(d, kept, "stopped");
     return;
   }
   if (d.error.code === "no_documents" && d.pages === 0) {
@@ -358,7 +361,7 @@ client.addEventListener("capture.failed", (ev) => {
     view.jammed = d.error.code === "paper_jam";
     view.notice = { text: d.error.message, kind: "error" };
   }
-  endCapture(d, `Acquisizione interrotta: ${plural(kept, "pagina conservata", "pagine conservate")}. Premere «Riprova» per continuare.`, "failed");
+  endCapture(d, kept + " Premere «Riprova» per continuare.", "failed");
 });
 
 client.addEventListener("page.ready", (ev) => {
@@ -368,6 +371,7 @@ client.addEventListener("page.ready", (ev) => {
   if (old) URL.revokeObjectURL(old.url);
   view.pages.set(page.index, { info: page, url: URL.createObjectURL(data) });
   render();
+  schedulePending(); // its page count
 });
 
 client.addEventListener("page.analysis", (ev) => {
@@ -386,7 +390,7 @@ client.addEventListener("act.changed", (ev) => {
     const wasReady = view.act.state === "ready" && view.act.document?.sha256 === act.document?.sha256;
     view.act = act;
     followCapture(act);
-    if (!["ready", "delivered", "confirmed"].includes(act.state) && view.document) {
+    if (!DONE.includes(act.state) && view.document) {
       URL.revokeObjectURL(view.document.url);
       view.document = null;
     }
@@ -398,7 +402,7 @@ client.addEventListener("act.changed", (ev) => {
 
 // fetchDocument gets a ready act's document, once, while it is shown.
 async function fetchDocument(act) {
-  if (!act.document || !["ready", "delivered", "confirmed"].includes(act.state)) return;
+  if (!act.document || !DONE.includes(act.state)) return;
   if (view.document?.act === act.id && view.document.info.sha256 === act.document.sha256) return;
   if (!view.perms.has("export")) return;
   try {
@@ -578,7 +582,7 @@ function renderHeader() {
   st.dataset.state = state;
   const current = STEP_OF[state] || "atto";
   const at = STEPS.indexOf(current);
-  document.querySelectorAll("#steps li").forEach((li, i) => {
+  $$("#steps li").forEach((li, i) => {
     li.dataset.status = state === "confirmed" || i < at ? "done" : i === at ? "current" : "todo";
     if (i === at) li.setAttribute("aria-current", "step");
     else li.removeAttribute("aria-current");
@@ -608,7 +612,7 @@ function renderBanner() {
 }
 
 function renderForm() {
-  const locked = Boolean(view.act) || busy() || view.conn !== "open";
+  const locked = !!view.act || busy() || view.conn !== "open";
   for (const c of $("#act-form").querySelectorAll("input, select, button")) c.disabled = locked;
   $("#add-signer").disabled = locked;
   $("#register-fields").hidden = !$("#emergency").checked;
@@ -618,7 +622,7 @@ function renderForm() {
   $("#fix-act").disabled = busy();
   $("#cancel-act").hidden = !act || !["draft", "printed", "captured", "checked", "ready"].includes(act.state);
   $("#cancel-act").disabled = busy();
-  for (const b of document.querySelectorAll("#pending button.resume")) {
+  for (const b of $$("#pending button.resume")) {
     b.disabled = isCurrent(b.closest("li").dataset.act) || busy();
   }
 }
@@ -671,7 +675,7 @@ function renderScan() {
   } else if (act && (act.blockers || []).some((b) => b.code === "blocker_analysis_pending")) {
     status.textContent = "Controllo delle firme in corso…";
     status.dataset.state = "checking";
-  } else if (act?.interrupted && !["ready", "delivered", "confirmed"].includes(act.state)) {
+  } else if (act?.interrupted && !DONE.includes(act.state)) {
     status.textContent = act.interrupted.message;
     status.dataset.state = "stopped";
   } else if (act) {
@@ -688,12 +692,12 @@ function renderScan() {
 function renderDocument() {
   const act = view.act;
   const d = view.document;
-  const shown = Boolean(act && d && d.act === act.id && ["ready", "delivered", "confirmed"].includes(act.state));
+  const shown = Boolean(act && d && d.act === act.id && DONE.includes(act.state));
   $("#document-panel").hidden = !shown;
   if (!shown) return;
   const badge = $("#document-badge");
   badge.dataset.state = act.state;
-  badge.textContent = { ready: "Pronto per ANSC", delivered: "In invio ad ANSC", confirmed: "Accettato da ANSC" }[act.state];
+  badge.textContent = STATE_NAMES[act.state].replace(/^./, (c) => c.toUpperCase());
   const link = $("#document-link");
   link.href = d.url;
   link.download = d.info.name;
@@ -705,7 +709,7 @@ function renderDocument() {
   const fields = { ...d.r006 };
   if (d.eccezioni.length) fields.eccezioni = d.eccezioni;
   $("#r006-fields").textContent = JSON.stringify(fields, null, 2);
-  const holder = Boolean(sessionStorage.getItem(DELIVERY_KEY + act.id));
+  const holder = !!sessionStorage.getItem(DELIVERY_KEY + act.id);
   $("#deliver").hidden = act.state !== "ready";
   for (const id of ["#attachment-label", "#confirm", "#release"]) $(id).hidden = !(act.state === "delivered" && holder);
 }
@@ -800,7 +804,7 @@ function renderPages() {
   const inDoc = new Set(order);
   // The document's pages in its order, then the pages left out of it.
   const all = [...order, ...[...view.pages.keys()].filter((i) => !inDoc.has(i)).sort((x, y) => x - y)];
-  $("#pages-count").textContent = `(nel documento: ${order.length})`;
+  $("#pages-count").textContent = order.length ? `(nel documento: ${order.length})` : "";
   // Printed sheets: which came back, which twice, which not at all.
   const seen = new Map(); // printed page -> act pages
   let sheets = 0;
@@ -838,7 +842,7 @@ function renderPages() {
         caption += ": acquisito di nuovo, vale l'ultima acquisizione";
         flag = "duplicate";
       }
-    } else if (!inDoc.has(index) && act.state !== "captured") {
+    } else if (!inDoc.has(index) && !/^captur/.test(act.state)) {
       caption += ": fuori dal documento";
       flag = "removed";
     }
@@ -933,7 +937,7 @@ client.addEventListener("close", () => {
 // A refused hello, also on an automatic reconnection (the agent was
 // restarted and forgot this tab's session): ask for a new code in the page.
 client.addEventListener("refused", (ev) => {
-  const hadSession = Boolean(sessionStorage.getItem(SESSION_KEY));
+  const hadSession = !!sessionStorage.getItem(SESSION_KEY);
   showPairing(hadSession ? "Autografo è stato riavviato o la sessione è scaduta: digitare un nuovo codice di abbinamento." : typedCodeWasTried ? ev.detail.message : "");
 });
 let typedCodeWasTried = false;
@@ -975,7 +979,7 @@ $("#kind").addEventListener("change", () => {
 $("#emergency").addEventListener("change", () => render());
 $("#add-signer").addEventListener("click", () => {
   const k = KINDS[$("#kind").value] || KINDS.altro;
-  const used = new Set([...document.querySelectorAll("#signers .role")].map((s) => s.value));
+  const used = new Set([...$$("#signers .role")].map((s) => s.value));
   addSignerRow([...k.roles, ...k.extra].find((r) => !used.has(r)) || k.extra[0]);
 });
 $("#device").addEventListener("change", () => render());
@@ -1006,7 +1010,7 @@ $("#copy-r006").addEventListener("click", async () => {
 
 // A new kind gives its roles, keeping the names typed for those it shares.
 function blankFormKeepingNames(kind) {
-  const typed = new Map([...document.querySelectorAll("#signers .signer-row")].map((row) => [row.querySelector(".role").value,
+  const typed = new Map([...$$("#signers .signer-row")].map((row) => [row.querySelector(".role").value,
     { nome: row.querySelector(".nome").value, cognome: row.querySelector(".cognome").value }]));
   fillForm(kind, (KINDS[kind] || KINDS.altro).roles.map((role) => ({ role, ...(typed.get(role) || {}) })), $("#emergency").checked, $("#register").value);
   render();
