@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/autografo/autografo/agent"
@@ -48,6 +49,13 @@ type Options struct {
 	// HelloTimeout closes a connection that has not authenticated by then
 	// (default 10s).
 	HelloTimeout time.Duration
+	// IdleTimeout closes a keep-alive HTTP connection idle that long
+	// (default 2 minutes): idle sockets held open would exhaust the
+	// agent's file descriptors.
+	IdleTimeout time.Duration
+	// RefusalLogWindow is how often each kind of refusal is logged in
+	// full (default 10s); the others are counted (refusalLog).
+	RefusalLogWindow time.Duration
 	// Pairing issues pairing tokens and codes to the local command line
 	// (`autografo open`, `autografo pair`) that shows AdminSecret.
 	Pairing     *auth.Pairing
@@ -65,6 +73,7 @@ type Server struct {
 	origins   map[string]bool
 	httpSrv   *http.Server
 	conns     sync.WaitGroup
+	refused   *refusalLog
 
 	connMu    sync.Mutex
 	perOrigin map[string]int
@@ -109,30 +118,39 @@ func New(a *agent.Agent, ui fs.FS, opts Options) (*Server, error) {
 	if opts.HelloTimeout <= 0 {
 		opts.HelloTimeout = 10 * time.Second
 	}
-	return &Server{agent: a, ui: ui, opts: opts, log: opts.Logger, perOrigin: map[string]int{}}, nil
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 2 * time.Minute
+	}
+	if opts.RefusalLogWindow <= 0 {
+		opts.RefusalLogWindow = 10 * time.Second
+	}
+	return &Server{agent: a, ui: ui, opts: opts, log: opts.Logger, perOrigin: map[string]int{},
+		refused: newRefusalLog(opts.Logger, opts.RefusalLogWindow)}, nil
 }
 
 // Listen binds the loopback addresses. With port 0 the first address picks a
 // free port and the others take the same one.
 func (s *Server) Listen() error {
-	port := s.opts.Port
-	for i, h := range s.opts.Hosts {
-		ln, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
-		if err != nil {
-			if i > 0 && strings.Contains(h, ":") {
-				// A machine without IPv6 loopback still works on 127.0.0.1.
-				s.log.Warn("IPv6 loopback unavailable", "err", err)
-				continue
-			}
-			s.Close()
-			return fmt.Errorf("server: listen on %s port %d: %w", h, port, err)
-		}
-		if port == 0 {
-			port = ln.Addr().(*net.TCPAddr).Port
-		}
-		s.listeners = append(s.listeners, ln)
+	// With port 0 the system picks a port for the first address; another
+	// program may hold it on the second, so a few picks are tried.
+	tries := 1
+	if s.opts.Port == 0 {
+		tries = 5
 	}
-	s.port = port
+	var err error
+	for range tries {
+		var port int
+		if port, err = s.listenAll(s.opts.Port); err == nil {
+			s.port = port
+			break
+		}
+		if s.opts.Port != 0 || !errors.Is(err, syscall.EADDRINUSE) {
+			return err
+		}
+	}
+	if err != nil {
+		return err
+	}
 	s.origins = map[string]bool{}
 	for _, o := range s.PageOrigins() {
 		s.origins[o] = true
@@ -141,6 +159,50 @@ func (s *Server) Listen() error {
 		s.origins[o] = true
 	}
 	return nil
+}
+
+// ListenError says which loopback address could not be bound, and why.
+// Another program holding [::1] on our port would serve its own page to a
+// browser that sends localhost there, so that is a refusal, not a warning.
+type ListenError struct {
+	Host string
+	Port int
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	msg := fmt.Sprintf("server: cannot listen on %s port %d: %v", e.Host, e.Port, e.Err)
+	if errors.Is(e.Err, syscall.EADDRINUSE) {
+		msg += " (another program holds it: stop it, or choose another --port)"
+	}
+	return msg
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// listenAll binds every host on port (0: the first one's pick), or none.
+// Only a machine without an IPv6 loopback at all may go without [::1].
+func (s *Server) listenAll(port int) (int, error) {
+	var lns []net.Listener
+	for i, h := range s.opts.Hosts {
+		ln, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
+		if err != nil {
+			if i > 0 && strings.Contains(h, ":") && (errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)) {
+				s.log.Warn("IPv6 loopback unavailable: listening on 127.0.0.1 only", "err", err)
+				continue
+			}
+			for _, l := range lns {
+				l.Close()
+			}
+			return 0, &ListenError{Host: h, Port: port, Err: err}
+		}
+		if port == 0 {
+			port = ln.Addr().(*net.TCPAddr).Port
+		}
+		lns = append(lns, ln)
+	}
+	s.listeners = lns
+	return port, nil
 }
 
 // PageOrigins are the origins of the embedded page, once listening.
@@ -191,6 +253,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.httpSrv = &http.Server{
 		Handler:           s.Handler(connCtx),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // the websocket clears it once upgraded
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, len(s.listeners))
@@ -217,6 +282,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.connMu.Unlock()
 	cancelConns()
 	s.conns.Wait()
+	s.refused.flush()
 	return err
 }
 
@@ -228,7 +294,7 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 		ok := err == nil && port == strconv.Itoa(s.port) &&
 			(host == "127.0.0.1" || host == "::1" || host == "localhost")
 		if !ok {
-			s.log.Warn("refused request: bad Host header", "host", r.Host, "remote", r.RemoteAddr, "path", r.URL.Path)
+			s.refused.warn("refused request: bad Host header", "host", r.Host, "remote", r.RemoteAddr, "path", r.URL.Path)
 			http.Error(w, "forbidden", http.StatusForbidden)
 			return
 		}
@@ -245,12 +311,12 @@ func (s *Server) checkOrigin(next http.Handler) http.Handler {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			origin := r.Header.Get("Origin")
 			if origin != "" && !s.originAllowed(origin) {
-				s.log.Warn("refused request: origin not allowed", "origin", origin, "method", r.Method, "path", r.URL.Path)
+				s.refused.warn("refused request: origin not allowed", "origin", origin, "method", r.Method, "path", r.URL.Path)
 				http.Error(w, "forbidden", http.StatusForbidden)
 				return
 			}
 			if origin == "" && strings.HasPrefix(r.Header.Get("Sec-Fetch-Site"), "cross") {
-				s.log.Warn("refused request: cross-site without origin", "method", r.Method, "path", r.URL.Path)
+				s.refused.warn("refused request: cross-site without origin", "method", r.Method, "path", r.URL.Path)
 				http.Error(w, "forbidden", http.StatusForbidden)
 				return
 			}
@@ -263,13 +329,13 @@ func (s *Server) checkOrigin(next http.Handler) http.Handler {
 // may not call it at all: it refuses any request that carries an Origin.
 func (s *Server) adminPair(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Origin") != "" || s.opts.Pairing == nil {
-		s.log.Warn("refused admin request", "origin", r.Header.Get("Origin"))
+		s.refused.warn("refused admin request", "origin", r.Header.Get("Origin"))
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
 	presented, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if err := s.opts.Pairing.CheckAdmin(presented, s.opts.AdminSecret); err != nil {
-		s.log.Warn("refused admin request", "reason", err)
+		s.refused.warn("refused admin request", "reason", err)
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}

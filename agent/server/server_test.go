@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -8,13 +9,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"image/jpeg"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -674,5 +679,151 @@ func TestDocumentFormatsOnRequest(t *testing.T) {
 			!strings.HasSuffix(dr.Document.Name, "."+tc.format) || blob.bhead.MediaType != tc.mediaType || int64(len(blob.blob)) != dr.Document.Bytes {
 			t.Errorf("%s: %s (%d bytes)", tc.format, m.raw, len(blob.blob))
 		}
+	}
+}
+
+// Another program on either loopback address of our port: the server
+// refuses to start and says which address is taken. A squatter on [::1]
+// would otherwise serve its own page to a browser that sends localhost
+// there, with the origin the agent trusts.
+func TestListenRefusesASquatterOnEitherLoopback(t *testing.T) {
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		t.Run(host, func(t *testing.T) {
+			// A port free on both addresses, then taken on one.
+			var squat net.Listener
+			var port int
+			for squat == nil {
+				probe, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				port = probe.Addr().(*net.TCPAddr).Port
+				probe.Close()
+				if l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port))); err == nil {
+					squat = l
+				} else if host == "::1" && !errors.Is(err, syscall.EADDRINUSE) {
+					// No IPv6 loopback here: nobody can squat it, and the
+					// server must start on 127.0.0.1 alone.
+					srv, err := server.New(nil, nil, server.Options{Port: port})
+					if err == nil {
+						err = srv.Listen()
+						srv.Close()
+					}
+					if err != nil {
+						t.Fatalf("Listen without an IPv6 loopback: %v", err)
+					}
+					return
+				}
+			}
+			defer squat.Close()
+			srv, err := server.New(nil, nil, server.Options{Port: port})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = srv.Listen()
+			var le *server.ListenError
+			if !errors.As(err, &le) || le.Host != host || !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), "another --port") {
+				srv.Close()
+				t.Fatalf("Listen with %s:%d taken: %v", host, port, err)
+			}
+			// Nothing is left bound: the other address is free again.
+			other := "::1"
+			if host == "::1" {
+				other = "127.0.0.1"
+			}
+			l, err := net.Listen("tcp", net.JoinHostPort(other, strconv.Itoa(port)))
+			if err != nil {
+				t.Fatalf("the failed Listen kept %s:%d: %v", other, port, err)
+			}
+			l.Close()
+		})
+	}
+}
+
+// With port 0 both addresses get the same port.
+func TestListenOnAPickedPortTakesItOnBoth(t *testing.T) {
+	srv, err := server.New(nil, nil, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hosts := []string{"127.0.0.1"}
+	if l, err := net.Listen("tcp", "[::1]:0"); err == nil {
+		l.Close()
+		hosts = append(hosts, "::1")
+	}
+	for _, host := range hosts {
+		c, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(srv.Port())))
+		if err != nil {
+			t.Errorf("nothing listens on %s:%d: %v", host, srv.Port(), err)
+			continue
+		}
+		c.Close()
+	}
+}
+
+// An idle keep-alive connection is closed by the agent: enough of them
+// would otherwise exhaust its file descriptors. Waits for the close, with
+// no clock of its own.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	f := start(t, server.Options{IdleTimeout: 100 * time.Millisecond})
+	c, err := net.Dial("tcp", f.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: " + f.base + "\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Close {
+		t.Fatalf("first request: %d, close %v", resp.StatusCode, resp.Close)
+	}
+	// Kept alive, then idle: the next read ends with the agent's close.
+	if n, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("read %d bytes from an idle connection instead of its close", n)
+	}
+}
+
+// Headers beyond 32 KiB are refused before they cost anything.
+func TestHugeHeadersAreRefused(t *testing.T) {
+	f := start(t, server.Options{})
+	req, _ := http.NewRequest("GET", "http://"+f.base+"/", nil)
+	req.Header.Set("X-Filler", strings.Repeat("a", 64<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("64 KiB of headers: %d", resp.StatusCode)
+	}
+}
+
+// A flood of refused requests writes a line, not a line each.
+func TestRefusalFloodIsSummedUp(t *testing.T) {
+	f := start(t, server.Options{RefusalLogWindow: time.Hour})
+	for range 50 {
+		req, _ := http.NewRequest("GET", "http://"+f.base+"/", nil)
+		req.Host = "evil.example"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("bad Host answered %d", resp.StatusCode)
+		}
+	}
+	if n := strings.Count(f.logs.String(), "refused request: bad Host header"); n != 1 {
+		t.Errorf("%d log lines for 50 refusals in one window", n)
 	}
 }

@@ -31,7 +31,7 @@ func (s *Server) websocket(shutdown context.Context) http.Handler {
 		// passes; only an exact allowlist is safe.
 		CheckOrigin: func(r *http.Request) bool { return s.originAllowed(r.Header.Get("Origin")) },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			s.log.Warn("refused websocket", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr, "status", status, "reason", reason)
+			s.refused.warn("refused websocket", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr, "status", status, "reason", reason)
 			http.Error(w, http.StatusText(status), status)
 		},
 	}
@@ -43,7 +43,7 @@ func (s *Server) websocket(shutdown context.Context) http.Handler {
 		}
 		// A flood of sockets from one origin must not starve the others.
 		if !s.takeConn(origin) {
-			s.log.Warn("refused websocket: too many connections", "origin", origin)
+			s.refused.warn("refused websocket: too many connections", "origin", origin)
 			http.Error(w, "too many connections", http.StatusTooManyRequests)
 			return
 		}
