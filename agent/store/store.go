@@ -250,8 +250,8 @@ func Open(path string, key []byte) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("store: directory: %w", err)
+	if err := private(path); err != nil {
+		return nil, err
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
 	db, err := sql.Open("sqlite", dsn)
@@ -269,6 +269,33 @@ func Open(path string, key []byte) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// private makes the store's directory 0700 and its database files 0600
+// before the database opens, also for a store made by an older Autografo
+// or restored by hand: signer names and references sit in plaintext
+// columns, and in the WAL, where another user of the workstation could read
+// them. SQLite gives the -wal and -shm files the database file's mode, so a
+// new database is created 0600 first.
+func private(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("store: directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("store: cannot make %s private to its user (0700): %w", dir, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: cannot make %s private to its user (0600): %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
