@@ -86,7 +86,11 @@ func (s *Session) authenticate(env protocol.Envelope, h *protocol.Hello) {
 	}, s.origin)
 	if err != nil {
 		s.log.Warn("refused session", "reason", err)
-		s.replyError(env.ID, protocol.CodeUnauthorized)
+		code := protocol.CodeUnauthorized
+		if errors.Is(err, auth.ErrRateLimited) {
+			code = protocol.CodePairingLocked // the page says what to do
+		}
+		s.replyError(env.ID, code)
 		s.out.Close(fmt.Errorf("authentication failed: %w", err))
 		return
 	}

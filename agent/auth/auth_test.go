@@ -265,3 +265,48 @@ func TestTicketComuneScope(t *testing.T) {
 		t.Error("the workstation's own user does not see its acts")
 	}
 }
+
+// Only wrong codes count against the pairing limit. Tokens, sessions and
+// the admin secret are 256-bit random: a page making the browser present a
+// bad token again and again, or a program presenting bad sessions or admin
+// secrets, locks nobody out; and a lockout of codes leaves tokens working.
+func TestFailuresOfOneKindLockOutNoOther(t *testing.T) {
+	c := newClock()
+	p := NewPairing(PairingConfig{Origins: []string{pageOrigin}, Now: c.now, FailuresPerMinute: 5})
+	for range 100 {
+		if _, _, err := p.Redeem(Credentials{Pair: "x"}, pageOrigin); !errors.Is(err, ErrUnknown) {
+			t.Fatalf("a bad token: %v", err)
+		}
+		if _, err := p.Resume("stale-session", pageOrigin); !errors.Is(err, ErrUnknown) {
+			t.Fatalf("a bad session: %v", err)
+		}
+		if err := p.CheckAdmin("wrong", "s3cret"); !errors.Is(err, ErrUnknown) {
+			t.Fatalf("a bad admin secret: %v", err)
+		}
+	}
+	if err := p.CheckAdmin("s3cret", "s3cret"); err != nil {
+		t.Fatalf("the owner's admin secret after 100 bad ones: %v", err)
+	}
+	code, _ := p.NewCode()
+	if _, _, err := p.Redeem(Credentials{Code: code}, pageOrigin); err != nil {
+		t.Fatalf("the owner's code after 300 bad tokens, sessions and secrets: %v", err)
+	}
+	// Codes guessed until locked: tokens, sessions and admin still work.
+	for range 10 {
+		p.Redeem(Credentials{Code: "000-000-000"}, pageOrigin)
+	}
+	if _, _, err := p.Redeem(Credentials{Code: "000-000-001"}, pageOrigin); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("codes after 10 wrong ones: %v", err)
+	}
+	tok, _ := p.NewToken()
+	_, session, err := p.Redeem(Credentials{Pair: tok}, pageOrigin)
+	if err != nil {
+		t.Fatalf("a token while codes are locked: %v", err)
+	}
+	if _, err := p.Resume(session, pageOrigin); err != nil {
+		t.Fatalf("a session while codes are locked: %v", err)
+	}
+	if err := p.CheckAdmin("s3cret", "s3cret"); err != nil {
+		t.Fatalf("the admin secret while codes are locked: %v", err)
+	}
+}

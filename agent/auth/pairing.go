@@ -39,7 +39,11 @@ type Pairing struct {
 	mu       sync.Mutex
 	pending  map[[32]byte]pendingPair
 	sessions map[[32]byte]Identity
-	fails    limiter
+	// codeFails limits wrong codes only. Tokens, sessions and the admin
+	// secret are 256-bit random: no guess can find one, so their failures
+	// count for nothing, and a page that makes the browser present a bad
+	// token over and over cannot lock the owner out.
+	codeFails limiter
 }
 
 type pendingPair struct {
@@ -73,7 +77,7 @@ func NewPairing(cfg PairingConfig) *Pairing {
 	burst := cfg.FailuresPerMinute
 	return &Pairing{
 		cfg: cfg, pending: map[[32]byte]pendingPair{}, sessions: map[[32]byte]Identity{},
-		fails: limiter{rate: cfg.FailuresPerMinute / 60, burst: burst, tokens: burst},
+		codeFails: limiter{rate: cfg.FailuresPerMinute / 60, burst: burst, tokens: burst},
 	}
 }
 
@@ -134,11 +138,17 @@ func (p *Pairing) Redeem(c Credentials, origin string) (Identity, string, error)
 	now := p.cfg.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.fails.allow(now) {
+	code := c.Pair == "" && c.Code != ""
+	failed := func() {
+		if code {
+			p.codeFails.fail(now)
+		}
+	}
+	if code && !p.codeFails.allow(now) {
 		return Identity{}, "", ErrRateLimited
 	}
 	if !p.originAllowed(origin) {
-		p.fails.fail(now)
+		failed()
 		return Identity{}, "", fmt.Errorf("%w: pairing is only for the embedded page, not %q", ErrOrigin, origin)
 	}
 	var key [32]byte
@@ -153,11 +163,11 @@ func (p *Pairing) Redeem(c Credentials, origin string) (Identity, string, error)
 	pp, ok := p.pending[key]
 	delete(p.pending, key) // one use, whatever the outcome
 	if !ok {
-		p.fails.fail(now)
+		failed()
 		return Identity{}, "", ErrUnknown
 	}
 	if now.After(pp.expires) {
-		p.fails.fail(now)
+		failed()
 		return Identity{}, "", fmt.Errorf("%w: pairing %s", ErrExpired, pp.kind)
 	}
 	id := Identity{Via: "pairing", Comune: p.cfg.Comune, Operator: p.cfg.Operator, Origin: origin,
@@ -172,12 +182,8 @@ func (p *Pairing) Resume(session, origin string) (Identity, error) {
 	now := p.cfg.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.fails.allow(now) {
-		return Identity{}, ErrRateLimited
-	}
 	id, ok := p.sessions[digest(session)]
 	if !ok {
-		p.fails.fail(now)
 		return Identity{}, ErrUnknown
 	}
 	if now.After(id.Expires) {
@@ -185,25 +191,18 @@ func (p *Pairing) Resume(session, origin string) (Identity, error) {
 		return Identity{}, fmt.Errorf("%w: session", ErrExpired)
 	}
 	if id.Origin != origin {
-		p.fails.fail(now)
 		return Identity{}, fmt.Errorf("%w: session of %q presented from %q", ErrOrigin, id.Origin, origin)
 	}
 	id.Via = "session"
 	return id, nil
 }
 
-// CheckAdmin compares a presented admin secret in constant time, counting
-// failures against the same limit as pairing.
+// CheckAdmin compares a presented admin secret in constant time. The
+// secret is 256-bit random, readable only by its owner: failures are not
+// limited, so nobody else's can lock the owner's commands out.
 func (p *Pairing) CheckAdmin(presented, secret string) error {
-	now := p.cfg.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.fails.allow(now) {
-		return ErrRateLimited
-	}
 	a, b := digest(presented), digest(secret)
 	if secret == "" || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
-		p.fails.fail(now)
 		return ErrUnknown
 	}
 	return nil

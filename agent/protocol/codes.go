@@ -14,6 +14,7 @@ const (
 	CodeUnsupportedVer  = "unsupported_version"
 	CodeNoHello         = "hello_required"
 	CodeUnauthorized    = "unauthorized"
+	CodePairingLocked   = "pairing_locked"
 	CodeForbidden       = "forbidden"
 	CodeTooManyJobs     = "too_many_jobs"
 	CodeRateLimited     = "rate_limited"
@@ -93,6 +94,7 @@ var Codes = []CodeInfo{
 	{CodeUnsupportedVer, "Versione del protocollo non supportata: aggiornare la pagina o Autografo.", ActionReload},
 	{CodeNoHello, "La pagina deve presentarsi prima di inviare richieste.", ActionFixRequest},
 	{CodeUnauthorized, "Accesso non autorizzato: questa pagina non è collegata ad Autografo. Collegarla di nuovo (comando «autografo open» o codice di abbinamento).", ActionPair},
+	{CodePairingLocked, "Troppi codici di abbinamento sbagliati: attendere un minuto e digitare il nuovo codice di «autografo pair», oppure aprire la pagina con «autografo open».", ActionPair},
 	{CodeForbidden, "Operazione non consentita per questa sessione.", ActionNone},
 	{CodeTooManyJobs, "Troppe acquisizioni in corso: attendere che una finisca.", ActionWait},
 	{CodeRateLimited, "Troppe richieste in poco tempo: attendere un momento e riprovare.", ActionWait},

@@ -164,19 +164,25 @@ func TestAttackPairingCodeBruteForce(t *testing.T) {
 			continue
 		}
 		m, closed := helloFrom(t, f, f.origin(), map[string]any{"code": guess})
-		if m.Error.Code != protocol.CodeUnauthorized || !closed {
+		// The first five are checked and wrong; the rest meet the lock,
+		// and say so.
+		want := protocol.CodeUnauthorized
+		if refused >= 5 {
+			want = protocol.CodePairingLocked
+		}
+		if m.Error.Code != want || !closed {
 			t.Fatalf("guess %d: %s closed=%v", i, m.raw, closed)
 		}
 		refused++
 	}
 	limited = strings.Count(f.logs.String(), `reason="too many failed attempts"`)
 	m, _ := helloFrom(t, f, f.origin(), map[string]any{"code": code})
-	rightRefused := m.Error.Code == protocol.CodeUnauthorized
+	rightRefused := m.Error.Code == protocol.CodePairingLocked
 	if limited != 15 || !rightRefused {
 		t.Errorf("20 wrong codes: %d rate-limited refusals; right code during lockout refused=%v", limited, rightRefused)
 	}
 	attacklog.Record(t, "brute force of the pairing code: 20 guesses on 20 connections, then the right code",
-		"at most 5 failures a minute are checked; the rest and the right code refused until the minute passes",
+		"at most 5 failures a minute are checked; the rest and the right code refused (pairing_locked) until the minute passes",
 		itoa(refused)+" guesses refused, "+itoa(limited)+" of them by the rate limit; right code during lockout refused="+boolStr(rightRefused))
 }
 

@@ -800,3 +800,44 @@ func TestOfficerPageInEnglish(t *testing.T) {
 		t.Errorf("language link in Italian %q", got)
 	}
 }
+
+// A web page that sends the browser to the agent's page with bad pairing
+// links, again and again, locks nobody out: the owner's next link pairs.
+// Wrong codes typed do lock codes for a while, and the page says what to
+// do then.
+func TestOfficerPagePairingLockouts(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-pages", "1")
+	base := ag.URL[:strings.Index(ag.URL, "#")]
+	if err := chromedp.Do(ctx, chromedp.Navigate(base), chromedp.WaitVisible(`#pairing`)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		eval[bool](t, ctx, `location.hash = "#pair=forged`+strconv.Itoa(i)+`", true`)
+		waitFor(t, ctx, "the forged link refused", `!location.hash.includes("pair=") && !document.querySelector("#pairing").hidden`)
+	}
+	link := strings.TrimSpace(runCLI(t, ag, "open", "--print"))
+	eval[bool](t, ctx, `location.hash = `+strconv.Quote(link[strings.Index(link, "#"):])+`, true`)
+	waitFor(t, ctx, "the owner's link after 8 forged ones", `document.querySelector("#connection").dataset.state === "open"`)
+
+	// Another tab types wrong codes until codes are locked.
+	ctx2 := counter(t)
+	if err := chromedp.Do(ctx2, chromedp.Navigate(base), chromedp.WaitVisible(`#pairing`)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		eval[bool](t, ctx2, `document.querySelector("#pair-error").textContent = "", true`)
+		if err := chromedp.Do(ctx2, chromedp.SetValue(`#pair-code`, fmt.Sprintf("000-000-00%d", i)), chromedp.Click(`#pair-submit`)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ctx2, "the code refused", `!document.querySelector("#pair-error").hidden && document.querySelector("#pair-error").textContent !== ""`)
+	}
+	if got := text(t, ctx2, `#pair-error`); !strings.Contains(got, "Troppi codici") || !strings.Contains(got, "autografo open") {
+		t.Errorf("pairing message once codes are locked %q", got)
+	}
+	checkAccessible(t, ctx2, "codes locked")
+	// The owner's own link still pairs that tab.
+	link = strings.TrimSpace(runCLI(t, ag, "open", "--print"))
+	eval[bool](t, ctx2, `location.hash = `+strconv.Quote(link[strings.Index(link, "#"):])+`, true`)
+	waitFor(t, ctx2, "a link while codes are locked", `document.querySelector("#connection").dataset.state === "open"`)
+}

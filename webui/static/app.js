@@ -1,7 +1,7 @@
 // The reference act-drafting page, one act at a time. What it shows of an
 // act comes from the agent's view of it and from events naming it: nothing
 // of another act reaches the screen.
-import { AutografoClient } from "./autografo.js";
+import { AutografoClient, REFUSED } from "./autografo.js";
 
 const $ = (sel) => document.querySelector(sel);
 const $$ = (sel) => document.querySelectorAll(sel);
@@ -69,7 +69,7 @@ const view = {
   conn: "connecting", // connecting, open, closed, pairing
   perms: new Set(),
   devices: [],
-  act: null, // the agent's view of the act (protocol Act), or null for a new one
+  act: null, // the agent's view of the act, or null for a new one
   replacing: null, // an act with no pages whose data the officer is correcting
   pages: new Map(), // index -> { info, url }
   analyses: new Map(), // index -> page.analysis, each signature with its url
@@ -371,7 +371,7 @@ client.addEventListener("page.ready", (ev) => {
   if (old) URL.revokeObjectURL(old.url);
   view.pages.set(page.index, { info: page, url: URL.createObjectURL(data) });
   render();
-  schedulePending(); // its page count
+  schedulePending();
 });
 
 client.addEventListener("page.analysis", (ev) => {
@@ -748,7 +748,7 @@ function renderVerdicts() {
     else if (s.status === "unchecked") why.textContent = "Il riquadro non è stato trovato nelle pagine: controllare a vista.";
     const card = el("li", { dataset: { role: s.role, status: s.status } }, el("div", { className: "who", textContent: who }), ...boxes, status, why);
     if (["missing", "doubtful", "unchecked"].includes(s.status) && !busy()) {
-      // The one-click way: the signer signs now, the page goes on the glass.
+      // One click: the signer signs now, the page goes on the glass.
       for (const { page } of (crops.get(s.role) || []).filter(({ s: sig }) => sig.decision !== "signed")) {
         card.append(button(`Riacquisisci la pagina ${page} dal vetro`, () => retake(page), { className: "retake" }));
       }
@@ -934,8 +934,8 @@ client.addEventListener("close", () => {
   render();
 });
 
-// A refused hello, also on an automatic reconnection (the agent was
-// restarted and forgot this tab's session): ask for a new code in the page.
+// A refused hello, also on a reconnection (the agent restarted and forgot
+// the session): a new code, typed in the page.
 client.addEventListener("refused", (ev) => {
   const hadSession = !!sessionStorage.getItem(SESSION_KEY);
   showPairing(hadSession ? "Autografo è stato riavviato o la sessione è scaduta: digitare un nuovo codice di abbinamento." : typedCodeWasTried ? ev.detail.message : "");
@@ -949,7 +949,7 @@ client.addEventListener("devices.changed", (ev) => {
 
 function connect() {
   client.connect().catch((err) => {
-    if (err.code === "unauthorized") return; // the refused event shows the pairing panel
+    if (REFUSED.test(err.code)) return; // the refused event shows the pairing panel
     view.conn = "closed";
     $("#workspace").hidden = false;
     render();

@@ -5,6 +5,9 @@
 export const PROTOCOL_VERSION: 2;
 
 /** A failure: a stable code for programs, an Italian message for the operator. */
+/** The codes of a refused hello: "unauthorized", or "pairing_locked" (too many wrong pairing codes: wait a minute). */
+export const REFUSED: RegExp;
+
 export class AutografoError extends Error {
   code: string;
   constructor(code: string, message: string);
@@ -169,7 +172,7 @@ export interface SheetReady extends Message { act: string; name: string; pages: 
 export interface AutografoEvents {
   open: Welcome;
   close: { code: number; reason: string };
-  /** A hello was refused, also on an automatic reconnection: ask for new credentials, then reconnectNow(). */
+  /** A hello was refused (code "unauthorized", or "pairing_locked" after too many wrong codes), also on an automatic reconnection: ask for new credentials, then reconnectNow(). */
   refused: AutografoError;
   "devices.changed": Devices;
   "act.changed": ActMessage;

@@ -11,6 +11,8 @@
 // message's detail.data (or detail.signatures[i].data) is a Blob.
 
 export const PROTOCOL_VERSION = 2;
+// The codes of a refused hello: credentials wrong, or codes locked a while.
+export const REFUSED = /^(unauthorized|pairing_locked)$/;
 
 export class AutografoError extends Error {
   constructor(code, message) {
@@ -35,7 +37,7 @@ export class AutografoClient extends EventTarget {
   }
 
   // connect opens the socket and says hello with the credentials; it
-  // resolves with the welcome. A refused hello (code "unauthorized")
+  // resolves with the welcome. A refused hello (REFUSED)
   // dispatches "refused" and stops the automatic reconnection until
   // connect or reconnectNow is called again.
   connect() {
@@ -56,10 +58,9 @@ export class AutografoClient extends EventTarget {
           this.dispatchEvent(new CustomEvent("open", { detail: welcome }));
           resolve(welcome);
         } catch (err) {
-          if (err.code === "unauthorized") {
-            // Also on an automatic reconnection: the agent restarted and
-            // forgot the session, or a token was spent. The page asks for
-            // new credentials, then calls reconnectNow.
+          if (REFUSED.test(err.code)) {
+            // Also on a reconnection (the agent restarted, a token was
+            // spent): the page asks for new credentials, then reconnectNow.
             this.refused = true;
             this.dispatchEvent(new CustomEvent("refused", { detail: err }));
           }
