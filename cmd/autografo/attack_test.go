@@ -5,6 +5,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,4 +123,65 @@ func TestAttackBrowserDNSRebinding(t *testing.T) {
 	if status != http.StatusForbidden || wsResult != "refused" || !hostLogged || strings.Contains(logs, "browser connected") {
 		t.Errorf("rebinding: status %d, websocket %s, logged %v\n%s", status, wsResult, hostLogged, logs)
 	}
+}
+
+// Another user of the workstation polls /proc while the owner runs
+// autografo open: the browser's command line names only a launch file,
+// which that user cannot read, and the token in it still pairs the owner's
+// tab. (Before, the command line carried the token, and another user's
+// program redeemed it 7 ms after the browser started.)
+func TestAttackOtherUserReadsTheBrowsersCommandLine(t *testing.T) {
+	setpriv := need(t, "AUTOGRAFO_SETPRIV", "setpriv")
+	asOther := func(args ...string) ([]byte, error) {
+		if os.Geteuid() != 0 {
+			t.Fatal("this test plays another user through setpriv, which needs root (CI runs as root)")
+		}
+		return exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups"}, args...)...).CombinedOutput()
+	}
+	ag := startAgent(t)
+	// A browser that holds its command line open, as a real one does.
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "browser")
+	pidFile := filepath.Join(dir, "pid")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho $$ > "+pidFile+".tmp && mv "+pidFile+".tmp "+pidFile+"\nwhile :; do sleep 1; done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(agentBinary(t), "open", "--state-dir", ag.StateDir)
+	cmd.Env = append(os.Environ(), "BROWSER="+fake)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("autografo open: %v\n%s", err, out)
+	}
+	var pid string
+	for pid == "" {
+		b, err := os.ReadFile(pidFile)
+		if err == nil {
+			pid = strings.TrimSpace(string(b))
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	t.Cleanup(func() { exec.Command("kill", pid).Run() })
+	cmdline, err := asOther("cat", "/proc/"+pid+"/cmdline")
+	if err != nil {
+		t.Fatalf("another user reading the browser's command line: %v\n%s", err, cmdline)
+	}
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	launch := args[len(args)-1]
+	leaked := strings.Contains(string(cmdline), "pair=")
+	if leaked || !strings.HasPrefix(launch, "file://") {
+		t.Fatalf("the browser's command line, as another user reads it: %q", args)
+	}
+	u, _ := url.Parse(launch)
+	content, readErr := asOther("cat", u.Path)
+	if readErr == nil {
+		t.Fatalf("another user read the launch file: %s", content)
+	}
+	// The owner's browser, following the same file, pairs.
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(launch), chromedp.WaitVisible(`#connection[data-state="open"]`)); err != nil {
+		t.Fatalf("the owner's browser following the launch file: %v", err)
+	}
+	attacklog.Record(t, "another OS user polls /proc/PID/cmdline of the browser autografo open starts, and reads what it names",
+		"no token on the command line; the launch file it names is unreadable to that user; the owner's tab pairs",
+		"command line token="+boolStr(leaked)+", launch file readable="+boolStr(readErr == nil)+", owner paired=yes")
 }

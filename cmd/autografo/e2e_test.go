@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"html"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -331,7 +333,7 @@ func TestBrowserJamShowsItalianErrorAndRetryWorks(t *testing.T) {
 }
 
 // runCLI runs an autografo subcommand against the agent's state directory.
-func runCLI(t *testing.T, ag *agentProc, args ...string) string {
+func runCLI(t testing.TB, ag *agentProc, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(agentBinary(t), append(args, "--state-dir", ag.StateDir)...).CombinedOutput()
 	if err != nil {
@@ -381,22 +383,51 @@ func TestBrowserPairsWithACodeAndKeepsTheSessionOnReload(t *testing.T) {
 func TestBrowserOpenCommandPairsThePage(t *testing.T) {
 	ctx := browser(t)
 	ag := startAgent(t)
-	url := strings.TrimSpace(runCLI(t, ag, "open", "--print"))
-	if !strings.HasPrefix(url, ag.Base+"#pair=") {
-		t.Fatalf("autografo open --print = %q", url)
+	launch := strings.TrimSpace(runCLI(t, ag, "open", "--print"))
+	if !strings.HasPrefix(launch, "file://") || strings.Contains(launch, "pair=") {
+		t.Fatalf("autografo open --print = %q, want a launch file with no token in its address", launch)
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(`#connection[data-state="open"]`)); err != nil {
+	if !strings.HasPrefix(launchTarget(t, launch), ag.Base+"#pair=") {
+		t.Fatalf("the launch file sends the browser to %q", launchTarget(t, launch))
+	}
+	// The browser follows the launch file to the page, which pairs.
+	if err := chromedp.Do(ctx, chromedp.Navigate(launch), chromedp.WaitVisible(`#connection[data-state="open"]`)); err != nil {
 		t.Fatalf("page opened by autografo open: %v", err)
 	}
 	// The one-time token left the address bar, and does not work twice.
 	loc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
-	if err != nil || strings.Contains(loc, "pair=") {
-		t.Errorf("token still in the address bar: %q %v", loc, err)
+	if err != nil || strings.Contains(loc, "pair=") || !strings.HasPrefix(loc, ag.Base) {
+		t.Errorf("address after pairing: %q %v", loc, err)
 	}
 	ctx2 := browser(t)
-	if err := chromedp.Do(ctx2, chromedp.Navigate(url), chromedp.WaitVisible(`#pairing`)); err != nil {
+	if err := chromedp.Do(ctx2, chromedp.Navigate(launch), chromedp.WaitVisible(`#pairing`)); err != nil {
 		t.Fatalf("a used token must lead to the pairing panel: %v", err)
 	}
+}
+
+// launchTarget is where a launch file of autografo open sends the browser.
+func launchTarget(t testing.TB, launch string) string {
+	t.Helper()
+	u, err := url.Parse(launch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(u.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`content="0;url=([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("launch file without a target:\n%s", b)
+	}
+	return html.UnescapeString(string(m[1]))
+}
+
+// openLink is the page address with a new one-time token, as autografo
+// open would send the browser there.
+func openLink(t testing.TB, ag *agentProc) string {
+	t.Helper()
+	return launchTarget(t, strings.TrimSpace(runCLI(t, ag, "open", "--print")))
 }
 
 func TestBrowserPendingActsSurviveAReloadAndResume(t *testing.T) {

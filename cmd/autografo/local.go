@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,13 +135,53 @@ func askPairing(dir, kind string) (pairReply, error) {
 	return out, json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&out)
 }
 
+// launchPrefix names the launch files openCmd leaves in the state
+// directory.
+const launchPrefix = "open-"
+
+// writeLaunch writes, in the owner's 0700 state directory, a 0600 page
+// that sends the browser on to the agent's page with the one-time token in
+// the URL fragment, and returns its file:// URL. The browser is started
+// with that URL: a command line is readable by every user of the machine
+// (/proc/PID/cmdline), the file only by its owner. Earlier launch files go.
+func writeLaunch(dir, pageURL string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return "", err
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, launchPrefix+"*.html"))
+	for _, o := range old {
+		os.Remove(o)
+	}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	path := filepath.Join(dir, launchPrefix+hex.EncodeToString(id[:])+".html")
+	page := `<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer">` +
+		`<meta http-equiv="refresh" content="0;url=` + html.EscapeString(pageURL) + `"><title>Autografo</title>` +
+		`<p>Apertura della pagina di Autografo…</p>` + "\n"
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.WriteString(page); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return (&url.URL{Scheme: "file", Path: path}).String(), nil
+}
+
 // openCmd asks the running agent for a one-time pairing token and opens the
-// page with it in the URL fragment.
+// page with it, through a launch file only the owner can read.
 func openCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("open", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("state-dir", defaultStateDir(), "where the running agent keeps its runtime file")
-	printOnly := fs.Bool("print", false, "print the URL instead of opening a browser")
+	printOnly := fs.Bool("print", false, "print the launch file's address instead of opening a browser")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -147,8 +190,13 @@ func openCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 1
 	}
+	launch, err := writeLaunch(*dir, r.URL)
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo: writing the launch file:", err)
+		return 1
+	}
 	if *printOnly {
-		fmt.Fprintln(stdout, r.URL)
+		fmt.Fprintln(stdout, launch)
 		return 0
 	}
 	opener := "xdg-open"
@@ -161,9 +209,9 @@ func openCmd(args []string, stdout, stderr io.Writer) int {
 	if b := os.Getenv("BROWSER"); b != "" {
 		opener = b
 	}
-	if err := exec.Command(opener, r.URL).Start(); err != nil {
+	if err := exec.Command(opener, launch).Start(); err != nil {
 		fmt.Fprintf(stderr, "autografo: cannot start a browser (%v); open this address by hand:\n", err)
-		fmt.Fprintln(stdout, r.URL)
+		fmt.Fprintln(stdout, launch)
 		return 1
 	}
 	fmt.Fprintln(stdout, "Pagina di Autografo aperta nel browser.")

@@ -393,7 +393,7 @@ func TestOfficerPageSurvivesAnAgentRestart(t *testing.T) {
 	ag.stop(t)
 	ag = start()
 	waitFor(t, ctx, "the pairing panel again", `!document.querySelector("#pairing").hidden`)
-	link := strings.TrimSpace(runCLI(t, ag, "open", "--print"))
+	link := openLink(t, ag)
 	frag := link[strings.Index(link, "#"):]
 	eval[bool](t, ctx, `location.hash = `+strconv.Quote(frag)+`, true`)
 	waitFor(t, ctx, "the act after the link", `document.querySelector("#connection").dataset.state === "open" &&
@@ -816,7 +816,7 @@ func TestOfficerPagePairingLockouts(t *testing.T) {
 		eval[bool](t, ctx, `location.hash = "#pair=forged`+strconv.Itoa(i)+`", true`)
 		waitFor(t, ctx, "the forged link refused", `!location.hash.includes("pair=") && !document.querySelector("#pairing").hidden`)
 	}
-	link := strings.TrimSpace(runCLI(t, ag, "open", "--print"))
+	link := openLink(t, ag)
 	eval[bool](t, ctx, `location.hash = `+strconv.Quote(link[strings.Index(link, "#"):])+`, true`)
 	waitFor(t, ctx, "the owner's link after 8 forged ones", `document.querySelector("#connection").dataset.state === "open"`)
 
@@ -837,7 +837,7 @@ func TestOfficerPagePairingLockouts(t *testing.T) {
 	}
 	checkAccessible(t, ctx2, "codes locked")
 	// The owner's own link still pairs that tab.
-	link = strings.TrimSpace(runCLI(t, ag, "open", "--print"))
+	link = openLink(t, ag)
 	eval[bool](t, ctx2, `location.hash = `+strconv.Quote(link[strings.Index(link, "#"):])+`, true`)
 	waitFor(t, ctx2, "a link while codes are locked", `document.querySelector("#connection").dataset.state === "open"`)
 }
