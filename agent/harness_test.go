@@ -112,6 +112,10 @@ type tab struct {
 	more   chan struct{}
 	closed bool
 	seq    int
+	// analyses are page.analysis frames read past while waiting for a
+	// capture's end: a page's analysis may finish before its capture
+	// does, and until(page.analysis) still finds it.
+	analyses []frame
 }
 
 func (tb *tab) push(f frame) {
@@ -203,6 +207,11 @@ func (tb *tab) read() frame {
 // until reads up to the first frame of the type (or the error reply).
 func (tb *tab) until(typ string) frame {
 	tb.t.Helper()
+	if typ == protocol.TypePageAnalysis && len(tb.analyses) > 0 {
+		f := tb.analyses[0]
+		tb.analyses = tb.analyses[1:]
+		return f
+	}
 	for {
 		f := tb.read()
 		if f.Type == typ || f.Type == protocol.TypeError && f.ID != "" {
@@ -354,7 +363,17 @@ func (tb *tab) capture(act string) {
 	if f.Type != protocol.TypeCaptureStarted {
 		tb.t.Fatalf("capture.start: %s", f.raw)
 	}
-	if f := tb.until(protocol.TypeCaptureDone); f.Type != protocol.TypeCaptureDone {
-		tb.t.Fatalf("capture: %s", f.raw)
+	for {
+		f := tb.read()
+		if f.Type == protocol.TypePageAnalysis {
+			tb.analyses = append(tb.analyses, f)
+			continue
+		}
+		if f.Type == protocol.TypeCaptureDone {
+			return
+		}
+		if f.Type == protocol.TypeError && f.ID != "" || f.Type == protocol.TypeCaptureFailed {
+			tb.t.Fatalf("capture: %s", f.raw)
+		}
 	}
 }
