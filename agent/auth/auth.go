@@ -109,6 +109,7 @@ var (
 	ErrAudience      = errors.New("ticket audience is not this agent")
 	ErrOrigin        = errors.New("credential bound to another origin")
 	ErrReplayed      = errors.New("ticket already used")
+	ErrReplayUnknown = errors.New("cannot check whether the ticket was used")
 	ErrClaims        = errors.New("ticket claims invalid")
 	ErrLifetime      = errors.New("ticket lifetime too long")
 	ErrUnknown       = errors.New("pairing token, code or session unknown or used")

@@ -63,7 +63,39 @@ type TicketConfig struct {
 	// Comune, when set, is the only comune whose tickets this workstation
 	// takes: a ticket for another is refused (ErrScope).
 	Comune string
-	Now    func() time.Time
+	// Replays remembers the tickets used (default: in memory, forgotten
+	// at a restart). The agent's store keeps them across restarts, so that
+	// a ticket copied in transit is refused after a restart too.
+	Replays ReplayCache
+	Now     func() time.Time
+}
+
+// ReplayCache remembers used tickets until they expire.
+type ReplayCache interface {
+	// FirstUse records the ticket id until the time given and reports
+	// whether this is its first use; ids past their time may be dropped.
+	FirstUse(id string, until, now time.Time) (bool, error)
+}
+
+// memoryReplays is the ReplayCache of a Verifier with none configured.
+type memoryReplays struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+func (m *memoryReplays) FirstUse(id string, until, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, exp := range m.seen {
+		if now.After(exp) {
+			delete(m.seen, k) // an expired ticket is refused anyway
+		}
+	}
+	if _, used := m.seen[id]; used {
+		return false, nil
+	}
+	m.seen[id] = until
+	return true, nil
 }
 
 // TicketClaims are the claims an act-drafting backend signs.
@@ -77,9 +109,7 @@ type TicketClaims struct {
 
 // Verifier checks tickets and refuses replays.
 type Verifier struct {
-	cfg  TicketConfig
-	mu   sync.Mutex
-	seen map[string]time.Time // jti -> expiry
+	cfg TicketConfig
 }
 
 // NewVerifier returns a Verifier for the keys.
@@ -104,7 +134,10 @@ func NewVerifier(cfg TicketConfig) (*Verifier, error) {
 			return nil, fmt.Errorf("auth: ticket key %q is not an Ed25519 public key", k.ID)
 		}
 	}
-	return &Verifier{cfg: cfg, seen: make(map[string]time.Time)}, nil
+	if cfg.Replays == nil {
+		cfg.Replays = &memoryReplays{seen: map[string]time.Time{}}
+	}
+	return &Verifier{cfg: cfg}, nil
 }
 
 func (v *Verifier) key(t *jwt.Token) (any, error) {
@@ -174,18 +207,12 @@ func (v *Verifier) Verify(ticket, origin string) (Identity, error) {
 		return Identity{}, fmt.Errorf("%w: no permissions", ErrClaims)
 	}
 	now := v.cfg.Now()
-	v.mu.Lock()
-	for id, exp := range v.seen {
-		if now.After(exp.Add(v.cfg.Leeway)) {
-			delete(v.seen, id) // an expired ticket is refused anyway
-		}
+	first, err := v.cfg.Replays.FirstUse(c.ID, c.ExpiresAt.Add(v.cfg.Leeway), now)
+	if err != nil {
+		// Unable to tell a replay from a first use: refused.
+		return Identity{}, fmt.Errorf("%w: %w", ErrReplayUnknown, err)
 	}
-	_, used := v.seen[c.ID]
-	if !used {
-		v.seen[c.ID] = c.ExpiresAt.Time
-	}
-	v.mu.Unlock()
-	if used {
+	if !first {
 		return Identity{}, fmt.Errorf("%w: jti %q", ErrReplayed, c.ID)
 	}
 	return Identity{Via: "ticket", Comune: c.Comune, Operator: c.Operator, Origin: origin,

@@ -232,6 +232,8 @@ var migrations = []string{
 	 UPDATE pages SET ord = idx;`,
 	// 5: how an act's last capture ended, when something ended it early.
 	`ALTER TABLE acts ADD COLUMN interrupted TEXT NOT NULL DEFAULT '';`,
+	// 6: the session tickets used, by digest, until they expire.
+	`CREATE TABLE used_tickets (digest TEXT PRIMARY KEY, until INTEGER NOT NULL);`,
 }
 
 const keyCheckPlain = "autografo store key check"

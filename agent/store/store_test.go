@@ -391,6 +391,7 @@ func TestMigrationFromVersion1(t *testing.T) {
 		`ALTER TABLE pages DROP COLUMN position`, `ALTER TABLE pages DROP COLUMN turn`,
 		`ALTER TABLE pages DROP COLUMN removed`, `ALTER TABLE pages DROP COLUMN replaces`, `ALTER TABLE pages DROP COLUMN ord`,
 		`ALTER TABLE acts DROP COLUMN interrupted`,
+		`DROP TABLE used_tickets`,
 		`UPDATE acts SET state = 'announced', signers = '[{"role":"dichiarante","name":"Maria Grazia De Luca"}]'`,
 		`UPDATE schema_version SET v = 1`} {
 		if _, err := s.db.Exec(q); err != nil {

@@ -174,11 +174,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		keys = append(keys, auth.TicketKey{ID: id, Key: k})
 	}
-	tickets, err = auth.NewVerifier(auth.TicketConfig{Keys: keys, Audience: *audience, Comune: *comune})
-	if err != nil {
-		fmt.Fprintln(stderr, "autografo:", err)
-		return 2
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -195,6 +190,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
+	// Used tickets are kept in the store: a ticket copied in transit is
+	// refused after a restart too, within its life.
+	tickets, err = auth.NewVerifier(auth.TicketConfig{Keys: keys, Audience: *audience, Comune: *comune, Replays: st})
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 2
+	}
 	secret := newSecret()
 	mgr := manager.New(drivers, manager.Options{PollInterval: *poll, Logger: log})
 	authSvc := &auth.Service{Tickets: tickets}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/websocket"
 
 	"github.com/autografo/autografo/agent/auth"
 )
@@ -99,5 +100,64 @@ func TestBrowserActDraftingAppUsesTickets(t *testing.T) {
 	}
 	if issued.Load() != 1 || !logged(ag, "via=ticket") {
 		t.Errorf("%d tickets issued; logs:\n%s", issued.Load(), ag.logs)
+	}
+}
+
+// A ticket copied in transit and presented again after the agent restarted,
+// within its life, is refused: the used tickets are kept in the store.
+func TestTicketReplayAcrossARestartIsRefused(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	keyFile := filepath.Join(t.TempDir(), "side.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const origin = "https://side.comune.example"
+	now := time.Now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, auth.TicketClaims{
+		RegisteredClaims: jwt.RegisteredClaims{Audience: jwt.ClaimStrings{"autografo"},
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute)), ID: "side-replay-1"},
+		Comune: "F205", Operator: "mario.rossi", Origin: origin, Perms: []string{"view"},
+	})
+	tok.Header["kid"] = "side"
+	ticket, err := tok.SignedString(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := func(ag *agentProc) map[string]any {
+		t.Helper()
+		c, _, err := websocket.DefaultDialer.Dial(strings.Replace(ag.Base, "http", "ws", 1)+"v1/ws", http.Header{"Origin": {origin}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.WriteJSON(map[string]any{"type": "hello", "id": "1", "versions": []int{2}, "ticket": ticket}); err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := c.ReadJSON(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	store, state := t.TempDir(), t.TempDir()
+	args := []string{"--store", store, "--state-dir", state, "--allow-origin", origin, "--ticket-key", "side=" + keyFile}
+	ag := startAgent(t, args...)
+	if m := hello(ag); m["type"] != "welcome" {
+		t.Fatalf("the ticket's first use: %v", m)
+	}
+	if m := hello(ag); m["type"] != "error" {
+		t.Fatalf("the ticket again, same run: %v", m)
+	}
+	ag.stop(t)
+	ag = startAgent(t, args...)
+	if m := hello(ag); m["type"] != "error" {
+		t.Fatalf("the ticket again after a restart, within its life: %v", m)
+	}
+	if !logged(ag, "ticket already used") {
+		t.Errorf("the refusal after the restart is not logged as a replay:\n%s", ag.logs)
 	}
 }
