@@ -44,8 +44,10 @@ func TestDiskFullFailsCleanly(t *testing.T) {
 			break
 		}
 		actID := act.msg["act"].(map[string]any)["id"].(string)
+		// Pages of about a quarter of the room each: some fit before it is
+		// full, whatever the store's own tables take.
 		if _, err := cl.send(map[string]any{"type": "capture.start", "act": actID, "device": "sim:0",
-			"source": "feeder", "dpi": 300, "color": "color"}); err != nil {
+			"source": "feeder", "dpi": 150, "color": "color"}); err != nil {
 			t.Fatal(err)
 		}
 		for {

@@ -89,6 +89,24 @@ func (s *syncBuffer) String() string {
 
 var urlLine = regexp.MustCompile(`(http://127\.0\.0\.1:\d+/)#pair=([A-Za-z0-9_-]+)`)
 
+// launchLine is serve's line naming its launch page.
+var launchLine = regexp.MustCompile(`aprire: (file://\S+)`)
+
+// pairLink is the page address with its token that a line of serve's
+// output leads to, through the launch page it names (nil for other lines).
+// It runs beside the test, so it reports nothing itself.
+func pairLink(line string) []string {
+	m := launchLine.FindStringSubmatch(line)
+	if m == nil {
+		return nil
+	}
+	target, err := readLaunch(m[1])
+	if err != nil {
+		return []string{"unreadable launch page " + m[1] + ": " + err.Error(), "", ""}
+	}
+	return urlLine.FindStringSubmatch(target)
+}
+
 // startAgent runs `autografo serve --sim --port 0 args...` and waits for the
 // URL it prints.
 func startAgent(t testing.TB, args ...string) *agentProc {
@@ -119,8 +137,15 @@ func startAgent(t testing.TB, args ...string) *agentProc {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m
+			m := pairLink(sc.Text())
+			if strings.Contains(sc.Text(), "pair=") {
+				m = []string{"serve printed a pairing token: " + sc.Text(), "", ""}
+			}
+			if m != nil {
+				select { // the first answer counts; the reader goes on draining
+				case urlc <- m:
+				default:
+				}
 			}
 		}
 		io.Copy(io.Discard, stdout)
@@ -140,6 +165,9 @@ func startAgent(t testing.TB, args ...string) *agentProc {
 	})
 	select {
 	case m := <-urlc:
+		if m[1] == "" {
+			t.Fatal(m[0])
+		}
 		p.URL, p.Base, p.Token = m[0], m[1], m[2]
 	case err := <-p.done:
 		t.Fatalf("autografo exited before serving: %v\n%s", err, p.logs)
@@ -408,19 +436,27 @@ func TestBrowserOpenCommandPairsThePage(t *testing.T) {
 // launchTarget is where a launch file of autografo open sends the browser.
 func launchTarget(t testing.TB, launch string) string {
 	t.Helper()
-	u, err := url.Parse(launch)
+	target, err := readLaunch(launch)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return target
+}
+
+func readLaunch(launch string) (string, error) {
+	u, err := url.Parse(launch)
+	if err != nil {
+		return "", err
 	}
 	b, err := os.ReadFile(u.Path)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	m := regexp.MustCompile(`content="0;url=([^"]+)"`).FindSubmatch(b)
 	if m == nil {
-		t.Fatalf("launch file without a target:\n%s", b)
+		return "", fmt.Errorf("launch file without a target:\n%s", b)
 	}
-	return html.UnescapeString(string(m[1]))
+	return html.UnescapeString(string(m[1])), nil
 }
 
 // openLink is the page address with a new one-time token, as autografo

@@ -267,10 +267,18 @@ func serve(args []string, stdout, stderr io.Writer) int {
 
 	log.Info("autografo started", "version", version, "url", srv.URL(), "drivers", len(drivers),
 		"ticket_keys", len(keys), "allowed_origins", len(origins))
-	// The URL carries a one-time pairing token in its fragment: whoever
-	// opens it first is paired; `autografo open` makes a new one.
+	// A one-time pairing link, through a launch page only this user can
+	// read: whoever opens it first is paired; `autografo open` makes a new
+	// one. The token itself never reaches the output, which may be a
+	// journal other users read.
 	token, _ := pairing.NewToken()
-	fmt.Fprintf(stdout, "Autografo è pronto: apri %s#pair=%s\n", srv.URL(), token)
+	fmt.Fprintf(stdout, "Autografo è pronto su %s\n", srv.URL())
+	if launch, err := writeLaunch(*stateDir, srv.URL()+"#pair="+token); err != nil {
+		log.Warn("cannot write the launch page: pair with a code", "err", err)
+	} else {
+		fmt.Fprintf(stdout, "Per collegare il browser, aprire: %s\n", launch)
+	}
+	fmt.Fprintln(stdout, "(oppure aprire l'indirizzo qui sopra e digitare il codice che dà «autografo pair»)")
 
 	// The server outlives the captures: on a signal the captures end first,
 	// so that each browser is told why its scan stopped before the socket

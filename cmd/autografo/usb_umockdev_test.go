@@ -85,8 +85,8 @@ func TestBrowserCaptureFromUSBScanner(t *testing.T) {
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			if m := urlLine.FindString(sc.Text()); m != "" {
-				urlc <- m
+			if m := pairLink(sc.Text()); m != nil {
+				urlc <- m[0]
 			}
 		}
 	}()
