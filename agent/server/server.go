@@ -43,8 +43,14 @@ type Options struct {
 	// MessagesPerSecond from one connection (default 20, burst twice that).
 	MessagesPerSecond float64
 	// ConnectionsPerOrigin bounds the websockets open at once from one
-	// origin (default 8), and MaxConnections all of them (default 32).
+	// origin (default 8), ConnectionsPerUser those of one local user
+	// (default 16), and MaxConnections all of them (default 32). A
+	// connection's user is the owner of its other end, where the system
+	// tells (Linux); the origin cap counts per user too, since a local
+	// program can send any Origin: another user of the workstation holding
+	// sockets meets only its own caps, never the owner's.
 	ConnectionsPerOrigin int
+	ConnectionsPerUser   int
 	MaxConnections       int
 	// HelloTimeout closes a connection that has not authenticated by then
 	// (default 10s).
@@ -76,7 +82,8 @@ type Server struct {
 	refused   *refusalLog
 
 	connMu    sync.Mutex
-	perOrigin map[string]int
+	perOrigin map[string]int // by user and origin
+	perUser   map[string]int
 	total     int
 	closing   bool // set under connMu once Serve waits on conns: no more Add
 }
@@ -115,6 +122,9 @@ func New(a *agent.Agent, ui fs.FS, opts Options) (*Server, error) {
 	if opts.MaxConnections <= 0 {
 		opts.MaxConnections = 32
 	}
+	if opts.ConnectionsPerUser <= 0 {
+		opts.ConnectionsPerUser = 16
+	}
 	if opts.HelloTimeout <= 0 {
 		opts.HelloTimeout = 10 * time.Second
 	}
@@ -124,7 +134,7 @@ func New(a *agent.Agent, ui fs.FS, opts Options) (*Server, error) {
 	if opts.RefusalLogWindow <= 0 {
 		opts.RefusalLogWindow = 10 * time.Second
 	}
-	return &Server{agent: a, ui: ui, opts: opts, log: opts.Logger, perOrigin: map[string]int{},
+	return &Server{agent: a, ui: ui, opts: opts, log: opts.Logger, perOrigin: map[string]int{}, perUser: map[string]int{},
 		refused: newRefusalLog(opts.Logger, opts.RefusalLogWindow)}, nil
 }
 
@@ -382,25 +392,33 @@ func (s *Server) clientModule(files http.Handler) http.Handler {
 	})
 }
 
-// takeConn reserves a websocket slot for origin.
-func (s *Server) takeConn(origin string) bool {
+// takeConn reserves a websocket slot for origin, opened by the local
+// user named ("" when unknown).
+func (s *Server) takeConn(user, origin string) bool {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
-	if s.closing || s.total >= s.opts.MaxConnections || s.perOrigin[origin] >= s.opts.ConnectionsPerOrigin {
+	key := user + "\x00" + origin
+	if s.closing || s.total >= s.opts.MaxConnections || s.perOrigin[key] >= s.opts.ConnectionsPerOrigin ||
+		s.perUser[user] >= s.opts.ConnectionsPerUser {
 		return false
 	}
 	s.total++
-	s.perOrigin[origin]++
+	s.perOrigin[key]++
+	s.perUser[user]++
 	s.conns.Add(1)
 	return true
 }
 
-func (s *Server) dropConn(origin string) {
+func (s *Server) dropConn(user, origin string) {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
+	key := user + "\x00" + origin
 	s.total--
-	if s.perOrigin[origin]--; s.perOrigin[origin] <= 0 {
-		delete(s.perOrigin, origin)
+	if s.perOrigin[key]--; s.perOrigin[key] <= 0 {
+		delete(s.perOrigin, key)
+	}
+	if s.perUser[user]--; s.perUser[user] <= 0 {
+		delete(s.perUser, user)
 	}
 	s.conns.Done()
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -41,13 +43,15 @@ func (s *Server) websocket(shutdown context.Context) http.Handler {
 			up.Error(w, r, http.StatusForbidden, errors.New("origin not allowed"))
 			return
 		}
-		// A flood of sockets from one origin must not starve the others.
-		if !s.takeConn(origin) {
-			s.refused.warn("refused websocket: too many connections", "origin", origin)
+		// A flood of sockets from one origin, or one local user, must not
+		// starve the others.
+		user := connUser(r)
+		if !s.takeConn(user, origin) {
+			s.refused.warn("refused websocket: too many connections", "origin", origin, "user", user)
 			http.Error(w, "too many connections", http.StatusTooManyRequests)
 			return
 		}
-		defer s.dropConn(origin)
+		defer s.dropConn(user, origin)
 		conn, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return // the Upgrader has answered and logged
@@ -268,4 +272,19 @@ func (b *tokenBucket) take(now time.Time) bool {
 	}
 	b.tokens--
 	return true
+}
+
+// connUser is the local user at the other end of the request's connection
+// ("" when the system does not tell).
+func connUser(r *http.Request) string {
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	if local == nil || err != nil {
+		return ""
+	}
+	l, err := netip.ParseAddrPort(local.String())
+	if err != nil {
+		return ""
+	}
+	return peerUser(remote, l)
 }
