@@ -23,7 +23,7 @@ TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
 AXE_DIR := $(CURDIR)/.cache/axe-core
 export AUTOGRAFO_AXE := $(AXE_DIR)/axe.min.js
 
-.PHONY: run test soak deps-run deps-test build vet screenshot security-report bench bench-saned bench-usb clean
+.PHONY: run test soak deps-run deps-test build vet screenshot security-report bench bench-security bench-saned bench-usb clean
 
 run: deps-run
 	$(GO) run ./cmd/autografo serve --sim --port $(PORT)
@@ -65,6 +65,10 @@ screenshot: deps-test
 # Regenerates docs/SECURITY.md from a run of the attack tests.
 security-report: deps-test
 	GO=$(GO) .ci/security-report
+
+# The tab's round trips while 50 clients flood the websocket.
+bench-security: deps-test
+	$(GO) test -run XXX -bench ConnectionFlood -benchtime 10x ./agent/server
 
 # Our SANE client against scanimage on the same saned (needs port 6566 free).
 bench-saned: deps-test

@@ -227,25 +227,25 @@ func TestAttackRequestsFromOtherOrigins(t *testing.T) {
 	}
 }
 
-func TestAttackConnectionFloodLeavesTheTabResponsive(t *testing.T) {
-	// The hello timeout outlasts any flood, however slow the machine, so that
-	// no slot is freed during it and "accepted" counts sockets open at the
-	// same time. Freeing slots is TestAttackUnauthenticatedSocketsAreClosed's.
-	f := start(t, server.Options{ConnectionsPerOrigin: 8, MaxConnections: 32, HelloTimeout: time.Hour, MessagesPerSecond: 1000})
-	floodStart := time.Now()
-	tab := connect(t, f)
-	tab.hello()
+// floodResult is what a connection flood met, and how the tab fared.
+type floodResult struct {
+	accepted, refused int
+	rtts              []time.Duration // the tab's devices.list round trips, sorted
+	lasted            time.Duration
+}
 
-	// A sustained flood from the tab's own origin: 50 goroutines dialling
-	// again and again while the tab works, until the tab has made its round
-	// trips and at least 200 dials were refused. Accepted sockets never
-	// authenticate and are held open.
+// flood runs 50 goroutines dialling websockets from the tab's own origin,
+// again and again, none authenticating, while the tab makes trips round
+// trips of devices.list; it stops once the tab is done and at least 200
+// dials were refused. Accepted sockets are held until the test ends.
+func flood(tb testing.TB, f *fixture, tab *client, trips int) floodResult {
 	var mu sync.Mutex
-	accepted, refused := 0, 0
+	var r floodResult
 	var held []*websocket.Conn
 	stop := make(chan struct{})
 	enough := make(chan struct{})
 	var wg sync.WaitGroup
+	began := time.Now()
 	for range 50 {
 		wg.Add(1)
 		go func() {
@@ -256,13 +256,13 @@ func TestAttackConnectionFloodLeavesTheTabResponsive(t *testing.T) {
 					return
 				default:
 				}
-				c, resp, err := dial(t, f, f.origin())
+				c, resp, err := dial(tb, f, f.origin())
 				mu.Lock()
 				if err == nil {
-					accepted++
+					r.accepted++
 					held = append(held, c)
 				} else if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
-					if refused++; refused == 200 {
+					if r.refused++; r.refused == 200 {
 						close(enough)
 					}
 				}
@@ -270,33 +270,60 @@ func TestAttackConnectionFloodLeavesTheTabResponsive(t *testing.T) {
 			}
 		}()
 	}
-	defer func() {
+	tb.Cleanup(func() {
 		for _, c := range held {
 			c.Close()
 		}
-	}()
-	// The tab keeps working meanwhile: round trips of devices.list.
-	var rtts []time.Duration
-	for range 50 {
+	})
+	for range trips {
 		t0 := time.Now()
 		tab.send(map[string]any{"type": "devices.list"})
 		tab.until(protocol.TypeDevices)
-		rtts = append(rtts, time.Since(t0))
+		r.rtts = append(r.rtts, time.Since(t0))
 		time.Sleep(5 * time.Millisecond)
 	}
 	<-enough
 	close(stop)
 	wg.Wait()
-	floodTime := time.Since(floodStart)
-	slices.Sort(rtts)
-	p50, p99 := rtts[len(rtts)/2], rtts[len(rtts)*99/100]
-	if accepted != 7 {
-		t.Errorf("flood: %d accepted beside the tab, want 7 (8 per origin)", accepted)
+	r.lasted = time.Since(began)
+	slices.Sort(r.rtts)
+	return r
+}
+
+func TestAttackConnectionFloodLeavesTheTabResponsive(t *testing.T) {
+	// The hello timeout outlasts any flood, however slow the machine, so that
+	// no slot is freed during it and "accepted" counts sockets open at the
+	// same time. Freeing slots is TestAttackUnauthenticatedSocketsAreClosed's;
+	// the timing is BenchmarkConnectionFlood's (make bench-security).
+	f := start(t, server.Options{ConnectionsPerOrigin: 8, MaxConnections: 32, HelloTimeout: time.Hour, MessagesPerSecond: 1000})
+	tab := connect(t, f)
+	tab.hello()
+	r := flood(t, f, tab, 50)
+	if r.accepted != 7 {
+		t.Errorf("flood: %d accepted beside the tab, want 7 (8 per origin)", r.accepted)
 	}
 	attacklog.Record(t, "flood: 50 clients re-dialling websockets from the tab's own origin for the whole measurement, none authenticating",
-		"at most 8 per origin (the tab holds one), the rest 429; the tab stays responsive",
-		itoa(accepted)+" accepted, "+itoa(refused)+" refused with 429 in "+floodTime.Round(time.Millisecond).String()+"; tab devices.list round trip p50 "+p50.Round(10*time.Microsecond).String()+
-			", p99 "+p99.Round(10*time.Microsecond).String()+" (50 requests during the flood, race detector off in the report run)")
+		"at most 8 per origin (the tab holds one), the rest 429; the tab keeps being served",
+		itoa(r.accepted)+" accepted, "+itoa(r.refused)+" refused with 429; the tab's 50 devices.list all answered")
+}
+
+// BenchmarkConnectionFlood times the tab's round trips during the flood
+// (make bench-security): p50 and p99 over b.N floods of 50 round trips.
+func BenchmarkConnectionFlood(b *testing.B) {
+	var all []time.Duration
+	refused := 0
+	for range b.N {
+		f := start(b, server.Options{ConnectionsPerOrigin: 8, MaxConnections: 32, HelloTimeout: time.Hour, MessagesPerSecond: 1000})
+		tab := connect(b, f)
+		tab.hello()
+		r := flood(b, f, tab, 50)
+		all = append(all, r.rtts...)
+		refused += r.refused
+	}
+	slices.Sort(all)
+	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "ms-p50")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "ms-p99")
+	b.ReportMetric(float64(refused)/float64(b.N), "refused/flood")
 }
 
 func TestAttackUnauthenticatedSocketsAreClosed(t *testing.T) {

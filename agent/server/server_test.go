@@ -57,7 +57,7 @@ type fixture struct {
 const appOrigin = "https://side.comune.example"
 const adminSecret = "test-admin-secret"
 
-func start(t *testing.T, opts server.Options) *fixture {
+func start(t testing.TB, opts server.Options) *fixture {
 	t.Helper()
 	logs := &logBuf{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
@@ -169,7 +169,7 @@ func TestHostHeaderIsCheckedFirst(t *testing.T) {
 	}
 }
 
-func dial(t *testing.T, f *fixture, origin string) (*websocket.Conn, *http.Response, error) {
+func dial(t testing.TB, f *fixture, origin string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
 	h := http.Header{}
 	if origin != "" {
@@ -217,7 +217,7 @@ func TestWebsocketOriginAllowlist(t *testing.T) {
 
 // client is a test browser speaking protocol v1.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	f    *fixture
 	c    *websocket.Conn
 	next int
@@ -232,7 +232,7 @@ type msg struct {
 	bhead protocol.BlobHeader
 }
 
-func connect(t *testing.T, f *fixture) *client {
+func connect(t testing.TB, f *fixture) *client {
 	t.Helper()
 	c, _, err := dial(t, f, f.origin())
 	if err != nil {
