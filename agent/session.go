@@ -238,3 +238,45 @@ func (s *Session) act(ctx context.Context, id string) (store.Act, error) {
 
 // comune is the comune a new act of this session belongs to.
 func (s *Session) comune() string { return s.id.Comune }
+
+// SessionInfo is a connected browser session, as `autografo sessions`
+// lists it.
+type SessionInfo struct {
+	ID       string    `json:"id"`
+	Via      string    `json:"via"`
+	Operator string    `json:"operator"`
+	Comune   string    `json:"comune,omitempty"`
+	Origin   string    `json:"origin"`
+	Expires  time.Time `json:"expires"`
+}
+
+// ConnectedSessions lists the authenticated sessions connected now.
+func (a *Agent) ConnectedSessions() []SessionInfo {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]SessionInfo, 0, len(a.sessions))
+	for s := range a.sessions {
+		out = append(out, SessionInfo{ID: s.id.Session, Via: s.id.Via, Operator: s.id.Operator, Comune: s.id.Comune,
+			Origin: s.id.Origin, Expires: s.id.Expires})
+	}
+	return out
+}
+
+// EndSession closes every connection of the session named id and reports
+// how many there were. A paired session's token must also be forgotten
+// (auth.Pairing.End), or the tab would resume it.
+func (a *Agent) EndSession(id string) int {
+	a.mu.Lock()
+	var ending []*Session
+	for s := range a.sessions {
+		if s.id.Session == id {
+			ending = append(ending, s)
+		}
+	}
+	a.mu.Unlock()
+	for _, s := range ending {
+		s.log.Warn("closing session: ended by the workstation's user", "session", id)
+		s.out.Close(errors.New("session ended by the workstation's user"))
+	}
+	return len(ending)
+}

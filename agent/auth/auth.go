@@ -83,6 +83,10 @@ type Identity struct {
 	Perms    Permission
 	Expires  time.Time
 	TicketID string // jti, for the log
+	// Session names the session for `autografo sessions` without being a
+	// credential: a pairing's is taken from its token's digest, a ticket's
+	// is "ticket:" and its jti.
+	Session string
 }
 
 // Local reports whether the identity is the workstation's own user (a

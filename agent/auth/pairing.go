@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"math/big"
 	"strings"
@@ -173,7 +174,9 @@ func (p *Pairing) Redeem(c Credentials, origin string) (Identity, string, error)
 	id := Identity{Via: "pairing", Comune: p.cfg.Comune, Operator: p.cfg.Operator, Origin: origin,
 		Perms: p.cfg.Perms, Expires: now.Add(p.cfg.SessionTTL)}
 	session := randomToken()
-	p.sessions[digest(session)] = id
+	d := digest(session)
+	id.Session = hex.EncodeToString(d[:6])
+	p.sessions[d] = id
 	return id, session, nil
 }
 
@@ -195,6 +198,36 @@ func (p *Pairing) Resume(session, origin string) (Identity, error) {
 	}
 	id.Via = "session"
 	return id, nil
+}
+
+// Sessions lists the paired sessions that are still valid.
+func (p *Pairing) Sessions() []Identity {
+	now := p.cfg.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Identity
+	for k, id := range p.sessions {
+		if now.After(id.Expires) {
+			delete(p.sessions, k)
+			continue
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+// End forgets the paired session named id (Identity.Session): its token no
+// longer resumes. It reports whether there was one.
+func (p *Pairing) End(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, s := range p.sessions {
+		if s.Session == id {
+			delete(p.sessions, k)
+			return true
+		}
+	}
+	return false
 }
 
 // CheckAdmin compares a presented admin secret in constant time. The

@@ -216,5 +216,5 @@ func (v *Verifier) Verify(ticket, origin string) (Identity, error) {
 		return Identity{}, fmt.Errorf("%w: jti %q", ErrReplayed, c.ID)
 	}
 	return Identity{Via: "ticket", Comune: c.Comune, Operator: c.Operator, Origin: origin,
-		Perms: perms, Expires: now.Add(v.cfg.SessionTTL), TicketID: c.ID}, nil
+		Perms: perms, Expires: now.Add(v.cfg.SessionTTL), TicketID: c.ID, Session: "ticket:" + c.ID}, nil
 }

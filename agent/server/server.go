@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -243,6 +244,7 @@ func (s *Server) Handler(ctx context.Context) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ws", s.websocket(ctx))
 	mux.Handle("POST /v1/admin/pair", http.HandlerFunc(s.adminPair))
+	mux.Handle("POST /v1/admin/sessions", http.HandlerFunc(s.adminSessions))
 	// The client module (and its types, and its first name) may be
 	// imported by an allowed act-drafting app.
 	for _, f := range []string{"/autografo.js", "/autografo.d.ts", "/autografo-client.js"} {
@@ -315,7 +317,7 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 // checkOrigin refuses any request but GET and HEAD whose Origin is not
 // allowed: a form or fetch POST from another site carries its own origin.
 // Requests without Origin come from programs, not pages (browsers always
-// send it on POST); the only such endpoint also needs the admin secret.
+// send it on POST); such endpoints (the admin ones) also need the admin secret.
 func (s *Server) checkOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -335,18 +337,79 @@ func (s *Server) checkOrigin(next http.Handler) http.Handler {
 	})
 }
 
-// adminPair issues a pairing token or code to the local command line. Pages
-// may not call it at all: it refuses any request that carries an Origin.
-func (s *Server) adminPair(w http.ResponseWriter, r *http.Request) {
+// adminAllowed admits the local command line's requests, and answers the
+// others: pages may not call the admin endpoints at all (any request that
+// carries an Origin is refused), programs need the 0600 runtime file's
+// secret.
+func (s *Server) adminAllowed(w http.ResponseWriter, r *http.Request) bool {
 	if r.Header.Get("Origin") != "" || s.opts.Pairing == nil {
 		s.refused.warn("refused admin request", "origin", r.Header.Get("Origin"))
 		http.Error(w, "forbidden", http.StatusForbidden)
-		return
+		return false
 	}
 	presented, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if err := s.opts.Pairing.CheckAdmin(presented, s.opts.AdminSecret); err != nil {
 		s.refused.warn("refused admin request", "reason", err)
 		http.Error(w, "forbidden", http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
+// adminSessions lists the sessions, paired and connected, and ends one
+// when asked ({"end": ID}): its connections close and a paired session's
+// token no longer resumes.
+func (s *Server) adminSessions(w http.ResponseWriter, r *http.Request) {
+	if !s.adminAllowed(w, r) {
+		return
+	}
+	var req struct {
+		End string `json:"end"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&req); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	var resp struct {
+		Sessions []sessionRow `json:"sessions"`
+		Ended    bool         `json:"ended,omitempty"`
+	}
+	if req.End != "" {
+		forgotten := s.opts.Pairing.End(req.End)
+		closed := s.agent.EndSession(req.End)
+		resp.Ended = forgotten || closed > 0
+		s.log.Info("session ended by the workstation's user", "session", req.End, "connections", closed, "paired", forgotten)
+	}
+	rows := map[string]*sessionRow{}
+	for _, id := range s.opts.Pairing.Sessions() {
+		rows[id.Session] = &sessionRow{SessionInfo: agent.SessionInfo{ID: id.Session, Via: "pairing", Operator: id.Operator,
+			Comune: id.Comune, Origin: id.Origin, Expires: id.Expires}}
+	}
+	for _, c := range s.agent.ConnectedSessions() {
+		row := rows[c.ID]
+		if row == nil {
+			row = &sessionRow{SessionInfo: c}
+			rows[c.ID] = row
+		}
+		row.Connections++
+	}
+	for _, row := range rows {
+		resp.Sessions = append(resp.Sessions, *row)
+	}
+	slices.SortFunc(resp.Sessions, func(a, b sessionRow) int { return a.Expires.Compare(b.Expires) })
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// sessionRow is a session and how many connections it has now.
+type sessionRow struct {
+	agent.SessionInfo
+	Connections int `json:"connections"`
+}
+
+// adminPair issues a pairing token or code to the local command line.
+func (s *Server) adminPair(w http.ResponseWriter, r *http.Request) {
+	if !s.adminAllowed(w, r) {
 		return
 	}
 	var req struct {

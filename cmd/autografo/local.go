@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -112,27 +113,98 @@ type pairReply struct {
 
 func askPairing(dir, kind string) (pairReply, error) {
 	var out pairReply
+	return out, adminCall(dir, "v1/admin/pair", map[string]string{"kind": kind}, &out)
+}
+
+// adminCall posts body to the running agent's admin endpoint path, with
+// the runtime file's secret, and decodes its JSON answer into out.
+func adminCall(dir, path string, body, out any) error {
 	info, err := readRuntime(dir)
 	if err != nil {
-		return out, err
+		return err
 	}
-	req, err := http.NewRequest("POST", info.URL+"v1/admin/pair", bytes.NewReader([]byte(`{"kind":"`+kind+`"}`)))
+	b, err := json.Marshal(body)
 	if err != nil {
-		return out, err
+		return err
+	}
+	req, err := http.NewRequest("POST", info.URL+path, bytes.NewReader(b))
+	if err != nil {
+		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+info.Secret)
 	req.Header.Set("Content-Type", "application/json")
 	client := &http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {
-		return out, fmt.Errorf("the agent does not answer at %s: %w", info.URL, err)
+		return fmt.Errorf("the agent does not answer at %s: %w", info.URL, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return out, fmt.Errorf("the agent refused the pairing: %s %s", resp.Status, strings.TrimSpace(string(b)))
+		return fmt.Errorf("the agent refused the request: %s %s", resp.Status, strings.TrimSpace(string(b)))
 	}
-	return out, json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&out)
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
+}
+
+// sessionsCmd lists the running agent's sessions, or ends one: its tabs
+// are disconnected and a paired tab must pair again.
+func sessionsCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sessions", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("state-dir", defaultStateDir(), "where the running agent keeps its runtime file")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: autografo sessions [list] | autografo sessions end ID")
+		fs.PrintDefaults()
+	}
+	// The words first (sessions end ID --state-dir D) or after the flags.
+	var words []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		words, args = append(words, args[0]), args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	words = append(words, fs.Args()...)
+	body := map[string]string{}
+	switch {
+	case len(words) == 0 || len(words) == 1 && words[0] == "list":
+	case len(words) == 2 && words[0] == "end" && words[1] != "":
+		body["end"] = words[1]
+	default:
+		fs.Usage()
+		return 2
+	}
+	var out struct {
+		Sessions []struct {
+			ID, Via, Operator, Comune, Origin string
+			Expires                           time.Time
+			Connections                       int
+		}
+		Ended bool
+	}
+	if err := adminCall(*dir, "v1/admin/sessions", body, &out); err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	if body["end"] != "" {
+		if !out.Ended {
+			fmt.Fprintf(stderr, "autografo: no session %s\n", body["end"])
+			return 1
+		}
+		fmt.Fprintf(stdout, "Sessione %s chiusa.\n", body["end"])
+		return 0
+	}
+	if len(out.Sessions) == 0 {
+		fmt.Fprintln(stdout, "Nessuna sessione.")
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tVIA\tOPERATORE\tCOMUNE\tORIGINE\tSCADE\tCOLLEGAMENTI")
+	for _, s := range out.Sessions {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.ID, s.Via, s.Operator, s.Comune, s.Origin, s.Expires.Local().Format("02/01 15:04"), s.Connections)
+	}
+	tw.Flush()
+	return 0
 }
 
 // launchPrefix names the launch files openCmd leaves in the state

@@ -68,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return scanCmd(args[1:], stdout, stderr)
 	case "pair":
 		return pairCmd(args[1:], stdout, stderr)
+	case "sessions":
+		return sessionsCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "autografo", version)
 		return 0
@@ -87,6 +89,7 @@ commands:
   serve     run the agent (see autografo serve -h)
   open      open the page in the browser, paired with the running agent
   pair      print a code to pair a browser opened by hand
+  sessions  list the sessions, or end one (sessions end ID)
   devices   list the scanners found now
   scan      scan from the command line into files
   check     verify the store: database, every page against its hash, the journal
@@ -125,6 +128,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
 	poll := fs.Duration("poll", 2*time.Second, "how often to look for scanners")
+	sessionMax := fs.Duration("session-max", 12*time.Hour, "the longest a browser session lasts, paired or by ticket, before it must authenticate again")
 	var df driverFlags
 	df.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -192,7 +196,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	defer st.Close()
 	// Used tickets are kept in the store: a ticket copied in transit is
 	// refused after a restart too, within its life.
-	tickets, err = auth.NewVerifier(auth.TicketConfig{Keys: keys, Audience: *audience, Comune: *comune, Replays: st})
+	tickets, err = auth.NewVerifier(auth.TicketConfig{Keys: keys, Audience: *audience, Comune: *comune, Replays: st, SessionTTL: *sessionMax})
 	if err != nil {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 2
@@ -242,7 +246,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot listen", "err", err)
 		return 1
 	}
-	pairing := auth.NewPairing(auth.PairingConfig{Origins: srv.PageOrigins(), Operator: operator, Comune: *comune})
+	pairing := auth.NewPairing(auth.PairingConfig{Origins: srv.PageOrigins(), Operator: operator, Comune: *comune, SessionTTL: *sessionMax})
 	authSvc.Pairing = pairing
 	srv.SetPairing(pairing)
 	runtimePath, err := writeRuntime(*stateDir, runtimeInfo{URL: srv.URL(), Port: srv.Port(), PID: os.Getpid(), Secret: secret})

@@ -843,3 +843,38 @@ func TestOfficerPagePairingLockouts(t *testing.T) {
 	eval[bool](t, ctx2, `location.hash = `+strconv.Quote(link[strings.Index(link, "#"):])+`, true`)
 	waitFor(t, ctx2, "a link while codes are locked", `document.querySelector("#connection").dataset.state === "open"`)
 }
+
+// The workstation's user lists the sessions and ends one: the tab is cut
+// off, cannot resume, and asks to be paired again.
+func TestOfficerPageSessionEndedFromTheCommandLine(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-pages", "1", "--session-max", "3h")
+	openPage(t, ctx, ag.URL)
+	list := runCLI(t, ag, "sessions")
+	var id string
+	for _, line := range strings.Split(list, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.Contains(line, "pairing") && strings.HasSuffix(line, " 1") {
+			id = f[0]
+		}
+	}
+	if id == "" || !strings.Contains(list, ag.Base[:len(ag.Base)-1]) {
+		t.Fatalf("autografo sessions with one paired tab:\n%s", list)
+	}
+	// The session lasts what --session-max says, not the default 12 h.
+	if !strings.Contains(list, time.Now().Add(3*time.Hour).Format("15:")) && !strings.Contains(list, time.Now().Add(3*time.Hour+time.Minute).Format("15:")) {
+		t.Errorf("the session does not end in 3 hours:\n%s", list)
+	}
+	if out := runCLI(t, ag, "sessions", "end", id); !strings.Contains(out, "chiusa") {
+		t.Fatalf("sessions end: %s", out)
+	}
+	waitFor(t, ctx, "the pairing panel", `!document.querySelector("#pairing").hidden`)
+	if got := text(t, ctx, `#pair-error`); !strings.Contains(got, "codice") {
+		t.Errorf("pairing message after the session was ended %q", got)
+	}
+	if list := runCLI(t, ag, "sessions"); strings.Contains(list, id) {
+		t.Errorf("the ended session is still listed:\n%s", list)
+	}
+	if !logged(ag, "session ended by the workstation's user") {
+		t.Error("ending a session is not logged")
+	}
+}
