@@ -28,6 +28,7 @@ import (
 
 	"github.com/autografo/autografo/agent"
 	"github.com/autografo/autografo/agent/auth"
+	"github.com/autografo/autografo/agent/auth/attacklog"
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/agent/server"
 	"github.com/autografo/autografo/agent/store"
@@ -686,7 +687,7 @@ func TestDocumentFormatsOnRequest(t *testing.T) {
 // refuses to start and says which address is taken. A squatter on [::1]
 // would otherwise serve its own page to a browser that sends localhost
 // there, with the origin the agent trusts.
-func TestListenRefusesASquatterOnEitherLoopback(t *testing.T) {
+func TestAttackSquatterOnEitherLoopbackStopsTheStart(t *testing.T) {
 	for _, host := range []string{"127.0.0.1", "::1"} {
 		t.Run(host, func(t *testing.T) {
 			// A port free on both addresses, then taken on one.
@@ -736,6 +737,8 @@ func TestListenRefusesASquatterOnEitherLoopback(t *testing.T) {
 				t.Fatalf("the failed Listen kept %s:%d: %v", other, port, err)
 			}
 			l.Close()
+			attacklog.Record(t, "another program binds "+host+" on the agent's port first (it could serve its own page on localhost)",
+				"the agent refuses to start, naming the address; nothing left bound", "refused: "+le.Error())
 		})
 	}
 }

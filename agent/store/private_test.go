@@ -4,8 +4,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
+	"github.com/autografo/autografo/agent/auth/attacklog"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
 
@@ -25,7 +27,7 @@ func asOtherUser(t *testing.T, path string) error {
 // The store's directory becomes 0700 and its database, WAL and shm 0600,
 // for a new store and for one left readable by an older version; another
 // user cannot read any of them.
-func TestStoreFilesArePrivate(t *testing.T) {
+func TestAttackOtherUserReadsTheStore(t *testing.T) {
 	parent := t.TempDir()
 	if err := os.Chmod(parent, 0o755); err != nil {
 		t.Fatal(err)
@@ -60,6 +62,10 @@ func TestStoreFilesArePrivate(t *testing.T) {
 		}
 	}
 	check("new")
+	defer func() {
+		attacklog.Record(t, "another OS user reads the store's database, WAL, shm and key (a new store, and one an older version left 0755/0644)",
+			"directory 0700, files 0600, each read refused", "modes fixed at open; every read refused="+strconv.FormatBool(!t.Failed()))
+	}()
 	// An older Autografo's store: readable by all.
 	for _, p := range []string{dir, filepath.Join(dir, "autografo.db")} {
 		if err := os.Chmod(p, 0o755); err != nil {

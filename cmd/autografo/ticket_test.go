@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/autografo/autografo/agent/auth"
+	"github.com/autografo/autografo/agent/auth/attacklog"
 )
 
 // An act-drafting app on its own origin: its backend signs a ticket for each
@@ -105,7 +106,7 @@ func TestBrowserActDraftingAppUsesTickets(t *testing.T) {
 
 // A ticket copied in transit and presented again after the agent restarted,
 // within its life, is refused: the used tickets are kept in the store.
-func TestTicketReplayAcrossARestartIsRefused(t *testing.T) {
+func TestAttackTicketReplayAcrossARestart(t *testing.T) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -160,4 +161,6 @@ func TestTicketReplayAcrossARestartIsRefused(t *testing.T) {
 	if !logged(ag, "ticket already used") {
 		t.Errorf("the refusal after the restart is not logged as a replay:\n%s", ag.logs)
 	}
+	attacklog.Record(t, "a ticket copied in transit, presented again after the agent restarted, within its life",
+		"refused as a replay", "refused; logged as already used")
 }
