@@ -34,6 +34,14 @@ func TestPeerUserOfALoopbackConnection(t *testing.T) {
 		if got, want := peerUser(remote, local), strconv.Itoa(os.Getuid()); got != want {
 			t.Errorf("%s: peer user %q, want %q", host, got, want)
 		}
+		// Both ways of asking agree: the kernel's answer for that one
+		// socket, and its whole table.
+		if got, ok := diagUser(remote, local); !ok || got != strconv.Itoa(os.Getuid()) {
+			t.Errorf("%s: sock_diag says %q %v", host, got, ok)
+		}
+		if got := procUser(remote, local); got != strconv.Itoa(os.Getuid()) {
+			t.Errorf("%s: /proc/net says %q", host, got)
+		}
 		if got := peerUser(local, remote); got != strconv.Itoa(os.Getuid()) {
 			t.Errorf("%s: the server's own end: %q", host, got)
 		}
