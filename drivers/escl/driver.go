@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"sync"
@@ -284,7 +285,9 @@ func (v *Device) Scan(ctx context.Context, req scanner.Request) (scanner.Job, er
 	s := Settings{Source: source, ColorMode: colorModes[req.Color], Resolution: req.DPI, Format: format,
 		Width: ic.MaxWidth, Height: ic.MaxHeight}
 	if r := req.Region; r.Width > 0 && r.Height > 0 {
-		s.Width, s.Height = int(r.Width*300/25.4), int(r.Height*300/25.4)
+		// Rounded, not truncated: 297 mm is 3507.87 three-hundredths of an
+		// inch, and an A4 page is 3508 of them.
+		s.Width, s.Height = int(math.Round(r.Width*300/25.4)), int(math.Round(r.Height*300/25.4))
 	}
 	job, err := v.c.CreateJob(ctx, s)
 	if err != nil {

@@ -182,3 +182,19 @@ func TestUnreachableScannerIsNotListed(t *testing.T) {
 		t.Fatal("accepted an ftp URL")
 	}
 }
+
+// A region in millimetres becomes the nearest whole three-hundredths of an
+// inch: an A4 page is 2480x3508 of them, not the 3507 that truncation gave.
+func TestRegionIsRoundedToTheDevicesUnits(t *testing.T) {
+	emu := escltest.New(1)
+	_, dev, _ := device(t, emu, ClientOptions{})
+	a4 := platen
+	a4.Region = scanner.Region{Width: 210, Height: 297}
+	if n, err := scanAll(t, dev, a4); err != nil || n != 1 {
+		t.Fatalf("A4 platen scan: %d pages, %v", n, err)
+	}
+	last := emu.Settings[len(emu.Settings)-1]
+	if !strings.Contains(last, "<pwg:Width>2480</pwg:Width><pwg:Height>3508</pwg:Height>") {
+		t.Errorf("the job's region for 210x297 mm:\n%s", last)
+	}
+}

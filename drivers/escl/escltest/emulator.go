@@ -34,9 +34,10 @@ type Emulator struct {
 	adf    string // ScannerAdfLoaded, ScannerAdfEmpty, ScannerAdfJam
 	jobs   map[string]*job
 	nextID int
-	// Hosts and Requests seen, for tests.
+	// Hosts and Requests seen, and the ScanSettings of each job, for tests.
 	Hosts    []string
 	Requests []string
+	Settings []string
 }
 
 type job struct {
@@ -104,6 +105,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && path == "/eSCL/ScanJobs":
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 		e.mu.Lock()
+		e.Settings = append(e.Settings, string(body))
 		if e.BusyFor > 0 {
 			e.BusyFor--
 			e.mu.Unlock()
