@@ -191,8 +191,11 @@ func (a *Agent) cancelCapture(id string, sees func(comune string) bool) error {
 func (a *Agent) runCapture(ctx context.Context, c *capture, who actor, job *manager.Job) any {
 	got := 0
 	fail := func(err error) any {
-		if a.ctx.Err() != nil && errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("%w: %w", errShutdown, err)
+		if a.ctx.Err() != nil && !errors.Is(err, errShutdown) {
+			// Autografo is stopping: whatever the device made of the
+			// abandoned job (a broken connection reads as unplugged), the
+			// browser is told the agent stopped.
+			err = fmt.Errorf("%w (the device then said: %v)", errShutdown, err)
 		}
 		e := errorFor(err)
 		a.log.Warn("capture failed", "capture", c.id, "act", c.act, "pages", got, "code", e.Code, "err", err)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/agent/store"
+	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/pipeline"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
@@ -532,5 +534,35 @@ func TestRetakeRemoveAndMovePages(t *testing.T) {
 	}
 	if f := tb.call(map[string]any{"type": "page.remove", "act": act.ID, "page": 3, "reason": "di nuovo"}); f.Error.Code != protocol.CodePageNotFound {
 		t.Fatalf("a removed page removed again: %s", f.raw)
+	}
+}
+
+// Autografo stopped in the middle of a page: however the device takes the
+// abandoned job (here its connection breaks, which reads as unplugged), the
+// browser is told the agent is stopping, not that the scanner went away,
+// and the act keeps that its capture was interrupted.
+func TestAStopMidPageIsTheAgentStoppingNotTheDeviceGone(t *testing.T) {
+	h := newHarness(t)
+	tb := h.connect(auth.Identity{Perms: auth.View | auth.Capture, Comune: "F205", Operator: "anna.ufficiale"})
+	never := make(chan struct{})
+	h.drv.Script("fake:1", scannertest.Step{Data: scannertest.JPEG(600, 800)}, scannertest.Step{Block: never, CancelErr: scanner.ErrGone})
+	act := tb.open([3]string{"sposo", "Marco", "Bianchi"})
+	f := tb.call(map[string]any{"type": "capture.start", "act": act.ID, "device": "fake:1", "source": "feeder", "dpi": 300, "color": "gray"})
+	if f.Type != protocol.TypeCaptureStarted {
+		t.Fatalf("capture.start: %s", f.raw)
+	}
+	tb.until(protocol.TypePageReady)
+	done := make(chan error, 1)
+	go func() { done <- h.a.Shutdown(context.Background()) }()
+	failed := decode[protocol.CaptureFailed](t, tb.until(protocol.TypeCaptureFailed))
+	if failed.Error.Code != protocol.CodeShuttingDown || failed.Pages != 1 {
+		t.Errorf("capture ended with %s after %d pages, want shutting_down after 1", failed.Error.Code, failed.Pages)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	kept, err := h.st.Act(context.Background(), act.ID)
+	if err != nil || kept.Interrupted != protocol.CodeInterrupted {
+		t.Errorf("the act keeps %q about its capture (%v), want %s", kept.Interrupted, err, protocol.CodeInterrupted)
 	}
 }

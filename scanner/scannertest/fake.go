@@ -36,6 +36,10 @@ type Step struct {
 	Data  []byte
 	Err   error
 	Block <-chan struct{}
+	// CancelErr, if set, is what a step cancelled while blocked returns
+	// instead of the context's error: a device whose connection breaks
+	// when the job is abandoned says it is gone.
+	CancelErr error
 }
 
 // NewDriver returns a fake driver named name with no devices.
@@ -154,6 +158,9 @@ func (j *job) NextPage(ctx context.Context) (scanner.Page, error) {
 		select {
 		case <-s.Block:
 		case <-ctx.Done():
+			if s.CancelErr != nil {
+				return scanner.Page{}, scanner.Wrap("page", j.id, s.CancelErr)
+			}
 			return scanner.Page{}, scanner.Wrap("page", j.id, ctx.Err())
 		}
 	}
