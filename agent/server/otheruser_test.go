@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -60,13 +59,6 @@ func holdWebsockets(spec string) int {
 // Origin (a program can send any) and holds them: it meets its own caps,
 // and the owner's tab still connects.
 func TestAttackAnotherUsersSocketsDoNotStarveTheOwner(t *testing.T) {
-	setpriv := scannertest.Need(t, "setpriv")
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("this test plays another user through setpriv, which needs root")
-		}
-		t.Skip("needs root to play another user")
-	}
 	f := start(t, server.Options{ConnectionsPerOrigin: 8, ConnectionsPerUser: 8, MaxConnections: 32})
 	// The test binary, where another user may run it.
 	dir := t.TempDir()
@@ -87,7 +79,7 @@ func TestAttackAnotherUsersSocketsDoNotStarveTheOwner(t *testing.T) {
 	if err := os.WriteFile(bin, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin)
+	cmd := scannertest.AsOtherUser(t, bin)
 	cmd.Env = append(os.Environ(), holdEnv+"=ws://"+f.base+"/v1/ws "+f.origin()+" 20")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()

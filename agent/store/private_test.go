@@ -2,7 +2,6 @@ package store
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -10,19 +9,6 @@ import (
 	"github.com/autografo/autografo/agent/auth/attacklog"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
-
-// asOtherUser runs cat as nobody, the way another user of the
-// workstation would try to read the file.
-func asOtherUser(t *testing.T, path string) error {
-	t.Helper()
-	setpriv := scannertest.Need(t, "setpriv")
-	if os.Geteuid() != 0 {
-		// Not root: the test's own user is the owner; the check that
-		// matters is the mode, done by the caller.
-		return nil
-	}
-	return exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "cat", path).Run()
-}
 
 // The store's directory becomes 0700 and its database, WAL and shm 0600,
 // for a new store and for one left readable by an older version; another
@@ -56,7 +42,7 @@ func TestAttackOtherUserReadsTheStore(t *testing.T) {
 			if fi.Mode().Perm() != 0o600 {
 				t.Errorf("%s: %s has mode %v", when, name, fi.Mode().Perm())
 			}
-			if err := asOtherUser(t, p); err == nil && os.Geteuid() == 0 {
+			if err := scannertest.AsOtherUser(t, "cat", p).Run(); err == nil {
 				t.Errorf("%s: another user read %s", when, name)
 			}
 		}

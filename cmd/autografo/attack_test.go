@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/autografo/autografo/agent/auth/attacklog"
+	"github.com/autografo/autografo/scanner/scannertest"
 )
 
 // attackerPage is what a hostile site would run in the office's browser: it
@@ -131,13 +132,6 @@ func TestAttackBrowserDNSRebinding(t *testing.T) {
 // tab. (Before, the command line carried the token, and another user's
 // program redeemed it 7 ms after the browser started.)
 func TestAttackOtherUserReadsTheBrowsersCommandLine(t *testing.T) {
-	setpriv := need(t, "AUTOGRAFO_SETPRIV", "setpriv")
-	asOther := func(args ...string) ([]byte, error) {
-		if os.Geteuid() != 0 {
-			t.Fatal("this test plays another user through setpriv, which needs root (CI runs as root)")
-		}
-		return exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups"}, args...)...).CombinedOutput()
-	}
 	ag := startAgent(t)
 	// A browser that holds its command line open, as a real one does.
 	dir := t.TempDir()
@@ -161,7 +155,7 @@ func TestAttackOtherUserReadsTheBrowsersCommandLine(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { exec.Command("kill", pid).Run() })
-	cmdline, err := asOther("cat", "/proc/"+pid+"/cmdline")
+	cmdline, err := scannertest.AsOtherUser(t, "cat", "/proc/"+pid+"/cmdline").CombinedOutput()
 	if err != nil {
 		t.Fatalf("another user reading the browser's command line: %v\n%s", err, cmdline)
 	}
@@ -172,7 +166,7 @@ func TestAttackOtherUserReadsTheBrowsersCommandLine(t *testing.T) {
 		t.Fatalf("the browser's command line, as another user reads it: %q", args)
 	}
 	u, _ := url.Parse(launch)
-	content, readErr := asOther("cat", u.Path)
+	content, readErr := scannertest.AsOtherUser(t, "cat", u.Path).CombinedOutput()
 	if readErr == nil {
 		t.Fatalf("another user read the launch file: %s", content)
 	}

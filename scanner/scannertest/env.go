@@ -66,3 +66,16 @@ func Shared(t testing.TB, rel ...string) string {
 	NeedFiles(t, p)
 	return p
 }
+
+// AsOtherUser returns a command that runs name with args as another user of
+// the machine (nobody, through setpriv), for tests of what a second user of
+// the workstation can reach. Playing another user needs root, which CI has:
+// without it the test is reported unavailable, a failure in CI.
+func AsOtherUser(t testing.TB, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	setpriv := Need(t, "setpriv")
+	if os.Geteuid() != 0 {
+		Unavailable(t, "playing another user through setpriv needs root")
+	}
+	return exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", name}, args...)...)
+}
