@@ -322,6 +322,19 @@ func TestOfficerPageReloadMidCaptureFollowsTheCapture(t *testing.T) {
 	}
 }
 
+// pairByCode types a code from `autografo pair` into the page's pairing
+// panel, as the officer would.
+func pairByCode(t *testing.T, ctx context.Context, ag *agentProc) {
+	t.Helper()
+	m := codeLine.FindStringSubmatch(runCLI(t, ag, "pair"))
+	if m == nil {
+		t.Fatal("autografo pair printed no code")
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(`#pair-code`, m[1]), chromedp.Click(`#pair-submit`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // freePort is a loopback port free now: the agent restarted on it keeps
 // the tab's origin.
 func freePort(t *testing.T) string {
@@ -379,13 +392,7 @@ func TestOfficerPageSurvivesAnAgentRestart(t *testing.T) {
 	}
 	checkAccessible(t, ctx, "pairing")
 	stepShot(t, ctx, "abbinamento-dopo-un-riavvio")
-	m := codeLine.FindStringSubmatch(runCLI(t, ag, "pair"))
-	if m == nil {
-		t.Fatal("autografo pair printed no code")
-	}
-	if err := chromedp.Do(ctx, chromedp.SetValue(`#pair-code`, m[1]), chromedp.Click(`#pair-submit`)); err != nil {
-		t.Fatal(err)
-	}
+	pairByCode(t, ctx, ag)
 	waitFor(t, ctx, "the act after pairing", `document.querySelector("#connection").dataset.state === "open" &&
 		document.querySelector("#act-name").textContent === "Matrimonio: Marco Bianchi e Giulia Esposito" && document.querySelectorAll("#pages li img").length === 1`)
 
@@ -687,13 +694,7 @@ func TestOfficerPageAgentRestartMidCapture(t *testing.T) {
 	ag = startAgent(t, args...)
 	ag.StateDir = state
 	waitFor(t, ctx, "the pairing panel", `!document.querySelector("#pairing").hidden`)
-	m := codeLine.FindStringSubmatch(runCLI(t, ag, "pair"))
-	if m == nil {
-		t.Fatal("autografo pair printed no code")
-	}
-	if err := chromedp.Do(ctx, chromedp.SetValue(`#pair-code`, m[1]), chromedp.Click(`#pair-submit`)); err != nil {
-		t.Fatal(err)
-	}
+	pairByCode(t, ctx, ag)
 	waitFor(t, ctx, "the act after pairing", `document.querySelector("#connection").dataset.state === "open" &&
 		document.querySelector("#act-name").textContent === "Matrimonio: Marco Bianchi e Giulia Esposito" && document.querySelectorAll("#pages li img").length === `+strconv.Itoa(kept))
 	if state := eval[string](t, ctx, `document.querySelector("#act-state").dataset.state`); state == "capturing" {

@@ -48,7 +48,10 @@ try {
 }
 </script>`
 
-func TestBrowserActDraftingAppUsesTickets(t *testing.T) {
+// backendKey is an act-drafting backend's signing key, and the file of its
+// public half for --ticket-key.
+func backendKey(t *testing.T) (ed25519.PrivateKey, string) {
+	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +61,11 @@ func TestBrowserActDraftingAppUsesTickets(t *testing.T) {
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return priv, keyFile
+}
+
+func TestBrowserActDraftingAppUsesTickets(t *testing.T) {
+	priv, keyFile := backendKey(t)
 	var issued atomic.Int32
 	var agentURL string
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -107,15 +115,7 @@ func TestBrowserActDraftingAppUsesTickets(t *testing.T) {
 // A ticket copied in transit and presented again after the agent restarted,
 // within its life, is refused: the used tickets are kept in the store.
 func TestAttackTicketReplayAcrossARestart(t *testing.T) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKIXPublicKey(pub)
-	keyFile := filepath.Join(t.TempDir(), "side.pem")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	priv, keyFile := backendKey(t)
 	const origin = "https://side.comune.example"
 	now := time.Now()
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, auth.TicketClaims{
