@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -56,22 +55,27 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// writeRuntime writes the runtime file with mode 0600 in a 0700 directory,
-// atomically, so a reader never sees half of it.
+// writeRuntime writes the runtime file, private to its user.
 func writeRuntime(dir string, info runtimeInfo) (string, error) {
+	data, err := json.Marshal(info)
+	if err != nil {
+		return "", err
+	}
+	return writePrivate(dir, runtimeFile, data)
+}
+
+// writePrivate writes a file with mode 0600 in the 0700 directory dir,
+// atomically, so a reader never sees half of it, and returns its path.
+func writePrivate(dir, name string, data []byte) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("state directory: %w", err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return "", fmt.Errorf("state directory: %w", err)
 	}
-	data, err := json.Marshal(info)
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
-		return "", err
-	}
-	tmp, err := os.CreateTemp(dir, ".agent-*.json")
-	if err != nil {
-		return "", fmt.Errorf("runtime file: %w", err)
+		return "", fmt.Errorf("%s: %w", name, err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o600); err != nil {
@@ -85,7 +89,7 @@ func writeRuntime(dir string, info runtimeInfo) (string, error) {
 	if err := tmp.Close(); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, runtimeFile)
+	path := filepath.Join(dir, name)
 	return path, os.Rename(tmp.Name(), path)
 }
 
@@ -217,31 +221,15 @@ const launchPrefix = "open-"
 // with that URL: a command line is readable by every user of the machine
 // (/proc/PID/cmdline), the file only by its owner. Earlier launch files go.
 func writeLaunch(dir, pageURL string) (string, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return "", err
-	}
 	old, _ := filepath.Glob(filepath.Join(dir, launchPrefix+"*.html"))
 	for _, o := range old {
 		os.Remove(o)
 	}
-	var id [8]byte
-	_, _ = rand.Read(id[:])
-	path := filepath.Join(dir, launchPrefix+hex.EncodeToString(id[:])+".html")
 	page := `<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer">` +
 		`<meta http-equiv="refresh" content="0;url=` + html.EscapeString(pageURL) + `"><title>Autografo</title>` +
 		`<p>Apertura della pagina di Autografo…</p>` + "\n"
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	path, err := writePrivate(dir, launchPrefix+rand.Text()+".html", []byte(page))
 	if err != nil {
-		return "", err
-	}
-	if _, err := f.WriteString(page); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
 		return "", err
 	}
 	return (&url.URL{Scheme: "file", Path: path}).String(), nil
