@@ -142,26 +142,16 @@ func New(a *agent.Agent, ui fs.FS, opts Options) (*Server, error) {
 // Listen binds the loopback addresses. With port 0 the first address picks a
 // free port and the others take the same one.
 func (s *Server) Listen() error {
+	port, err := s.listenAll(s.opts.Port)
 	// With port 0 the system picks a port for the first address; another
 	// program may hold it on the second, so a few picks are tried.
-	tries := 1
-	if s.opts.Port == 0 {
-		tries = 5
-	}
-	var err error
-	for range tries {
-		var port int
-		if port, err = s.listenAll(s.opts.Port); err == nil {
-			s.port = port
-			break
-		}
-		if s.opts.Port != 0 || !errors.Is(err, syscall.EADDRINUSE) {
-			return err
-		}
+	for tries := 1; err != nil && s.opts.Port == 0 && errors.Is(err, syscall.EADDRINUSE) && tries < 5; tries++ {
+		port, err = s.listenAll(0)
 	}
 	if err != nil {
 		return err
 	}
+	s.port = port
 	s.origins = map[string]bool{}
 	for _, o := range s.PageOrigins() {
 		s.origins[o] = true
@@ -337,11 +327,11 @@ func (s *Server) checkOrigin(next http.Handler) http.Handler {
 	})
 }
 
-// adminAllowed admits the local command line's requests, and answers the
-// others: pages may not call the admin endpoints at all (any request that
-// carries an Origin is refused), programs need the 0600 runtime file's
-// secret.
-func (s *Server) adminAllowed(w http.ResponseWriter, r *http.Request) bool {
+// adminRequest admits the local command line's requests and decodes their
+// JSON body into req, and answers the others: pages may not call the admin
+// endpoints at all (any request that carries an Origin is refused),
+// programs need the 0600 runtime file's secret.
+func (s *Server) adminRequest(w http.ResponseWriter, r *http.Request, req any) bool {
 	if r.Header.Get("Origin") != "" || s.opts.Pairing == nil {
 		s.refused.warn("refused admin request", "origin", r.Header.Get("Origin"))
 		http.Error(w, "forbidden", http.StatusForbidden)
@@ -353,21 +343,26 @@ func (s *Server) adminAllowed(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return false
 	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(req); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return false
+	}
 	return true
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // adminSessions lists the sessions, paired and connected, and ends one
 // when asked ({"end": ID}): its connections close and a paired session's
 // token no longer resumes.
 func (s *Server) adminSessions(w http.ResponseWriter, r *http.Request) {
-	if !s.adminAllowed(w, r) {
-		return
-	}
 	var req struct {
 		End string `json:"end"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&req); err != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
+	if !s.adminRequest(w, r, &req) {
 		return
 	}
 	var resp struct {
@@ -397,8 +392,7 @@ func (s *Server) adminSessions(w http.ResponseWriter, r *http.Request) {
 		resp.Sessions = append(resp.Sessions, *row)
 	}
 	slices.SortFunc(resp.Sessions, func(a, b sessionRow) int { return a.Expires.Compare(b.Expires) })
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(resp)
+	writeJSON(w, resp)
 }
 
 // sessionRow is a session and how many connections it has now.
@@ -409,14 +403,10 @@ type sessionRow struct {
 
 // adminPair issues a pairing token or code to the local command line.
 func (s *Server) adminPair(w http.ResponseWriter, r *http.Request) {
-	if !s.adminAllowed(w, r) {
-		return
-	}
 	var req struct {
 		Kind string `json:"kind"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&req); err != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
+	if !s.adminRequest(w, r, &req) {
 		return
 	}
 	var resp struct {
@@ -436,8 +426,7 @@ func (s *Server) adminPair(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("pairing issued", "kind", req.Kind, "expires", resp.Expires)
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(resp)
+	writeJSON(w, resp)
 }
 
 // clientModule lets the allowed act-drafting apps import the JS client from
