@@ -38,8 +38,16 @@ func analysisOf(p store.Page) (pageAnalysis, bool) {
 // need not read and decode it again, which is most of the wait between the
 // last page and a ready act.
 type decodedPage struct {
-	page store.Page
-	gray *image.Gray
+	page    store.Page
+	gray    *image.Gray
+	release func() // gives its place back among maxDecodedPages
+}
+
+// done gives the page's place back; nil-safe, for pages read from the store.
+func (d *decodedPage) done() {
+	if d != nil {
+		d.release()
+	}
 }
 
 // maxDecodedPages bounds the decoded pages waiting for analysis: at 600
@@ -57,7 +65,7 @@ func (a *Agent) handOver(p store.Page, gray *image.Gray) *decodedPage {
 		a.decoded.Add(-1)
 		return nil
 	}
-	return &decodedPage{page: p, gray: gray}
+	return &decodedPage{page: p, gray: gray, release: func() { a.decoded.Add(-1) }}
 }
 
 // queueAnalysis runs the signature pipeline on a stored page in the
@@ -65,17 +73,13 @@ func (a *Agent) handOver(p store.Page, gray *image.Gray) *decodedPage {
 // when not nil, is that page with its pixels.
 func (a *Agent) queueAnalysis(actID, comune, captureID string, index int, who actor, decoded *decodedPage) {
 	err := a.background(func(ctx context.Context) {
-		if decoded != nil {
-			defer a.decoded.Add(-1)
-		}
+		defer decoded.done()
 		if a.analysePage(ctx, actID, comune, captureID, index, who, decoded) {
 			a.settle(ctx, actID, who)
 		}
 	})
 	if err != nil {
-		if decoded != nil {
-			a.decoded.Add(-1)
-		}
+		decoded.done()
 		a.log.Info("page analysis left for the next start", "act", actID, "page", index, "reason", err)
 	}
 }
