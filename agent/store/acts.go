@@ -56,11 +56,11 @@ func (s *Store) CreateAct(ctx context.Context, a Act, signers []Signer, by Actor
 			regTime = a.RegisterTime.UnixNano()
 		}
 		if _, err := tx.Exec(`INSERT INTO acts (id, kind, ref, signers, operator, comune, emergency, register, register_time, state, created, updated)
-			VALUES (?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Kind, a.Ref, a.Operator, a.Comune, a.Emergency, a.Register,
+			VALUES (?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Kind, s.sealText(a.Ref, "acts.ref", a.ID), a.Operator, a.Comune, a.Emergency, a.Register,
 			regTime, StateDraft, now.UnixNano(), now.UnixNano()); err != nil {
 			return err
 		}
-		if err := insertSigners(tx, a.ID, signers); err != nil {
+		if err := s.insertSigners(tx, a.ID, signers); err != nil {
 			return err
 		}
 		detail := map[string]any{"kind": a.Kind, "ref": a.Ref, "comune": a.Comune, "signers": len(signers), "to": StateDraft}
@@ -74,10 +74,12 @@ func (s *Store) CreateAct(ctx context.Context, a Act, signers []Signer, by Actor
 	})
 }
 
-func insertSigners(tx *sql.Tx, act string, signers []Signer) error {
+func (s *Store) insertSigners(tx *sql.Tx, act string, signers []Signer) error {
 	for i, sg := range signers {
+		seal := func(col, v string) string { return s.sealText(v, "signers."+col, act, sg.Role) }
 		if _, err := tx.Exec(`INSERT INTO signers (act, ord, role, nome, cognome, codice_fiscale, label) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			act, i+1, sg.Role, sg.Nome, sg.Cognome, sg.CodiceFiscale, sg.Label); err != nil {
+			act, i+1, sg.Role, seal("nome", sg.Nome), seal("cognome", sg.Cognome), seal("codice_fiscale", sg.CodiceFiscale),
+			seal("label", sg.Label)); err != nil {
 			return fmt.Errorf("signer %s: %w", sg.Role, err)
 		}
 	}
@@ -110,7 +112,7 @@ func (s *Store) Transition(ctx context.Context, act string, to State, by Actor, 
 			return err
 		}
 		var err error
-		out, err = actIn(tx, act)
+		out, err = s.actIn(tx, act)
 		return err
 	})
 	return out, err
@@ -120,7 +122,7 @@ func (s *Store) Transition(ctx context.Context, act string, to State, by Actor, 
 // act as it was before.
 func (s *Store) transition(tx *sql.Tx, act string, to State, by Actor, why string, detail map[string]any,
 	also func(tx *sql.Tx, a Act) (map[string]any, error)) (Act, error) {
-	a, err := actIn(tx, act)
+	a, err := s.actIn(tx, act)
 	if err != nil {
 		return a, err
 	}
@@ -160,7 +162,7 @@ const actColumns = `a.id, a.kind, a.ref, a.signers, a.operator, a.comune, a.emer
 
 type rowScanner interface{ Scan(dest ...any) error }
 
-func scanAct(r rowScanner) (Act, error) {
+func (s *Store) scanAct(r rowScanner) (Act, error) {
 	var a Act
 	var signers string
 	var created, updated, regTime, confirmed int64
@@ -176,13 +178,15 @@ func scanAct(r rowScanner) (Act, error) {
 	}
 	a.Signers = json.RawMessage(signers)
 	a.Created, a.Updated = time.Unix(0, created), time.Unix(0, updated)
-	return a, nil
+	var err error
+	a.Ref, err = s.openText(a.Ref, "acts.ref", a.ID)
+	return a, err
 }
 
-func actIn(q interface {
+func (s *Store) actIn(q interface {
 	QueryRow(string, ...any) *sql.Row
 }, id string) (Act, error) {
-	a, err := scanAct(q.QueryRow(`SELECT `+actColumns+` FROM acts a WHERE a.id = ?`, id))
+	a, err := s.scanAct(q.QueryRow(`SELECT `+actColumns+` FROM acts a WHERE a.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("%w: act %s", ErrNotFound, id)
 	}
@@ -191,7 +195,7 @@ func actIn(q interface {
 
 // Act returns one act with its page count.
 func (s *Store) Act(ctx context.Context, id string) (Act, error) {
-	a, err := scanAct(s.db.QueryRowContext(ctx, `SELECT `+actColumns+` FROM acts a WHERE a.id = ?`, id))
+	a, err := s.scanAct(s.db.QueryRowContext(ctx, `SELECT `+actColumns+` FROM acts a WHERE a.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("%w: act %s", ErrNotFound, id)
 	}
@@ -228,7 +232,7 @@ func (s *Store) queryActs(ctx context.Context, where string, args ...any) ([]Act
 	defer rows.Close()
 	var out []Act
 	for rows.Next() {
-		a, err := scanAct(rows)
+		a, err := s.scanAct(rows)
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
@@ -252,6 +256,12 @@ func (s *Store) Signers(ctx context.Context, act string) ([]Signer, error) {
 			&sg.Override, &sg.OverrideReason, &sg.DecidedBy); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
+		for col, v := range map[string]*string{"nome": &sg.Nome, "cognome": &sg.Cognome, "codice_fiscale": &sg.CodiceFiscale,
+			"label": &sg.Label, "unable_reason": &sg.UnableReason, "override_reason": &sg.OverrideReason} {
+			if *v, err = s.openText(*v, "signers."+col, act, sg.Role); err != nil {
+				return nil, err
+			}
+		}
 		out = append(out, sg)
 	}
 	return out, rows.Err()
@@ -259,7 +269,7 @@ func (s *Store) Signers(ctx context.Context, act string) ([]Signer, error) {
 
 const pageColumns = `idx, media_type, width, height, dpi, size, sha256, created, boxes, analysed, analysis, position, turn, removed, replaces, ord`
 
-func scanPage(r rowScanner, act string, extra ...any) (Page, error) {
+func (s *Store) scanPage(r rowScanner, act string, extra ...any) (Page, error) {
 	p := Page{Act: act}
 	var created int64
 	var boxes, analysis string
@@ -269,6 +279,13 @@ func scanPage(r rowScanner, act string, extra ...any) (Page, error) {
 		return p, err
 	}
 	p.Created = time.Unix(0, created)
+	var err error
+	if boxes, err = s.openText(boxes, "pages.boxes", act, p.Index); err != nil {
+		return p, err
+	}
+	if analysis, err = s.openText(analysis, "pages.analysis", act, p.Index); err != nil {
+		return p, err
+	}
 	if boxes != "" {
 		p.Boxes = json.RawMessage(boxes)
 	}
@@ -280,7 +297,7 @@ func scanPage(r rowScanner, act string, extra ...any) (Page, error) {
 
 // Pages lists an act's pages in capture order.
 func (s *Store) Pages(ctx context.Context, act string) ([]Page, error) {
-	pages, err := pagesIn(ctx, s.db, act)
+	pages, err := s.pagesIn(ctx, s.db, act)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -288,7 +305,7 @@ func (s *Store) Pages(ctx context.Context, act string) ([]Page, error) {
 }
 
 // pagesIn lists an act's pages in capture order, in a transaction or not.
-func pagesIn(ctx context.Context, q interface {
+func (s *Store) pagesIn(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, act string) ([]Page, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+pageColumns+` FROM pages WHERE act = ? ORDER BY idx`, act)
@@ -298,7 +315,7 @@ func pagesIn(ctx context.Context, q interface {
 	defer rows.Close()
 	var out []Page
 	for rows.Next() {
-		p, err := scanPage(rows, act)
+		p, err := s.scanPage(rows, act)
 		if err != nil {
 			return nil, err
 		}
@@ -321,7 +338,7 @@ func (s *Store) AddPage(ctx context.Context, p Page, data []byte, by Actor) (Pag
 	p.Created = s.now()
 	p.Turn = -1
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		a, err := actIn(tx, p.Act)
+		a, err := s.actIn(tx, p.Act)
 		if err != nil {
 			return err
 		}
@@ -348,7 +365,7 @@ func (s *Store) AddPage(ctx context.Context, p Page, data []byte, by Actor) (Pag
 		nonce, box := s.seal(data, pageAAD(p.Act, p.Index, p.SHA256))
 		if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created, boxes, replaces, ord)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act, p.Index, p.MediaType, p.Width, p.Height, p.DPI, p.Size,
-			p.SHA256, nonce, box, p.Created.UnixNano(), string(p.Boxes), p.Replaces, p.Ord); err != nil {
+			p.SHA256, nonce, box, p.Created.UnixNano(), s.sealText(string(p.Boxes), "pages.boxes", p.Act, p.Index), p.Replaces, p.Ord); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`UPDATE acts SET updated = ? WHERE id = ?`, p.Created.UnixNano(), p.Act); err != nil {
@@ -381,7 +398,7 @@ func (s *Store) ArrangePage(ctx context.Context, act string, c PageChange, order
 	defer s.mu.Unlock()
 	var out Act
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		a, err := actIn(tx, act)
+		a, err := s.actIn(tx, act)
 		if err != nil {
 			return err
 		}
@@ -390,7 +407,7 @@ func (s *Store) ArrangePage(ctx context.Context, act string, c PageChange, order
 		default:
 			return &TransitionError{Act: act, From: a.State, To: StateChecked}
 		}
-		pages, err := pagesIn(ctx, tx, act)
+		pages, err := s.pagesIn(ctx, tx, act)
 		if err != nil {
 			return err
 		}
@@ -427,7 +444,7 @@ func (s *Store) ArrangePage(ctx context.Context, act string, c PageChange, order
 		if err := s.journal(tx, s.now(), by, act, event, detail); err != nil {
 			return err
 		}
-		out, err = actIn(tx, act)
+		out, err = s.actIn(tx, act)
 		return err
 	})
 	return out, err
@@ -475,7 +492,8 @@ func (s *Store) PutAnalysis(ctx context.Context, act string, page int, analysis 
 	defer s.mu.Unlock()
 	now := s.now()
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE pages SET analysed = 1, analysis = ? WHERE act = ? AND idx = ?`, string(analysis), act, page)
+		res, err := tx.Exec(`UPDATE pages SET analysed = 1, analysis = ? WHERE act = ? AND idx = ?`,
+			s.sealText(string(analysis), "pages.analysis", act, page), act, page)
 		if err != nil {
 			return err
 		}
@@ -552,7 +570,7 @@ func (s *Store) MakeReady(ctx context.Context, d Document, data []byte, why stri
 // ready act is checked again (its document is built anew). Only acts
 // whose record is still open to change get here.
 func (s *Store) recordChanged(tx *sql.Tx, act string, by Actor, why string) error {
-	a, err := actIn(tx, act)
+	a, err := s.actIn(tx, act)
 	if err != nil {
 		return err
 	}
@@ -571,7 +589,8 @@ func (s *Store) recordChanged(tx *sql.Tx, act string, by Actor, why string) erro
 // again.
 func (s *Store) MarkUnable(ctx context.Context, act, role, reason string, by Actor) (Act, error) {
 	return s.changeSigner(ctx, act, role, by, "signer.unable", map[string]any{"role": role, "reason": reason}, nil,
-		`UPDATE signers SET unable = 1, unable_reason = ?, decided_by = ? WHERE act = ? AND role = ?`, reason, by.Operator, act, role)
+		`UPDATE signers SET unable = 1, unable_reason = ?, decided_by = ? WHERE act = ? AND role = ?`,
+		s.sealText(reason, "signers.unable_reason", act, role), by.Operator, act, role)
 }
 
 // Override records the officer's confirmation of a signature that the
@@ -580,7 +599,8 @@ func (s *Store) MarkUnable(ctx context.Context, act, role, reason string, by Act
 func (s *Store) Override(ctx context.Context, act, role, reason string, by Actor) (Act, error) {
 	return s.changeSigner(ctx, act, role, by, "signature.override", map[string]any{"role": role, "reason": reason},
 		[]State{StateChecked, StateReady},
-		`UPDATE signers SET override = 1, override_reason = ?, decided_by = ? WHERE act = ? AND role = ?`, reason, by.Operator, act, role)
+		`UPDATE signers SET override = 1, override_reason = ?, decided_by = ? WHERE act = ? AND role = ?`,
+		s.sealText(reason, "signers.override_reason", act, role), by.Operator, act, role)
 }
 
 func (s *Store) changeSigner(ctx context.Context, act, role string, by Actor, event string, detail map[string]any, only []State,
@@ -590,7 +610,7 @@ func (s *Store) changeSigner(ctx context.Context, act, role string, by Actor, ev
 	var out Act
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if only != nil {
-			a, err := actIn(tx, act)
+			a, err := s.actIn(tx, act)
 			if err != nil {
 				return err
 			}
@@ -611,7 +631,7 @@ func (s *Store) changeSigner(ctx context.Context, act, role string, by Actor, ev
 		if err := s.journal(tx, s.now(), by, act, event, detail); err != nil {
 			return err
 		}
-		out, err = actIn(tx, act)
+		out, err = s.actIn(tx, act)
 		return err
 	})
 	return out, err
@@ -640,7 +660,7 @@ func (s *Store) TurnPage(ctx context.Context, act string, page, turn int, by Act
 		if err := s.journal(tx, s.now(), by, act, "page.turn", map[string]any{"page": page, "turn": turn}); err != nil {
 			return err
 		}
-		out, err = actIn(tx, act)
+		out, err = s.actIn(tx, act)
 		return err
 	})
 	return out, err
@@ -817,7 +837,7 @@ func (s *Store) ReplaceReadyDocument(ctx context.Context, d Document, data []byt
 	sum := sha256.Sum256(data)
 	d.SHA256, d.Size = hex.EncodeToString(sum[:]), int64(len(data))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		a, err := actIn(tx, d.Act)
+		a, err := s.actIn(tx, d.Act)
 		if err != nil {
 			return err
 		}

@@ -281,7 +281,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, passphrase string, trus
 			regTime = p.Act.RegisterTime.UnixNano()
 		}
 		if _, err := tx.Exec(`INSERT INTO acts (id, kind, ref, signers, operator, comune, emergency, register, register_time, state, printed, created, updated)
-			VALUES (?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act.ID, p.Act.Kind, p.Act.Ref, p.Act.Operator, p.Act.Comune,
+			VALUES (?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act.ID, p.Act.Kind, s.sealText(p.Act.Ref, "acts.ref", p.Act.ID), p.Act.Operator, p.Act.Comune,
 			p.Act.Emergency, p.Act.Register, regTime, state, len(p.Act.Printed) > 0, p.Act.Created.UnixNano(), now.UnixNano()); err != nil {
 			return err
 		}
@@ -290,7 +290,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, passphrase string, trus
 			// office's officer decides again here.
 			p.Act.SignerRows[i].Unable, p.Act.SignerRows[i].Override = false, false
 		}
-		if err := insertSigners(tx, p.Act.ID, p.Act.SignerRows); err != nil {
+		if err := s.insertSigners(tx, p.Act.ID, p.Act.SignerRows); err != nil {
 			return err
 		}
 		if len(p.Act.Printed) > 0 {
@@ -302,7 +302,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, passphrase string, trus
 			nonce, box := s.seal(pg.Data, pageAAD(p.Act.ID, pg.Index, pg.SHA256))
 			if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created, boxes)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act.ID, pg.Index, pg.MediaType, pg.Width, pg.Height, pg.DPI,
-				len(pg.Data), pg.SHA256, nonce, box, now.UnixNano(), string(pg.Boxes)); err != nil {
+				len(pg.Data), pg.SHA256, nonce, box, now.UnixNano(), s.sealText(string(pg.Boxes), "pages.boxes", p.Act.ID, pg.Index)); err != nil {
 				return err
 			}
 		}

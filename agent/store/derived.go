@@ -104,7 +104,8 @@ func (s *Store) putDocument(tx *sql.Tx, d Document, data []byte) error {
 	d.SHA256, d.Size = hex.EncodeToString(sum[:]), int64(len(data))
 	nonce, box := s.seal(data, derivedAAD("document", d.Act, d.Name, d.SHA256))
 	_, err := tx.Exec(`INSERT OR REPLACE INTO documents (act, name, media_type, size, sha256, nonce, data, created, info)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.Act, d.Name, d.MediaType, d.Size, d.SHA256, nonce, box, s.now().UnixNano(), string(d.Info))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.Act, d.Name, d.MediaType, d.Size, d.SHA256, nonce, box, s.now().UnixNano(),
+		s.sealText(string(d.Info), "documents.info", d.Act, d.Name))
 	return err
 }
 
@@ -115,14 +116,17 @@ func (s *Store) DocumentData(ctx context.Context, act, name string) (Document, [
 	var info string
 	err := s.db.QueryRowContext(ctx, `SELECT media_type, size, sha256, nonce, data, info FROM documents WHERE act = ? AND name = ?`,
 		act, name).Scan(&d.MediaType, &d.Size, &d.SHA256, &nonce, &box, &info)
-	if info != "" {
-		d.Info = json.RawMessage(info)
-	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, nil, fmt.Errorf("%w: document %s of %s", ErrNotFound, name, act)
 	}
 	if err != nil {
 		return d, nil, fmt.Errorf("store: %w", err)
+	}
+	if info, err = s.openText(info, "documents.info", act, name); err != nil {
+		return d, nil, err
+	}
+	if info != "" {
+		d.Info = json.RawMessage(info)
 	}
 	data, err := s.open(nonce, box, derivedAAD("document", act, name, d.SHA256), d.SHA256)
 	return d, data, err
@@ -150,6 +154,9 @@ func (s *Store) DocumentMeta(ctx context.Context, act, name string) (Document, e
 	}
 	if err != nil {
 		return d, fmt.Errorf("store: %w", err)
+	}
+	if info, err = s.openText(info, "documents.info", act, name); err != nil {
+		return d, err
 	}
 	if info != "" {
 		d.Info = json.RawMessage(info)

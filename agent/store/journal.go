@@ -53,8 +53,10 @@ func (s *Store) appendJournal(tx *sql.Tx, at time.Time, operator, act, event str
 	}
 	seq++
 	hash := entryHash(prev, seq, at.UnixNano(), operator, act, event, string(d))
+	// The hash covers the detail as written, not as sealed: the chain
+	// holds across a key rotation, which seals every detail again.
 	_, err = tx.Exec(`INSERT INTO journal (seq, at, operator, act, event, detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		seq, at.UnixNano(), operator, act, event, string(d), prev, hash)
+		seq, at.UnixNano(), operator, act, event, s.sealText(string(d), "journal.detail", seq), prev, hash)
 	return err
 }
 
@@ -72,6 +74,10 @@ func (s *Store) Journal(ctx context.Context) ([]Entry, error) {
 		var detail string
 		if err := rows.Scan(&e.Seq, &at, &e.Operator, &e.Act, &e.Event, &detail, &e.Prev, &e.Hash); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
+		}
+		if detail, err = s.openText(detail, "journal.detail", e.Seq); err != nil {
+			// Edited behind the agent's back: the line no longer holds.
+			return nil, fmt.Errorf("%w at line %d (%s of act %s): %w", ErrJournalBroken, e.Seq, e.Event, e.Act, err)
 		}
 		e.At, e.Detail = time.Unix(0, at), json.RawMessage(detail)
 		out = append(out, e)

@@ -255,7 +255,7 @@ func Open(path string, key []byte) (*Store, error) {
 	if err := private(path); err != nil {
 		return nil, err
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -270,14 +270,18 @@ func Open(path string, key []byte) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.sealPlainText(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 // private makes the store's directory 0700 and its database files 0600
 // before the database opens, also for a store made by an older Autografo
-// or restored by hand: signer names and references sit in plaintext
-// columns, and in the WAL, where another user of the workstation could read
-// them. SQLite gives the -wal and -shm files the database file's mode, so a
+// or restored by hand: what is not sealed (states, times, page sizes,
+// operators) is still nobody else's business, and a store made before
+// text was sealed keeps names in plaintext until it is opened once. SQLite gives the -wal and -shm files the database file's mode, so a
 // new database is created 0600 first.
 func private(path string) error {
 	dir := filepath.Dir(path)
@@ -378,7 +382,7 @@ func pageAAD(act string, idx int, sum string) []byte {
 // Page returns a page and its bytes, decrypted and checked against its hash.
 func (s *Store) Page(ctx context.Context, act string, idx int) (Page, []byte, error) {
 	var nonce, box []byte
-	p, err := scanPage(s.db.QueryRowContext(ctx, `SELECT `+pageColumns+`, nonce, data FROM pages WHERE act = ? AND idx = ?`, act, idx),
+	p, err := s.scanPage(s.db.QueryRowContext(ctx, `SELECT `+pageColumns+`, nonce, data FROM pages WHERE act = ? AND idx = ?`, act, idx),
 		act, &nonce, &box)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, nil, fmt.Errorf("%w: page %d of %s", ErrNotFound, idx, act)
@@ -448,13 +452,19 @@ func (s *Store) RotateKey(ctx context.Context, newKey []byte, operator string) (
 				pages = n
 			}
 		}
+
 		nonce := make([]byte, next.NonceSize())
 		_, _ = rand.Read(nonce)
 		if _, err := tx.Exec(`UPDATE meta SET v = ? WHERE k = 'key_check'`,
 			append(nonce, next.Seal(nil, nonce, []byte(keyCheckPlain), []byte("key_check"))...)); err != nil {
 			return err
 		}
-		return s.appendJournal(tx, s.now(), operator, "", "key.rotate", map[string]any{"pages": pages})
+		if err := s.appendJournal(tx, s.now(), operator, "", "key.rotate", map[string]any{"pages": pages}); err != nil {
+			return err
+		}
+		// Last, so that the rotation's own journal line is sealed again too.
+		_, err := s.resealText(tx, s.aead, next)
+		return err
 	})
 	if err == nil {
 		s.aead = next

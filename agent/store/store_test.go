@@ -392,6 +392,7 @@ func TestMigrationFromVersion1(t *testing.T) {
 		`ALTER TABLE pages DROP COLUMN removed`, `ALTER TABLE pages DROP COLUMN replaces`, `ALTER TABLE pages DROP COLUMN ord`,
 		`ALTER TABLE acts DROP COLUMN interrupted`,
 		`DROP TABLE used_tickets`,
+		`DELETE FROM meta WHERE k = 'text_sealed'`,
 		`UPDATE acts SET state = 'announced', signers = '[{"role":"dichiarante","name":"Maria Grazia De Luca"}]'`,
 		`UPDATE schema_version SET v = 1`} {
 		if _, err := s.db.Exec(q); err != nil {
@@ -420,5 +421,13 @@ func TestMigrationFromVersion1(t *testing.T) {
 	sg, _ := s.Signers(t.Context(), "act-old")
 	if a.State != StateCaptured || len(sg) != 1 || sg[0].Role != "dichiarante" || sg[0].Nome != "" || sg[0].Cognome != "Maria Grazia De Luca" {
 		t.Fatalf("after migration: act %+v, signers %+v", a, sg)
+	}
+	// The name the old store kept in plaintext is sealed now, and gone
+	// from the files.
+	s.Close()
+	for _, f := range storeFiles(t, dir) {
+		if bytes.Contains(f.data, []byte("Grazia De Luca")) {
+			t.Errorf("%s still holds the signer's name in plaintext after the migration", f.name)
+		}
 	}
 }
