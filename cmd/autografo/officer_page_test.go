@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -496,6 +497,69 @@ func TestOfficerPagePrintSignScan(t *testing.T) {
 	if got := currentStep(t, ctx); got != "Verifica" {
 		t.Errorf("step after the capture %q, want Verifica", got)
 	}
+}
+
+// A capture of printed sheets shows how far the act is, beside how far
+// its page is: «Pagina 2 di 3» and a bar for the act that fills sheet by
+// sheet. What the page showed is recorded as it changes, so that a fast
+// capture is seen whole.
+func TestOfficerPageShowsTheActsProgress(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-page-time", "300ms")
+	openPage(t, ctx, ag.URL)
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx,
+		chromedp.SetUploadFiles(`#preview`, []string{weddingPreview(t)}),
+		chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`)); err != nil {
+		t.Fatalf("printing the preview: %v\n%s", err, ag.logs)
+	}
+	eval[bool](t, ctx, `(() => {
+		const seen = window.actProgress = { shown: 0, max: 0, values: [], statuses: new Set() };
+		const bar = document.querySelector("#act-progress"), status = document.querySelector("#status");
+		const look = () => {
+			if (!bar.hidden) { seen.shown++; seen.max = bar.max; seen.values.push(bar.value); }
+			seen.statuses.add(status.textContent);
+		};
+		new MutationObserver(look).observe(bar, { attributes: true });
+		new MutationObserver(look).observe(status, { childList: true, characterData: true, subtree: true });
+		return true;
+	})()`)
+	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx)
+	type seen struct {
+		Shown    int
+		Max      float64
+		Values   []float64
+		Statuses []string
+	}
+	got := eval[seen](t, ctx, `({ shown: actProgress.shown, max: actProgress.max, values: actProgress.values, statuses: [...actProgress.statuses] })`)
+	if got.Shown == 0 || got.Max != 3 {
+		t.Fatalf("the act's bar was shown %d times, out of %v: want it out of the 3 printed sheets", got.Shown, got.Max)
+	}
+	if last := got.Values[len(got.Values)-1]; last < 2 {
+		t.Errorf("the act's bar reached %v of 3 during the capture", last)
+	}
+	for i := 1; i < len(got.Values); i++ {
+		if got.Values[i] < got.Values[i-1] {
+			t.Errorf("the act's bar went back: %v", got.Values)
+			break
+		}
+	}
+	var of3 []string
+	for _, s := range got.Statuses {
+		if strings.HasPrefix(s, "Pagina ") && strings.Contains(s, " di 3") {
+			of3 = append(of3, s)
+		}
+	}
+	if !slices.ContainsFunc(of3, func(s string) bool { return strings.HasPrefix(s, "Pagina 3 di 3") }) {
+		t.Errorf("statuses during the capture %q: none says «Pagina 3 di 3»", got.Statuses)
+	}
+	if !eval[bool](t, ctx, `document.querySelector("#act-progress").hidden`) {
+		t.Error("the act's bar stays after the capture")
+	}
+	checkAccessible(t, ctx, "after the act's progress")
 }
 
 // weddingPreview is a three-page act as ANSC's preview would print it:

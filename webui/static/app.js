@@ -28,12 +28,11 @@ const ACT_KEY = "autografo.act"; // the act this tab shows, across reloads
 const DELIVERY_KEY = "autografo.delivery."; // + act id: the holder's token
 
 // Signers each kind of act asks for, in order, and those it may add.
+const DECLARED = { roles: ["dichiarante", "ufficiale"], extra: ["testimone1", "testimone2", "interprete"] };
 const KINDS = {
   matrimonio: { roles: ["sposo", "sposa", "testimone1", "testimone2", "ufficiale"], extra: ["interprete", "interprete2"] },
   unione_civile: { roles: ["parte1", "parte2", "testimone1", "testimone2", "ufficiale"], extra: ["interprete", "interprete2"] },
-  nascita: { roles: ["dichiarante", "ufficiale"], extra: ["testimone1", "testimone2", "interprete"] },
-  morte: { roles: ["dichiarante", "ufficiale"], extra: ["testimone1", "testimone2", "interprete"] },
-  cittadinanza: { roles: ["dichiarante", "ufficiale"], extra: ["testimone1", "testimone2", "interprete"] },
+  nascita: DECLARED, morte: DECLARED, cittadinanza: DECLARED,
   carta_identita: { roles: ["titolare", "ufficiale"], extra: ["interprete"] },
   altro: { roles: ["dichiarante", "ufficiale"], extra: ["testimone1", "testimone2", "testimone3", "testimone4", "interprete"] },
 };
@@ -279,6 +278,9 @@ async function acquire(replace = 0) {
     // A retry after a jam or a stop carries on the same sheets; a new
     // capture after a complete one may be the same sheets again.
     view.resumes = ["failed", "stopped"].includes(view.outcome?.state);
+    // Sheets expected, when known: the ones just printed, those not back, or the retake.
+    const sheets = act.pages ? (act.missingSheets || []).length : view.sheet?.act === act.id ? view.sheet.pages : 0;
+    const expect = replace ? 1 : sheets;
     const started = await client.request("capture.start", {
       act: act.id, device: $("#device").value, source: $("#source").value,
       dpi: Number($("#dpi").value), color: $("#color").value, ...(replace ? { replace } : {}),
@@ -286,6 +288,7 @@ async function acquire(replace = 0) {
     // act.changed came first: a capture already ended stays ended.
     if (isCurrent(act.id) && view.act.capture === started.capture) {
       view.capture ||= { id: started.capture, page: 0, phase: "scanning" };
+      view.expect = expect;
       view.outcome = null;
       view.jammed = false;
     }
@@ -316,7 +319,7 @@ async function printSheets() {
 
 function endCapture(msg, text, state) {
   if (!isCurrent(msg.act)) return;
-  view.capture = null;
+  view.capture = view.expect = null;
   view.outcome = { text, state };
   render();
   refreshPending();
@@ -654,19 +657,25 @@ function renderScan() {
   const status = $("#status");
   const bar = $("#progress");
   bar.hidden = !capturing;
+  const all = $("#act-progress");
+  all.hidden = !capturing || !view.expect;
   if (!open) {
     status.textContent = view.conn === "pairing" ? "Pagina non collegata ad Autografo." : "Autografo non raggiungibile: nuovo tentativo automatico…";
     status.dataset.state = "offline";
   } else if (capturing) {
     const c = view.capture || {};
-    if (c.phase === "receiving" && c.total > 0) {
+    const page = `Pagina ${c.page}${view.expect ? " di " + view.expect : ""}`;
+    const part = c.phase === "receiving" && c.total > 0 ? c.bytes / c.total : 0;
+    all.max = view.expect || 1;
+    all.value = Math.min(all.max, Math.max(0, (c.page || 1) - 1) + part);
+    if (part) {
       bar.max = c.total;
       bar.value = c.bytes;
-      status.textContent = `Pagina ${c.page}: ricezione ${Math.round((100 * c.bytes) / c.total)}%`;
+      status.textContent = `${page}: ricezione ${Math.round(100 * part)}%`;
       status.dataset.state = "receiving";
     } else {
       bar.removeAttribute("value");
-      status.textContent = c.page ? `Pagina ${c.page}: scansione in corso…` : "Acquisizione in corso…";
+      status.textContent = c.page ? `${page}: scansione in corso…` : "Acquisizione in corso…";
       status.dataset.state = "scanning";
     }
   } else if (view.outcome) {

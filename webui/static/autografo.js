@@ -1,14 +1,7 @@
 // Autografo's client module: the browser side of its protocol (version 2),
-// no dependencies. Types: autografo.d.ts; a guide: docs/CLIENT.md.
-//
-//   import { AutografoClient } from "http://127.0.0.1:8733/autografo.js";
-//   const ag = new AutografoClient("ws://127.0.0.1:8733/v1/ws", { credentials: async () => ({ ticket }) });
-//   ag.addEventListener("act.changed", (e) => show(e.detail.act));
-//   await ag.connect();
-//
-// Text frames are JSON; images and documents arrive as binary frames, each
-// announced by the text message before it. The client joins the two: the
-// message's detail.data (or detail.signatures[i].data) is a Blob.
+// no dependencies. The API: autografo.d.ts; a guide: docs/CLIENT.md.
+// Images and documents arrive as binary frames, each announced by the text
+// message before it; the client joins the two (detail.data is a Blob).
 
 export const PROTOCOL_VERSION = 2;
 // The codes of a refused hello: credentials wrong, or codes locked a while.
@@ -69,9 +62,7 @@ export class AutografoClient extends EventTarget {
       };
       ws.onmessage = (ev) => this.#onMessage(ev.data);
       ws.onclose = (ev) => {
-        for (const [, p] of this.pending) p.reject(new AutografoError("disconnected", "Collegamento con Autografo interrotto."));
-        this.pending.clear();
-        this.blobWaiters.clear();
+        this.#dropPending();
         this.dispatchEvent(new CustomEvent("close", { detail: { code: ev.code, reason: ev.reason } }));
         if (!opened) reject(new AutografoError("unreachable", "Autografo non risponde: verificare che sia avviato."));
         if (this.reconnect && !this.closedByUser && !this.refused) {
@@ -97,9 +88,7 @@ export class AutografoClient extends EventTarget {
       this.closedByUser = true; // its close must not schedule another attempt
       old.onclose = null;
       old.close();
-      for (const [, p] of this.pending) p.reject(new AutografoError("disconnected", "Collegamento con Autografo interrotto."));
-      this.pending.clear();
-      this.blobWaiters.clear();
+      this.#dropPending();
     }
     this.backoff = 500;
     return this.connect().catch(() => {});
@@ -117,6 +106,12 @@ export class AutografoClient extends EventTarget {
       this.pending.set(id, { resolve, reject });
       this.ws.send(JSON.stringify({ ...body, type, id }));
     });
+  }
+
+  #dropPending() {
+    for (const [, p] of this.pending) p.reject(new AutografoError("disconnected", "Collegamento con Autografo interrotto."));
+    this.pending.clear();
+    this.blobWaiters.clear();
   }
 
   #onMessage(data) {
