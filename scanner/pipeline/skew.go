@@ -410,7 +410,7 @@ func ascenderSide(prof []float64) int {
 	}
 	floor := peak * 0.04
 	var above, below float64
-	lines := 0
+	lines, ups, downs := 0, 0, 0
 	for i := 0; i < len(prof); {
 		if prof[i] <= floor {
 			i++
@@ -432,11 +432,19 @@ func ascenderSide(prof []float64) int {
 			for prof[c2] < top/2 {
 				c2--
 			}
+			la, lb := 0.0, 0.0
 			for k := i; k < c1; k++ {
-				above += prof[k]
+				la += prof[k]
 			}
 			for k := c2 + 1; k < j; k++ {
-				below += prof[k]
+				lb += prof[k]
+			}
+			above, below = above+la, below+lb
+			switch {
+			case la > lineVote*lb:
+				ups++
+			case lb > lineVote*la:
+				downs++
 			}
 		}
 		i = j
@@ -445,12 +453,20 @@ func ascenderSide(prof []float64) int {
 	// ascenders and descenders together: on the tuning set photos read
 	// 1.0 to 1.8 right way up, and one read 1.43 upside down. Below 1.5
 	// the officer turns the page.
+	// The lines vote too, each by its own ink: a few heavy lines (a
+	// shadow, a block of signatures) can outweigh the rest in the sums,
+	// and did on photos, which read upside down by the sums while most
+	// of their lines read upright. The sums and the votes must agree.
 	switch {
 	case lines < 5: // a fragment: too few lines to tell
-	case above > below*upDownRatio:
+	case above > below*upDownRatio && ups > downs:
 		return 1
-	case below > above*upDownRatio:
+	case below > above*upDownRatio && downs > ups:
 		return -1
 	}
 	return 0
 }
+
+// lineVote is how much more ink one side of a line must have than the
+// other for the line to vote.
+const lineVote = 1.2

@@ -1413,6 +1413,9 @@ func (v *boxView) initials(own []*comp) bool {
 	if v.blockLetters(letters) {
 		return true
 	}
+	if v.fullStops(letters, dots) >= 2 {
+		return true
+	}
 	if len(letters) == 0 || len(letters) > 3 {
 		return false
 	}
@@ -1439,6 +1442,195 @@ func (v *boxView) initials(own []*comp) bool {
 		}
 	}
 	return low >= 2
+}
+
+// fullStops counts the dots that stand as full stops do: in the lower
+// part of the writing (an i's dot and accents sit high) and just after a
+// letter. Two of them mark
+// initials even when the letters are not known as letters (broken up by
+// a fax, or run into a label): a name is written without them.
+func (v *boxView) fullStops(letters, dots []*comp) int {
+	if len(letters) == 0 {
+		return 0
+	}
+	var all image.Rectangle
+	for _, l := range letters {
+		all = all.Union(l.bounds)
+	}
+	if float64(all.Dx()) > 35*v.pxmm {
+		return 0
+	}
+	var stops []image.Rectangle
+	for _, d := range dots {
+		b := d.bounds
+		if b.Min.Y < all.Min.Y+int(0.4*float64(all.Dy())) || b.Max.Y > all.Max.Y+int(1.5*v.pxmm) {
+			continue // high up: an i's dot, an accent
+		}
+		// Round, as a pen's stop is; a fragment of a broken stroke is
+		// long.
+		if w, h := d.widthMM(v.pxmm), d.heightMM(v.pxmm); w > 2*h || h > 2*w {
+			continue
+		}
+		// A letter just before it.
+		left := image.Rect(b.Min.X-int(3*v.pxmm), b.Min.Y-int(3*v.pxmm), b.Min.X, b.Max.Y+int(v.pxmm))
+		before := false
+		for _, l := range letters {
+			before = before || v.inkIn(l, left)
+		}
+		if !before {
+			continue
+		}
+		apart := true
+		for _, s := range stops {
+			if abs(s.Min.X-b.Min.X) < int(2*v.pxmm) {
+				apart = false
+			}
+		}
+		if apart {
+			stops = append(stops, b)
+		}
+	}
+	// Stops stand on one baseline.
+	if len(stops) >= 2 {
+		lo, hi := stops[0].Max.Y, stops[0].Max.Y
+		for _, b := range stops {
+			lo, hi = min(lo, b.Max.Y), max(hi, b.Max.Y)
+		}
+		if float64(hi-lo) > 1.5*v.pxmm {
+			return 0
+		}
+	}
+	return len(stops)
+}
+
+// printSized tells whether every piece of own ink, straight bars aside,
+// is no taller than printed text.
+func (v *boxView) printSized(own []*comp) bool {
+	pieces := 0
+	var line image.Rectangle
+	for _, c := range own {
+		b := v.barless(c)
+		if b.Empty() {
+			continue // bars alone: a frame's remnant
+		}
+		if float64(b.Dy()) > maxTextMM*1.1*v.pxmm {
+			return false
+		}
+		line = line.Union(b)
+		pieces++
+	}
+	// And all of it on one line along the box's top or bottom, where a
+	// label is printed (a hand signs across the middle).
+	cy := float64(line.Min.Y+line.Max.Y) / 2
+	nearEdge := cy < float64(v.box.Min.Y)+0.3*float64(v.box.Dy()) || cy > float64(v.box.Max.Y)-0.3*float64(v.box.Dy())
+	return pieces > 0 && float64(line.Dy()) <= 1.6*maxTextMM*v.pxmm && nearEdge
+}
+
+// barless is the extent of a piece without its straight bars down or
+// across, longer than print's letters: what is left of a frame (a stamp's
+// short sides are not cleared as rules), which a label's letters may
+// touch. A bar is a band about a millimetre wide that the piece fills
+// from end to end but for small gaps (a photo or a fax breaks it). A
+// hand's straight stroke may go too: then the piece may be taken as
+// print-sized and left to the officer, never the other way.
+func (v *boxView) barless(c *comp) image.Rectangle {
+	b := c.bounds
+	w, h := b.Dx(), b.Dy()
+	mine := make([]bool, w*h)
+	for y := range h {
+		for x := range w {
+			mine[y*w+x] = v.lab[(y+b.Min.Y)*v.w+x+b.Min.X] == c.id
+		}
+	}
+	long := int(math.Ceil(frameSideMM * v.pxmm))
+	band := max(2, int(math.Ceil(1.2*v.pxmm)))
+	gap := max(1, int(0.4*v.pxmm))
+	bar := make([]bool, w*h)
+	markBars(mine, bar, w, h, band, long, gap, false)
+	markBars(mine, bar, w, h, band, 2*long, gap, true)
+	var out image.Rectangle
+	for y := range h {
+		for x := range w {
+			if mine[y*w+x] && !bar[y*w+x] {
+				out = out.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	return out.Add(b.Min)
+}
+
+// frameSideMM is the shortest straight bar taken for a frame's side by
+// barless: a stamp's frame is this tall or more; a hand's straight
+// strokes are seldom that long and that straight.
+const frameSideMM = 8
+
+// markBars marks in bar the pixels of bands (band columns wide, or rows
+// when across) that ink covers along more than long, gaps up to gap
+// allowed.
+func markBars(ink, bar []bool, w, h, band, long, gap int, across bool) {
+	n, along := w, h // bands of columns, running down
+	if across {
+		n, along = h, w
+	}
+	at := func(i, j int) bool { // i across the bands, j along them
+		if across {
+			return ink[i*w+j]
+		}
+		return ink[j*w+i]
+	}
+	set := func(i, j int) {
+		if across {
+			bar[i*w+j] = true
+		} else {
+			bar[j*w+i] = true
+		}
+	}
+	for i0 := 0; i0+band <= n || i0 == 0; i0++ {
+		i1 := min(n, i0+band)
+		start, last := -1, -1
+		flush := func() {
+			if start >= 0 && last-start+1 > long {
+				for j := start; j <= last; j++ {
+					for i := i0; i < i1; i++ {
+						if at(i, j) {
+							set(i, j)
+						}
+					}
+				}
+			}
+		}
+		for j := range along {
+			covered := false
+			for i := i0; i < i1 && !covered; i++ {
+				covered = at(i, j)
+			}
+			if !covered {
+				continue
+			}
+			if start < 0 || j-last > gap+1 {
+				flush()
+				start = j
+			}
+			last = j
+		}
+		flush()
+		if i1 == n {
+			break
+		}
+	}
+}
+
+// inkIn tells whether a piece has ink inside r.
+func (v *boxView) inkIn(c *comp, r image.Rectangle) bool {
+	r = r.Intersect(c.bounds)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if v.lab[y*v.w+x] == c.id {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // blockLetters reports two or three capitals side by side on one
@@ -1797,6 +1989,27 @@ func (v *boxView) decide(b Box) Verdict {
 			spillDoubt = true
 		}
 	}
+	// Ink that runs over the edge may be another's stroke coming in (its
+	// join cut by the cleared frame, so not known as a tail): without it,
+	// is there still a signature?
+	var crossing []*comp
+	if len(own) > 0 {
+		crossing = v.crossers(own)
+	}
+	// Writing no taller than print anywhere, once straight bars (what is
+	// left of a frame) are set aside: a label or a stamp's text that was
+	// not known as such, not a hand's signature.
+	printSized := signature && v.printSized(own)
+	edgeDoubt := false
+	if signature && len(crossing) > 0 {
+		// Only a minor piece is in question: the bulk of the signer's ink
+		// running out over the frame is the signer's.
+		minor := func(c *comp) bool { return slices.Contains(crossing, c) && 4*c.inside < s.inside }
+		rest := slices.DeleteFunc(slices.Clone(own), minor)
+		rs := v.shapeOf(rest)
+		edgeDoubt = float64(rs.inside)/mm2 < minSignatureInkMM2 || float64(rs.bounds.Dx())/v.pxmm < minSignatureSpanMM ||
+			rs.lines != 0 || v.initials(rest)
+	}
 	dot := len(own) > 0 && float64(max(s.bounds.Dx(), s.bounds.Dy())) <= 2.2*v.pxmm
 	switch {
 	case len(own) == 0 || dot:
@@ -1835,6 +2048,12 @@ func (v *boxView) decide(b Box) Verdict {
 	case spillDoubt:
 		verdict.Decision, verdict.Confidence = Doubtful, 0.5
 		reasons[ReasonNeighbour] = true
+	case edgeDoubt:
+		verdict.Decision, verdict.Confidence = Doubtful, 0.5
+		reasons[ReasonCrossesEdge] = true
+	case printSized:
+		verdict.Decision, verdict.Confidence = Doubtful, 0.5
+		reasons[ReasonOtherPrint] = true
 	case signature:
 		verdict.Decision = Signed
 		verdict.Confidence = math.Min(1, 0.6+0.4*math.Min(verdict.InkMM2/30, verdict.SpanMM/40))
@@ -1864,7 +2083,7 @@ func (v *boxView) decide(b Box) Verdict {
 				verdict.Confidence *= 0.85
 			}
 		}
-		if v.crossesEdge(own) {
+		if len(crossing) > 0 {
 			reasons[ReasonCrossesEdge] = true
 		}
 		if verdict.Decision == Signed && twoBands(verdict.ink, v.w, v.box, v.pxmm) {
@@ -2021,16 +2240,24 @@ func (v *boxView) inkContrast(own []*comp) int {
 	return 0
 }
 
-// crossesEdge tells whether the signer's ink runs over the box's edge:
-// a piece of it reaches the frame and ink goes on beyond it. The frame
+// crossers are the pieces of the signer's ink that run over the box's
+// edge: a piece reaches the frame and ink goes on beyond it. The frame
 // itself was cleared, so the stroke beyond is another piece, looked for
 // near the edge on the outer side (a stroke crossing at a shallow angle
-// loses a long stretch with the frame).
-func (v *boxView) crossesEdge(own []*comp) bool {
+// loses a long stretch with the frame). Such a piece may be someone
+// else's stroke coming in, so it alone must not make the box signed.
+func (v *boxView) crossers(own []*comp) []*comp {
+	var out []*comp
+	var rest []*comp
 	for _, c := range own {
 		if c.inside < c.n*9/10 {
-			return true
+			out = append(out, c)
+		} else {
+			rest = append(rest, c)
 		}
+	}
+	if len(rest) == 0 {
+		return out
 	}
 	// A stroke stopping short of the frame, within its blurred band, and
 	// one going on beyond it.
@@ -2054,13 +2281,15 @@ func (v *boxView) crossesEdge(own []*comp) bool {
 		})
 	}
 	if len(beyond) == 0 {
-		return false
-	}
-	if v.joinedThroughRules(own, beyondIDs) {
-		return true
+		return out
 	}
 	reach := far/cell + 1
-	for _, c := range own {
+	joined := v.joinedThroughRules(rest, beyondIDs) // one search first: most boxes have none
+	for _, c := range rest {
+		if joined && v.joinedThroughRules([]*comp{c}, beyondIDs) {
+			out = append(out, c)
+			continue
+		}
 		if c.bounds.In(b.Inset(near)) {
 			continue
 		}
@@ -2077,10 +2306,10 @@ func (v *boxView) crossesEdge(own []*comp) bool {
 			}
 		})
 		if found {
-			return true
+			out = append(out, c)
 		}
 	}
-	return false
+	return out
 }
 
 // joinedThroughRules tells whether a piece of the signer's ink and a piece
