@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/autografo/autografo/drivers/escl"
@@ -272,8 +274,19 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer closeDrivers(drivers)
-	ctx, cancel := context.WithCancel(context.Background())
+	// Stopped (Ctrl-C, SIGTERM) mid-page, the page's transfer ends, its
+	// partial file is removed and the job is deleted on the device, which
+	// would otherwise keep it and answer the next job busy.
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	stopped := func(err error) int {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "autografo: stopped: the job is cancelled on the scanner; a page not received whole is not kept")
+			return 1
+		}
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
 	req := scanner.Request{Source: scanner.Source(*source), DPI: *dpi, Color: scanner.ColorMode(*color),
 		Region: scanner.Region{Width: *width, Height: *height}}
 	mgr := manager.New(drivers, manager.Options{Logger: quietLogger(stderr)})
@@ -291,8 +304,7 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	job, err := mgr.Scan(ctx, id, req)
 	if err != nil {
-		fmt.Fprintln(stderr, "autografo:", err)
-		return 1
+		return stopped(err)
 	}
 	defer job.Close()
 	for n := 1; ; n++ {
@@ -301,8 +313,7 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		if err != nil {
-			fmt.Fprintln(stderr, "autografo:", err)
-			return 1
+			return stopped(err)
 		}
 		ext := map[string]string{"image/jpeg": "jpg", "image/png": "png", saned.MediaType: "pnm"}[pg.MediaType]
 		if ext == "" {
@@ -316,8 +327,7 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		pg.Body.Close()
 		if err != nil {
-			fmt.Fprintln(stderr, "autografo:", err)
-			return 1
+			return stopped(err)
 		}
 		if *out != "-" {
 			fmt.Fprintln(stdout, path)

@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -50,5 +56,61 @@ func captureTwoFromFeeder(t *testing.T, ctx context.Context, url, dev string) {
 	}
 	if n := count(t, ctx, loadedThumbnails); n != 2 {
 		t.Errorf("%d thumbnails, want 2", n)
+	}
+}
+
+// `autografo scan` stopped by SIGTERM in the middle of a page: the job is
+// deleted on the device (which would otherwise keep it and answer the next
+// job busy), no partial page is left on disk, and it says why it stopped.
+// A platen scan that runs to its end leaves the job completed, not
+// cancelled.
+func TestScanStoppedMidPageCancelsTheJob(t *testing.T) {
+	emu := escltest.New(3)
+	emu.StallAfter = 1
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	dir := t.TempDir()
+	prefix := filepath.Join(dir, "pagina")
+	cmd := exec.Command(agentBinary(t), "scan", "--saned", "", "--escl", srv.URL+"/eSCL", "--device", "escl:"+srv.URL+"/eSCL",
+		"--source", "feeder", "--dpi", "150", "--out", prefix)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-emu.Stalled // page 2 is half sent
+	// ... and half written: its file exists.
+	for {
+		if fi, err := os.Stat(prefix + "-2.jpg"); err == nil && fi.Size() > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if err == nil {
+		t.Error("scan stopped mid-page exited 0")
+	}
+	if !strings.Contains(stderr.String(), "stopped: the job is cancelled on the scanner") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+	if got := emu.JobStates(); !slices.Equal(got, []string{"Canceled"}) {
+		t.Errorf("the device's job after the stop: %v, want it cancelled", got)
+	}
+	files, _ := filepath.Glob(prefix + "*")
+	if len(files) != 1 || filepath.Base(files[0]) != "pagina-1.jpg" {
+		t.Errorf("files left: %v, want only the whole first page", files)
+	}
+
+	// A platen page, run to its end: completed on the device.
+	var out, errb bytes.Buffer
+	if code := run([]string{"scan", "--saned", "", "--escl", srv.URL + "/eSCL", "--device", "escl:" + srv.URL + "/eSCL",
+		"--source", "platen", "--dpi", "150", "--out", filepath.Join(dir, "vetro")}, &out, &errb); code != 0 {
+		t.Fatalf("platen scan (%d): %s", code, errb.String())
+	}
+	if got := emu.JobStates(); !slices.Equal(got, []string{"Canceled", "Completed"}) {
+		t.Errorf("the device's jobs: %v, want the platen job completed", got)
 	}
 }

@@ -342,16 +342,28 @@ var _ scanner.Job = (*Job)(nil)
 // before any page it means there was no paper.
 func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {
 	id := j.dev.id
-	if j.isDone() || (!j.feeder && j.pages == 1) {
-		j.cleanup()
+	if j.isDone() {
 		return scanner.Page{}, io.EOF
 	}
 	resp, err := j.dev.c.NextDocument(ctx, j.path)
 	if err == io.EOF {
+		if j.pages > 0 {
+			// The device said it has no more: the job is complete, and
+			// deleting it now would log it as cancelled by the user (and
+			// some devices refuse the delete of a finished platen job).
+			j.finish()
+			return scanner.Page{}, io.EOF
+		}
 		j.cleanup()
-		if j.feeder && j.pages == 0 {
+		if j.feeder {
 			return scanner.Page{}, scanner.Wrap("page", id, scanner.ErrNoDocs)
 		}
+		return scanner.Page{}, io.EOF
+	}
+	if err == nil && !j.feeder && j.pages == 1 {
+		// A platen holds one sheet: a second image is none of ours.
+		resp.Body.Close()
+		j.cleanup()
 		return scanner.Page{}, io.EOF
 	}
 	if err != nil {
@@ -385,6 +397,13 @@ func (b *body) Read(p []byte) (int, error) {
 func (b *body) Close() error { return b.rc.Close() }
 
 func (j *Job) isDone() bool { j.mu.Lock(); defer j.mu.Unlock(); return j.done }
+
+// finish marks a job the device ended itself: nothing to delete.
+func (j *Job) finish() {
+	j.mu.Lock()
+	j.done = true
+	j.mu.Unlock()
+}
 
 func (j *Job) cleanup() {
 	j.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,8 +92,11 @@ func TestPlatenAndFeederJobs(t *testing.T) {
 		if n, err := scanAll(t, dev, feeder); err != nil || n != 3 {
 			t.Fatalf("%s: feeder: %d pages, %v", style, n, err)
 		}
-		if emu.Deleted() != 2 {
-			t.Errorf("%s: %d jobs cleaned up, want 2", style, emu.Deleted())
+		// Each job read until the device said it had no more: both end
+		// completed on the device, neither deleted (which would log a
+		// finished scan as cancelled by the user).
+		if got := emu.JobStates(); !slices.Equal(got, []string{"Completed", "Completed"}) || emu.Deleted() != 0 {
+			t.Errorf("%s: jobs %v, %d deleted; want both completed, none deleted", style, got, emu.Deleted())
 		}
 		for _, r := range emu.Requests {
 			if strings.Contains(r, "192.0.2.99") {
@@ -160,8 +164,8 @@ func TestHostHeaderAndCancel(t *testing.T) {
 	if err := job.Cancel(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if emu.Deleted() != 1 {
-		t.Error("cancel did not delete the job on the device")
+	if emu.Deleted() != 1 || !slices.Equal(emu.JobStates(), []string{"Canceled"}) {
+		t.Errorf("cancel: %d deleted, jobs %v; want the job deleted and cancelled", emu.Deleted(), emu.JobStates())
 	}
 	for _, h := range emu.Hosts[1:] { // the first is discovery's default
 		if h != "localhost" {

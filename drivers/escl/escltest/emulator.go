@@ -4,10 +4,12 @@
 package escltest
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +29,11 @@ type Emulator struct {
 	// PullAfter breaks the connection in the middle of the page after that
 	// many pages (-1: never): the cable pulled out.
 	PullAfter int
+	// StallAfter sends half of the page after that many pages (-1: never)
+	// and then holds the connection until the client goes: a page
+	// mid-transfer when the client is stopped. Stalled is closed then.
+	StallAfter int
+	Stalled    chan struct{}
 	// LocationStyle: "" (a path), "slash" (trailing slash), "urn" (Kyocera's
 	// urn:uuid) or "wronghost" (an absolute URL naming another host).
 	LocationStyle string
@@ -41,16 +48,22 @@ type Emulator struct {
 }
 
 type job struct {
+	id      string
+	created int
 	source  string
 	dpi     int
 	color   string
 	pages   int
 	deleted bool
+	// state is the job as the device's log would record it: Processing,
+	// then Completed once it said it had no more documents, or Canceled
+	// when deleted before that.
+	state string
 }
 
 // New returns an emulator with a loaded feeder of n sheets.
 func New(n int) *Emulator {
-	return &Emulator{FeederPages: n, JamAfter: -1, PullAfter: -1, jobs: map[string]*job{}}
+	return &Emulator{FeederPages: n, JamAfter: -1, PullAfter: -1, StallAfter: -1, Stalled: make(chan struct{}), jobs: map[string]*job{}}
 }
 
 const capabilities = `<?xml version="1.0" encoding="UTF-8"?>
@@ -112,7 +125,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
-		j := &job{source: "Platen", dpi: 300, color: "RGB24"}
+		j := &job{source: "Platen", dpi: 300, color: "RGB24", state: "Processing"}
 		if m := reSource.FindSubmatch(body); m != nil {
 			j.source = string(m[1])
 		}
@@ -128,6 +141,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "urn":
 			id = "urn:uuid:4509a320-00a0-008f-00b6-00559a32" + fmt.Sprintf("%04d", e.nextID)
 		}
+		j.id, j.created = id, e.nextID
 		e.jobs[id] = j
 		e.mu.Unlock()
 		loc := "/eSCL/ScanJobs/" + id
@@ -140,12 +154,15 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Location", loc)
 		w.WriteHeader(http.StatusCreated)
 	case strings.HasPrefix(path, "/eSCL/ScanJobs/") && strings.HasSuffix(path, "/NextDocument") && r.Method == http.MethodGet:
-		e.nextDocument(w, strings.TrimSuffix(strings.TrimPrefix(path, "/eSCL/ScanJobs/"), "/NextDocument"))
+		e.nextDocument(w, r, strings.TrimSuffix(strings.TrimPrefix(path, "/eSCL/ScanJobs/"), "/NextDocument"))
 	case strings.HasPrefix(path, "/eSCL/ScanJobs/") && r.Method == http.MethodDelete:
 		e.mu.Lock()
 		j, ok := e.jobs[strings.TrimPrefix(path, "/eSCL/ScanJobs/")]
 		if ok {
 			j.deleted = true
+			if j.state == "Processing" {
+				j.state = "Canceled"
+			}
 		}
 		e.mu.Unlock()
 		if !ok {
@@ -156,7 +173,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (e *Emulator) nextDocument(w http.ResponseWriter, id string) {
+func (e *Emulator) nextDocument(w http.ResponseWriter, r *http.Request, id string) {
 	e.mu.Lock()
 	j, ok := e.jobs[id]
 	if !ok || j.deleted {
@@ -165,6 +182,7 @@ func (e *Emulator) nextDocument(w http.ResponseWriter, id string) {
 		return
 	}
 	if j.source == "Platen" && j.pages == 1 {
+		j.state = "Completed"
 		e.mu.Unlock()
 		http.Error(w, "no more", http.StatusNotFound)
 		return
@@ -178,6 +196,9 @@ func (e *Emulator) nextDocument(w http.ResponseWriter, id string) {
 		}
 		if e.FeederPages == 0 {
 			e.adf = "ScannerAdfEmpty"
+			if j.pages > 0 {
+				j.state = "Completed"
+			}
 			e.mu.Unlock()
 			http.Error(w, "no more", http.StatusNotFound)
 			return
@@ -185,12 +206,23 @@ func (e *Emulator) nextDocument(w http.ResponseWriter, id string) {
 		e.FeederPages--
 	}
 	pull := e.PullAfter >= 0 && j.pages == e.PullAfter
+	stall := e.StallAfter >= 0 && j.pages == e.StallAfter
 	j.pages++
 	w10, h10 := j.dpi*85/100, j.dpi*11/10 // a small page: the test is the protocol
 	e.mu.Unlock()
 	data := scannertest.JPEG(w10, h10)
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	if stall {
+		w.WriteHeader(http.StatusOK)
+		w.Write(data[:len(data)/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		close(e.Stalled)
+		<-r.Context().Done()
+		return
+	}
 	if pull {
 		w.WriteHeader(http.StatusOK)
 		w.Write(data[:len(data)/2])
@@ -205,6 +237,23 @@ func (e *Emulator) nextDocument(w http.ResponseWriter, id string) {
 		return
 	}
 	w.Write(data)
+}
+
+// JobStates lists each job's state, in the order they were created, as
+// the device's job log would: Processing, Completed or Canceled.
+func (e *Emulator) JobStates() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	all := make([]*job, 0, len(e.jobs))
+	for _, j := range e.jobs {
+		all = append(all, j)
+	}
+	slices.SortFunc(all, func(a, b *job) int { return cmp.Compare(a.created, b.created) })
+	out := make([]string, len(all))
+	for i, j := range all {
+		out[i] = j.state
+	}
+	return out
 }
 
 // Deleted reports how many jobs were deleted (cancelled or cleaned up).
