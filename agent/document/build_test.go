@@ -8,8 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/autografo/autografo/scanner/jpegturbo"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
 
@@ -131,5 +133,26 @@ func TestBuildPicksAQualityThatFits(t *testing.T) {
 				t.Errorf("budget %d fits quality %d, got %d", budget, q, r.Quality)
 			}
 		}
+	}
+}
+
+// A scanner's JPEG cut short (a transfer broken, a disk full) has a whole
+// header: it must not go into the document as it is, as a PDF or as the
+// act's JPG, where a reader would show its lower part grey.
+func TestATruncatedScannerPageIsRefused(t *testing.T) {
+	whole := noisyPage(400, 500)
+	cut := whole[:len(whole)*2/3]
+	if _, err := jpegturbo.DecodeConfig(cut); err != nil {
+		t.Fatalf("the cut page's header should still read: %v", err)
+	}
+	in := []Input{{Data: whole, MediaType: "image/jpeg", DPI: 300}, {Data: cut, MediaType: "image/jpeg", DPI: 300}}
+	if _, err := Build(in, Meta{Title: "t"}, Options{}); !errors.Is(err, ErrPage) || !strings.Contains(err.Error(), "page 2") {
+		t.Errorf("PDF with a truncated page 2: %v, want ErrPage naming page 2", err)
+	}
+	if _, err := BuildJPG(in[1:]); !errors.Is(err, ErrPage) {
+		t.Errorf("JPG of a truncated page: %v, want ErrPage", err)
+	}
+	if r, err := Build(in[:1], Meta{Title: "t"}, Options{}); err != nil || !r.PassThrough {
+		t.Errorf("the whole page alone: pass-through %v, %v", r.PassThrough, err)
 	}
 }

@@ -22,7 +22,9 @@ func BuildJPG(inputs []Input) ([]byte, error) {
 	}
 	in := inputs[0]
 	if in.MediaType == "image/jpeg" {
-		if _, err := jpegturbo.DecodeConfig(in.Data); err != nil {
+		// All of it must decode, not only its header: a page cut short
+		// goes nowhere.
+		if _, err := jpegturbo.Decode(in.Data); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrPage, err)
 		}
 		return in.Data, nil
