@@ -17,7 +17,7 @@ RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev libturbojpeg0-dev poppler-utils
 FORM_FONTS := fonts-liberation2 fonts-dancingscript fonts-dkg-handwriting fonts-kristi fonts-kaushanscript \
 	fonts-breip fonts-femkeklaver fonts-humor-sans fonts-ecolier-court
 TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
-	qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
+	file qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
 	softhsm2 umockdev libumockdev-dev curl ca-certificates $(FORM_FONTS)
 # The page's accessibility is checked with axe-core (npm), fetched once.
 AXE_DIR := $(CURDIR)/.cache/axe-core

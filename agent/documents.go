@@ -104,7 +104,7 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 	case "jpg":
 		mediaType = "image/jpeg"
 		data, err = document.BuildJPG(inputs)
-		passThrough = err == nil && len(inputs) == 1 && inputs[0].MediaType == "image/jpeg"
+		passThrough = err == nil && len(inputs) == 1 && inputs[0].MediaType == "image/jpeg" && inputs[0].Rotate == 0
 	case "tif":
 		mediaType = "image/tiff"
 		data, err = document.BuildTIFF(inputs)

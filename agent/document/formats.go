@@ -6,7 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"image"
 	"image/color"
+
+	"github.com/disintegration/imaging"
 
 	"github.com/autografo/autografo/scanner/jpegturbo"
 )
@@ -15,29 +18,52 @@ import (
 var ErrFormat = errors.New("document: format not possible for this act")
 
 // BuildJPG gives a one-page act as ANSC's tipoFile 2: the scanner's own
-// JPEG, unchanged, or the page encoded once when it was not a JPEG.
+// JPEG when it is upright, else the page turned upright and encoded once;
+// either way with its resolution in the JFIF header, which a scanner's
+// JPEG often lacks (a reader then takes it for 72 or 96 dpi and shows a
+// page three times its size).
 func BuildJPG(inputs []Input) ([]byte, error) {
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("%w: JPG holds one page, the act has %d", ErrFormat, len(inputs))
 	}
 	in := inputs[0]
-	if in.MediaType == "image/jpeg" {
+	if in.MediaType == "image/jpeg" && in.Rotate == 0 {
 		// All of it must decode, not only its header: a page cut short
 		// goes nowhere.
 		if _, err := jpegturbo.Decode(in.Data); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrPage, err)
 		}
-		return in.Data, nil
+		return withDensity(in.Data, in.DPI)
 	}
 	img, err := decodePage(in)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPage, err)
 	}
+	if img, err = upright(img, in.Rotate); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	if err := jpegturbo.Encode(&buf, img, 90); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return withDensity(buf.Bytes(), in.DPI)
+}
+
+// upright turns a page by its clockwise quarter turn. JPG and TIF have no
+// /Rotate a reader obeys (TIFF's Orientation tag is widely ignored), so
+// the pixels turn.
+func upright(img image.Image, clockwise int) (image.Image, error) {
+	switch clockwise {
+	case 0:
+		return img, nil
+	case 90:
+		return imaging.Rotate270(img), nil // imaging turns counter-clockwise
+	case 180:
+		return imaging.Rotate180(img), nil
+	case 270:
+		return imaging.Rotate90(img), nil
+	}
+	return nil, fmt.Errorf("%w: turned by %d degrees", ErrPage, clockwise)
 }
 
 // BuildTIFF gives an act as one multi-page TIFF (tipoFile 3): each page
@@ -54,6 +80,9 @@ func BuildTIFF(inputs []Input) ([]byte, error) {
 		img, err := decodePage(in)
 		if err != nil {
 			return nil, fmt.Errorf("%w: page %d: %w", ErrPage, i+1, err)
+		}
+		if img, err = upright(img, in.Rotate); err != nil {
+			return nil, fmt.Errorf("page %d: %w", i+1, err)
 		}
 		b := img.Bounds()
 		w, h := b.Dx(), b.Dy()

@@ -3,6 +3,7 @@ package document
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -15,11 +16,16 @@ import (
 	"golang.org/x/image/tiff"
 )
 
+// The act's JPG is the scanner's own image data, its header saying the
+// page's resolution.
 func TestJPGIsTheScannersOwnFile(t *testing.T) {
 	pages := corpusPages(t)
 	got, err := BuildJPG(pages[:1].inputs())
-	if err != nil || !bytes.Equal(got, pages[0].JPEG) {
+	if err != nil || !bytes.Equal(afterHeader(t, got), afterHeader(t, pages[0].JPEG)) {
 		t.Fatalf("one-page JPG: %v", err)
+	}
+	if d := jfifDensity(got); d != pages[0].DPI {
+		t.Errorf("the JPG says %d dpi, the page is %d", d, pages[0].DPI)
 	}
 	if _, err := BuildJPG(pages[:2].inputs()); !errors.Is(err, ErrFormat) {
 		t.Fatalf("two pages as JPG: %v", err)
@@ -81,5 +87,104 @@ func TestMultiPageTIFF(t *testing.T) {
 	}
 	if _, err := BuildTIFF(nil); !errors.Is(err, ErrNoPages) {
 		t.Fatal(err)
+	}
+}
+
+// afterHeader is a JPEG from its first segment after the JFIF header (or
+// after SOI when it has none): what the density leaves alone.
+func afterHeader(t *testing.T, data []byte) []byte {
+	t.Helper()
+	if len(data) < 4 || data[0] != 0xff || data[1] != 0xd8 {
+		t.Fatal("not a JPEG")
+	}
+	if data[2] == 0xff && data[3] == 0xe0 && string(data[6:11]) == "JFIF\x00" {
+		return data[4+int(data[4])<<8+int(data[5]):]
+	}
+	return data[2:]
+}
+
+// markedPage is a gray page, wider than tall, with a black mark in its
+// top left corner: which way it was turned shows.
+func markedPage(t *testing.T, dpi int) Input {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, 300, 150))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	for y := 0; y < 40; y++ {
+		for x := 0; x < 40; x++ {
+			img.Pix[y*img.Stride+x] = 0
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return Input{Data: buf.Bytes(), MediaType: "image/jpeg", DPI: dpi}
+}
+
+// darkCorner names the corner of img that holds the mark.
+func darkCorner(img image.Image) string {
+	b := img.Bounds()
+	dark := func(x, y int) bool { c := color.GrayModel.Convert(img.At(x, y)).(color.Gray); return c.Y < 100 }
+	switch {
+	case dark(b.Min.X+5, b.Min.Y+5):
+		return "top left"
+	case dark(b.Max.X-6, b.Min.Y+5):
+		return "top right"
+	case dark(b.Min.X+5, b.Max.Y-6):
+		return "bottom left"
+	case dark(b.Max.X-6, b.Max.Y-6):
+		return "bottom right"
+	}
+	return "none"
+}
+
+// The page's turn is in the JPG and the TIF as it is in the PDF: their
+// readers obey no /Rotate, so the pixels are turned. A page turned 90°
+// clockwise has its top left corner at the top right.
+func TestJPGAndTIFFAreUpright(t *testing.T) {
+	for _, tc := range []struct {
+		rotate int
+		w, h   int
+		corner string
+	}{{0, 300, 150, "top left"}, {90, 150, 300, "top right"}, {180, 300, 150, "bottom right"}, {270, 150, 300, "bottom left"}} {
+		in := markedPage(t, 200)
+		in.Rotate = tc.rotate
+		jpg, err := BuildJPG([]Input{in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(jpg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := img.Bounds(); b.Dx() != tc.w || b.Dy() != tc.h || darkCorner(img) != tc.corner {
+			t.Errorf("JPG turned %d: %dx%d, mark %s; want %dx%d, %s", tc.rotate, b.Dx(), b.Dy(), darkCorner(img), tc.w, tc.h, tc.corner)
+		}
+		// What another reader makes of its header: file(1), independently.
+		path := filepath.Join(t.TempDir(), "verbale.jpg")
+		os.WriteFile(path, jpg, 0o600)
+		out, err := exec.Command(tool(t, "file"), "-b", path).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "resolution (DPI), density 200x200") {
+			t.Errorf("JPG turned %d: file says %q (%v), want a density of 200x200 dpi", tc.rotate, out, err)
+		}
+		tif, err := BuildTIFF([]Input{in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err = tiff.Decode(bytes.NewReader(tif))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := img.Bounds(); b.Dx() != tc.w || b.Dy() != tc.h || darkCorner(img) != tc.corner {
+			t.Errorf("TIF turned %d: %dx%d, mark %s; want %dx%d, %s", tc.rotate, b.Dx(), b.Dy(), darkCorner(img), tc.w, tc.h, tc.corner)
+		}
+		path = filepath.Join(t.TempDir(), "verbale.tif")
+		os.WriteFile(path, tif, 0o600)
+		out, err = exec.Command(tool(t, "tiffinfo"), path).CombinedOutput()
+		if want := fmt.Sprintf("Image Width: %d Image Length: %d", tc.w, tc.h); err != nil || !strings.Contains(string(out), want) {
+			t.Errorf("TIF turned %d: tiffinfo lacks %q (%v):\n%s", tc.rotate, want, err, out)
+		}
 	}
 }
