@@ -379,6 +379,7 @@ var errorCodes = []struct {
 	{protocol.ErrBadMessage, protocol.CodeBadMessage},
 	{errBadFormat, protocol.CodeBadFormat},
 	{errNoAttester, protocol.CodeNoAttester},
+	{errCertExpired, protocol.CodeCertExpired},
 	{errSheet, protocol.CodeSheetFailed},
 	{errTemplate, protocol.CodeTemplateFailed},
 	{errTooBig, protocol.CodeDocumentTooBig},

@@ -56,6 +56,9 @@ func documentInfoOf(d store.Document) (protocol.DocumentInfo, bool) {
 var (
 	errDocument = errors.New("document cannot be made")
 	errTooBig   = errors.New("document too large")
+	// errCertExpired: the seal's or the officer's certificate is not
+	// valid now; nothing is signed with it.
+	errCertExpired = errors.New("certificate not valid now")
 )
 
 // build makes the act's document from the pages its record puts in it, in
@@ -127,6 +130,9 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 	// Only a PDF can carry the seal; JPG and TIF go as they are.
 	if a.opts.Sealer != nil && format == "pdf" {
 		if data, err = a.opts.Sealer.Seal(data, seal.Info{Reason: "Sigillo della postazione Autografo"}); err != nil {
+			if errors.Is(err, seal.ErrExpired) {
+				return builtDoc{}, fmt.Errorf("%w: seal: %w", errCertExpired, err)
+			}
 			return builtDoc{}, fmt.Errorf("%w: seal: %w", errDocument, err)
 		}
 		sealed = true
@@ -137,6 +143,9 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 			Location: a.opts.Office, LastPage: true, Rect: document.SignatureRect}); err != nil {
 			if errors.Is(err, seal.ErrToken) {
 				return builtDoc{}, fmt.Errorf("%w: %w", errNoAttester, err)
+			}
+			if errors.Is(err, seal.ErrExpired) {
+				return builtDoc{}, fmt.Errorf("%w: attestation: %w", errCertExpired, err)
 			}
 			return builtDoc{}, fmt.Errorf("%w: attestation: %w", errDocument, err)
 		}

@@ -59,7 +59,7 @@ func (f authByTicket) Authenticate(c auth.Credentials, _ string) (auth.Identity,
 	return id, "", nil
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, configure ...func(*Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &logBuffer{}, ids: map[string]auth.Identity{}}
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
@@ -76,8 +76,12 @@ func newHarness(t *testing.T) *harness {
 	h.drv.Plug(scanner.Info{ID: "fake:1", Model: "Scanner di prova"})
 	mgr := manager.New([]scanner.Driver{h.drv}, manager.Options{Logger: log})
 	mgr.Poll(context.Background())
-	h.a = New(mgr, Options{Logger: log, Auth: authByTicket{h.ids}, Store: h.st, MaxPageBytes: 16 << 20,
-		Layout: func(scanner.Page) []pipeline.Box { return h.boxes }})
+	opts := Options{Logger: log, Auth: authByTicket{h.ids}, Store: h.st, MaxPageBytes: 16 << 20,
+		Layout: func(scanner.Page) []pipeline.Box { return h.boxes }}
+	for _, c := range configure {
+		c(&opts)
+	}
+	h.a = New(mgr, opts)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

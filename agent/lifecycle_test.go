@@ -2,17 +2,25 @@ package agent
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
+	"github.com/autografo/autografo/agent/seal"
 	"github.com/autografo/autografo/agent/store"
 	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/pipeline"
@@ -564,5 +572,45 @@ func TestAStopMidPageIsTheAgentStoppingNotTheDeviceGone(t *testing.T) {
 	kept, err := h.st.Act(context.Background(), act.ID)
 	if err != nil || kept.Interrupted != protocol.CodeInterrupted {
 		t.Errorf("the act keeps %q about its capture (%v), want %s", kept.Interrupted, err, protocol.CodeInterrupted)
+	}
+}
+
+// The workstation seal's certificate expired while the agent ran (it was
+// valid at start): no document is signed with it, the officer is told in
+// Italian what to do, and the act stays checked with its pages, to be
+// made ready once the certificate is renewed.
+func TestAnExpiredSealSignsNothing(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "Postazione demografici 3"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	sealer, err := seal.New(key, cert, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer.SetClock(func() time.Time { return cert.NotAfter.Add(time.Minute) }) // a minute after it expired
+	h := newHarness(t, func(o *Options) { o.Sealer = sealer })
+	h.boxes = boxesFor("sposo", "sposa")
+	tb := h.connect(auth.Identity{Perms: auth.View | auth.Capture | auth.Export, Comune: "F205", Operator: "anna.ufficiale"})
+	h.drv.Script("fake:1", scannertest.Step{Data: pageSigned(t, 2)})
+	act := tb.open([3]string{"sposo", "Marco", "Bianchi"}, [3]string{"sposa", "Giulia", "Rossi"})
+	tb.capture(act.ID)
+	failed := decode[protocol.DocumentFailed](t, tb.until(protocol.TypeDocumentFailed))
+	if failed.Act != act.ID || failed.Error.Code != protocol.CodeCertExpired || !strings.Contains(failed.Error.Message, "non è valido oggi") {
+		t.Fatalf("document.failed %+v, want %s", failed, protocol.CodeCertExpired)
+	}
+	a, err := h.st.Act(t.Context(), act.ID)
+	if err != nil || a.State != store.StateChecked || a.Pages != 1 || a.Document != "" {
+		t.Fatalf("the act after the refused seal: %+v %v", a, err)
+	}
+	if f := tb.call(map[string]any{"type": "document.build", "act": act.ID}); f.Error.Code == "" {
+		t.Errorf("a document was handed over with an expired seal: %s", f.raw)
 	}
 }

@@ -40,6 +40,7 @@ const (
 	CodeDocumentTooBig  = "document_too_large"
 	CodeBadFormat       = "bad_format"
 	CodeNoAttester      = "attestation_unavailable"
+	CodeCertExpired     = "certificate_not_valid"
 	CodeSheetFailed     = "sheet_failed"
 	CodeTemplateFailed  = "template_failed"
 	CodePageNoCode      = "page_without_code"
@@ -120,6 +121,7 @@ var Codes = []CodeInfo{
 	{CodeDocumentTooBig, "Il documento supererebbe i 10 MB anche con la qualità minima leggibile: acquisire in scala di grigi o a risoluzione più bassa.", ActionRetry},
 	{CodeBadFormat, "Formato non disponibile: PDF per ogni atto, JPG solo per un atto di una pagina, TIF per più pagine.", ActionFixRequest},
 	{CodeNoAttester, "La firma dell'ufficiale per l'attestazione di conformità non è disponibile: verificare che la smart card sia inserita e configurata.", ActionCheckDevice},
+	{CodeCertExpired, "Il certificato del sigillo della postazione o della firma dell'ufficiale non è valido oggi (scaduto o non ancora valido): il documento non è stato firmato. Rinnovare il certificato; le pagine acquisite sono conservate.", ActionContactSupport},
 	{CodeSheetFailed, "Impossibile preparare i fogli da stampare: il PDF non è utilizzabile (danneggiato, protetto o troppo grande).", ActionFixRequest},
 	{CodeTemplateFailed, "Impossibile salvare il modello: la disposizione dei riquadri non è valida.", ActionFixRequest},
 	{CodePageNoCode, "Su questa pagina non si legge il codice di stampa: controllare che sia la pagina giusta e che il codice non sia coperto.", ActionCheckPages},

@@ -23,7 +23,10 @@ import (
 // Errors callers branch on.
 var (
 	ErrCredentials = errors.New("seal: certificate or key unusable")
-	ErrDocument    = errors.New("seal: document cannot be sealed")
+	// ErrExpired is a certificate not valid at the moment of signing:
+	// expired (or not yet valid) since the agent started with it.
+	ErrExpired  = errors.New("seal: certificate not valid now")
+	ErrDocument = errors.New("seal: document cannot be sealed")
 )
 
 // Sealer signs PDFs with one key and certificate.
@@ -38,6 +41,10 @@ type Sealer struct {
 
 // Name is the certificate holder's common name.
 func (s *Sealer) Name() string { return s.name }
+
+// SetClock sets the clock signatures are dated by and checked against
+// (time.Now by default): a workstation may keep a trusted clock apart.
+func (s *Sealer) SetClock(now func() time.Time) { s.now = now }
 
 // Close releases the token the key lives on, if any.
 func (s *Sealer) Close() error {
@@ -110,6 +117,14 @@ type Info struct {
 // Seal signs a whole PDF with an approval signature, appended as an
 // incremental update: the original bytes stay as they were.
 func (s *Sealer) Seal(doc []byte, info Info) ([]byte, error) {
+	// Checked at every signing, not only at start: an agent runs for
+	// weeks, and a signature made after its certificate expired is one
+	// no verifier accepts, whatever the document says of itself.
+	now := s.now()
+	if now.After(s.cert.NotAfter) || now.Before(s.cert.NotBefore) {
+		return nil, fmt.Errorf("%w: %w: %q is valid from %s to %s", ErrCredentials, ErrExpired, s.name,
+			s.cert.NotBefore.Format(time.RFC3339), s.cert.NotAfter.Format(time.RFC3339))
+	}
 	rdr, err := pdf.NewReader(bytes.NewReader(doc), int64(len(doc)))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDocument, err)
@@ -130,7 +145,7 @@ func (s *Sealer) Seal(doc []byte, info Info) ([]byte, error) {
 	var out bytes.Buffer
 	err = sign.Sign(chunkedReader{bytes.NewReader(doc)}, &out, rdr, int64(len(doc)), sign.SignData{
 		Signature: sign.SignDataSignature{
-			Info: sign.SignDataSignatureInfo{Name: s.name, Location: info.Location, Reason: info.Reason, Date: s.now()},
+			Info: sign.SignDataSignatureInfo{Name: s.name, Location: info.Location, Reason: info.Reason, Date: now},
 			// An approval signature: a later attestation may still be added.
 			CertType: sign.ApprovalSignature,
 		},

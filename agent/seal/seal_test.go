@@ -132,6 +132,11 @@ func TestBadCredentials(t *testing.T) {
 	if _, err := s.Seal([]byte("%PDF-1.4 broken"), Info{}); !errors.Is(err, ErrDocument) {
 		t.Errorf("broken PDF: %v", err)
 	}
+	// Valid when the agent started, expired since: checked at each seal.
+	s.SetClock(func() time.Time { return time.Now().Add(2 * time.Hour) })
+	if _, err := s.Seal(verbale(t), Info{}); !errors.Is(err, ErrExpired) || !errors.Is(err, ErrCredentials) {
+		t.Errorf("sealing after the certificate expired: %v, want ErrExpired", err)
+	}
 }
 
 func TestVerifyReportsWhoWhenAndIntegrity(t *testing.T) {
