@@ -98,6 +98,9 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 	case req.attest:
 		attestation = &document.Attestation{Officer: a.opts.Attester.Name(), Office: a.opts.Office, Act: strings.ToLower(title[:1]) + title[1:],
 			Register: act.Register, Date: time.Now()}
+		if d, ok := a.opts.Attester.(interface{ OnDevice() bool }); ok {
+			attestation.OnDevice = d.OnDevice()
+		}
 	}
 	t0 := time.Now()
 	var data []byte

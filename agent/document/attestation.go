@@ -20,6 +20,11 @@ type Attestation struct {
 	Act      string    // what the paper document is
 	Register string    // the emergency register's entry, when there is one
 	Date     time.Time // when the officer attests
+	// OnDevice: the officer signs with a key on a signature device (a
+	// smart card), so the signature is a firma digitale (CAD art. 24) when
+	// its certificate is qualified. A key in a file never makes one, and
+	// the page says so.
+	OnDevice bool
 }
 
 // SignatureRect is where, on the attestation's last page, the officer's
@@ -58,7 +63,7 @@ func attestationLines(f *textFont, a Attestation, digests [][32]byte) []textLine
 	}
 	para(titleSize, 0, "Attestazione di conformità")
 	para(bodySize-1, 4, "Copia per immagine su supporto informatico di documento analogico (artt. 22, comma 2, e 23-ter del d.lgs. 7 marzo 2005, n. 82, Codice dell'amministrazione digitale)")
-	who := "Il sottoscritto " + a.Officer + ", ufficiale dello stato civile"
+	who := a.Officer + ", ufficiale dello stato civile" // no «Il sottoscritto»: the officer may be a woman
 	if a.Office != "" {
 		who += " del " + a.Office
 	}
@@ -76,7 +81,12 @@ func attestationLines(f *textFont, a Attestation, digests [][32]byte) []textLine
 	}
 	para(bodySize, 18, "Data: "+a.Date.Format("02/01/2006"))
 	para(bodySize, 4, "L'ufficiale dello stato civile: "+a.Officer)
-	para(bodySize-1, 4, "Documento sottoscritto con firma digitale ai sensi dell'art. 24 del Codice dell'amministrazione digitale.")
+	if a.OnDevice {
+		para(bodySize-1, 4, "Documento sottoscritto con firma digitale ai sensi dell'art. 24 del Codice dell'amministrazione digitale.")
+	} else {
+		para(bodySize-1, 4, "Documento sottoscritto con firma elettronica dell'ufficiale. La chiave di firma è in un file, non su un dispositivo di firma: "+
+			"non è una firma digitale ai sensi dell'art. 24 del Codice dell'amministrazione digitale.")
+	}
 	return out
 }
 

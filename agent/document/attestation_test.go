@@ -18,7 +18,7 @@ func attested(t *testing.T, pages []Page, a Attestation) string {
 }
 
 var sampleAttestation = Attestation{Officer: "Giuseppina Cortàzzo", Office: "Comune di Borgo Sereno", Act: "processo verbale di nascita n. 7, parte I, serie A",
-	Register: "registro di emergenza 2026, n. 3", Date: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}
+	Register: "registro di emergenza 2026, n. 3", Date: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), OnDevice: true}
 
 // The declaration is real text in an embedded font: poppler extracts it,
 // accents included, and it names every page by the digest of the image
@@ -38,7 +38,8 @@ func TestAttestationPageText(t *testing.T) {
 	flat := strings.Join(strings.Fields(text), " ")
 	for _, want := range []string{
 		"Attestazione di conformità",
-		"Il sottoscritto Giuseppina Cortàzzo, ufficiale dello stato civile del Comune di Borgo Sereno, attesta che le 5 pagine che precedono sono copia per immagine conforme",
+		"Giuseppina Cortàzzo, ufficiale dello stato civile del Comune di Borgo Sereno, attesta che le 5 pagine che precedono sono copia per immagine conforme",
+		"Documento sottoscritto con firma digitale ai sensi dell'art. 24",
 		"processo verbale di nascita n. 7, parte I, serie A",
 		"registro di emergenza 2026, n. 3",
 		"Data: 23/11/2026",
@@ -93,5 +94,23 @@ func TestAttestationOverflows(t *testing.T) {
 	text := strings.Join(strings.Fields(run(t, tool(t, "pdftotext"), "-f", "72", "-l", "72", "-layout", path, "-")), " ")
 	if !strings.Contains(text, "Pagina 70 ") || !strings.Contains(text, "Data: 23/11/2026") {
 		t.Fatalf("second attestation page:\n%s", text)
+	}
+}
+
+// An officer's key in a file cannot make a firma digitale: the page says
+// which signature it carries, and never «Il sottoscritto» of an officer
+// who may be a woman.
+func TestAttestationSaysWhichSignature(t *testing.T) {
+	pages := corpusPages(t)[:1]
+	a := sampleAttestation
+	a.OnDevice = false
+	text := run(t, tool(t, "pdftotext"), "-f", "2", "-l", "2", attested(t, pages, a), "-")
+	flat := strings.Join(strings.Fields(text), " ")
+	if !strings.Contains(flat, "firma elettronica dell'ufficiale") || !strings.Contains(flat, "non è una firma digitale") ||
+		strings.Contains(flat, "sottoscritto con firma digitale") {
+		t.Errorf("a key in a file, attestation says:\n%s", text)
+	}
+	if strings.Contains(flat, "Il sottoscritto") {
+		t.Errorf("the attestation genders the officer:\n%s", text)
 	}
 }

@@ -67,5 +67,6 @@ func FromPKCS11(t Token) (*Sealer, error) {
 		return fail(err)
 	}
 	s.close = ctx.Close
+	s.onDevice = true
 	return s, nil
 }

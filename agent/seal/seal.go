@@ -37,7 +37,15 @@ type Sealer struct {
 	name  string
 	now   func() time.Time
 	close func() error // releases a token session; nil for keys in memory
+	// onDevice: the key lives on a token (a smart card), where it cannot
+	// be copied, not in a file.
+	onDevice bool
 }
+
+// OnDevice tells whether the key lives on a token (a smart card or other
+// signature device) rather than in a file: only then can the signature be
+// a firma digitale.
+func (s *Sealer) OnDevice() bool { return s.onDevice }
 
 // Name is the certificate holder's common name.
 func (s *Sealer) Name() string { return s.name }
