@@ -23,10 +23,16 @@ TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
 AXE_DIR := $(CURDIR)/.cache/axe-core
 export AUTOGRAFO_AXE := $(AXE_DIR)/axe.min.js
 
-.PHONY: run test soak deps-run deps-test build vet screenshot security-report bench bench-security bench-saned bench-usb clean
+.PHONY: run test soak deps-run deps-test build demo-clean vet screenshot security-report bench bench-security bench-saned bench-usb clean
 
+# The demo keeps its acts in the checkout, apart from a real store in the
+# user's data folder; demo-clean starts it afresh.
+DEMO_STORE ?= $(CURDIR)/.cache/demo-store
 run: deps-run
-	$(GO) run ./cmd/autografo serve --sim --port $(PORT)
+	$(GO) run ./cmd/autografo serve --sim --port $(PORT) --store $(DEMO_STORE)
+
+demo-clean:
+	rm -rf $(DEMO_STORE)
 
 test: deps-test
 	@.ci/axe $(AXE_DIR)
