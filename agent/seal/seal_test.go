@@ -28,7 +28,7 @@ var tool = scannertest.Need
 
 // workstationP12 makes the kind of PKCS#12 file an office configures: a
 // key and a certificate for "Postazione anagrafe 3, Comune di Borgo Sereno".
-func workstationP12(t *testing.T, password string, notAfter time.Time) []byte {
+func workstationP12(t testing.TB, password string, notAfter time.Time) []byte {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -53,7 +53,7 @@ func workstationP12(t *testing.T, password string, notAfter time.Time) []byte {
 	return p12
 }
 
-func verbalePages(t *testing.T) []document.Page {
+func verbalePages(t testing.TB) []document.Page {
 	t.Helper()
 	var pages []document.Page
 	for range 2 {
@@ -64,7 +64,7 @@ func verbalePages(t *testing.T) []document.Page {
 	return pages
 }
 
-func verbale(t *testing.T) []byte {
+func verbale(t testing.TB) []byte {
 	t.Helper()
 	pdf, err := document.BuildPDFA(verbalePages(t), document.Meta{Title: "Verbale"})
 	if err != nil {
@@ -180,4 +180,57 @@ func testKey(tb testing.TB) (*rsa.PrivateKey, *x509.Certificate, []*x509.Certifi
 	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	cert, _ := x509.ParseCertificate(der)
 	return key, cert, nil
+}
+
+// The signing certificate is the one the signature names, and a verifier
+// trusts it only when it is, or chains to, a certificate given to trust.
+func TestSealsAreTrustedOnlyByTheirOwnCertificate(t *testing.T) {
+	s, err := FromPKCS12(workstationP12(t, "p", time.Now().Add(time.Hour)), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := s.Seal(verbale(t), Info{Reason: "Sigillo della postazione"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Verify(sealed)
+	if err != nil || len(r.Seals) != 1 || r.Seals[0].Certificate == nil || !r.Seals[0].Certificate.Equal(s.cert) {
+		t.Fatalf("the seal's certificate: %+v %v", r.Seals, err)
+	}
+	if _, ok := r.Seals[0].TrustedBy([]*x509.Certificate{s.cert}); !ok {
+		t.Error("the workstation's own certificate is not trusted for its seal")
+	}
+	other, err := FromPKCS12(workstationP12(t, "q", time.Now().Add(time.Hour)), "q") // same name, another key
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Seals[0].TrustedBy([]*x509.Certificate{other.cert}); ok {
+		t.Error("a certificate of the same name, another key, vouches for the seal")
+	}
+	if _, ok := r.Seals[0].TrustedBy(nil); ok {
+		t.Error("trusted with nothing to trust")
+	}
+}
+
+// Verify reads PDFs from anywhere: whatever the bytes, a report or an
+// error, never a panic.
+func FuzzVerify(f *testing.F) {
+	s, err := FromPKCS12(workstationP12(f, "p", time.Now().Add(time.Hour)), "p")
+	if err != nil {
+		f.Fatal(err)
+	}
+	sealed, err := s.Seal(verbale(f), Info{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sealed)
+	f.Add([]byte("%PDF-1.4\n/ByteRange [0 10 20 5] <3082>"))
+	f.Add([]byte("/ByteRange [0 99999999999 3 4]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Verify(data)
+		if err == nil && r.Intact && len(r.Seals) == 0 {
+			t.Fatal("intact with no seal")
+		}
+		signingCertificates(data)
+	})
 }

@@ -2,12 +2,16 @@ package seal
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/digitorus/pdfsign/verify"
+	"github.com/digitorus/pkcs7"
 )
 
 // Report says who sealed a document, when, and whether it is intact.
@@ -24,7 +28,70 @@ type SealInfo struct {
 	Name, Reason string
 	Time         time.Time
 	Valid        bool // the signature matches the bytes it covers
-	Trusted      bool // the issuer chains to a trusted root
+	Trusted      bool // the issuer chains to a system root
+	// Certificate is the signer's, Chain what the signature carries
+	// besides it.
+	Certificate *x509.Certificate
+	Chain       []*x509.Certificate
+}
+
+// TrustedBy tells whether the seal's certificate is one of anchors, or
+// chains to one of them at the time it signed: what a verifier who knows
+// the office's seal certificate (or its CA) can say of who sealed.
+func (si SealInfo) TrustedBy(anchors []*x509.Certificate) (*x509.Certificate, bool) {
+	if si.Certificate == nil {
+		return nil, false
+	}
+	roots := x509.NewCertPool()
+	for _, a := range anchors {
+		if a.Equal(si.Certificate) {
+			return a, true
+		}
+		roots.AddCert(a)
+	}
+	inter := x509.NewCertPool()
+	for _, c := range si.Chain {
+		inter.AddCert(c)
+	}
+	at := si.Time
+	if at.IsZero() {
+		at = time.Now()
+	}
+	chains, err := si.Certificate.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil || len(chains) == 0 {
+		return nil, false
+	}
+	return chains[0][len(chains[0])-1], true
+}
+
+// signingCertificates are the certificates each signature's SignerInfo
+// names, read from the signatures' /Contents (between the two parts of
+// its /ByteRange); a signature that does not parse gives none.
+func signingCertificates(doc []byte) []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, m := range byteRange.FindAllSubmatch(doc, -1) {
+		b, errB := strconv.Atoi(string(m[2]))
+		c, errC := strconv.Atoi(string(m[3]))
+		if errB != nil || errC != nil || b < 0 || c <= b+2 || c > len(doc) {
+			continue
+		}
+		// The zeros that pad /Contents are left to the parser, as
+		// pdfsign's own verifier leaves them.
+		raw := bytes.Trim(doc[b:c], "<> \r\n")
+		der := make([]byte, hex.DecodedLen(len(raw)))
+		if _, err := hex.Decode(der, raw); err != nil {
+			continue
+		}
+		p7, err := pkcs7.Parse(der)
+		if err != nil {
+			continue
+		}
+		if cert := p7.GetOnlySigner(); cert != nil {
+			out = append(out, cert)
+		}
+	}
+	return out
 }
 
 var byteRange = regexp.MustCompile(`/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]`)
@@ -36,10 +103,24 @@ func Verify(doc []byte) (Report, error) {
 		return Report{}, fmt.Errorf("%w: %w", ErrDocument, err)
 	}
 	r := Report{Intact: len(resp.Signers) > 0}
+	signing := signingCertificates(doc)
 	for _, s := range resp.Signers {
 		si := SealInfo{Name: s.Name, Reason: s.Reason, Valid: s.ValidSignature, Trusted: s.TrustedIssuer}
 		if len(s.Certificates) > 0 && s.Certificates[0].Certificate != nil {
 			si.Signer = s.Certificates[0].Certificate.Subject.String()
+		}
+		// The signing certificate is the one the signature's SignerInfo
+		// names, not the first the signature happens to carry: a forger
+		// may carry the office's certificate beside their own.
+		for _, c := range s.Certificates {
+			switch {
+			case c.Certificate == nil:
+			case slices.ContainsFunc(signing, c.Certificate.Equal):
+				si.Certificate = c.Certificate
+				si.Signer = c.Certificate.Subject.String()
+			default:
+				si.Chain = append(si.Chain, c.Certificate)
+			}
 		}
 		if s.SignatureTime != nil {
 			si.Time = *s.SignatureTime

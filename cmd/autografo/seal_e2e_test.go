@@ -50,7 +50,7 @@ func TestCapturedDocumentIsSealedAndVerifies(t *testing.T) {
 	path := filepath.Join(dir, "verbale.pdf")
 	os.WriteFile(path, data, 0o600)
 	var out, errb bytes.Buffer
-	if code := run([]string{"verify", path}, &out, &errb); code != 0 || !strings.Contains(out.String(), "CN=Postazione demografici 2") {
+	if code := run([]string{"verify", "--trust", filepath.Join(dir, "seal.pem"), path}, &out, &errb); code != 0 || !strings.Contains(out.String(), "CN=Postazione demografici 2") {
 		t.Fatalf("verify (%d):\n%s%s", code, out.String(), errb.String())
 	}
 }
@@ -175,7 +175,9 @@ func TestEmergencyActIsAttestedWithTokenKey(t *testing.T) {
 		t.Errorf("Preflight:\n%s", out)
 	}
 	var vout, verr bytes.Buffer
-	if code := run([]string{"verify", path}, &vout, &verr); code != 0 || !strings.Contains(vout.String(), "seal 2: CN=Giuseppina Cortàzzo") ||
+	officer := writeCertPEM(t, dir, "officer.pem", hsm.Cert)
+	if code := run([]string{"verify", "--trust", filepath.Join(dir, "seal.pem"), "--trust", officer, path}, &vout, &verr); code != 0 ||
+		!strings.Contains(vout.String(), "seal 2: CN=Giuseppina Cortàzzo") || strings.Contains(vout.String(), "NOT TRUSTED") ||
 		!strings.Contains(vout.String(), "Attestazione di conformità") {
 		t.Fatalf("verify (%d):\n%s%s", code, vout.String(), verr.String())
 	}
@@ -211,6 +213,7 @@ func workstationSeal(t *testing.T, dir string) []string {
 	}
 	os.WriteFile(filepath.Join(dir, "seal.p12"), p12, 0o600)
 	os.WriteFile(filepath.Join(dir, "seal.pass"), []byte("sigillo\n"), 0o600)
+	writeCertPEM(t, dir, "seal.pem", cert) // what a verifier at the office is given to trust
 	return []string{"--seal-p12", filepath.Join(dir, "seal.p12"), "--seal-password-file", filepath.Join(dir, "seal.pass")}
 }
 

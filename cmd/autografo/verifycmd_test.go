@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"image"
 	"image/jpeg"
 	"math/big"
@@ -59,15 +60,63 @@ func TestVerifyCommand(t *testing.T) {
 	good, bad := filepath.Join(dir, "good.pdf"), filepath.Join(dir, "bad.pdf")
 	os.WriteFile(good, sealed, 0o600)
 	os.WriteFile(bad, append(bytes.Clone(sealed), "% changed\n"...), 0o600)
+	trust := writeCertPEM(t, dir, "seal.pem", cert)
 	var out, errb bytes.Buffer
-	if code := run([]string{"verify", good}, &out, &errb); code != 0 || !strings.Contains(out.String(), "CN=Postazione stato civile 1") ||
-		!strings.Contains(out.String(), "intact: every byte is covered") {
+	if code := run([]string{"verify", "--trust", trust, good}, &out, &errb); code != 0 || !strings.Contains(out.String(), "CN=Postazione stato civile 1") ||
+		!strings.Contains(out.String(), "intact: every byte is covered by a valid seal from a trusted certificate") ||
+		!strings.Contains(out.String(), "no timestamp") {
 		t.Fatalf("verify good (%d):\n%s%s", code, out.String(), errb.String())
 	}
 	out.Reset()
-	if code := run([]string{"verify", bad}, &out, &errb); code != 1 || !strings.Contains(out.String(), "NOT INTACT") {
+	if code := run([]string{"verify", "--trust", trust, bad}, &out, &errb); code != 1 || !strings.Contains(out.String(), "NOT INTACT") {
 		t.Fatalf("verify changed (%d):\n%s", code, out.String())
 	}
+	// Nobody said whom to trust: intact bytes prove nothing of origin.
+	out.Reset()
+	if code := run([]string{"verify", good}, &out, &errb); code != 3 || !strings.Contains(out.String(), "NOT TRUSTED") {
+		t.Fatalf("verify without --trust (%d):\n%s", code, out.String())
+	}
+
+	// A page painted over and sealed again by a certificate made to look
+	// like the workstation's, same name: the bytes are intact, the seal
+	// is not the office's.
+	fkey, fcert := workstationCert(t, "Postazione stato civile 1")
+	forger, err := seal.New(fkey, fcert, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var painted bytes.Buffer
+	black := image.NewGray(image.Rect(0, 0, 300, 400))
+	jpeg.Encode(&painted, black, nil)
+	other, err := document.BuildPDFA([]document.Page{{JPEG: painted.Bytes(), DPI: 100}}, document.Meta{Title: "Verbale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := forger.Seal(other, seal.Info{Reason: "Sigillo della postazione"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := filepath.Join(dir, "forged.pdf")
+	os.WriteFile(fake, forged, 0o600)
+	out.Reset()
+	if code := run([]string{"verify", "--trust", trust, fake}, &out, &errb); code != 3 || !strings.Contains(out.String(), "NOT TRUSTED") ||
+		strings.Contains(out.String(), "from a trusted certificate") {
+		t.Fatalf("verify of a forged seal (%d):\n%s", code, out.String())
+	}
+}
+
+// writeCertPEM writes certificates as PEM into dir and returns the path.
+func writeCertPEM(t *testing.T, dir, name string, certs ...*x509.Certificate) string {
+	t.Helper()
+	var b bytes.Buffer
+	for _, c := range certs {
+		pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // autografo sheet makes a signature sheet with its layout and stamps a
