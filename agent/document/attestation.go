@@ -98,7 +98,7 @@ func attestationPages(w *writer, parent int, a Attestation, digests [][32]byte) 
 	if err != nil {
 		return nil, err
 	}
-	font := f.embed(w)
+	font := w.reserve() // written once the pages' text is encoded
 	lines := attestationLines(f, a, digests)
 	var pages []int
 	for len(lines) > 0 {
@@ -123,6 +123,7 @@ func attestationPages(w *writer, parent int, a Attestation, digests [][32]byte) 
 		pages = append(pages, w.object(fmt.Sprintf("<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] /Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>",
 			parent, num(a4W), num(a4H), font, stream)))
 	}
+	f.embed(w, font)
 	return pages, nil
 }
 
