@@ -277,7 +277,7 @@ func TestBrowserFeederCaptureShowsEveryPage(t *testing.T) {
 	openPage(t, ctx, ag.URL)
 	fillSigners(t, ctx)
 
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`), chromedp.WaitVisible(`#pages li:nth-child(1) img`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`), chromedp.WaitVisible(`#pages li:nth-child(1) img`)); err != nil {
 		t.Fatalf("first page: %v", err)
 	}
 	if shot := os.Getenv("AUTOGRAFO_SCREENSHOT"); shot != "" {
@@ -321,7 +321,7 @@ func TestBrowserJamShowsItalianErrorAndRetryWorks(t *testing.T) {
 	ag := startAgent(t, "--sim-pages", "3", "--sim-page-time", "200ms", "--sim-faults", "jam@2")
 	openPage(t, ctx, ag.URL)
 
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`), chromedp.WaitVisible(`#notice`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`), chromedp.WaitVisible(`#notice`)); err != nil {
 		t.Fatalf("waiting for the jam: %v", err)
 	}
 	errText := text(t, ctx, `#notice`)
@@ -341,7 +341,7 @@ func TestBrowserJamShowsItalianErrorAndRetryWorks(t *testing.T) {
 
 	// The operator clears the jam and presses Riprova: the feeder goes on
 	// with the third page and the act is complete.
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	status := waitDone(t, ctx)
@@ -475,7 +475,7 @@ func TestBrowserPendingActsSurviveAReloadAndResume(t *testing.T) {
 		chromedp.Click(`#emergency`),
 		chromedp.WaitVisible(`#register`),
 		chromedp.SetValue(`#register`, "12/2026"),
-		chromedp.Click(`#acquire`),
+		chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`),
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +505,7 @@ func TestBrowserPendingActsSurviveAReloadAndResume(t *testing.T) {
 		t.Errorf("header after reload %q", got)
 	}
 	// «Nuovo atto» starts from an empty form: no names of the couple before.
-	if err := chromedp.Do(ctx, chromedp.Click(`#new-act`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#new-act`), chromedp.Click(`#new-act`)); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#signers input")].map(i => i.value).join("")
@@ -524,7 +524,7 @@ func TestBrowserPendingActsSurviveAReloadAndResume(t *testing.T) {
 	}
 	// Capturing again continues the same act, and says the pages were
 	// added, not that they replaced anything.
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#status").textContent.startsWith("Aggiunte 2 pagine: l'atto ne ha ora 4.")`,
@@ -543,7 +543,7 @@ func TestBrowserShowsEachSignersVerdict(t *testing.T) {
 	ctx := browser(t)
 	ag := startAgent(t, "--sim-pages", "2", "--sim-page-time", "100ms", "--sim-unsigned", "testimone2", "--sim-skew", "2.5")
 	openPage(t, ctx, ag.URL)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, ctx)
@@ -619,7 +619,7 @@ func TestBrowserPrintedSheetIsRecognised(t *testing.T) {
 		chromedp.Click(`#pending li button.resume`),
 		chromedp.WaitVisible(`#status[data-state="done"]`),
 		chromedp.SetValue(`#dpi`, "200"),
-		chromedp.Click(`#acquire`),
+		chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`),
 	); err != nil {
 		t.Fatal(err)
 	}

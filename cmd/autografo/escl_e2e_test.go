@@ -47,7 +47,7 @@ func captureTwoFromFeeder(t *testing.T, ctx context.Context, url, dev string) {
 		chromedp.SetValue(`#device`, dev),
 		chromedp.SetValue(`#source`, "feeder"),
 		chromedp.SetValue(`#dpi`, "150"),
-		chromedp.Click(`#acquire`),
+		chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`),
 	); err != nil {
 		t.Fatal(err)
 	}

@@ -85,11 +85,11 @@ func benchPage(b *testing.B, pages int) (context.Context, *agentProc) {
 // it returns the act's id.
 func captureUntilReady(b *testing.B, ctx context.Context) string {
 	b.Helper()
-	if err := chromedp.Do(ctx, chromedp.Click(`#new-act`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#new-act`), chromedp.Click(`#new-act`)); err != nil {
 		b.Fatal(err)
 	}
 	fillSigners(b, ctx)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		b.Fatal(err)
 	}
 	waitFor(b, ctx, "the act ready", `window.__autografoBench.ready.length > 0 && document.querySelector("#act-state").dataset.state === "ready"`)

@@ -160,7 +160,7 @@ func TestOfficerPageMissingSignatureIsARedBannerAboveTheFold(t *testing.T) {
 		t.Error("«Acquisisci» is below the fold at 1366x768")
 	}
 	fillSigners(t, ctx)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, ctx)
@@ -216,13 +216,13 @@ func TestOfficerPageNeverShowsAnotherActsDocument(t *testing.T) {
 	ag := startAgent(t, "--sim-pages", "1", "--sim-page-time", "20ms")
 	openPage(t, ctx, ag.URL)
 	fillSigners(t, ctx)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the first act's document", `!document.querySelector("#document-panel").hidden`)
 	first := text(t, ctx, `#document-info`)
 	// A second act, without names: captured, never ready.
-	if err := chromedp.Do(ctx, chromedp.Click(`#new-act`), chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#new-act`), chromedp.Click(`#new-act`), chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, ctx)
@@ -260,15 +260,15 @@ func TestOfficerPageLocksOtherActsDuringACapture(t *testing.T) {
 	ag := startAgent(t, "--sim-pages", "4", "--sim-page-time", "2s", "--sim-faults", "jam@1")
 	openPage(t, ctx, ag.URL)
 	// A pending act: one page captured, then the paper jammed.
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the jam", `document.querySelector("#status").dataset.state === "failed"`)
-	if err := chromedp.Do(ctx, chromedp.Click(`#new-act`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#new-act`), chromedp.Click(`#new-act`)); err != nil {
 		t.Fatal(err)
 	}
 	fillSigners(t, ctx)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`), chromedp.WaitVisible(`#cancel`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`), chromedp.WaitVisible(`#cancel`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the first page", `document.querySelectorAll("#pages li").length === 1`)
@@ -305,7 +305,7 @@ func TestOfficerPageReloadMidCaptureFollowsTheCapture(t *testing.T) {
 	ag := startAgent(t, "--sim-pages", "4", "--sim-page-time", "3s")
 	openPage(t, ctx, ag.URL)
 	fillSigners(t, ctx)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the first page", `document.querySelectorAll("#pages li").length === 1`)
@@ -373,7 +373,7 @@ func TestOfficerPageSurvivesAnAgentRestart(t *testing.T) {
 	ag := start()
 	openPage(t, ctx, ag.URL)
 	fillSigners(t, ctx)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, ctx)
@@ -414,14 +414,14 @@ func TestOfficerPageEmptyFeeder(t *testing.T) {
 	ctx := counter(t)
 	ag := startAgent(t, "--sim-faults", "nodocs")
 	openPage(t, ctx, ag.URL)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the capture's end", `document.querySelector("#status").dataset.state === "warning"`)
 	if got := text(t, ctx, `#status`); !strings.Contains(got, "Nessun foglio") {
 		t.Errorf("status %q", got)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(`#new-act`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#new-act`), chromedp.Click(`#new-act`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the pending list", `!document.querySelector("#pending-empty").hidden`)
@@ -478,7 +478,7 @@ func TestOfficerPagePrintSignScan(t *testing.T) {
 	if got := currentStep(t, ctx); got != "Firme" {
 		t.Errorf("step after printing %q, want Firme", got)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, ctx)
@@ -524,7 +524,7 @@ func TestOfficerPageShowsTheActsProgress(t *testing.T) {
 		new MutationObserver(look).observe(status, { childList: true, characterData: true, subtree: true });
 		return true;
 	})()`)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, ctx)
@@ -613,7 +613,7 @@ func TestOfficerPageWholeWedding(t *testing.T) {
 	}
 	checkAccessible(t, ctx, "printed")
 	stepShot(t, ctx, "2-stampa-e-firme")
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, ctx)
@@ -696,7 +696,7 @@ func TestOfficerPageScannerUnpluggedMidScan(t *testing.T) {
 	ag := startAgent(t, "--sim-pages", "3", "--sim-page-time", "300ms", "--sim-faults", "gone@1")
 	openPage(t, ctx, ag.URL)
 	fillSigners(t, ctx)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the capture to fail", `document.querySelector("#status").dataset.state === "failed"`)
@@ -717,7 +717,7 @@ func TestOfficerPageScannerUnpluggedMidScan(t *testing.T) {
 	// The simulator's cable is back after a few seconds: the device's status
 	// says so, and the same act takes the rest of the feeder.
 	waitFor(t, ctx, "the device back", `document.querySelector("#device-state").dataset.state === "ready" && !document.querySelector("#acquire").disabled`)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, ctx)
@@ -742,7 +742,7 @@ func TestOfficerPageAgentRestartMidCapture(t *testing.T) {
 	ag := startAgent(t, args...)
 	openPage(t, ctx, ag.URL)
 	fillSigners(t, ctx)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the first page", `document.querySelectorAll("#pages li img").length >= 1`)
@@ -824,7 +824,7 @@ func TestOfficerPageInEnglish(t *testing.T) {
 	checkEnglish(t, ctx, "a new act")
 	checkAccessible(t, ctx, "English")
 	fillSigners(t, ctx)
-	if err := chromedp.Do(ctx, chromedp.Click(`#acquire`), chromedp.WaitVisible(`#cancel`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`), chromedp.WaitVisible(`#cancel`)); err != nil {
 		t.Fatal(err)
 	}
 	checkEnglish(t, ctx, "capturing")

@@ -56,7 +56,7 @@ func TestBrowserCaptureThroughSaned(t *testing.T) {
 		chromedp.SetValue(`#device`, dev),
 		chromedp.SetValue(`#source`, "platen"),
 		chromedp.SetValue(`#dpi`, "150"),
-		chromedp.Click(`#acquire`),
+		chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`),
 	)
 	if err != nil {
 		t.Fatalf("starting a capture through saned: %v\n%s", err, ag.logs)
