@@ -104,7 +104,8 @@ func (s *Store) VerifyJournal(ctx context.Context) (int, error) {
 }
 
 // Check verifies the whole store: SQLite's integrity check, every page
-// decrypts and matches its hash, and the journal chain holds.
+// decrypts and matches its hash, every sealed text opens where it lies,
+// and the journal chain holds.
 func (s *Store) Check(ctx context.Context) (pages int, err error) {
 	var res string
 	if err := s.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil {
@@ -139,6 +140,16 @@ func (s *Store) Check(ctx context.Context) (pages int, err error) {
 	}
 	if err := s.checkDerived(ctx); err != nil {
 		return pages, err
+	}
+	// The sealed text of every act and signer opens too.
+	acts, err := s.queryActs(ctx, ``)
+	if err != nil {
+		return pages, err
+	}
+	for _, a := range acts {
+		if _, err := s.Signers(ctx, a.ID); err != nil {
+			return pages, err
+		}
 	}
 	if _, err := s.VerifyJournal(ctx); err != nil {
 		return pages, err

@@ -157,6 +157,9 @@ func TestSealedTextIsBoundToItsRow(t *testing.T) {
 	if _, err := s.Signers(t.Context(), "act-q"); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("a surname moved from another act: %v, want ErrCorrupt", err)
 	}
+	if _, err := s.Check(t.Context()); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("autografo check with a surname moved: %v, want ErrCorrupt", err)
+	}
 	if _, err := s.db.Exec(`UPDATE acts SET ref = 'Registro scritto a mano' WHERE id = 'act-p'`); err != nil {
 		t.Fatal(err)
 	}
