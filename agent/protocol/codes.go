@@ -187,21 +187,22 @@ func NewError(code string) Error {
 // reasonText words, for the officer, why the analysis decided as it did
 // about a box. The keys are the analysis's reasons (its Reasons list).
 var reasonText = map[string]string{
-	"faint_ink":        "firma chiara: l'inchiostro è molto tenue, controllare che si legga nel documento",
-	"ink_crosses_edge": "la firma esce dal riquadro",
-	"stray_mark":       "segni isolati ignorati",
-	"little_ink":       "poco inchiostro per una firma",
-	"two_lines":        "due righe di scrittura: due firme nello stesso riquadro?",
-	"neighbour_spill":  "la firma del vicino entra nel riquadro",
-	"printed_text":     "il testo stampato nel riquadro non è stato contato come firma",
-	"other_print":      "nel riquadro c'è del testo stampato che non è l'etichetta: un timbro, una nota?",
-	"stamp":            "nel riquadro c'è un timbro: la firma è cercata fuori dal timbro, controllare",
-	"straight_stroke":  "un tratto dritto, non una firma",
-	"cross":            "una croce: il riquadro è stato barrato?",
-	"dot":              "solo un punto d'inchiostro",
-	"initials":         "un segno breve: una sigla? decide l'ufficiale",
-	"box_off_page":     "parte del riquadro è fuori dal foglio",
-	"layout_unusable":  "il riquadro non può trovarsi su questa pagina: controllare a vista",
+	"faint_ink":            "firma chiara: l'inchiostro è molto tenue, controllare che si legga nel documento",
+	"ink_crosses_edge":     "la firma esce dal riquadro",
+	"stray_mark":           "segni isolati ignorati",
+	"little_ink":           "poco inchiostro per una firma",
+	"two_lines":            "due righe di scrittura: due firme nello stesso riquadro?",
+	"neighbour_spill":      "la firma del vicino entra nel riquadro",
+	"printed_text":         "il testo stampato nel riquadro non è stato contato come firma",
+	"other_print":          "nel riquadro c'è del testo stampato che non è l'etichetta: un timbro, una nota?",
+	"stamp":                "nel riquadro c'è un timbro: la firma è cercata fuori dal timbro, controllare",
+	"straight_stroke":      "un tratto dritto, non una firma",
+	"cross":                "una croce: il riquadro è stato barrato?",
+	"dot":                  "solo un punto d'inchiostro",
+	"initials":             "un segno breve: una sigla? decide l'ufficiale",
+	"box_off_page":         "parte del riquadro è fuori dal foglio",
+	"layout_unusable":      "il riquadro non può trovarsi su questa pagina: controllare a vista",
+	"found_without_layout": "firma cercata in tutta la pagina, senza un riquadro: controllare a vista che sia la firma",
 }
 
 // ReasonText is the Italian for an analysis reason ("" when unknown).

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -358,4 +359,48 @@ func BenchmarkFormSet(b *testing.B) {
 				r.unsignedSigned, r.signedEmpty, pct(r.doubtfulDefinite, r.definite), r.wrongTurns)
 		}
 	}
+}
+
+// Free-form (no layout) looks for the most handwriting-like ink on the
+// page, which on a page of print alone is print, and on a form may be a
+// stamp or a label. Whatever it finds is the officer's to confirm, never
+// signed on its own word: on the second set's forms, signed or not, and
+// on its pages of text.
+func TestFreeFormNeverSignsOnItsOwnWord(t *testing.T) {
+	if err := formtest.CheckFonts(); err != nil {
+		scannertest.Unavailable(t, "%v", err)
+	}
+	shared := scannertest.Shared(t)
+	forms, texts, found := 0, 0, 0
+	for _, s := range formtest.Set(0, setPages, setTextPages) {
+		if s.Medium != formtest.MediumScan || s.TextOnly && texts == 4 || !s.TextOnly && forms == 6 {
+			continue
+		}
+		if s.TextOnly {
+			texts++
+		} else {
+			forms++
+		}
+		p, err := formtest.Generate(s, formtest.Options{Shared: shared})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := pipeline.Process(p.Data, p.MediaType, p.DPI, nil, pipeline.Options{FreeForm: true, PreviewSize: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range res.Verdicts {
+			found++
+			if v.Decision == pipeline.Signed || !slices.Contains(v.Reasons, pipeline.ReasonNoLayout) {
+				t.Errorf("%s: found without a layout and decided %s %v", s.Name(), v.Decision, v.Reasons)
+			}
+		}
+		if forms == 6 && texts == 4 {
+			break
+		}
+	}
+	if found == 0 {
+		t.Fatal("free-form found nothing on six signed forms: the rule was not exercised")
+	}
+	t.Logf("%d signatures found without a layout on %d forms and %d pages of text, none called signed", found, forms, texts)
 }

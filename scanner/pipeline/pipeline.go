@@ -154,6 +154,15 @@ func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) (Result, error
 				others = append(append(others, boxes[:i]...), boxes[i+1:]...)
 				v := analyse(g, boxes[i], others, dpi, bedAround, o.Printed, o.Explain)
 				v.Signature = normalize(g, v, dpi, bedAround)
+				if boxes[i].Role == FreeFormRole && len(boxes) == 1 && v.Decision == Signed {
+					// Found where the page had the most handwriting-like
+					// ink, not where a signer was asked to sign: printed
+					// text and a patterned paper were taken for one. The
+					// officer looks; it is never signed on its own word.
+					v.Decision, v.Confidence = Doubtful, 0.5
+					v.Reasons = append(v.Reasons, ReasonNoLayout)
+					slices.Sort(v.Reasons)
+				}
 				v.crop, v.ink = crop{}, nil
 				res.Verdicts[i] = v
 			}

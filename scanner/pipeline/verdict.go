@@ -11,21 +11,22 @@ import (
 // Reasons a decision gives, for the officer and for the log. The Italian
 // words for them are the page's.
 const (
-	ReasonFaint       = "faint_ink"        // the ink is pale: check it will read in the document
-	ReasonCrossesEdge = "ink_crosses_edge" // the signature runs over the box's edge
-	ReasonStrayMark   = "stray_mark"       // specks were ignored
-	ReasonLittleInk   = "little_ink"       // some ink, too little or too short for a signature
-	ReasonTwoLines    = "two_lines"        // ink in two separate bands: two signatures in one box?
-	ReasonNeighbour   = "neighbour_spill"  // a neighbour's signature runs into the box
-	ReasonPrinted     = "printed_text"     // printed text in the box was left out (its label)
-	ReasonOtherPrint  = "other_print"      // printed text that is not the box's label: a stamp, a note?
-	ReasonStamp       = "stamp"            // a stamp
-	ReasonStroke      = "straight_stroke"  // one straight line, not a signature
-	ReasonCross       = "cross"            // a cross: the box struck out?
-	ReasonDot         = "dot"              // a dot of ink
-	ReasonInitials    = "initials"         // a short mark: initials?
-	ReasonOffPage     = "box_off_page"     // part of the box lies off the sheet
-	ReasonLayout      = "layout_unusable"  // the layout's box cannot be on this page: nothing was read
+	ReasonFaint       = "faint_ink"            // the ink is pale: check it will read in the document
+	ReasonCrossesEdge = "ink_crosses_edge"     // the signature runs over the box's edge
+	ReasonStrayMark   = "stray_mark"           // specks were ignored
+	ReasonLittleInk   = "little_ink"           // some ink, too little or too short for a signature
+	ReasonTwoLines    = "two_lines"            // ink in two separate bands: two signatures in one box?
+	ReasonNeighbour   = "neighbour_spill"      // a neighbour's signature runs into the box
+	ReasonPrinted     = "printed_text"         // printed text in the box was left out (its label)
+	ReasonOtherPrint  = "other_print"          // printed text that is not the box's label: a stamp, a note?
+	ReasonStamp       = "stamp"                // a stamp
+	ReasonStroke      = "straight_stroke"      // one straight line, not a signature
+	ReasonCross       = "cross"                // a cross: the box struck out?
+	ReasonDot         = "dot"                  // a dot of ink
+	ReasonInitials    = "initials"             // a short mark: initials?
+	ReasonOffPage     = "box_off_page"         // part of the box lies off the sheet
+	ReasonLayout      = "layout_unusable"      // the layout's box cannot be on this page: nothing was read
+	ReasonNoLayout    = "found_without_layout" // looked for anywhere on the page, with no box to look in
 )
 
 // Reasons are every reason a verdict can give, for the tables that word
@@ -33,7 +34,7 @@ const (
 func Reasons() []string {
 	return []string{ReasonFaint, ReasonCrossesEdge, ReasonStrayMark, ReasonLittleInk, ReasonTwoLines,
 		ReasonNeighbour, ReasonPrinted, ReasonOtherPrint, ReasonStamp, ReasonStroke, ReasonCross,
-		ReasonDot, ReasonInitials, ReasonOffPage, ReasonLayout}
+		ReasonDot, ReasonInitials, ReasonOffPage, ReasonLayout, ReasonNoLayout}
 }
 
 // Thresholds in millimetres (and square millimetres), whatever the
