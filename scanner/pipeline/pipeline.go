@@ -137,9 +137,10 @@ func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) (Result, error
 		}
 	}()
 	tb := time.Now()
+	freeForm := false // the one box is where the page looked most like a signature
 	if len(boxes) == 0 && o.FreeForm {
 		if b, ok := FindSignature(g, dpi); ok {
-			boxes = []Box{b}
+			boxes, freeForm = []Box{b}, true
 		}
 	}
 	res.Verdicts = make([]Verdict, len(boxes))
@@ -154,7 +155,7 @@ func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) (Result, error
 				others = append(append(others, boxes[:i]...), boxes[i+1:]...)
 				v := analyse(g, boxes[i], others, dpi, bedAround, o.Printed, o.Explain)
 				v.Signature = normalize(g, v, dpi, bedAround)
-				if boxes[i].Role == FreeFormRole && len(boxes) == 1 && v.Decision == Signed {
+				if freeForm && v.Decision == Signed {
 					// Found where the page had the most handwriting-like
 					// ink, not where a signer was asked to sign: printed
 					// text and a patterned paper were taken for one. The

@@ -1586,7 +1586,7 @@ func markBars(ink, bar []bool, w, h, band, long, gap int, across bool) {
 			bar[j*w+i] = true
 		}
 	}
-	for i0 := 0; i0+band <= n || i0 == 0; i0++ {
+	for i0 := 0; i0 <= max(0, n-band); i0++ {
 		i1 := min(n, i0+band)
 		start, last := -1, -1
 		flush := func() {
@@ -1615,9 +1615,6 @@ func markBars(ink, bar []bool, w, h, band, long, gap int, across bool) {
 			last = j
 		}
 		flush()
-		if i1 == n {
-			break
-		}
 	}
 }
 
@@ -1670,6 +1667,12 @@ func (v *boxView) blockLetters(letters []*comp) bool {
 		}
 	}
 	return true
+}
+
+// signatureSized tells whether ink of this shape is enough for a
+// signature: ink and span enough, and not explained by straight lines.
+func (v *boxView) signatureSized(s shape) bool {
+	return float64(s.inside)/(v.pxmm*v.pxmm) >= minSignatureInkMM2 && float64(s.bounds.Dx())/v.pxmm >= minSignatureSpanMM && s.lines == 0
 }
 
 // shape describes a set of pieces of ink.
@@ -1975,7 +1978,7 @@ func (v *boxView) decide(b Box) Verdict {
 		reasons[ReasonOffPage] = true
 	}
 	initials := v.initials(own)
-	signature := verdict.InkMM2 >= minSignatureInkMM2 && verdict.SpanMM >= minSignatureSpanMM && s.lines == 0 && !initials
+	signature := v.signatureSized(s) && !initials
 	// A signature only with what comes in from a neighbour's side is not
 	// surely the signer's own: without it, is there one?
 	var untailed []*comp
@@ -1985,8 +1988,7 @@ func (v *boxView) decide(b Box) Verdict {
 		}
 	}
 	if signature && len(untailed) < len(own) {
-		us := v.shapeOf(untailed)
-		if float64(us.inside)/mm2 < minSignatureInkMM2 || float64(us.bounds.Dx())/v.pxmm < minSignatureSpanMM || us.lines != 0 {
+		if !v.signatureSized(v.shapeOf(untailed)) {
 			spillDoubt = true
 		}
 	}
@@ -2007,9 +2009,7 @@ func (v *boxView) decide(b Box) Verdict {
 		// running out over the frame is the signer's.
 		minor := func(c *comp) bool { return slices.Contains(crossing, c) && 4*c.inside < s.inside }
 		rest := slices.DeleteFunc(slices.Clone(own), minor)
-		rs := v.shapeOf(rest)
-		edgeDoubt = float64(rs.inside)/mm2 < minSignatureInkMM2 || float64(rs.bounds.Dx())/v.pxmm < minSignatureSpanMM ||
-			rs.lines != 0 || v.initials(rest)
+		edgeDoubt = !v.signatureSized(v.shapeOf(rest)) || v.initials(rest)
 	}
 	dot := len(own) > 0 && float64(max(s.bounds.Dx(), s.bounds.Dy())) <= 2.2*v.pxmm
 	switch {
