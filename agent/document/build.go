@@ -72,19 +72,18 @@ func Build(inputs []Input, meta Meta, o Options) (Result, error) {
 		pages[i] = Page{JPEG: in.Data, DPI: in.DPI, Rotate: in.Rotate}
 	}
 	if direct {
-		// A scanner's JPEG goes in as it is only when all of it decodes: a
-		// header says nothing of a page cut short, which a PDF reader
-		// would show half grey.
-		if err := forEachPage(inputs, func(int, image.Image) error { return nil }); err != nil {
-			return Result{}, err
-		}
-	}
-	if direct {
 		pdf, err := BuildPDFA(pages, meta)
 		if err != nil {
 			return Result{}, err
 		}
 		if len(pdf) <= o.Budget {
+			// A scanner's JPEG goes in as it is only when all of it
+			// decodes: a header says nothing of a page cut short, which a
+			// reader would show half grey. (Re-encoded pages below are
+			// decoded whole anyway.)
+			if err := forEachPage(inputs, func(int, image.Image) error { return nil }); err != nil {
+				return Result{}, err
+			}
 			return Result{PDF: pdf, PassThrough: true}, nil
 		}
 	}

@@ -231,6 +231,6 @@ func FuzzVerify(f *testing.F) {
 		if err == nil && r.Intact && len(r.Seals) == 0 {
 			t.Fatal("intact with no seal")
 		}
-		signingCertificates(data)
+		signingCertificates(data, byteRange.FindAllSubmatch(data, -1))
 	})
 }

@@ -68,9 +68,9 @@ func (si SealInfo) TrustedBy(anchors []*x509.Certificate) (*x509.Certificate, bo
 // signingCertificates are the certificates each signature's SignerInfo
 // names, read from the signatures' /Contents (between the two parts of
 // its /ByteRange); a signature that does not parse gives none.
-func signingCertificates(doc []byte) []*x509.Certificate {
+func signingCertificates(doc []byte, ranges [][][]byte) []*x509.Certificate {
 	var out []*x509.Certificate
-	for _, m := range byteRange.FindAllSubmatch(doc, -1) {
+	for _, m := range ranges {
 		b, errB := strconv.Atoi(string(m[2]))
 		c, errC := strconv.Atoi(string(m[3]))
 		if errB != nil || errC != nil || b < 0 || c <= b+2 || c > len(doc) {
@@ -103,7 +103,8 @@ func Verify(doc []byte) (Report, error) {
 		return Report{}, fmt.Errorf("%w: %w", ErrDocument, err)
 	}
 	r := Report{Intact: len(resp.Signers) > 0}
-	signing := signingCertificates(doc)
+	ranges := byteRange.FindAllSubmatch(doc, -1)
+	signing := signingCertificates(doc, ranges)
 	for _, s := range resp.Signers {
 		si := SealInfo{Name: s.Name, Reason: s.Reason, Valid: s.ValidSignature, Trusted: s.TrustedIssuer}
 		if len(s.Certificates) > 0 && s.Certificates[0].Certificate != nil {
@@ -128,7 +129,6 @@ func Verify(doc []byte) (Report, error) {
 		r.Intact = r.Intact && si.Valid
 		r.Seals = append(r.Seals, si)
 	}
-	ranges := byteRange.FindAllSubmatch(doc, -1)
 	if len(ranges) == 0 {
 		r.Intact = false
 	} else {

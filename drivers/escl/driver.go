@@ -398,19 +398,20 @@ func (b *body) Close() error { return b.rc.Close() }
 
 func (j *Job) isDone() bool { j.mu.Lock(); defer j.mu.Unlock(); return j.done }
 
-// finish marks a job the device ended itself: nothing to delete.
-func (j *Job) finish() {
+// end marks the job done and tells whether it was already.
+func (j *Job) end() (already bool) {
 	j.mu.Lock()
-	j.done = true
-	j.mu.Unlock()
+	defer j.mu.Unlock()
+	already, j.done = j.done, true
+	return already
 }
 
+// finish marks a job the device ended itself: nothing to delete.
+func (j *Job) finish() { j.end() }
+
+// cleanup deletes a job that ended on our side (a fault, no paper).
 func (j *Job) cleanup() {
-	j.mu.Lock()
-	done := j.done
-	j.done = true
-	j.mu.Unlock()
-	if !done {
+	if !j.end() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = j.dev.c.DeleteJob(ctx, j.path)
@@ -419,11 +420,7 @@ func (j *Job) cleanup() {
 
 // Cancel deletes the job on the device.
 func (j *Job) Cancel(ctx context.Context) error {
-	j.mu.Lock()
-	done := j.done
-	j.done = true
-	j.mu.Unlock()
-	if done {
+	if j.end() {
 		return nil
 	}
 	return scanner.Wrap("cancel", j.dev.id, j.dev.c.DeleteJob(ctx, j.path))
