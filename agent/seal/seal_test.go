@@ -139,7 +139,9 @@ func TestBadCredentials(t *testing.T) {
 	}
 }
 
-func TestVerifyReportsWhoWhenAndIntegrity(t *testing.T) {
+// sealedVerbale is a verbale sealed with a workstation's PKCS#12 seal.
+func sealedVerbale(t *testing.T) (*Sealer, []byte) {
+	t.Helper()
 	s, err := FromPKCS12(workstationP12(t, "p", time.Now().Add(time.Hour)), "p")
 	if err != nil {
 		t.Fatal(err)
@@ -148,6 +150,11 @@ func TestVerifyReportsWhoWhenAndIntegrity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, sealed
+}
+
+func TestVerifyReportsWhoWhenAndIntegrity(t *testing.T) {
+	_, sealed := sealedVerbale(t)
 	r, err := Verify(sealed)
 	if err != nil || !r.Intact || len(r.Seals) != 1 || !strings.Contains(r.Seals[0].Signer, "Postazione anagrafe 3") ||
 		r.Seals[0].Reason != "Sigillo della postazione" || time.Since(r.Seals[0].Time) > time.Minute {
@@ -185,14 +192,7 @@ func testKey(tb testing.TB) (*rsa.PrivateKey, *x509.Certificate, []*x509.Certifi
 // The signing certificate is the one the signature names, and a verifier
 // trusts it only when it is, or chains to, a certificate given to trust.
 func TestSealsAreTrustedOnlyByTheirOwnCertificate(t *testing.T) {
-	s, err := FromPKCS12(workstationP12(t, "p", time.Now().Add(time.Hour)), "p")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealed, err := s.Seal(verbale(t), Info{Reason: "Sigillo della postazione"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, sealed := sealedVerbale(t)
 	r, err := Verify(sealed)
 	if err != nil || len(r.Seals) != 1 || r.Seals[0].Certificate == nil || !r.Seals[0].Certificate.Equal(s.cert) {
 		t.Fatalf("the seal's certificate: %+v %v", r.Seals, err)

@@ -42,20 +42,7 @@ func workstationCert(t *testing.T, cn string) (*rsa.PrivateKey, *x509.Certificat
 
 func TestVerifyCommand(t *testing.T) {
 	key, cert := workstationCert(t, "Postazione stato civile 1")
-	s, err := seal.New(key, cert, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var img bytes.Buffer
-	jpeg.Encode(&img, image.NewGray(image.Rect(0, 0, 300, 400)), nil)
-	pdf, err := document.BuildPDFA([]document.Page{{JPEG: img.Bytes(), DPI: 100}}, document.Meta{Title: "Verbale"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealed, err := s.Seal(pdf, seal.Info{Reason: "Sigillo della postazione"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed := sealedPage(t, key, cert, 255)
 	dir := t.TempDir()
 	good, bad := filepath.Join(dir, "good.pdf"), filepath.Join(dir, "bad.pdf")
 	os.WriteFile(good, sealed, 0o600)
@@ -81,21 +68,7 @@ func TestVerifyCommand(t *testing.T) {
 	// like the workstation's, same name: the bytes are intact, the seal
 	// is not the office's.
 	fkey, fcert := workstationCert(t, "Postazione stato civile 1")
-	forger, err := seal.New(fkey, fcert, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var painted bytes.Buffer
-	black := image.NewGray(image.Rect(0, 0, 300, 400))
-	jpeg.Encode(&painted, black, nil)
-	other, err := document.BuildPDFA([]document.Page{{JPEG: painted.Bytes(), DPI: 100}}, document.Meta{Title: "Verbale"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	forged, err := forger.Seal(other, seal.Info{Reason: "Sigillo della postazione"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	forged := sealedPage(t, fkey, fcert, 0)
 	fake := filepath.Join(dir, "forged.pdf")
 	os.WriteFile(fake, forged, 0o600)
 	out.Reset()
@@ -103,6 +76,31 @@ func TestVerifyCommand(t *testing.T) {
 		strings.Contains(out.String(), "from a trusted certificate") {
 		t.Fatalf("verify of a forged seal (%d):\n%s", code, out.String())
 	}
+}
+
+// sealedPage is a one-page verbale of one gray tone, sealed with key as
+// the workstation seal does.
+func sealedPage(t *testing.T, key *rsa.PrivateKey, cert *x509.Certificate, tone uint8) []byte {
+	t.Helper()
+	s, err := seal.New(key, cert, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := image.NewGray(image.Rect(0, 0, 300, 400))
+	for i := range page.Pix {
+		page.Pix[i] = tone
+	}
+	var img bytes.Buffer
+	jpeg.Encode(&img, page, nil)
+	pdf, err := document.BuildPDFA([]document.Page{{JPEG: img.Bytes(), DPI: 100}}, document.Meta{Title: "Verbale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := s.Seal(pdf, seal.Info{Reason: "Sigillo della postazione"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sealed
 }
 
 // writeCertPEM writes certificates as PEM into dir and returns the path.
