@@ -38,6 +38,36 @@ var roles = []struct {
 	{"ufficiale", "L'Ufficiale dello Stato Civile", "ufficiale dello stato civile", "dell'ufficiale dello stato civile"},
 }
 
+// actKinds are the acts the reference page offers and the signers each
+// asks for; an app may open acts of other kinds with other roles.
+var actKinds = func() []protocol.ActKind {
+	declared := func(kind, name string) protocol.ActKind {
+		return protocol.ActKind{Kind: kind, Name: name, Roles: []string{"dichiarante", "ufficiale"},
+			Extra: []string{"testimone1", "testimone2", "interprete"}}
+	}
+	couple := func(kind, name, one, two string) protocol.ActKind {
+		return protocol.ActKind{Kind: kind, Name: name, Roles: []string{one, two, "testimone1", "testimone2", "ufficiale"},
+			Extra: []string{"interprete", "interprete2"}}
+	}
+	return []protocol.ActKind{
+		couple("matrimonio", "Matrimonio", "sposo", "sposa"),
+		couple("unione_civile", "Unione civile", "parte1", "parte2"),
+		declared("nascita", "Nascita"), declared("morte", "Morte"), declared("cittadinanza", "Cittadinanza"),
+		{Kind: "carta_identita", Name: "Carta d'identità a domicilio", Roles: []string{"titolare", "ufficiale"}, Extra: []string{"interprete"}},
+		{Kind: "altro", Name: "Altro", Roles: []string{"dichiarante", "ufficiale"},
+			Extra: []string{"testimone1", "testimone2", "testimone3", "testimone4", "interprete"}},
+	}
+}()
+
+// roleNames names every role as the page shows it: "Primo testimone".
+func roleNames() []protocol.Role {
+	out := make([]protocol.Role, len(roles))
+	for i, r := range roles {
+		out[i] = protocol.Role{Role: r.role, Name: capitalized(r.noun)}
+	}
+	return out
+}
+
 func roleRank(role string) int {
 	for i, r := range roles {
 		if r.role == role {
@@ -87,8 +117,10 @@ func displayName(s store.Signer) string {
 	if name := strings.TrimSpace(s.Nome + " " + s.Cognome); name != "" {
 		return name + " (" + noun + ")"
 	}
-	return strings.ToUpper(noun[:1]) + noun[1:]
+	return capitalized(noun)
 }
+
+func capitalized(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 func displayNames(signers []store.Signer) map[string]string {
 	m := make(map[string]string, len(signers))

@@ -346,14 +346,21 @@ func boxesFor(left, right string) []pipeline.Box {
 	return out
 }
 
-// open opens an act with the signers (role, nome, cognome) and returns it.
+// open opens a marriage act with the signers (role, nome, cognome) and
+// returns it.
 func (tb *tab) open(signers ...[3]string) protocol.Act {
+	tb.t.Helper()
+	return tb.openKind("matrimonio", signers...)
+}
+
+// openKind opens an act of the kind with the signers.
+func (tb *tab) openKind(kind string, signers ...[3]string) protocol.Act {
 	tb.t.Helper()
 	list := []map[string]string{}
 	for _, s := range signers {
 		list = append(list, map[string]string{"role": s[0], "nome": s[1], "cognome": s[2]})
 	}
-	f := tb.call(map[string]any{"type": "act.open", "kind": "matrimonio", "signers": list})
+	f := tb.call(map[string]any{"type": "act.open", "kind": kind, "signers": list})
 	if f.Type != protocol.TypeActOpened {
 		tb.t.Fatalf("act.open: %s", f.raw)
 	}

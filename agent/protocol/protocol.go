@@ -155,6 +155,25 @@ type Welcome struct {
 	// Session is set after a pairing: keep it (sessionStorage) to reconnect.
 	Session string   `json:"session,omitempty"`
 	Devices []Device `json:"devices"`
+	// Kinds are the acts Autografo knows and the signers each asks for;
+	// Roles name every role, in the order an act lists its signers.
+	Kinds []ActKind `json:"kinds"`
+	Roles []Role    `json:"roles"`
+}
+
+// ActKind is a kind of act: the roles it asks for, in order, and those an
+// act of the kind may add.
+type ActKind struct {
+	Kind  string   `json:"kind"`
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"`
+	Extra []string `json:"extra"`
+}
+
+// Role names a signer's role for a person ("Primo testimone").
+type Role struct {
+	Role string `json:"role"`
+	Name string `json:"name"`
 }
 
 // Device is a scanner as the browser sees it.

@@ -30,7 +30,9 @@ func TestWireGolden(t *testing.T) {
 	msgs := map[string]any{
 		"welcome": Welcome{Envelope: Envelope{Type: TypeWelcome, ID: "1"}, Version: Version, Agent: "autografo 1.0",
 			Operator: "mario.rossi", Permissions: []string{"view", "capture"}, Session: "c2Vzc2lvbg",
-			Devices: []Device{{ID: "sim:0", Driver: "sim", Name: "Autografo Scanner simulato"}}},
+			Devices: []Device{{ID: "sim:0", Driver: "sim", Name: "Autografo Scanner simulato"}},
+			Kinds: []ActKind{{Kind: "nascita", Name: "Nascita", Roles: []string{"dichiarante", "ufficiale"}, Extra: []string{"testimone1"}}},
+			Roles: []Role{{Role: "dichiarante", Name: "Dichiarante"}, {Role: "testimone1", Name: "Primo testimone"}, {Role: "ufficiale", Name: "Ufficiale dello stato civile"}}},
 		"act.opened": ActOpened{Envelope: Envelope{Type: TypeActOpened, ID: "2"}, Act: Act{ID: "act-1", Kind: "matrimonio",
 			Comune: "F205", Operator: "mario.rossi", Signers: []Signer{{Role: "sposo", Nome: "Marco", Cognome: "Bianchi", Label: "Lo sposo", Status: SignerPending}},
 			State: "draft", Created: "2026-11-23T10:30:00Z",

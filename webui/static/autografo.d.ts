@@ -137,7 +137,14 @@ export interface Eccezione { ruolo: string; nome?: string; cognome?: string; tip
 
 interface Message { type: string; id?: string }
 
-export interface Welcome extends Message { version: number; agent: string; operator: string; permissions: Permission[]; session?: string; devices: Device[] }
+/** A kind of act: the roles it asks for, in order, and those it may add. */
+export interface ActKind { kind: string; name: string; roles: string[]; extra: string[] }
+/** A role's name for people ("Primo testimone"); the welcome lists them in an act's order. */
+export interface RoleName { role: string; name: string }
+export interface Welcome extends Message {
+  version: number; agent: string; operator: string; permissions: Permission[]; session?: string; devices: Device[];
+  kinds: ActKind[]; roles: RoleName[];
+}
 export interface ActMessage extends Message { act: Act }
 export interface Acts extends Message { acts: Act[] }
 export interface Devices extends Message { devices: Device[] }
