@@ -46,6 +46,7 @@ const STEP_OF = {
 	checked: "verifica", ready: "documento", delivered: "consegna", confirmed: "consegna", cancelled: "atto",
 };
 const STEPS = [...$$("#steps li")].map((li) => li.dataset.step);
+const FIRST_STATUS = $("#status").textContent; // what to do on a new act
 const SIGNER_TEXT = {
 	signed: "Firmato", missing: "Firma mancante", doubtful: "Da verificare", unchecked: "Riquadro non trovato",
 	unable: "Non può firmare", confirmed: "Firma verificata dall'ufficiale", pending: "In attesa delle pagine",
@@ -71,6 +72,7 @@ const view = {
 	notice: null, // { text, kind: "error" | "info" | "warning" }
 	jammed: false,
 	resumes: false, // the running capture carries on one that stopped early
+	retake: 0, // the page the running capture replaces, from the glass
 };
 
 let typedCode = null;
@@ -281,6 +283,7 @@ async function acquire(replace = 0) {
 		if (isCurrent(act.id) && view.act.capture === started.capture) {
 			view.capture ||= { id: started.capture, page: 0, phase: "scanning" };
 			view.expect = expect;
+			view.retake = replace;
 			view.outcome = null;
 			view.jammed = false;
 		}
@@ -303,7 +306,7 @@ async function printSheets() {
 		if (!isCurrent(act.id)) return;
 		revoke(view.sheet);
 		view.sheet = { act: act.id, name: ready.name, url: URL.createObjectURL(ready.data), pages: ready.pages };
-		notify(`Stampare ${plural(ready.pages, "foglio", "fogli")} (${ready.name}), farli firmare, poi inserirli nello scanner e premere «Acquisisci».`, "info");
+		notify(`Da stampare: ${plural(ready.pages, "foglio", "fogli")}, ${ready.name}.`, "info");
 	} catch (err) {
 		fail(err);
 	}
@@ -311,7 +314,7 @@ async function printSheets() {
 
 function endCapture(msg, text, state) {
 	if (!isCurrent(msg.act)) return;
-	view.capture = view.expect = null;
+	view.capture = view.expect = view.retake = null;
 	view.outcome = { text, state };
 	render();
 	refreshPending();
@@ -331,7 +334,8 @@ client.addEventListener("capture.done", (ev) => {
 		return;
 	}
 	let text = `Acquisizione completata: ${plural(d.total, "pagina", "pagine")}.`;
-	if (d.total > d.pages && !(isCurrent(d.act) && view.resumes)) {
+	if (isCurrent(d.act) && view.retake) text = `Pagina ${view.retake} riacquisita dal vetro.`;
+	else if (d.total > d.pages && !(isCurrent(d.act) && view.resumes)) {
 		text = `${d.pages === 1 ? "Aggiunta" : "Aggiunte"} ${plural(d.pages, "pagina", "pagine")}: l'atto ne ha ora ${d.total}.`;
 		if (!view.analyses.size || ![...view.analyses.values()].some((a) => a.printed)) {
 			text += " Se sono fogli già acquisiti, le pagine sono doppie: controllarle qui sotto.";
@@ -484,7 +488,7 @@ async function deliver() {
 		sessionStorage.setItem(DELIVERY_KEY + d.act.id, d.delivery);
 		if (isCurrent(d.act.id)) {
 			view.act = d.act;
-			notify("Documento consegnato: caricarlo in ANSC, poi scrivere qui l'identificativo dell'allegato.");
+			notify("Documento consegnato: caricarlo in ANSC, poi scriverne qui l'identificativo e premere «ANSC ha accettato il documento».");
 		}
 	} catch (err) {
 		fail(err);
@@ -685,7 +689,7 @@ function renderScan() {
 			: `Atto ${STATE_NAMES[act.state] || act.state}: ${plural(act.pages, "pagina", "pagine")}.`;
 		status.dataset.state = "idle";
 	} else {
-		status.textContent = "Descrivere l'atto, poi stampare i fogli o acquisire quelli firmati.";
+		status.textContent = FIRST_STATUS;
 		status.dataset.state = "idle";
 	}
 }
@@ -711,7 +715,7 @@ function renderDocument() {
 	if (d.eccezioni.length) fields.eccezioni = d.eccezioni;
 	$("#r006-fields").textContent = JSON.stringify(fields, null, 2);
 	const holder = !!sessionStorage.getItem(DELIVERY_KEY + act.id);
-	$("#deliver").hidden = act.state !== "ready";
+	$("#deliver").hidden = $("#deliver-hint").hidden = act.state !== "ready";
 	for (const id of ["#attachment-label", "#confirm", "#release"]) $(id).hidden = !(act.state === "delivered" && holder);
 }
 
@@ -738,6 +742,9 @@ function renderVerdicts() {
 	const cards = act.signers.map((s) => {
 		counts[s.status] = (counts[s.status] || 0) + 1;
 		const who = s.display || ROLE_NAMES[s.role] || s.role;
+		// One click: the signer signs now, the page goes on the glass.
+		const retakes = (crops.get(s.role) || []).filter(({ s: sig }) => sig.decision !== "signed")
+			.map(({ page }) => button(`Riacquisisci la pagina ${page} dal vetro`, () => retake(page), { className: "retake" }));
 		const boxes = (crops.get(s.role) || []).map(({ page, s: sig }) => el("figure", { dataset: { decision: sig.decision } },
 			sig.url ? el("img", { src: sig.url, alt: `Firma di ${who}, pagina ${page}` }) : el("div", { className: "blank", textContent: "Riquadro vuoto" }),
 			el("figcaption", { textContent: `pagina ${page}` + (sig.decision === "doubtful" && sig.explanation?.length ? ": " + sig.explanation.join("; ") : "") })));
@@ -745,15 +752,11 @@ function renderVerdicts() {
 		const why = el("div", { className: "why" });
 		if (s.unable) why.textContent = `Motivo: ${s.unable.reason} (${s.unable.by})`;
 		else if (s.override) why.textContent = `Verificata a vista: ${s.override.reason} (${s.override.by})`;
-		else if (s.status === "missing") why.textContent = "Il riquadro è vuoto: far firmare e acquisire di nuovo la pagina, oppure decidere qui sotto.";
+		else if (s.status === "missing") why.textContent = `Il riquadro è vuoto: far firmare, poi premere «${retakes[0]?.textContent}»; o decidere qui sotto.`;
 		else if (s.status === "unchecked") why.textContent = "Il riquadro non è stato trovato nelle pagine: controllare a vista.";
 		const card = el("li", { dataset: { role: s.role, status: s.status } }, el("div", { className: "who", textContent: who }), ...boxes, status, why);
 		if (["missing", "doubtful", "unchecked"].includes(s.status) && !busy()) {
-			// One click: the signer signs now, the page goes on the glass.
-			for (const { page } of (crops.get(s.role) || []).filter(({ s: sig }) => sig.decision !== "signed")) {
-				card.append(button(`Riacquisisci la pagina ${page} dal vetro`, () => retake(page), { className: "retake" }));
-			}
-			card.append(decisionForm(s, who));
+			card.append(...retakes, decisionForm(s, who));
 		}
 		return card;
 	});
