@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -397,7 +399,61 @@ func errorFor(err error) protocol.Error {
 			break
 		}
 	}
-	return protocol.NewError(code)
+	e := protocol.NewError(code)
+	var ue *scanner.UnsupportedError
+	if errors.As(err, &ue) {
+		e.Message = unsupportedItalian(ue)
+	}
+	return e
+}
+
+// unsupportedItalian says what the device does not offer and what to
+// choose instead: "Lo scanner non acquisisce a 600 dpi in grigi
+// dall'alimentatore: scegliere 150 o 300 dpi."
+func unsupportedItalian(e *scanner.UnsupportedError) string {
+	from := map[scanner.Source]string{scanner.Platen: "dal vetro", scanner.Feeder: "dall'alimentatore"}[e.Request.Source]
+	if e.Request.Duplex {
+		from += " fronte e retro"
+	}
+	mode := map[scanner.ColorMode]string{scanner.Color: "a colori", scanner.Gray: "in grigi", scanner.BlackWhite: "in bianco e nero"}
+	or := func(items []string) string {
+		if len(items) <= 1 {
+			return strings.Join(items, "")
+		}
+		return strings.Join(items[:len(items)-1], ", ") + " o " + items[len(items)-1]
+	}
+	switch e.Part {
+	case scanner.UnsupportedSource:
+		if e.Request.Source == scanner.Feeder {
+			return "Lo scanner non ha l'alimentatore: mettere i fogli sul vetro e scegliere «Vetro»."
+		}
+		return "Lo scanner non ha il vetro: inserire i fogli nell'alimentatore e scegliere «Alimentatore»."
+	case scanner.UnsupportedDuplex:
+		return "Lo scanner non acquisisce fronte e retro: acquisire un lato alla volta."
+	case scanner.UnsupportedColor:
+		// Named as the page's choice of colour names them.
+		choice := map[scanner.ColorMode]string{scanner.Color: "«Colori»", scanner.Gray: "«Grigi»", scanner.BlackWhite: "«Bianco e nero»"}
+		var modes []string
+		for _, m := range e.Colors {
+			modes = append(modes, choice[m])
+		}
+		if len(modes) == 0 {
+			return fmt.Sprintf("Lo scanner non acquisisce %s %s.", mode[e.Request.Color], from)
+		}
+		return fmt.Sprintf("Lo scanner non acquisisce %s %s: scegliere %s.", mode[e.Request.Color], from, or(modes))
+	case scanner.UnsupportedResolution:
+		var dpis []string
+		for _, d := range e.Resolutions {
+			dpis = append(dpis, strconv.Itoa(d))
+		}
+		return fmt.Sprintf("Lo scanner non acquisisce a %d dpi %s %s: scegliere %s dpi.", e.Request.DPI, mode[e.Request.Color], from, or(dpis))
+	case scanner.UnsupportedWidth, scanner.UnsupportedHeight:
+		side := map[scanner.Unsupported]string{scanner.UnsupportedWidth: "larghezza", scanner.UnsupportedHeight: "altezza"}[e.Part]
+		mm := func(v float64) string { return strings.ReplaceAll(strconv.FormatFloat(v, 'f', -1, 64), ".", ",") }
+		return fmt.Sprintf("%s lo scanner acquisisce fogli di %s fra %s e %s mm: scegliere un formato entro questi limiti.",
+			capitalized(from), side, mm(e.MinMM), mm(e.MaxMM))
+	}
+	return protocol.Italian(protocol.CodeUnsupported)
 }
 
 var (

@@ -49,6 +49,38 @@ func TestErrorCodes(t *testing.T) {
 	}
 }
 
+// A request the device does not offer is refused, in Italian, naming what
+// to choose instead: the refusal comes from the device model's own check.
+func TestUnsupportedSettingsSayWhatToChoose(t *testing.T) {
+	caps := scanner.Caps{Sources: []scanner.Source{scanner.Platen, scanner.Feeder}, Inputs: []scanner.Input{
+		{Source: scanner.Platen, MinWidthMM: 25.4, MinHeightMM: 25.4, MaxWidthMM: 215.9, MaxHeightMM: 297,
+			Modes: map[scanner.ColorMode][]int{scanner.Color: {150, 300}, scanner.Gray: {150, 300, 600}}},
+		{Source: scanner.Feeder, MaxWidthMM: 215.9, MaxHeightMM: 355.6, Modes: map[scanner.ColorMode][]int{scanner.Gray: {300}}},
+	}}
+	for _, tc := range []struct {
+		req  scanner.Request
+		want string
+	}{
+		{scanner.Request{Source: scanner.Platen, DPI: 600, Color: scanner.Color},
+			"Lo scanner non acquisisce a 600 dpi a colori dal vetro: scegliere 150 o 300 dpi."},
+		{scanner.Request{Source: scanner.Feeder, DPI: 300, Color: scanner.Color},
+			"Lo scanner non acquisisce a colori dall'alimentatore: scegliere «Grigi»."},
+		{scanner.Request{Source: scanner.Feeder, DPI: 300, Color: scanner.Gray, Duplex: true},
+			"Lo scanner non acquisisce fronte e retro: acquisire un lato alla volta."},
+		{scanner.Request{Source: scanner.Platen, DPI: 300, Color: scanner.Gray, Region: scanner.Region{Width: 250, Height: 297}},
+			"Dal vetro lo scanner acquisisce fogli di larghezza fra 25,4 e 215,9 mm: scegliere un formato entro questi limiti."},
+	} {
+		err := caps.Supports(tc.req)
+		if err == nil {
+			t.Fatalf("%+v: supported", tc.req)
+		}
+		e := errorFor(scanner.Wrap("scan", "escl:x", err))
+		if e.Code != protocol.CodeUnsupported || e.Message != tc.want {
+			t.Errorf("%+v:\n got %s %q\nwant %q", tc.req, e.Code, e.Message, tc.want)
+		}
+	}
+}
+
 func TestReceivePageBounds(t *testing.T) {
 	a := testAgent()
 	noProgress := func(int64, int64) {}

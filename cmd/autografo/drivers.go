@@ -374,9 +374,32 @@ func printCaps(ctx context.Context, w io.Writer, d scanner.Driver, id scanner.ID
 		fmt.Fprintf(w, "\tno capabilities: %v\n", err)
 		return
 	}
+	fmt.Fprint(w, describeCaps(c))
+}
+
+// describeCaps writes capabilities as `devices` prints them: each source
+// with its area and its resolutions per colour mode, when the driver tells
+// them apart, else the union.
+func describeCaps(c scanner.Caps) string {
 	join := func(v any) string { return strings.Trim(fmt.Sprint(v), "[]") }
-	fmt.Fprintf(w, "\tsources: %s\n\tresolutions: %s dpi\n\tcolour: %s\n\tformats: %s\n\tlargest area: %.0f x %.0f mm\n",
-		join(c.Sources), join(c.Resolutions), join(c.ColorModes), join(c.MediaTypes), c.MaxWidthMM, c.MaxHeightMM)
+	var b strings.Builder
+	if len(c.Inputs) == 0 {
+		fmt.Fprintf(&b, "\tsources: %s\n\tresolutions: %s dpi\n\tcolour: %s\n\tformats: %s\n\tlargest area: %.0f x %.0f mm\n",
+			join(c.Sources), join(c.Resolutions), join(c.ColorModes), join(c.MediaTypes), c.MaxWidthMM, c.MaxHeightMM)
+		return b.String()
+	}
+	for _, in := range c.Inputs {
+		name := string(in.Source)
+		if in.Duplex {
+			name += " (both sides)"
+		}
+		fmt.Fprintf(&b, "\t%s: %.1f-%.1f x %.1f-%.1f mm\n", name, in.MinWidthMM, in.MaxWidthMM, in.MinHeightMM, in.MaxHeightMM)
+		for _, m := range in.ColorModesOffered() {
+			fmt.Fprintf(&b, "\t\t%s: %s dpi\n", m, join(in.Modes[m]))
+		}
+	}
+	fmt.Fprintf(&b, "\tformats: %s\n", join(c.MediaTypes))
+	return b.String()
 }
 
 // loadPaper puts printed pages in the simulator's feeder, with the boxes

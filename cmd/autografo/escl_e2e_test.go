@@ -26,7 +26,7 @@ func TestBrowserCaptureFromANetworkESCLScanner(t *testing.T) {
 
 	var out, errb bytes.Buffer
 	if code := run([]string{"devices", "--saned", "", "--escl", url}, &out, &errb); code != 0 ||
-		!strings.Contains(out.String(), "escl:"+url+"\tAutografo eSCL Emulator\n\tsources: platen feeder\n\tresolutions: 150 300 600 dpi\n\tcolour: color gray\n\tformats: image/jpeg application/pdf\n\tlargest area: 216 x 356 mm\n") {
+		!strings.Contains(out.String(), "escl:"+url+"\tAutografo eSCL Emulator\n\tplaten: 25.4-215.9 x 25.4-297.0 mm\n\t\tcolor: 150 300 600 dpi\n\t\tgray: 150 300 600 dpi\n\tfeeder: 25.4-215.9 x 25.4-355.6 mm\n\t\tcolor: 150 300 600 dpi\n\t\tgray: 150 300 600 dpi\n\tformats: image/jpeg application/pdf\n") {
 		t.Fatalf("devices (%d): %q %s", code, out.String(), errb.String())
 	}
 

@@ -51,7 +51,7 @@ func TestDevicesListsUSBScanner(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	code := run([]string{"devices", "--saned", ""}, &out, &errb)
-	want := "usb:1209:4a47:1-4\tAutografo Emulated MFP\n\tsources: platen feeder\n\tresolutions: 150 300 600 dpi\n\tcolour: color gray\n\tformats: image/jpeg application/pdf\n\tlargest area: 216 x 356 mm\n"
+	want := "usb:1209:4a47:1-4\tAutografo Emulated MFP\n\tplaten: 25.4-215.9 x 25.4-297.0 mm\n\t\tcolor: 150 300 600 dpi\n\t\tgray: 150 300 600 dpi\n\tfeeder: 25.4-215.9 x 25.4-355.6 mm\n\t\tcolor: 150 300 600 dpi\n\t\tgray: 150 300 600 dpi\n\tformats: image/jpeg application/pdf\n"
 	if code != 0 || out.String() != want {
 		t.Fatalf("devices (%d):\n%q\nwant\n%q\n%s", code, out.String(), want, errb.String())
 	}

@@ -17,6 +17,7 @@ import (
 // Settings are a scan job's ScanSettings.
 type Settings struct {
 	Source     string // "Platen" or "Feeder"
+	Duplex     bool   // both sides of each sheet, from the feeder
 	ColorMode  string // "RGB24", "Grayscale8", "BlackAndWhite1"
 	Resolution int
 	Format     string // MIME type
@@ -36,6 +37,9 @@ func (s Settings) XML() []byte {
 			`</pwg:ScanRegion></pwg:ScanRegions>`, s.Width, s.Height)
 	}
 	fmt.Fprintf(&b, `<pwg:InputSource>%s</pwg:InputSource><scan:ColorMode>%s</scan:ColorMode>`, s.Source, s.ColorMode)
+	if s.Duplex {
+		b.WriteString(`<scan:Duplex>true</scan:Duplex>`)
+	}
 	fmt.Fprintf(&b, `<scan:XResolution>%d</scan:XResolution><scan:YResolution>%d</scan:YResolution>`, s.Resolution, s.Resolution)
 	fmt.Fprintf(&b, `<pwg:DocumentFormat>%s</pwg:DocumentFormat><scan:DocumentFormatExt>%s</scan:DocumentFormatExt>`, s.Format, s.Format)
 	b.WriteString(`</scan:ScanSettings>`)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
 
@@ -98,6 +100,78 @@ func TestCorpusExactValues(t *testing.T) {
 		if c.MakeAndModel != tc.model || describe(c.Platen) != tc.platen || describe(c.ADFSimplex) != tc.adf || (c.ADFDuplex != nil) != tc.duplex {
 			t.Errorf("%s:\n got %q | %s | %s | duplex %v\nwant %q | %s | %s | duplex %v", tc.file,
 				c.MakeAndModel, describe(c.Platen), describe(c.ADFSimplex), c.ADFDuplex != nil, tc.model, tc.platen, tc.adf, tc.duplex)
+		}
+	}
+}
+
+// describeInput is one source of the device model, as the table below
+// writes it: area bounds in millimetres, then resolutions per mode.
+func describeInput(in scanner.Input) string {
+	side := ""
+	if in.Duplex {
+		side = " duplex"
+	}
+	out := fmt.Sprintf("%s%s %.1f-%.1f x %.1f-%.1f", in.Source, side, in.MinWidthMM, in.MaxWidthMM, in.MinHeightMM, in.MaxHeightMM)
+	for _, m := range []scanner.ColorMode{scanner.BlackWhite, scanner.Gray, scanner.Color} {
+		if res, ok := in.Modes[m]; ok {
+			out += fmt.Sprintf(" %s%v", m, res)
+		}
+	}
+	return out
+}
+
+// Each source of seven devices as the device model sees it, with its own
+// area and resolutions per colour mode: read from the documents by a
+// separate regular-expression pass, not by this parser. The HP M426fdn's
+// feeder stops at 300 dpi where its glass goes to 1200; the ScanJet's
+// feeder takes 3 m sheets one side at a time and A4-long ones duplex; the
+// Kyocera and Brother say duplex only among their AdfOptions.
+func TestCorpusPerSourceExactValues(t *testing.T) {
+	dir := corpusDir(t)
+	for _, tc := range []struct {
+		file   string
+		inputs []string
+	}{
+		{"Canon-MF628Cw", []string{
+			"platen 2.7-215.9 x 2.7-355.6 gray[300] color[300]",
+			"feeder 2.7-215.9 x 2.7-355.6 gray[300] color[300]"}},
+		{"Kyocera-ECOSYS-M2040dn", []string{
+			"platen 10.0-216.0 x 10.0-297.0 bw[200 300 400 600] gray[200 300 400 600] color[200 300 400 600]",
+			"feeder 50.0-216.0 x 50.0-356.0 bw[200 300 400 600] gray[200 300 400 600] color[200 300 400 600]",
+			"feeder duplex 50.0-216.0 x 50.0-356.0 bw[200 300 400 600] gray[200 300 400 600] color[200 300 400 600]"}},
+		{"Xerox-B235", []string{
+			"platen 25.4-215.9 x 25.4-297.0 bw[75 150 200 300 400 600] gray[75 150 200 300 400 600] color[75 150 200 300 400 600]",
+			"feeder 104.1-215.9 x 147.3-355.6 bw[75 150 200 300 400 600] gray[75 150 200 300 400 600] color[75 150 200 300 400 600]"}},
+		{"Brother-MFC-L8690CDW", []string{
+			"platen 1.4-215.9 x 1.4-296.9 bw[100 200 300 600] gray[100 200 300 600] color[100 200 300 600]",
+			"feeder 1.4-215.9 x 1.4-355.6 bw[100 200 300 600] gray[100 200 300 600] color[100 200 300 600]",
+			"feeder duplex 1.4-215.9 x 1.4-355.6 bw[100 200 300 600] gray[100 200 300 600] color[100 200 300 600]"}},
+		{"HP-LaserJetMFP-M426fdn", []string{
+			"platen 48.8-215.9 x 48.8-297.0 gray[75 200 300 600 1200] color[75 200 300 600 1200]",
+			"feeder 48.8-215.9 x 48.8-381.0 gray[75 200 300] color[75 200 300]",
+			"feeder duplex 48.8-215.9 x 48.8-381.0 gray[75 200 300] color[75 200 300]"}},
+		{"HP-LaserJetMFP-M28w", []string{
+			"platen 25.4-215.9 x 25.4-297.0 gray[200 300 600] color[200 300 600]"}},
+		{"HP-ScanJetPro-4500fn1", []string{
+			"platen 2.7-215.9 x 2.7-355.6 bw[75 150 200 240 300 400 500 600 1200] gray[75 150 200 240 300 400 500 600 1200] color[75 150 200 240 300 400 500 600 1200]",
+			"feeder 2.7-215.9 x 2.7-3098.8 bw[75 150 200 240 300 400 500 600] gray[75 150 200 240 300 400 500 600] color[75 150 200 240 300 400 500 600]",
+			"feeder duplex 2.7-215.9 x 2.7-355.6 bw[75 150 200 240 300 400 500 600] gray[75 150 200 240 300 400 500 600] color[75 150 200 240 300 400 500 600]"}},
+	} {
+		r, err := os.Open(filepath.Join(dir, tc.file+"-capabilities.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := ParseCapabilities(r)
+		r.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		var got []string
+		for _, in := range ToCaps(c).Inputs {
+			got = append(got, describeInput(in))
+		}
+		if !slices.Equal(got, tc.inputs) {
+			t.Errorf("%s:\n got %s\nwant %s", tc.file, strings.Join(got, "\n     "), strings.Join(tc.inputs, "\n     "))
 		}
 	}
 }

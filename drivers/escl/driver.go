@@ -229,27 +229,40 @@ func (v *Device) Caps(ctx context.Context) (scanner.Caps, error) {
 
 var colorModes = map[scanner.ColorMode]string{scanner.Color: "RGB24", scanner.Gray: "Grayscale8", scanner.BlackWhite: "BlackAndWhite1"}
 
-// ToCaps maps eSCL capabilities onto the device model.
+// ToCaps maps eSCL capabilities onto the device model: each source with
+// its own area, colour modes and resolutions per mode, and their union.
 func ToCaps(c Capabilities) scanner.Caps {
 	var caps scanner.Caps
-	var sources []*InputCaps
-	if c.Platen != nil {
-		caps.Sources = append(caps.Sources, scanner.Platen)
-		sources = append(sources, c.Platen)
-	}
-	if c.ADFSimplex != nil {
-		caps.Sources = append(caps.Sources, scanner.Feeder)
-		sources = append(sources, c.ADFSimplex)
-	}
-	for _, ic := range sources {
+	for _, src := range []struct {
+		ic     *InputCaps
+		source scanner.Source
+		duplex bool
+	}{{c.Platen, scanner.Platen, false}, {c.ADFSimplex, scanner.Feeder, false}, {c.ADFDuplex, scanner.Feeder, true}} {
+		ic := src.ic
+		if ic == nil {
+			continue
+		}
+		in := scanner.Input{Source: src.source, Duplex: src.duplex,
+			MinWidthMM: MM(ic.MinWidth), MinHeightMM: MM(ic.MinHeight), MaxWidthMM: MM(ic.MaxWidth), MaxHeightMM: MM(ic.MaxHeight),
+			Modes: map[scanner.ColorMode][]int{}, MediaTypes: ic.Formats}
 		for mode, name := range colorModes {
-			if slices.Contains(ic.ColorModes, name) && !slices.Contains(caps.ColorModes, mode) {
-				caps.ColorModes = append(caps.ColorModes, mode)
+			if res := ic.ModeResolutions[name]; len(res) > 0 {
+				in.Modes[mode] = res
 			}
 		}
-		for _, r := range ic.Resolutions {
-			if !slices.Contains(caps.Resolutions, r) {
-				caps.Resolutions = append(caps.Resolutions, r)
+		caps.Inputs = append(caps.Inputs, in)
+		if src.duplex {
+			continue // the same feeder: its sources and area are the simplex one's
+		}
+		caps.Sources = append(caps.Sources, src.source)
+		for mode, res := range in.Modes {
+			if !slices.Contains(caps.ColorModes, mode) {
+				caps.ColorModes = append(caps.ColorModes, mode)
+			}
+			for _, r := range res {
+				if !slices.Contains(caps.Resolutions, r) {
+					caps.Resolutions = append(caps.Resolutions, r)
+				}
 			}
 		}
 		for _, f := range ic.Formats {
@@ -257,8 +270,9 @@ func ToCaps(c Capabilities) scanner.Caps {
 				caps.MediaTypes = append(caps.MediaTypes, f)
 			}
 		}
-		caps.MaxWidthMM = max(caps.MaxWidthMM, MM(ic.MaxWidth))
-		caps.MaxHeightMM = max(caps.MaxHeightMM, MM(ic.MaxHeight))
+		if caps.MaxWidthMM == 0 { // the platen's, or the feeder's without one
+			caps.MaxWidthMM, caps.MaxHeightMM = in.MaxWidthMM, in.MaxHeightMM
+		}
 	}
 	slices.Sort(caps.Resolutions)
 	slices.Sort(caps.ColorModes)
@@ -271,18 +285,23 @@ func (v *Device) Scan(ctx context.Context, req scanner.Request) (scanner.Job, er
 	if err != nil {
 		return nil, scanner.Wrap("scan", v.id, err)
 	}
-	ic, source := c.Platen, "Platen"
-	if req.Source == scanner.Feeder {
-		ic, source = c.ADFSimplex, "Feeder"
+	// Checked here, with what the device offers named, before anything
+	// is sent: a device answers a request it cannot do with a bare 409.
+	if err := ToCaps(c).Supports(req); err != nil {
+		return nil, scanner.Wrap("scan", v.id, err)
 	}
-	if ic == nil {
-		return nil, scanner.Wrap("scan", v.id, fmt.Errorf("%w: no %s", scanner.ErrUnsupported, req.Source))
+	ic, source := c.Platen, "Platen"
+	switch {
+	case req.Source == scanner.Feeder && req.Duplex:
+		ic, source = c.ADFDuplex, "Feeder"
+	case req.Source == scanner.Feeder:
+		ic, source = c.ADFSimplex, "Feeder"
 	}
 	format := req.MediaType
 	if format == "" || !slices.Contains(ic.Formats, format) {
 		format = "image/jpeg"
 	}
-	s := Settings{Source: source, ColorMode: colorModes[req.Color], Resolution: req.DPI, Format: format,
+	s := Settings{Source: source, Duplex: req.Duplex, ColorMode: colorModes[req.Color], Resolution: req.DPI, Format: format,
 		Width: ic.MaxWidth, Height: ic.MaxHeight}
 	if r := req.Region; r.Width > 0 && r.Height > 0 {
 		// Rounded, not truncated: 297 mm is 3507.87 three-hundredths of an

@@ -75,9 +75,13 @@ func TestCapsFromTheDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The largest area is the platen's: the feeder's longer sheets are its own.
 	if caps.Sources[0] != scanner.Platen || caps.Sources[1] != scanner.Feeder || len(caps.ColorModes) != 2 ||
-		len(caps.Resolutions) != 3 || caps.MaxWidthMM != 215.9 || caps.MaxHeightMM != 355.6 {
+		len(caps.Resolutions) != 3 || caps.MaxWidthMM != 215.9 || caps.MaxHeightMM != 297 {
 		t.Fatalf("caps %+v", caps)
+	}
+	if in, ok := caps.Input(scanner.Feeder, false); !ok || in.MaxHeightMM != 355.6 || in.MinWidthMM != 25.4 {
+		t.Fatalf("the feeder %+v", in)
 	}
 }
 
@@ -200,5 +204,111 @@ func TestRegionIsRoundedToTheDevicesUnits(t *testing.T) {
 	last := emu.Settings[len(emu.Settings)-1]
 	if !strings.Contains(last, "<pwg:Width>2480</pwg:Width><pwg:Height>3508</pwg:Height>") {
 		t.Errorf("the job's region for 210x297 mm:\n%s", last)
+	}
+}
+
+// A device that lists resolutions per colour mode (a ColorMode inside each
+// SupportedResolutions): each mode gets its own, gray 600 is asked and
+// scanned, and gray 75, which the device does not offer, is refused before
+// anything is sent, naming what it offers.
+func TestResolutionsPerColourMode(t *testing.T) {
+	emu := escltest.New(2)
+	emu.ColorResolutions = []int{75, 150, 300}
+	emu.GrayResolutions = []int{150, 300, 600}
+	_, dev, _ := device(t, emu, ClientOptions{})
+	caps, err := dev.Caps(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, source := range []scanner.Source{scanner.Platen, scanner.Feeder} {
+		in, ok := caps.Input(source, false)
+		if !ok || !slices.Equal(in.Modes[scanner.Color], emu.ColorResolutions) || !slices.Equal(in.Modes[scanner.Gray], emu.GrayResolutions) {
+			t.Fatalf("%s: %+v", source, in)
+		}
+	}
+	if n, err := scanAll(t, dev, scanner.Request{Source: scanner.Platen, DPI: 600, Color: scanner.Gray}); err != nil || n != 1 {
+		t.Fatalf("gray 600 from the glass: %d pages, %v", n, err)
+	}
+	for _, req := range []scanner.Request{
+		{Source: scanner.Platen, DPI: 75, Color: scanner.Gray},
+		{Source: scanner.Feeder, DPI: 600, Color: scanner.Color},
+	} {
+		_, err := scanAll(t, dev, req)
+		var ue *scanner.UnsupportedError
+		if !errors.As(err, &ue) || ue.Part != scanner.UnsupportedResolution || !slices.Equal(ue.Resolutions, emu.ResolutionsFor(req.Color)) {
+			t.Errorf("%+v: %v, want refused naming the mode's resolutions", req, err)
+		}
+	}
+	if len(emu.Settings) != 1 || emu.Refused != 0 {
+		t.Errorf("%d jobs sent, %d refused by the device: the refusals were not caught before sending", len(emu.Settings), emu.Refused)
+	}
+}
+
+// The scan area is checked against the source's bounds before sending, and
+// millimetres are rounded to the device's 1/300 inch.
+func TestScanAreaWithinTheSource(t *testing.T) {
+	emu := escltest.New(1)
+	_, dev, _ := device(t, emu, ClientOptions{})
+	a4 := scanner.Request{Source: scanner.Platen, DPI: 300, Color: scanner.Gray, Region: scanner.Region{Width: 210, Height: 297}}
+	if n, err := scanAll(t, dev, a4); err != nil || n != 1 {
+		t.Fatalf("an A4 page: %d pages, %v", n, err)
+	}
+	if s := emu.Settings[0]; !strings.Contains(s, "<pwg:Width>2480</pwg:Width><pwg:Height>3508</pwg:Height>") {
+		t.Errorf("A4 sent as %s", s)
+	}
+	for _, tc := range []struct {
+		req  scanner.Request
+		part scanner.Unsupported
+	}{
+		{scanner.Request{Source: scanner.Platen, DPI: 300, Color: scanner.Gray, Region: scanner.Region{Width: 250, Height: 297}}, scanner.UnsupportedWidth},
+		{scanner.Request{Source: scanner.Platen, DPI: 300, Color: scanner.Gray, Region: scanner.Region{Width: 215.9, Height: 355.6}}, scanner.UnsupportedHeight},
+		{scanner.Request{Source: scanner.Feeder, DPI: 300, Color: scanner.Gray, Region: scanner.Region{Width: 20, Height: 100}}, scanner.UnsupportedWidth},
+	} {
+		_, err := scanAll(t, dev, tc.req)
+		var ue *scanner.UnsupportedError
+		if !errors.As(err, &ue) || ue.Part != tc.part {
+			t.Errorf("%+v: %v, want its %s refused", tc.req.Region, err, tc.part)
+		}
+	}
+	// A legal sheet fits the feeder, not the glass.
+	legal := scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray, Region: scanner.Region{Width: 215.9, Height: 355.6}}
+	if n, err := scanAll(t, dev, legal); err != nil || n != 1 {
+		t.Fatalf("a legal sheet from the feeder: %d pages, %v", n, err)
+	}
+	if len(emu.Settings) != 2 || emu.Refused != 0 {
+		t.Errorf("%d jobs sent, %d refused by the device", len(emu.Settings), emu.Refused)
+	}
+}
+
+// Duplex: a feeder that offers both sides gives each sheet's front and
+// back; one that does not is refused before sending.
+func TestDuplexFromTheFeeder(t *testing.T) {
+	emu := escltest.New(3)
+	emu.Duplex = true
+	_, dev, _ := device(t, emu, ClientOptions{})
+	caps, err := dev.Caps(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, ok := caps.Input(scanner.Feeder, true); !ok || len(in.Modes[scanner.Gray]) != 3 {
+		t.Fatalf("no duplex feeder in %+v", caps.Inputs)
+	}
+	duplex := scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray, Duplex: true}
+	if n, err := scanAll(t, dev, duplex); err != nil || n != 6 {
+		t.Fatalf("3 sheets duplex: %d pages, %v", n, err)
+	}
+	if !strings.Contains(emu.Settings[0], "<scan:Duplex>true</scan:Duplex>") {
+		t.Errorf("the job did not ask for duplex: %s", emu.Settings[0])
+	}
+	if got := emu.JobStates(); !slices.Equal(got, []string{"Completed"}) {
+		t.Errorf("job states %v", got)
+	}
+
+	simplexOnly := escltest.New(3)
+	_, dev, _ = device(t, simplexOnly, ClientOptions{})
+	_, err = scanAll(t, dev, duplex)
+	var ue *scanner.UnsupportedError
+	if !errors.As(err, &ue) || ue.Part != scanner.UnsupportedDuplex || len(simplexOnly.Settings) != 0 {
+		t.Errorf("duplex on a simplex feeder: %v (%d jobs sent)", err, len(simplexOnly.Settings))
 	}
 }

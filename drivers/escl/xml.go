@@ -158,16 +158,23 @@ type Capabilities struct {
 	UUID         string
 	Platen       *InputCaps
 	ADFSimplex   *InputCaps
-	ADFDuplex    *InputCaps
+	// ADFDuplex is the feeder scanning both sides: its own caps, or the
+	// simplex ones when the device only lists Duplex among its AdfOptions.
+	ADFDuplex *InputCaps
 }
 
 // InputCaps are the capabilities of one input source. Lengths are in
 // 1/300 inch, as eSCL gives them.
 type InputCaps struct {
+	MinWidth, MinHeight int
 	MaxWidth, MaxHeight int
 	ColorModes          []string // RGB24, Grayscale8, BlackAndWhite1, ...
 	Formats             []string // MIME types (DocumentFormat and DocumentFormatExt)
-	Resolutions         []int    // square resolutions offered, ascending
+	Resolutions         []int    // square resolutions offered in any mode, ascending
+	// ModeResolutions are the resolutions of each colour mode, ascending:
+	// a profile's SupportedResolutions may each name the modes they are
+	// for (Xerox, Lexmark), or else serve every mode of the profile.
+	ModeResolutions map[string][]int
 }
 
 // ParseCapabilities reads a ScannerCapabilities document.
@@ -186,6 +193,13 @@ func ParseCapabilities(r io.Reader) (Capabilities, error) {
 		ADFSimplex: inputCaps(root.path("Adf", "AdfSimplexInputCaps")),
 		ADFDuplex:  inputCaps(root.path("Adf", "AdfDuplexInputCaps")),
 	}
+	if c.ADFDuplex == nil && c.ADFSimplex != nil {
+		for _, o := range root.path("Adf", "AdfOptions").children("AdfOption") {
+			if o.str() == "Duplex" {
+				c.ADFDuplex = c.ADFSimplex
+			}
+		}
+	}
 	if c.Platen == nil && c.ADFSimplex == nil {
 		return c, fmt.Errorf("%w: no platen and no feeder", ErrDocument)
 	}
@@ -198,7 +212,8 @@ func inputCaps(n *node) *InputCaps {
 	if n == nil {
 		return nil
 	}
-	ic := &InputCaps{MaxWidth: n.child("MaxWidth").int(), MaxHeight: n.child("MaxHeight").int()}
+	ic := &InputCaps{MinWidth: n.child("MinWidth").int(), MinHeight: n.child("MinHeight").int(),
+		MaxWidth: n.child("MaxWidth").int(), MaxHeight: n.child("MaxHeight").int(), ModeResolutions: map[string][]int{}}
 	profiles := n.path("SettingProfiles").children("SettingProfile")
 	// eSCL 1.0 calls them colour profiles.
 	profiles = append(profiles, n.path("ColorProfiles").children("ColorProfile")...)
@@ -207,39 +222,70 @@ func inputCaps(n *node) *InputCaps {
 			*list = append(*list, v)
 		}
 	}
-	addRes := func(v int) {
-		if v > 0 && !slices.Contains(ic.Resolutions, v) {
+	addRes := func(mode string, v int) {
+		if v <= 0 {
+			return
+		}
+		if !slices.Contains(ic.Resolutions, v) {
 			ic.Resolutions = append(ic.Resolutions, v)
+		}
+		if !slices.Contains(ic.ModeResolutions[mode], v) {
+			ic.ModeResolutions[mode] = append(ic.ModeResolutions[mode], v)
 		}
 	}
 	for _, p := range profiles {
+		var modes []string
 		for _, m := range p.path("ColorModes").children("ColorMode") {
 			add(&ic.ColorModes, m.str())
+			add(&modes, m.str())
 		}
 		formats := p.path("DocumentFormats")
 		for _, f := range append(formats.children("DocumentFormat"), formats.children("DocumentFormatExt")...) {
 			add(&ic.Formats, strings.ToLower(f.str()))
 		}
-		res := p.path("SupportedResolutions")
-		for _, d := range res.path("DiscreteResolutions").children("DiscreteResolution") {
-			if x, y := d.child("XResolution").int(), d.child("YResolution").int(); x == y {
-				addRes(x)
+		for _, res := range p.children("SupportedResolutions") {
+			var only []string
+			for _, m := range res.children("ColorMode") {
+				add(&only, m.str())
 			}
-		}
-		if rr := res.child("ResolutionRange"); rr != nil {
-			xr, yr := rr.child("XResolutionRange"), rr.child("YResolutionRange")
-			lo := max(xr.child("Min").int(), yr.child("Min").int())
-			hi := min(xr.child("Max").int(), yr.child("Max").int())
-			step := max(1, xr.child("Step").int())
-			for _, d := range commonDPI {
-				if d >= lo && d <= hi && (d-lo)%step == 0 {
-					addRes(d)
+			if len(only) == 0 {
+				only = modes
+			}
+			for _, d := range resolutionsOf(res) {
+				for _, m := range only {
+					addRes(m, d)
 				}
 			}
 		}
 	}
 	slices.Sort(ic.Resolutions)
+	for _, list := range ic.ModeResolutions {
+		slices.Sort(list)
+	}
 	return ic
+}
+
+// resolutionsOf lists the square resolutions of a SupportedResolutions:
+// its discrete ones, and the common ones inside its range.
+func resolutionsOf(res *node) []int {
+	var out []int
+	for _, d := range res.path("DiscreteResolutions").children("DiscreteResolution") {
+		if x, y := d.child("XResolution").int(), d.child("YResolution").int(); x == y {
+			out = append(out, x)
+		}
+	}
+	if rr := res.child("ResolutionRange"); rr != nil {
+		xr, yr := rr.child("XResolutionRange"), rr.child("YResolutionRange")
+		lo := max(xr.child("Min").int(), yr.child("Min").int())
+		hi := min(xr.child("Max").int(), yr.child("Max").int())
+		step := max(1, xr.child("Step").int())
+		for _, d := range commonDPI {
+			if d >= lo && d <= hi && (d-lo)%step == 0 {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
 
 // MM converts eSCL's 1/300 inch to millimetres.

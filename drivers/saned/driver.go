@@ -229,10 +229,10 @@ func (v *Device) configure(ctx context.Context, req scanner.Request) (int, error
 		return 0, err
 	}
 	if _, ok := find(opts, "source"); ok {
-		if _, err := v.setChoice(ctx, "source", func(s string) bool { k, ok := sourceKind(s); return ok && k == req.Source }); err != nil {
+		if _, err := v.setChoice(ctx, "source", sourceMatches(req)); err != nil {
 			return 0, err
 		}
-	} else if req.Source == scanner.Feeder {
+	} else if req.Source == scanner.Feeder || req.Duplex {
 		return 0, fmt.Errorf("%w: device has no feeder", scanner.ErrUnsupported)
 	}
 	mode := req.Color

@@ -218,6 +218,22 @@ func sourceKind(s string) (scanner.Source, bool) {
 	return "", false
 }
 
+// sourceSides says whether a feeder source scans both sides ("ADF
+// Duplex"), or the back only ("ADF Back", which Autografo does not use).
+func sourceSides(s string) (duplex, backOnly bool) {
+	l := strings.ToLower(s)
+	return strings.Contains(l, "duplex"), strings.Contains(l, "back")
+}
+
+// sourceMatches is the choice of the source option for a request.
+func sourceMatches(req scanner.Request) func(string) bool {
+	return func(s string) bool {
+		k, ok := sourceKind(s)
+		duplex, backOnly := sourceSides(s)
+		return ok && k == req.Source && duplex == req.Duplex && !backOnly
+	}
+}
+
 func modeKind(s string) (scanner.ColorMode, bool) {
 	l := strings.ToLower(s)
 	switch {
@@ -282,6 +298,31 @@ func capsOf(opts []Option) scanner.Caps {
 	}
 	if o, ok := find(opts, "br-y"); ok && o.Range != nil {
 		caps.MaxHeightMM = toFloat(o, o.Range.Max)
+	}
+	// Each source as an input. SANE's options are the device's, not the
+	// source's: every input gets the same area and resolutions, as read
+	// with the source the backend has now.
+	modes := map[scanner.ColorMode][]int{}
+	for _, m := range caps.ColorModes {
+		modes[m] = caps.Resolutions
+	}
+	add := func(source scanner.Source, duplex bool) {
+		if _, ok := caps.Input(source, duplex); !ok {
+			caps.Inputs = append(caps.Inputs, scanner.Input{Source: source, Duplex: duplex,
+				MaxWidthMM: caps.MaxWidthMM, MaxHeightMM: caps.MaxHeightMM, Modes: modes, MediaTypes: caps.MediaTypes})
+		}
+	}
+	if o, ok := find(opts, "source"); ok {
+		for _, s := range o.Strings {
+			k, ok := sourceKind(s)
+			duplex, backOnly := sourceSides(s)
+			if ok && !backOnly {
+				add(k, duplex)
+			}
+		}
+	}
+	if len(caps.Inputs) == 0 {
+		add(scanner.Platen, false)
 	}
 	return caps
 }

@@ -138,8 +138,54 @@ func TestOptionsMapToCaps(t *testing.T) {
 		Resolutions: []int{75, 100, 150, 200, 240, 300, 400, 600, 1200},
 		MediaTypes:  []string{MediaType}, MaxWidthMM: 300, MaxHeightMM: 300,
 	}
+	all := []int{75, 100, 150, 200, 240, 300, 400, 600, 1200}
+	modes := map[scanner.ColorMode][]int{scanner.Gray: all, scanner.Color: all, scanner.BlackWhite: all}
+	for _, source := range []scanner.Source{scanner.Platen, scanner.Feeder} {
+		want.Inputs = append(want.Inputs, scanner.Input{Source: source, MaxWidthMM: 300, MaxHeightMM: 300, Modes: modes, MediaTypes: want.MediaTypes})
+	}
 	if fmt.Sprint(caps) != fmt.Sprint(want) {
 		t.Errorf("caps\n%+v\nwant\n%+v", caps, want)
+	}
+	// The test backend has no duplex source: a duplex request is refused
+	// before the device is touched.
+	if err := caps.Supports(scanner.Request{Source: scanner.Feeder, DPI: 300, Color: scanner.Gray, Duplex: true}); !errors.Is(err, scanner.ErrUnsupported) {
+		t.Errorf("duplex on the test backend: %v", err)
+	}
+}
+
+// A document scanner's sources as SANE backends name them (fujitsu,
+// canon_dr): the front of the feeder, its back only, both sides. The back
+// alone is not an input; a duplex request picks «ADF Duplex».
+func TestFeederSidesFromSourceNames(t *testing.T) {
+	opts := []Option{
+		{Name: "source", Strings: []string{"Flatbed", "ADF Front", "ADF Back", "ADF Duplex"}},
+		{Name: "mode", Strings: []string{"Lineart", "Gray", "Color"}},
+	}
+	caps := capsOf(opts)
+	var got []string
+	for _, in := range caps.Inputs {
+		got = append(got, fmt.Sprintf("%s/%v", in.Source, in.Duplex))
+	}
+	if strings.Join(got, " ") != "platen/false feeder/false feeder/true" {
+		t.Errorf("inputs %v", got)
+	}
+	for _, tc := range []struct {
+		req  scanner.Request
+		want string
+	}{
+		{scanner.Request{Source: scanner.Feeder}, "ADF Front"},
+		{scanner.Request{Source: scanner.Feeder, Duplex: true}, "ADF Duplex"},
+		{scanner.Request{Source: scanner.Platen}, "Flatbed"},
+	} {
+		var chosen []string
+		for _, s := range opts[0].Strings {
+			if sourceMatches(tc.req)(s) {
+				chosen = append(chosen, s)
+			}
+		}
+		if len(chosen) != 1 || chosen[0] != tc.want {
+			t.Errorf("%+v chooses %v, want %s", tc.req, chosen, tc.want)
+		}
 	}
 }
 

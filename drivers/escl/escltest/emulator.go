@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
 
@@ -37,6 +38,20 @@ type Emulator struct {
 	// LocationStyle: "" (a path), "slash" (trailing slash), "urn" (Kyocera's
 	// urn:uuid) or "wronghost" (an absolute URL naming another host).
 	LocationStyle string
+	// ColorResolutions and GrayResolutions, when set, are listed apart, each
+	// SupportedResolutions naming its ColorMode (as Xerox and Lexmark
+	// devices do); unset, one list of 150, 300 and 600 serves both modes.
+	ColorResolutions, GrayResolutions []int
+	// Duplex offers the feeder's both sides (AdfDuplexInputCaps): a duplex
+	// job gives each sheet's front, then its back.
+	Duplex bool
+	// Backs, when set, is each sheet's back in a duplex job, by sheet
+	// (1-based); else a back is a page like the front.
+	Backs func(sheet int) []byte
+
+	// Refused counts the jobs answered 409 because their settings were not
+	// offered: what a real device does, with no word of why.
+	Refused int
 
 	adf    string // ScannerAdfLoaded, ScannerAdfEmpty, ScannerAdfJam
 	jobs   map[string]*job
@@ -53,7 +68,10 @@ type job struct {
 	source  string
 	dpi     int
 	color   string
+	duplex  bool
 	pages   int
+	sheets  int  // sheets taken from the feeder
+	back    bool // the next document is the back of the last sheet
 	deleted bool
 	// state is the job as the device's log would record it: Processing,
 	// then Completed once it said it had no more documents, or Canceled
@@ -66,25 +84,96 @@ func New(n int) *Emulator {
 	return &Emulator{FeederPages: n, JamAfter: -1, PullAfter: -1, StallAfter: -1, Stalled: make(chan struct{}), jobs: map[string]*job{}}
 }
 
-const capabilities = `<?xml version="1.0" encoding="UTF-8"?>
+// Areas in 1/300 inch: a letter-wide platen of A4 length, and a feeder
+// that takes legal paper (as the devices the corpus holds).
+const (
+	minSide                 = 300
+	maxWidth                = 2550
+	platenHeight, adfHeight = 3508, 4200
+	inputCaps               = `<scan:MinWidth>%d</scan:MinWidth><scan:MaxWidth>%d</scan:MaxWidth><scan:MinHeight>%d</scan:MinHeight><scan:MaxHeight>%d</scan:MaxHeight>%s`
+	capabilitiesHead        = `<?xml version="1.0" encoding="UTF-8"?>
 <scan:ScannerCapabilities xmlns:scan="http://schemas.hp.com/imaging/escl/2011/05/03" xmlns:pwg="http://www.pwg.org/schemas/2010/12/sm">
 <pwg:Version>2.63</pwg:Version><pwg:MakeAndModel>Autografo eSCL Emulator</pwg:MakeAndModel><pwg:SerialNumber>EMU0001</pwg:SerialNumber>
-<scan:Platen><scan:PlatenInputCaps><scan:MinWidth>300</scan:MinWidth><scan:MaxWidth>2550</scan:MaxWidth><scan:MinHeight>300</scan:MinHeight><scan:MaxHeight>3508</scan:MaxHeight>%s</scan:PlatenInputCaps></scan:Platen>
-<scan:Adf><scan:AdfSimplexInputCaps><scan:MinWidth>300</scan:MinWidth><scan:MaxWidth>2550</scan:MaxWidth><scan:MinHeight>300</scan:MinHeight><scan:MaxHeight>4200</scan:MaxHeight>%s</scan:AdfSimplexInputCaps></scan:Adf>
-</scan:ScannerCapabilities>`
+`
+)
 
-const profile = `<scan:SettingProfiles><scan:SettingProfile><scan:ColorModes><scan:ColorMode>RGB24</scan:ColorMode><scan:ColorMode>Grayscale8</scan:ColorMode></scan:ColorModes>
+var defaultResolutions = []int{150, 300, 600}
+
+func resolutionList(mode string, dpis []int) string {
+	var b strings.Builder
+	b.WriteString(`<scan:SupportedResolutions>`)
+	if mode != "" {
+		b.WriteString(`<scan:ColorMode>` + mode + `</scan:ColorMode>`)
+	}
+	b.WriteString(`<scan:DiscreteResolutions>`)
+	for _, d := range dpis {
+		fmt.Fprintf(&b, `<scan:DiscreteResolution><scan:XResolution>%d</scan:XResolution><scan:YResolution>%d</scan:YResolution></scan:DiscreteResolution>`, d, d)
+	}
+	b.WriteString(`</scan:DiscreteResolutions></scan:SupportedResolutions>`)
+	return b.String()
+}
+
+// ResolutionsFor are the resolutions offered in the device model's mode.
+func (e *Emulator) ResolutionsFor(mode scanner.ColorMode) []int {
+	return e.resolutions(map[scanner.ColorMode]string{scanner.Color: "RGB24", scanner.Gray: "Grayscale8"}[mode])
+}
+
+// resolutions are the ones offered in the mode.
+func (e *Emulator) resolutions(mode string) []int {
+	switch {
+	case e.ColorResolutions == nil && e.GrayResolutions == nil:
+		return defaultResolutions
+	case mode == "RGB24":
+		return e.ColorResolutions
+	case mode == "Grayscale8":
+		return e.GrayResolutions
+	}
+	return nil
+}
+
+func (e *Emulator) capabilities() string {
+	lists := resolutionList("", defaultResolutions)
+	if e.ColorResolutions != nil || e.GrayResolutions != nil {
+		lists = resolutionList("RGB24", e.ColorResolutions) + resolutionList("Grayscale8", e.GrayResolutions)
+	}
+	profile := `<scan:SettingProfiles><scan:SettingProfile><scan:ColorModes><scan:ColorMode>RGB24</scan:ColorMode><scan:ColorMode>Grayscale8</scan:ColorMode></scan:ColorModes>
 <scan:DocumentFormats><pwg:DocumentFormat>image/jpeg</pwg:DocumentFormat><pwg:DocumentFormat>application/pdf</pwg:DocumentFormat></scan:DocumentFormats>
-<scan:SupportedResolutions><scan:DiscreteResolutions>
-<scan:DiscreteResolution><scan:XResolution>150</scan:XResolution><scan:YResolution>150</scan:YResolution></scan:DiscreteResolution>
-<scan:DiscreteResolution><scan:XResolution>300</scan:XResolution><scan:YResolution>300</scan:YResolution></scan:DiscreteResolution>
-<scan:DiscreteResolution><scan:XResolution>600</scan:XResolution><scan:YResolution>600</scan:YResolution></scan:DiscreteResolution>
-</scan:DiscreteResolutions></scan:SupportedResolutions></scan:SettingProfile></scan:SettingProfiles>`
+` + lists + `</scan:SettingProfile></scan:SettingProfiles>`
+	adf := fmt.Sprintf(inputCaps, minSide, maxWidth, minSide, adfHeight, profile)
+	doc := capabilitiesHead +
+		`<scan:Platen><scan:PlatenInputCaps>` + fmt.Sprintf(inputCaps, minSide, maxWidth, minSide, platenHeight, profile) + `</scan:PlatenInputCaps></scan:Platen>
+<scan:Adf><scan:AdfSimplexInputCaps>` + adf + `</scan:AdfSimplexInputCaps>`
+	if e.Duplex {
+		doc += `<scan:AdfDuplexInputCaps>` + adf + `</scan:AdfDuplexInputCaps><scan:AdfOptions><scan:AdfOption>Duplex</scan:AdfOption></scan:AdfOptions>`
+	}
+	return doc + `</scan:Adf>
+</scan:ScannerCapabilities>`
+}
+
+// offered says whether the device can do the job's settings as a real one
+// would check them: the source, the duplex, the mode's resolutions, the
+// region within the source's area.
+func (e *Emulator) offered(j *job, width, height int) bool {
+	if j.source != "Platen" && j.source != "Feeder" || j.duplex && (j.source != "Feeder" || !e.Duplex) {
+		return false
+	}
+	if !slices.Contains(e.resolutions(j.color), j.dpi) {
+		return false
+	}
+	maxHeight := platenHeight
+	if j.source == "Feeder" {
+		maxHeight = adfHeight
+	}
+	return width == 0 && height == 0 || width >= minSide && width <= maxWidth && height >= minSide && height <= maxHeight
+}
 
 var (
 	reSource = regexp.MustCompile(`InputSource>(\w+)<`)
 	reDPI    = regexp.MustCompile(`XResolution>(\d+)<`)
 	reColor  = regexp.MustCompile(`ColorMode>(\w+)<`)
+	reDuplex = regexp.MustCompile(`Duplex>true<`)
+	reWidth  = regexp.MustCompile(`<pwg:Width>(\d+)<`)
+	reHeight = regexp.MustCompile(`<pwg:Height>(\d+)<`)
 )
 
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +191,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && path == "/eSCL/ScannerCapabilities":
 		w.Header().Set("Content-Type", "text/xml")
-		fmt.Fprintf(w, capabilities, profile, profile)
+		e.mu.Lock()
+		doc := e.capabilities()
+		e.mu.Unlock()
+		fmt.Fprint(w, doc)
 	case r.Method == http.MethodGet && path == "/eSCL/ScannerStatus":
 		e.mu.Lock()
 		state := "Idle"
@@ -134,6 +226,20 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if m := reColor.FindSubmatch(body); m != nil {
 			j.color = string(m[1])
+		}
+		j.duplex = reDuplex.Match(body)
+		var width, height int
+		if m := reWidth.FindSubmatch(body); m != nil {
+			width, _ = strconv.Atoi(string(m[1]))
+		}
+		if m := reHeight.FindSubmatch(body); m != nil {
+			height, _ = strconv.Atoi(string(m[1]))
+		}
+		if !e.offered(j, width, height) {
+			e.Refused++
+			e.mu.Unlock()
+			http.Error(w, "", http.StatusConflict)
+			return
 		}
 		e.nextID++
 		id := strconv.Itoa(e.nextID)
@@ -187,6 +293,19 @@ func (e *Emulator) nextDocument(w http.ResponseWriter, r *http.Request, id strin
 		http.Error(w, "no more", http.StatusNotFound)
 		return
 	}
+	if j.back {
+		j.back = false
+		j.pages++
+		sheet := j.sheets
+		e.mu.Unlock()
+		data := scannertest.JPEG(j.dpi*85/100, j.dpi*11/10)
+		if e.Backs != nil {
+			data = e.Backs(sheet)
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(data)
+		return
+	}
 	if j.source == "Feeder" {
 		if e.JamAfter >= 0 && j.pages == e.JamAfter {
 			e.adf = "ScannerAdfJam"
@@ -204,6 +323,8 @@ func (e *Emulator) nextDocument(w http.ResponseWriter, r *http.Request, id strin
 			return
 		}
 		e.FeederPages--
+		j.sheets++
+		j.back = j.duplex
 	}
 	pull := e.PullAfter >= 0 && j.pages == e.PullAfter
 	stall := e.StallAfter >= 0 && j.pages == e.StallAfter
