@@ -87,14 +87,16 @@ bench-saned: deps-test
 
 # The signature pipeline: its accuracy on the simulator's set (report in
 # bench-accuracy.md) and on the whole reporting half of the second set, drawn
-# apart from the simulator (report in bench-formset.md), its speed, and
+# apart from the simulator (report in bench-formset.md), its speed, the
+# blank-page decision on the reported half of its set (bench-blank.md), and
 # ImageMagick and unpaper on the same pages. Then the officer's page in
-# headless Chromium: the last page to «Pronto per ANSC», and the main thread
-# during a 10-page capture.
+# headless Chromium: the last page to «Pronto per ANSC», the main thread
+# during a 10-page capture, and a newcomer's wedding.
 bench: deps-test
 	$(GO) test -run XXX -bench Accuracy -benchtime 1x -timeout 30m ./scanner/pipeline -accuracy-report $(CURDIR)/bench-accuracy.md
 	$(GO) test -run XXX -bench FormSet -benchtime 1x -timeout 60m ./scanner/pipeline -formset-report $(CURDIR)/bench-formset.md
 	$(GO) test -run XXX -bench Process -benchtime 20x ./scanner/pipeline
+	$(GO) test -run XXX -bench BlankBacks -benchtime 1x -timeout 30m ./scanner/pipeline -blank-report $(CURDIR)/bench-blank.md
 	GO=$(GO) .ci/bench-pipeline
 	$(GO) test -run XXX -bench 'OfficerPage|NewcomerWedding' -benchtime 9x -timeout 30m ./cmd/autografo
 

@@ -24,6 +24,8 @@ type pageAnalysis struct {
 	// says the page's quarter turn (Geometry.Orientation): a fact, where
 	// the text's look is a guess.
 	TurnFromCode bool `json:"turnFromCode,omitempty"`
+	// Blank is whether the sheet holds any ink, with the figures.
+	Blank *pipeline.Blankness `json:"blank,omitempty"`
 }
 
 func analysisOf(p store.Page) (pageAnalysis, bool) {
@@ -149,6 +151,9 @@ func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string
 			}
 		}
 		pa.Geometry = res.Geometry
+		if res.Width > 0 {
+			pa.Blank = &res.Blank
+		}
 		if pl != nil && pa.Printed != nil && pa.Printed.Error == nil && !pa.Printed.ByOrder {
 			if turn := pl.tf.QuarterTurn(); turn != pa.Geometry.Orientation && pa.Geometry.Trusted && pa.Geometry.OrientationTrusted {
 				a.log.Warn("the page's code and its text disagree on its turn: the code is taken", "act", actID, "page", index,
@@ -191,6 +196,9 @@ func analysisMessage(p store.Page, pa pageAnalysis, verdicts []store.Verdict, ca
 		SkewDeg: pa.Geometry.SkewDeg, Orientation: pa.Geometry.Orientation, Trusted: pa.Geometry.Trusted,
 		OrientationTrusted: (pa.Geometry.Trusted || pa.TurnFromCode) && pa.Geometry.OrientationTrusted, Turn: p.Turn,
 		Upright: uprightTurnOf(p, pa), Signatures: []protocol.Signature{}, Printed: pa.Printed, Position: p.Position}
+	if b := pa.Blank; b != nil {
+		msg.Blank = &protocol.Blankness{Blank: b.Blank, InkMM2: b.InkMM2, Marks: b.Marks, LargestMM2: b.LargestMM2}
+	}
 	var blobs []blob
 	for _, v := range verdicts {
 		sig := protocol.Signature{Role: v.Role, Label: names[v.Role], Decision: v.Verdict, Confidence: v.Confidence, Reasons: v.Reasons}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,6 +11,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -612,5 +615,35 @@ func TestAnExpiredSealSignsNothing(t *testing.T) {
 	}
 	if f := tb.call(map[string]any{"type": "document.build", "act": act.ID}); f.Error.Code == "" {
 		t.Errorf("a document was handed over with an expired seal: %s", f.raw)
+	}
+}
+
+// Every analysed page says whether its sheet holds ink, with the figures:
+// a page with a signature does, a sheet of white paper does not.
+func TestPageAnalysisSaysWhetherTheSheetIsBlank(t *testing.T) {
+	h := newHarness(t)
+	h.boxes = boxesFor("sposo", "sposa")
+	tb := h.connect(auth.Identity{Perms: auth.View | auth.Capture, Comune: "F205", Operator: "anna.ufficiale"})
+	white := image.NewGray(image.Rect(0, 0, 2480, 3508))
+	for i := range white.Pix {
+		white.Pix[i] = 240
+	}
+	var blank bytes.Buffer
+	if err := jpeg.Encode(&blank, white, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.drv.Script("fake:1", scannertest.Step{Data: signedPage(t)}, scannertest.Step{Data: blank.Bytes()})
+	act := tb.open([3]string{"sposo", "Marco", "Bianchi"}, [3]string{"sposa", "Giulia", "Esposito"})
+	tb.capture(act.ID)
+	got := map[int]*protocol.Blankness{}
+	for len(got) < 2 {
+		pa := decode[protocol.PageAnalysis](t, tb.until(protocol.TypePageAnalysis))
+		got[pa.Page] = pa.Blank
+	}
+	if b := got[1]; b == nil || b.Blank || b.InkMM2 < 10 || b.Marks == 0 {
+		t.Errorf("the signed page: %+v", b)
+	}
+	if b := got[2]; b == nil || !b.Blank || b.InkMM2 != 0 {
+		t.Errorf("the white sheet: %+v", b)
 	}
 }

@@ -557,6 +557,17 @@ type PageAnalysis struct {
 	// Position is the page's place in the document once the act is
 	// checked (0: left out, or not yet known).
 	Position int `json:"position,omitempty"`
+	// Blank says whether the sheet holds any ink, and how much it holds.
+	Blank *Blankness `json:"blank,omitempty"`
+}
+
+// Blankness is a page's blank decision with its figures: the ink's area in
+// mm², how many marks, the largest mark's area.
+type Blankness struct {
+	Blank      bool    `json:"blank"`
+	InkMM2     float64 `json:"inkMM2"`
+	Marks      int     `json:"marks"`
+	LargestMM2 float64 `json:"largestMM2"`
 }
 
 // Signature is one signer's box on a page.

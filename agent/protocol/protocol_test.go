@@ -61,7 +61,8 @@ func TestWireGolden(t *testing.T) {
 			Page: PageInfo{Index: 2, MediaType: "image/jpeg", Width: 2574, Height: 3602, DPI: 300, Bytes: 81920,
 				SHA256: strings.Repeat("ab", 32)}, Preview: "blob-1"},
 		"page.analysis": PageAnalysis{Envelope: Envelope{Type: TypePageAnalysis}, Act: "act-1", Capture: "cap-1", Page: 3,
-			SkewDeg: 1.25, Orientation: 0, Trusted: true, OrientationTrusted: true, Turn: -1, Position: 3, Signatures: []Signature{
+			SkewDeg: 1.25, Orientation: 0, Trusted: true, OrientationTrusted: true, Turn: -1, Position: 3,
+			Blank: &Blankness{InkMM2: 5812.4, Marks: 2231, LargestMM2: 96.2}, Signatures: []Signature{
 				{Role: "sposo", Label: "Lo sposo", Decision: "signed", Confidence: 0.97, Blob: "blob-2"},
 				{Role: "testimone1", Label: "Il testimone", Decision: "empty", Confidence: 1, Reasons: []string{"stray_mark"}},
 				{Role: "ufficiale", Label: "L'Ufficiale dello Stato Civile", Decision: "doubtful", Confidence: 0.5, Reasons: []string{"little_ink"}, Blob: "blob-3"}}},

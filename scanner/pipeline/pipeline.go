@@ -37,7 +37,9 @@ type Result struct {
 	// Preview is the page as a JPEG of PreviewSize pixels on its long side.
 	Preview  []byte
 	Verdicts []Verdict
-	Timings  Timings
+	// Blank says whether the sheet holds any ink, with its figures.
+	Blank   Blankness
+	Timings Timings
 }
 
 // Timings say where the time went.
@@ -124,6 +126,7 @@ func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) (Result, error
 		t := time.Now()
 		res.Geometry = estimateGeometry(small, f, thr, bed)
 		res.Timings.Geometry = time.Since(t)
+		res.Blank = blankness(small, float64(dpi)/float64(f), bed)
 		// The preview shows the sheet without the scanner's bed around it,
 		// and with its background flattened.
 		if o.PreviewSize >= 0 {

@@ -167,6 +167,8 @@ export interface PageAnalysis extends Message {
   signatures: Signature[];
   printed?: PrintedPage;
   position?: number;
+  /** Whether the sheet holds any ink: the ink's area (mm²), its marks, the largest mark. */
+  blank?: { blank: boolean; inkMM2: number; marks: number; largestMM2: number };
 }
 export interface CaptureDone extends Message { act: string; capture: string; pages: number; total: number }
 export interface CaptureFailed extends Message { act: string; capture: string; pages: number; error: ErrorInfo }
