@@ -153,6 +153,9 @@ func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string
 		pa.Geometry = res.Geometry
 		if res.Width > 0 {
 			pa.Blank = &res.Blank
+			if p.Back && res.Blank.Blank && pa.Printed != nil && pa.Printed.Error != nil && pa.Printed.Error.Code == protocol.CodePageNoCode {
+				pa.Printed = nil // a blank back has no code to read: nothing to warn of
+			}
 		}
 		if pl != nil && pa.Printed != nil && pa.Printed.Error == nil && !pa.Printed.ByOrder {
 			if turn := pl.tf.QuarterTurn(); turn != pa.Geometry.Orientation && pa.Geometry.Trusted && pa.Geometry.OrientationTrusted {
@@ -342,6 +345,14 @@ func blockerCodes(bs []protocol.Blocker) []string {
 // the officer moved them. Pages the officer removed or retook are left
 // out. It also says which printed pages were never captured. Pages of an
 // act not printed with codes go in that same order.
+// blankBack says whether a page is the blank back of a sheet scanned
+// duplex: left out of the document. A page with a code, or with a box
+// of the layout on it, is never one; a blank front is never left out.
+func blankBack(p store.Page, pa pageAnalysis) bool {
+	noCode := pa.Printed == nil || pa.Printed.Error != nil && pa.Printed.Error.Code == protocol.CodePageNoCode
+	return p.Back && pa.Blank != nil && pa.Blank.Blank && noCode && len(p.Boxes) == 0
+}
+
 func documentOrder(pages []store.Page) (store.PageOrder, []int) {
 	byPrinted := map[int]int{}
 	var unread, byOrder []int
@@ -357,6 +368,9 @@ func documentOrder(pages []store.Page) (store.PageOrder, []int) {
 			continue // taken out by the officer, or retaken
 		}
 		pa, _ := analysisOf(p)
+		if blankBack(p, pa) {
+			continue // kept in the store, never in the document
+		}
 		printed[p.Index] = pa.Printed
 		switch pr := pa.Printed; {
 		case pr == nil || pr.Error != nil && pr.Error.Code == protocol.CodePageNoCode:

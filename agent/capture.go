@@ -53,6 +53,7 @@ func (a *Agent) startCapture(ctx context.Context, req *protocol.CaptureStart, ac
 		DPI:       req.DPI,
 		Color:     scanner.ColorMode(req.Color),
 		MediaType: "image/jpeg",
+		Duplex:    req.Duplex,
 	}
 	if sreq.Source != scanner.Platen && sreq.Source != scanner.Feeder {
 		return "", fmt.Errorf("%w: source %q", scanner.ErrUnsupported, req.Source)
@@ -243,7 +244,7 @@ func (a *Agent) runCapture(ctx context.Context, c *capture, who actor, job *mana
 			replaces = c.replace // the retake's first page takes the old one's place
 		}
 		stored, err := a.opts.Store.AddPage(context.WithoutCancel(ctx), store.Page{Act: c.act, MediaType: p.info.MediaType,
-			Width: p.info.Width, Height: p.info.Height, DPI: p.info.DPI, Boxes: boxes, Replaces: replaces}, p.data, who.by)
+			Width: p.info.Width, Height: p.info.Height, DPI: p.info.DPI, Boxes: boxes, Replaces: replaces, Back: pg.Back}, p.data, who.by)
 		if err != nil {
 			return fail(storeErr(err))
 		}
@@ -267,7 +268,7 @@ func (a *Agent) runCapture(ctx context.Context, c *capture, who actor, job *mana
 
 func pageInfo(p store.Page) protocol.PageInfo {
 	return protocol.PageInfo{Index: p.Index, MediaType: p.MediaType, Width: p.Width, Height: p.Height, DPI: p.DPI,
-		Bytes: p.Size, SHA256: p.SHA256, Removed: p.Removed, Replaces: p.Replaces}
+		Bytes: p.Size, SHA256: p.SHA256, Removed: p.Removed, Replaces: p.Replaces, Back: p.Back}
 }
 
 // receivePage reads a page from the device with a size bound, checks that it

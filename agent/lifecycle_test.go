@@ -647,3 +647,37 @@ func TestPageAnalysisSaysWhetherTheSheetIsBlank(t *testing.T) {
 		t.Errorf("the white sheet: %+v", b)
 	}
 }
+
+// A duplex scan's blank backs are kept but left out of the document; a
+// back with writing, a back with a code or a box, and a blank front all
+// stay in it.
+func TestBlankBacksAreLeftOutOfTheDocument(t *testing.T) {
+	analysed := func(blank bool, printed *protocol.PrintedPage) json.RawMessage {
+		raw, _ := json.Marshal(pageAnalysis{Blank: &pipeline.Blankness{Blank: blank}, Printed: printed})
+		return raw
+	}
+	boxes, _ := json.Marshal(boxesFor("sposo", "sposa"))
+	pages := []store.Page{
+		{Index: 1, Analysis: analysed(false, nil)},
+		{Index: 2, Back: true, Analysis: analysed(true, nil)},                                      // a blank back: out
+		{Index: 3, Analysis: analysed(false, nil)},                                                 //
+		{Index: 4, Back: true, Analysis: analysed(false, nil)},                                     // a back with writing
+		{Index: 5, Analysis: analysed(true, nil)},                                                  // a blank front: reported, kept
+		{Index: 6, Back: true, Analysis: analysed(true, nil), Boxes: boxes},                        // a box on it
+		{Index: 7, Back: true, Analysis: analysed(true, &protocol.PrintedPage{Page: 1, Pages: 1})}, // a code read on it
+		{Index: 8, Back: true},                                                                     // not analysed yet: not known blank
+	}
+	for i := range pages {
+		pages[i].Act, pages[i].Ord, pages[i].Analysed = "act-1", float64(pages[i].Index), pages[i].Analysis != nil
+	}
+	order, _ := documentOrder(pages)
+	var in []int
+	for _, p := range pages {
+		if _, ok := order[p.Index]; ok {
+			in = append(in, p.Index)
+		}
+	}
+	if !slices.Equal(in, []int{1, 3, 4, 5, 6, 7, 8}) {
+		t.Errorf("pages in the document %v, want every page but the blank back 2", in)
+	}
+}

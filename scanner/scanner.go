@@ -232,6 +232,9 @@ type Page struct {
 	Width, Height int
 	// Size in bytes when known up front, else -1; used for progress only.
 	Size int64
+	// Back: the back of the sheet before it, in a duplex job (devices send
+	// each sheet's front, then its back).
+	Back bool
 	Body io.ReadCloser
 }
 

@@ -426,6 +426,9 @@ type CaptureStart struct {
 	// takes its place, and the old page is removed (kept, never in the
 	// document). For the page whose box was left empty, signed since.
 	Replace int `json:"replace,omitempty"`
+	// Duplex scans both sides of each sheet from the feeder. The backs
+	// found blank are kept but left out of the document.
+	Duplex bool `json:"duplex,omitempty"`
 }
 
 // CaptureRef names a capture: capture.started, capture.cancel.
@@ -468,6 +471,8 @@ type PageInfo struct {
 	// the page this one was retaken for.
 	Removed  bool `json:"removed,omitempty"`
 	Replaces int  `json:"replaces,omitempty"`
+	// Back: the back of a sheet, scanned duplex.
+	Back bool `json:"back,omitempty"`
 }
 
 // PageReady announces a page; its preview follows as the binary frame named

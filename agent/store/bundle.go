@@ -75,6 +75,7 @@ type bundlePage struct {
 	Width, Height, DPI int
 	SHA256             string
 	Boxes              json.RawMessage `json:",omitempty"`
+	Back               bool            `json:",omitempty"` // the back of a sheet scanned duplex
 	Data               []byte
 }
 
@@ -154,7 +155,7 @@ func (s *Store) Export(ctx context.Context, act string, w io.Writer, passphrase 
 			return err
 		}
 		p.Pages = append(p.Pages, bundlePage{Index: pg.Index, MediaType: pg.MediaType, Width: pg.Width, Height: pg.Height,
-			DPI: pg.DPI, SHA256: pg.SHA256, Boxes: pg.Boxes, Data: data})
+			DPI: pg.DPI, SHA256: pg.SHA256, Boxes: pg.Boxes, Back: pg.Back, Data: data})
 	}
 	entries, err := s.Journal(ctx)
 	if err != nil {
@@ -300,9 +301,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, passphrase string, trus
 		}
 		for _, pg := range p.Pages {
 			nonce, box := s.seal(pg.Data, pageAAD(p.Act.ID, pg.Index, pg.SHA256))
-			if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created, boxes)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act.ID, pg.Index, pg.MediaType, pg.Width, pg.Height, pg.DPI,
-				len(pg.Data), pg.SHA256, nonce, box, now.UnixNano(), s.sealText(string(pg.Boxes), "pages.boxes", p.Act.ID, pg.Index)); err != nil {
+			if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created, boxes, back)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act.ID, pg.Index, pg.MediaType, pg.Width, pg.Height, pg.DPI,
+				len(pg.Data), pg.SHA256, nonce, box, now.UnixNano(), s.sealText(string(pg.Boxes), "pages.boxes", p.Act.ID, pg.Index), pg.Back); err != nil {
 				return err
 			}
 		}

@@ -91,6 +91,9 @@ type Page struct {
 	// Turn is the officer's quarter turn for it (0, 90, 180, 270), or -1
 	// when the officer did not turn it.
 	Turn int
+	// Back: the back of a sheet, scanned duplex. A blank back is kept
+	// but left out of the document.
+	Back bool
 	// Removed: the officer took the page out of the act, or retook it
 	// (the page that Replaces it took its place). Kept, never in the
 	// document.
@@ -234,6 +237,8 @@ var migrations = []string{
 	`ALTER TABLE acts ADD COLUMN interrupted TEXT NOT NULL DEFAULT '';`,
 	// 6: the session tickets used, by digest, until they expire.
 	`CREATE TABLE used_tickets (digest TEXT PRIMARY KEY, until INTEGER NOT NULL);`,
+	// 7: which pages are the backs of sheets, from a duplex scan.
+	`ALTER TABLE pages ADD COLUMN back INTEGER NOT NULL DEFAULT 0;`,
 }
 
 const keyCheckPlain = "autografo store key check"

@@ -269,6 +269,12 @@ func TestBundleCarriesAnActBetweenWorkstations(t *testing.T) {
 	laptop.CreateAct(ctx, Act{ID: "act-visit", Kind: "cittadinanza", Operator: "anna", Comune: "F205", Emergency: true, Register: "4/2026"},
 		[]Signer{{Role: "dichiarante", Nome: "Maria Grazia", Cognome: "De Luca"}}, Actor{Operator: "anna"})
 	capture(t, laptop, "act-visit", "prima pagina", "seconda pagina")
+	// A sheet scanned duplex: its back travels as a back.
+	move(t, laptop, "act-visit", StateCapturing)
+	if _, err := laptop.AddPage(ctx, Page{Act: "act-visit", MediaType: "image/jpeg", DPI: 300, Back: true}, []byte("retro"), anna); err != nil {
+		t.Fatal(err)
+	}
+	move(t, laptop, "act-visit", StateCaptured)
 	seal, err := LoadOrCreateSealKey(filepath.Join(t.TempDir(), "seal.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -309,8 +315,11 @@ func TestBundleCarriesAnActBetweenWorkstations(t *testing.T) {
 		t.Fatalf("imported page: %q %v", data, err)
 	}
 	a, _ := office.Act(ctx, "act-visit")
-	if !a.Emergency || a.Register != "4/2026" || a.Pages != 2 || a.Comune != "F205" || a.State != StateCaptured {
+	if !a.Emergency || a.Register != "4/2026" || a.Pages != 3 || a.Comune != "F205" || a.State != StateCaptured {
 		t.Errorf("imported act %+v", a)
+	}
+	if pages, _ := office.Pages(ctx, "act-visit"); len(pages) != 3 || pages[0].Back || pages[1].Back || !pages[2].Back {
+		t.Errorf("imported pages' sides %+v", pages)
 	}
 	if sg, _ := office.Signers(ctx, "act-visit"); len(sg) != 1 || sg[0].Nome != "Maria Grazia" || sg[0].Cognome != "De Luca" {
 		t.Errorf("imported signers %+v", sg)
@@ -396,6 +405,7 @@ func TestMigrationFromVersion1(t *testing.T) {
 		`ALTER TABLE pages DROP COLUMN boxes`, `ALTER TABLE pages DROP COLUMN analysed`, `ALTER TABLE pages DROP COLUMN analysis`,
 		`ALTER TABLE pages DROP COLUMN position`, `ALTER TABLE pages DROP COLUMN turn`,
 		`ALTER TABLE pages DROP COLUMN removed`, `ALTER TABLE pages DROP COLUMN replaces`, `ALTER TABLE pages DROP COLUMN ord`,
+		`ALTER TABLE pages DROP COLUMN back`,
 		`ALTER TABLE acts DROP COLUMN interrupted`,
 		`DROP TABLE used_tickets`,
 		`DELETE FROM meta WHERE k = 'text_sealed'`,

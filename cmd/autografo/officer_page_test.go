@@ -943,3 +943,43 @@ func TestOfficerPageSessionEndedFromTheCommandLine(t *testing.T) {
 		t.Error("ending a session is not logged")
 	}
 }
+
+// A whole act scanned duplex: the act's three sheets printed on one side,
+// put through the feeder with «Fronte e retro». Six pages come in; the
+// three blank backs are kept but named and left out, and the document
+// has the three fronts.
+func TestOfficerPageDuplexLeavesOutTheBlankBacks(t *testing.T) {
+	ctx := counter(t)
+	ag := startAgent(t, "--sim-page-time", "20ms")
+	openPage(t, ctx, ag.URL)
+	fillSigners(t, ctx)
+	if err := chromedp.Do(ctx,
+		chromedp.SetUploadFiles(`#preview`, []string{weddingPreview(t)}),
+		chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`),
+		chromedp.Click(`#duplex`)); err != nil {
+		t.Fatalf("printing the preview: %v\n%s", err, ag.logs)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the act ready", `!document.querySelector("#document-panel").hidden && document.querySelector("#document-badge").textContent === "Pronto per ANSC"`)
+	if got := count(t, ctx, `document.querySelectorAll("#pages li").length`); got != 6 {
+		t.Fatalf("%d pages shown, want 6 (three sheets, both sides)", got)
+	}
+	for _, back := range []string{"2", "4", "6"} {
+		if c := text(t, ctx, `#pages li[data-page="`+back+`"] .caption`); c != "Pagina "+back+": retro vuoto, non incluso" {
+			t.Errorf("page %s: caption %q", back, c)
+		}
+	}
+	if got := eval[string](t, ctx, `[...document.querySelectorAll("#pages li")].slice(0, 3).map(li => li.querySelector(".caption").textContent).join(" | ")`); got != "Foglio 1 di 3 | Foglio 2 di 3 | Foglio 3 di 3" {
+		t.Errorf("the document's pages: %s", got)
+	}
+	if info := text(t, ctx, `#document-info`); !strings.HasPrefix(info, "3 pagine, ") {
+		t.Errorf("document %q", info)
+	}
+	if s := text(t, ctx, `#printed-summary`); s != "Fogli riconosciuti: 3 di 3." {
+		t.Errorf("printed summary %q", s)
+	}
+	checkAccessible(t, ctx, "duplex ready")
+	stepShot(t, ctx, "fronte-e-retro")
+}

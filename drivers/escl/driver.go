@@ -312,7 +312,7 @@ func (v *Device) Scan(ctx context.Context, req scanner.Request) (scanner.Job, er
 	if err != nil {
 		return nil, scanner.Wrap("scan", v.id, v.explain(ctx, err))
 	}
-	return &Job{dev: v, path: job, feeder: req.Source == scanner.Feeder, dpi: req.DPI, format: format}, nil
+	return &Job{dev: v, path: job, feeder: req.Source == scanner.Feeder, duplex: req.Duplex, dpi: req.DPI, format: format}, nil
 }
 
 // explain turns a failed request into the cause the device's status gives:
@@ -348,6 +348,7 @@ type Job struct {
 	dev    *Device
 	path   string
 	feeder bool
+	duplex bool
 	dpi    int
 	format string
 	pages  int
@@ -395,7 +396,7 @@ func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {
 	if mt == "" || mt == "application/octet-stream" {
 		mt = j.format
 	}
-	return scanner.Page{MediaType: mt, DPI: j.dpi, Size: resp.ContentLength,
+	return scanner.Page{MediaType: mt, DPI: j.dpi, Size: resp.ContentLength, Back: j.duplex && j.pages%2 == 0,
 		Body: &body{rc: resp.Body, id: id}}, nil
 }
 

@@ -294,8 +294,25 @@ func TestDuplexFromTheFeeder(t *testing.T) {
 		t.Fatalf("no duplex feeder in %+v", caps.Inputs)
 	}
 	duplex := scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray, Duplex: true}
-	if n, err := scanAll(t, dev, duplex); err != nil || n != 6 {
-		t.Fatalf("3 sheets duplex: %d pages, %v", n, err)
+	job, err := dev.Scan(t.Context(), duplex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sides []bool
+	for {
+		pg, err := job.NextPage(t.Context())
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, pg.Body)
+		pg.Body.Close()
+		sides = append(sides, pg.Back)
+	}
+	if !slices.Equal(sides, []bool{false, true, false, true, false, true}) {
+		t.Fatalf("3 sheets duplex: pages are backs %v, want front and back of each", sides)
 	}
 	if !strings.Contains(emu.Settings[0], "<scan:Duplex>true</scan:Duplex>") {
 		t.Errorf("the job did not ask for duplex: %s", emu.Settings[0])

@@ -5,6 +5,7 @@ package ippusb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image/jpeg"
 	"io"
 	"net/http"
@@ -166,6 +167,38 @@ func TestUSBBusyEmptyJam(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Duplex over IPP-over-USB: two sheets, each front then its back, through
+// libusb.
+func TestUSBDuplexJob(t *testing.T) {
+	emulated(t, func() *usbemu.Device { e := escltest.New(2); e.Duplex = true; return mfp(e) }, func(t *testing.T, d *Driver, dev *usbemu.Device) {
+		sd := openOnly(t, d)
+		defer sd.Close()
+		ctx := context.Background()
+		job, err := sd.Scan(ctx, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray, Duplex: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var backs []bool
+		for {
+			p, err := job.NextPage(ctx)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := jpeg.Decode(p.Body); err != nil {
+				t.Fatal(err)
+			}
+			p.Body.Close()
+			backs = append(backs, p.Back)
+		}
+		if fmt.Sprint(backs) != "[false true false true]" {
+			t.Fatalf("pages are backs %v, want each sheet's front then back", backs)
+		}
+	})
 }
 
 // The cable pulled in the middle of the second page: ErrGone within two

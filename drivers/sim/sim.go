@@ -315,13 +315,22 @@ var _ scanner.Device = (*Device)(nil)
 
 // Caps of the simulator: both sources, colour and gray, 150 to 600 dpi.
 func (v *Device) Caps(ctx context.Context) (scanner.Caps, error) {
-	return scanner.Caps{
+	res := []int{150, 200, 300, 400, 600}
+	caps := scanner.Caps{
 		Sources:     []scanner.Source{scanner.Platen, scanner.Feeder},
 		ColorModes:  []scanner.ColorMode{scanner.Color, scanner.Gray},
-		Resolutions: []int{150, 200, 300, 400, 600},
+		Resolutions: res,
 		MediaTypes:  []string{"image/jpeg"},
 		MaxWidthMM:  pageWidthMM + 2*borderMM, MaxHeightMM: pageHeightMM + 2*borderMM,
-	}, nil
+	}
+	// The glass, the feeder, and the feeder's both sides (the backs of the
+	// act's sheets are blank).
+	for _, in := range []scanner.Input{{Source: scanner.Platen}, {Source: scanner.Feeder}, {Source: scanner.Feeder, Duplex: true}} {
+		in.MaxWidthMM, in.MaxHeightMM, in.MediaTypes = caps.MaxWidthMM, caps.MaxHeightMM, caps.MediaTypes
+		in.Modes = map[scanner.ColorMode][]int{scanner.Color: res, scanner.Gray: res}
+		caps.Inputs = append(caps.Inputs, in)
+	}
+	return caps, nil
 }
 
 // Scan starts a job, consuming the next queued fault.
@@ -383,6 +392,7 @@ type Job struct {
 	failed   error
 	paper    *loadedPaper // the paper loaded when the job began, if any
 	signAll  bool         // a page brought back to be signed: every box signed now
+	backDue  int          // in a duplex job, the sheet whose blank back comes next (0: none)
 }
 
 var _ scanner.Job = (*Job)(nil)
@@ -404,6 +414,9 @@ func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {
 			j.failed = scanner.Wrap("page", deviceID, scanner.ErrJammed)
 			return scanner.Page{}, j.failed
 		}
+	}
+	if j.backDue > 0 {
+		return j.back()
 	}
 	if j.start+j.next > j.pages {
 		if j.req.Source == scanner.Feeder {
@@ -441,6 +454,9 @@ func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {
 	}
 	if j.req.Source == scanner.Feeder {
 		j.drv.setFeederNext(index + 1)
+		if j.req.Duplex {
+			j.backDue = index
+		}
 	}
 	body := &PageBody{r: bytes.NewReader(data), truth: truth}
 	if f := j.fault; f != nil && f.Kind == FaultGone && j.next == f.AfterPage+1 {
@@ -459,6 +475,27 @@ func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {
 		Width: truth.Width, Height: truth.Height,
 		Size: int64(len(data)), Body: body,
 	}, nil
+}
+
+// back is the blank back of the sheet just scanned, in a duplex job:
+// paper with the scanner's effects and nothing printed or written on it.
+func (j *Job) back() (scanner.Page, error) {
+	sheet := j.backDue
+	j.backDue = 0
+	e := *j.drv.opts.Effects
+	blank := image.NewGray(image.Rect(0, 0, 21, 30))
+	for i := range blank.Pix {
+		blank.Pix[i] = 255
+	}
+	rng, skew := j.drv.pageRandom(j.jobNo, 1000+sheet)
+	data, truth, err := renderPage(pageSpec{index: sheet, count: j.pages, dpi: j.req.DPI, color: j.req.Color == scanner.Color,
+		paper: blank, act: j.drv.opts.Act, skewDeg: skew, effects: e}, rng)
+	if err != nil {
+		return scanner.Page{}, scanner.Wrap("page", deviceID, err)
+	}
+	truth.Back = true
+	return scanner.Page{MediaType: "image/jpeg", DPI: j.req.DPI, Width: truth.Width, Height: truth.Height,
+		Size: int64(len(data)), Back: true, Body: &PageBody{r: bytes.NewReader(data), truth: truth}}, nil
 }
 
 func (d *Driver) setFeederNext(i int) {
@@ -516,7 +553,9 @@ type Truth struct {
 	SkewDeg       float64 // clockwise as seen, before the quarter turn
 	Rotation      int     // clockwise quarter turn applied after the skew
 	Boxes         []BoxTruth
-	tf            transform
+	// Back: the blank back of sheet Page, in a duplex scan.
+	Back bool
+	tf   transform
 }
 
 // ToScan maps a point of the printed page (mm from its top-left corner) to

@@ -519,3 +519,45 @@ func TestTurnsOfSinglePages(t *testing.T) {
 		t.Error("a turn of 45 degrees accepted")
 	}
 }
+
+// Duplex from the feeder: each sheet's front, then its blank back (paper
+// and the scanner's noise, nothing printed); the glass does not scan both
+// sides.
+func TestDuplexGivesEachSheetsBlankBack(t *testing.T) {
+	d := newSim(t, Options{Seed: 1, FeederPages: 3})
+	dev, err := d.Open(context.Background(), deviceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caps, _ := dev.Caps(context.Background())
+	if err := caps.Supports(scanner.Request{Source: scanner.Feeder, DPI: 300, Color: scanner.Gray, Duplex: true}); err != nil {
+		t.Fatalf("duplex from the feeder: %v", err)
+	}
+	if err := caps.Supports(scanner.Request{Source: scanner.Platen, DPI: 300, Color: scanner.Gray, Duplex: true}); !errors.Is(err, scanner.ErrUnsupported) {
+		t.Errorf("duplex from the glass: %v", err)
+	}
+	pages, err := scanAll(t, d, scanner.Request{Source: scanner.Feeder, DPI: 150, Color: scanner.Gray, Duplex: true})
+	if err != nil || len(pages) != 6 {
+		t.Fatalf("3 sheets duplex: %d pages, %v; want 6", len(pages), err)
+	}
+	for i, p := range pages {
+		sheet, back := i/2+1, i%2 == 1
+		if p.truth.Page != sheet || p.truth.Back != back {
+			t.Errorf("page %d is sheet %d back=%v, want sheet %d back=%v", i+1, p.truth.Page, p.truth.Back, sheet, back)
+		}
+		// A back's paper: in the middle of the sheet (away from its
+		// edges and the bed) no pixel is far darker than the paper.
+		if back {
+			g := p.img.(*image.Gray)
+			b := g.Bounds()
+			inner := image.Rect(b.Dx()/8, b.Dy()/8, b.Dx()*7/8, b.Dy()*7/8)
+			for y := inner.Min.Y; y < inner.Max.Y; y++ {
+				for x := inner.Min.X; x < inner.Max.X; x++ {
+					if v := g.GrayAt(x, y).Y; v < 200 {
+						t.Fatalf("back of sheet %d: pixel (%d,%d) is %d, ink on a blank back", sheet, x, y, v)
+					}
+				}
+			}
+		}
+	}
+}

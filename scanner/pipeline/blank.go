@@ -42,28 +42,42 @@ const (
 // PageBlankness decides on a page by itself, as ProcessImage does.
 func PageBlankness(g *image.Gray, dpi int) Blankness {
 	f := reducedFactor(dpi)
-	small := Reduce(g, f)
-	return blankness(small, float64(dpi)/float64(f), bedMask(small, pageThreshold(small)))
+	return blankness(Reduce(g, f), float64(dpi)/float64(f))
 }
 
 // blankness decides on the page reduced to about workDPI (dpi is the
-// reduced page's), with its bed mask.
-func blankness(small *image.Gray, dpi float64, bed []bool) Blankness {
+// reduced page's).
+func blankness(small *image.Gray, dpi float64) Blankness {
 	w, h := small.Rect.Dx(), small.Rect.Dy()
+	// The bed is what is far darker than paper and reaches the scan's
+	// edge. Not the page's Otsu threshold, which on a nearly blank page
+	// falls inside the paper's own noise and would call the paper bed.
+	// And it is a region, not a line: ruled lines that run off the scan
+	// are dark and reach the edge too. What stays of it under a 4 mm
+	// square is the bed's core.
+	r := int(math.Ceil(2 * dpi / 25.4))
+	core := solidMask(bedMask(small, uint8(0.6*float64(percentile(small, 0.9)))), w, h, r)
 	mm := dpi / 25.4 // pixels per millimetre
 	pxMM2 := 1 / (mm * mm)
-	// The sheet: what is not bed, inset by the edge band.
-	x0, y0, x1, y1 := w, h, 0, 0
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			if bed == nil || !bed[y*w+x] {
-				x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x+1), max(y1, y+1)
+	// The sheet is what is neither bed nor within the edge band of it (of
+	// the scan's edge, without a bed); a skewed sheet leaves triangles of
+	// bed inside its bounding box, which nearBed marks.
+	band := int(math.Ceil(edgeBandMM * mm))
+	nearBed := nearMask(core, w, h, r+band)
+	sheet := image.Rect(0, 0, w, h).Inset(band)
+	if nearBed != nil {
+		x0, y0, x1, y1 := w, h, 0, 0
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				if !nearBed[y*w+x] {
+					x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x+1), max(y1, y+1)
+				}
 			}
 		}
+		// The scan's own edge band too: the thin tip of a bed triangle,
+		// too thin for the bed's core, runs along it.
+		sheet = image.Rect(x0, y0, x1, y1).Intersect(sheet)
 	}
-	sheet := image.Rect(x0, y0, x1, y1)
-	band := int(math.Ceil(edgeBandMM * mm))
-	sheet = sheet.Inset(band)
 	if sheet.Empty() {
 		return Blankness{Blank: true} // all bed: no sheet to hold ink
 	}
@@ -86,9 +100,9 @@ func blankness(small *image.Gray, dpi float64, bed []bool) Blankness {
 	// How much darker than its paper each point of the sheet is.
 	dark := make([]int16, w*h)
 	for y := sheet.Min.Y; y < sheet.Max.Y; y++ {
-		row := small.Pix[y*small.Stride:]
+		row, tones := small.Pix[y*small.Stride:], tone(y)
 		for x := sheet.Min.X; x < sheet.Max.X; x++ {
-			dark[y*w+x] = int16(tone(x, y)) - int16(row[x])
+			dark[y*w+x] = int16(tones[x-sheet.Min.X]) - int16(row[x])
 		}
 	}
 	for y := sheet.Min.Y; y < sheet.Max.Y; y++ {
@@ -98,25 +112,31 @@ func blankness(small *image.Gray, dpi float64, bed []bool) Blankness {
 		}
 		rows[y] = median(sheet.Dx())
 	}
-	for x := sheet.Min.X; x < sheet.Max.X; x++ {
-		hist = [256]int{}
-		for y := sheet.Min.Y; y < sheet.Max.Y; y++ {
-			hist[min(255, max(0, int(dark[y*w+x])-rows[y]))]++
+	// Columns counted row by row, as the memory lies.
+	colHist := make([][256]int32, sheet.Dx())
+	for y := sheet.Min.Y; y < sheet.Max.Y; y++ {
+		for i, d := range dark[y*w+sheet.Min.X : y*w+sheet.Max.X] {
+			colHist[i][min(255, max(0, int(d)-rows[y]))]++
 		}
-		cols[x] = median(sheet.Dy())
 	}
-	bg := func(x, y int) uint8 { return uint8(max(0, int(tone(x, y))-rows[y]-cols[x])) }
+	for i := range colHist {
+		for v := range hist {
+			hist[v] = int(colHist[i][v])
+		}
+		cols[sheet.Min.X+i] = median(sheet.Dy())
+	}
+	contrast := func(p int) int { return int(dark[p]) - rows[p/w] - cols[p%w] }
 	ink := make([]bool, w*h)
 	for y := sheet.Min.Y; y < sheet.Max.Y; y++ {
 		for x := sheet.Min.X; x < sheet.Max.X; x++ {
-			if int(dark[y*w+x])-rows[y]-cols[x] >= inkContrast {
+			if int(dark[y*w+x])-rows[y]-cols[x] >= inkContrast && (nearBed == nil || !nearBed[y*w+x]) {
 				ink[y*w+x] = true
 			}
 		}
 	}
 	var out Blankness
 	sw, sh := float64(sheet.Dx())/mm, float64(sheet.Dy())/mm
-	for _, c := range inkComponents(ink, w, h, small, bg) {
+	for _, c := range inkComponents(ink, w, h, contrast) {
 		area := float64(c.pixels) * pxMM2
 		bw, bh := float64(c.box.Dx())/mm, float64(c.box.Dy())/mm
 		switch {
@@ -141,6 +161,63 @@ func blankness(small *image.Gray, dpi float64, bed []bool) Blankness {
 	return out
 }
 
+// percentile is the gray level below which the share q of the pixels lie.
+func percentile(g *image.Gray, q float64) uint8 {
+	var hist [256]int
+	for _, v := range g.Pix {
+		hist[v]++
+	}
+	want, seen := int(q*float64(len(g.Pix))), 0
+	for v := range 256 {
+		if seen += hist[v]; seen > want {
+			return uint8(v)
+		}
+	}
+	return 255
+}
+
+// windowCount marks each point whose square of side 2r+1 holds any marked
+// point (solid false), or only marked points (solid true), counted with a
+// summed-area table; nil when none is.
+func windowCount(mask []bool, w, h, r int, solid bool) []bool {
+	if mask == nil || !slices.Contains(mask, true) {
+		return nil
+	}
+	sum := make([]int32, (w+1)*(h+1))
+	for y := 0; y < h; y++ {
+		var row int32
+		for x := 0; x < w; x++ {
+			if mask[y*w+x] {
+				row++
+			}
+			sum[(y+1)*(w+1)+x+1] = sum[y*(w+1)+x+1] + row
+		}
+	}
+	out := make([]bool, w*h)
+	any := false
+	for y := 0; y < h; y++ {
+		y0, y1 := max(0, y-r), min(h, y+r+1)
+		top, bottom := sum[y0*(w+1):], sum[y1*(w+1):]
+		for x := 0; x < w; x++ {
+			x0, x1 := max(0, x-r), min(w, x+r+1)
+			n := bottom[x1] - top[x1] - bottom[x0] + top[x0]
+			if solid && int(n) == (x1-x0)*(y1-y0) || !solid && n > 0 {
+				out[y*w+x], any = true, true
+			}
+		}
+	}
+	if !any {
+		return nil
+	}
+	return out
+}
+
+// nearMask marks the points within r of a marked one; nil when none is.
+func nearMask(mask []bool, w, h, r int) []bool { return windowCount(mask, w, h, r, false) }
+
+// solidMask keeps the points whose whole square of side 2r+1 is marked.
+func solidMask(mask []bool, w, h, r int) []bool { return windowCount(mask, w, h, r, true) }
+
 // holeLike is a round, filled mark of a punched hole's size near a side
 // of the sheet (dark where the scanner's lid is dark).
 func holeLike(c component, bw, bh, area float64, sheet image.Rectangle, mm float64) bool {
@@ -160,7 +237,7 @@ func holeLike(c component, bw, bh, area float64, sheet image.Rectangle, mm float
 // percentile of each block (ink covers far less of a block than that),
 // the brightest of a block and its neighbours, so that a block full of
 // print takes its neighbours' paper.
-func paperTone(g *image.Gray, r image.Rectangle, block int) func(x, y int) uint8 {
+func paperTone(g *image.Gray, r image.Rectangle, block int) func(y int) []uint8 {
 	bx, by := (r.Dx()+block-1)/block, (r.Dy()+block-1)/block
 	tone := make([]uint8, bx*by)
 	var hist [256]int
@@ -199,10 +276,16 @@ func paperTone(g *image.Gray, r image.Rectangle, block int) func(x, y int) uint8
 			smooth[j*bx+i] = m
 		}
 	}
-	return func(x, y int) uint8 {
-		i, j := (x-r.Min.X)/block, (y-r.Min.Y)/block
-		return smooth[min(j, by-1)*bx+min(i, bx-1)]
+	// Spread out, one row of tones for each row of blocks: read per point
+	// without a division.
+	rows := make([][]uint8, by)
+	for j := range rows {
+		rows[j] = make([]uint8, r.Dx())
+		for x := range rows[j] {
+			rows[j][x] = smooth[j*bx+min(x/block, bx-1)]
+		}
 	}
+	return func(y int) []uint8 { return rows[min((y-r.Min.Y)/block, by-1)] }
 }
 
 // component is a connected mark of ink.
@@ -212,15 +295,16 @@ type component struct {
 	darkest int // its greatest contrast with the paper
 }
 
-// inkComponents measures the ink's 8-connected marks, largest first.
-func inkComponents(ink []bool, w, h int, g *image.Gray, bg func(x, y int) uint8) []component {
+// inkComponents measures the ink's 8-connected marks, largest first;
+// contrast is a point's darkness below its paper.
+func inkComponents(ink []bool, w, h int, contrast func(p int) int) []component {
 	var out []component
 	eachComponent(ink, w, h, func(pixels []int) {
 		c := component{pixels: len(pixels), box: image.Rect(pixels[0]%w, pixels[0]/w, pixels[0]%w+1, pixels[0]/w+1)}
 		for _, p := range pixels {
 			x, y := p%w, p/w
 			c.box = c.box.Union(image.Rect(x, y, x+1, y+1))
-			c.darkest = max(c.darkest, int(bg(x, y))-int(g.Pix[y*g.Stride+x]))
+			c.darkest = max(c.darkest, contrast(p))
 		}
 		out = append(out, c)
 	})

@@ -154,12 +154,18 @@ func drawBack(t testing.TB, kind int, draw uint64) drawnBack {
 			}
 		}
 	case "bed around":
-		// A sheet scanned on a dark bed a few millimetres smaller all round.
-		m := int((3 + 6*r.Float64()) / 25.4 * 300)
+		// A sheet scanned on a dark bed, a few millimetres smaller all
+		// round and fed up to 3 degrees askew: triangles of bed inside the
+		// sheet's bounding box.
+		m := (3 + 6*r.Float64()) / 25.4 * 300
 		bed := 25 + r.Float64()*40
+		sin, cos := math.Sincos((r.Float64()*2 - 1) * 3 * math.Pi / 180)
+		cx, cy := float64(a4w)/2, float64(a4h)/2
 		for y := 0; y < a4h; y++ {
 			for x := 0; x < a4w; x++ {
-				if x < m || y < m || x >= a4w-m || y >= a4h-m {
+				dx, dy := float64(x)-cx, float64(y)-cy
+				sx, sy := dx*cos+dy*sin, -dx*sin+dy*cos
+				if math.Abs(sx) > cx-m || math.Abs(sy) > cy-m {
 					g.Pix[y*g.Stride+x] = clamp8(bed + r.NormFloat64()*3)
 				}
 			}

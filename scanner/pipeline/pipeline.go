@@ -120,13 +120,16 @@ func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) (Result, error
 	// The geometry, the preview and the boxes only read the page: they run
 	// side by side.
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		res.Blank = blankness(small, float64(dpi)/float64(f))
+	}()
 	go func() {
 		defer wg.Done()
 		t := time.Now()
 		res.Geometry = estimateGeometry(small, f, thr, bed)
 		res.Timings.Geometry = time.Since(t)
-		res.Blank = blankness(small, float64(dpi)/float64(f), bed)
 		// The preview shows the sheet without the scanner's bed around it,
 		// and with its background flattened.
 		if o.PreviewSize >= 0 {

@@ -40,6 +40,7 @@ const STATE_NAMES = {
 	checked: "firme da completare", ready: "pronto per ANSC", delivered: "in invio ad ANSC",
 	confirmed: "accettato da ANSC", cancelled: "annullato",
 };
+const stateName = (s) => STATE_NAMES[s] || s;
 // The lifecycle's states as the steps the officer walks through.
 const STEP_OF = {
 	none: "atto", draft: "stampa", printed: "firme", capturing: "acquisizione", captured: "verifica",
@@ -274,10 +275,11 @@ async function acquire(replace = 0) {
 		view.resumes = ["failed", "stopped"].includes(view.outcome?.state);
 		// Sheets expected, when known: the ones just printed, those not back, or the retake.
 		const sheets = act.pages ? (act.missingSheets || []).length : view.sheet?.act === act.id ? view.sheet.pages : 0;
-		const expect = replace ? 1 : sheets;
+		const duplex = $("#source").value === "feeder" && $("#duplex").checked; // two pages a sheet
+		const expect = replace ? 1 : sheets * (duplex ? 2 : 1);
 		const started = await client.request("capture.start", {
 			act: act.id, device: $("#device").value, source: $("#source").value,
-			dpi: Number($("#dpi").value), color: $("#color").value, ...(replace ? { replace } : {}),
+			dpi: Number($("#dpi").value), color: $("#color").value, ...(replace ? { replace } : {}), duplex,
 		});
 		// act.changed came first: a capture already ended stays ended.
 		if (isCurrent(act.id) && view.act.capture === started.capture) {
@@ -548,7 +550,7 @@ async function refreshPending() {
 		const who = signerNames(act) || "firmatari senza nome";
 		const text = el("span", { className: "what" },
 			el("strong", { textContent: `${kindName(act.kind)}: ${who}` }),
-			` · ${plural(act.pages, "pagina", "pagine")} · ${STATE_NAMES[act.state] || act.state} · ${when}`);
+			` · ${plural(act.pages, "pagina", "pagine")} · ${stateName(act.state)} · ${when}`);
 		if (act.emergency) text.append(el("span", { className: "emergency", textContent: ` · Registro di emergenza n. ${act.register}` }));
 		const current = isCurrent(act.id);
 		list.append(el("li", { dataset: { act: act.id, state: act.state } }, text,
@@ -577,7 +579,7 @@ function renderHeader() {
 		? `${kindName(act.kind)}${signerNames(act) ? ": " + signerNames(act) : ""}`
 		: view.replacing ? "Correzione dei dati dell'atto" : "Nuovo atto";
 	const st = $("#act-state");
-	st.textContent = act ? STATE_NAMES[act.state] || act.state : "";
+	st.textContent = act ? stateName(act.state) : "";
 	st.dataset.state = state;
 	const current = STEP_OF[state] || "atto";
 	const at = STEPS.indexOf(current);
@@ -616,11 +618,9 @@ function renderForm() {
 	$("#add-signer").disabled = locked;
 	$("#register-fields").hidden = !$("#emergency").checked;
 	const act = view.act;
-	$("#new-act").disabled = busy();
+	$("#new-act").disabled = $("#fix-act").disabled = $("#cancel-act").disabled = busy();
 	$("#fix-act").hidden = !act || act.pages > 0 || !["draft", "printed"].includes(act.state);
-	$("#fix-act").disabled = busy();
 	$("#cancel-act").hidden = !act || !["draft", "printed", "captured", "checked", "ready"].includes(act.state);
-	$("#cancel-act").disabled = busy();
 	for (const b of $$("#pending button.resume")) {
 		b.disabled = isCurrent(b.closest("li").dataset.act) || busy();
 	}
@@ -635,7 +635,7 @@ function renderScan() {
 	const present = view.devices.some((d) => d.id === device);
 	ds.dataset.state = !present ? "gone" : capturing ? "busy" : view.jammed ? "jam" : "ready";
 	ds.textContent = !present ? "scollegato" : capturing ? "occupato" : view.jammed ? "carta inceppata" : "pronto";
-	for (const id of ["#device", "#source", "#dpi", "#color"]) $(id).disabled = capturing || !open;
+	for (const id of ["#device", "#source", "#duplex", "#dpi", "#color"]) $(id).disabled = capturing || !open;
 	const closed = act && !["draft", "printed", "captured", "checked", "ready"].includes(act.state) && act.state !== "capturing";
 	$("#acquire").disabled = capturing || !open || !present || closed;
 	$("#acquire").textContent = view.outcome?.state === "failed" ? "Riprova" : act && act.pages > 0 ? "Acquisisci altre pagine" : "Acquisisci";
@@ -655,9 +655,10 @@ function renderScan() {
 	bar.hidden = !capturing;
 	const all = $("#act-progress");
 	all.hidden = !capturing || !view.expect;
+	// What the status line says, and its state.
+	let said;
 	if (!open) {
-		status.textContent = view.conn === "pairing" ? "Pagina non collegata ad Autografo." : "Autografo non raggiungibile: nuovo tentativo automatico…";
-		status.dataset.state = "offline";
+		said = [view.conn === "pairing" ? "Pagina non collegata ad Autografo." : "Autografo non raggiungibile: nuovo tentativo automatico…", "offline"];
 	} else if (capturing) {
 		const c = view.capture || {};
 		const page = `Pagina ${c.page}${view.expect ? " di " + view.expect : ""}`;
@@ -667,31 +668,25 @@ function renderScan() {
 		if (part) {
 			bar.max = c.total;
 			bar.value = c.bytes;
-			status.textContent = `${page}: ricezione ${Math.round(100 * part)}%`;
-			status.dataset.state = "receiving";
+			said = [`${page}: ricezione ${Math.round(100 * part)}%`, "receiving"];
 		} else {
 			bar.removeAttribute("value");
-			status.textContent = c.page ? `${page}: scansione in corso…` : "Acquisizione in corso…";
-			status.dataset.state = "scanning";
+			said = [c.page ? `${page}: scansione in corso…` : "Acquisizione in corso…", "scanning"];
 		}
 	} else if (view.outcome) {
-		status.textContent = view.outcome.text;
-		status.dataset.state = view.outcome.state;
+		said = [view.outcome.text, view.outcome.state];
 	} else if (act && (act.blockers || []).some((b) => b.code === "blocker_analysis_pending")) {
-		status.textContent = "Controllo delle firme in corso…";
-		status.dataset.state = "checking";
+		said = ["Controllo delle firme in corso…", "checking"];
 	} else if (act?.interrupted && !DONE.includes(act.state)) {
-		status.textContent = act.interrupted.message;
-		status.dataset.state = "stopped";
+		said = [act.interrupted.message, "stopped"];
 	} else if (act) {
-		status.textContent = act.state === "printed" ? "Fogli stampati: farli firmare, poi inserirli nello scanner e premere «Acquisisci»."
+		said = [act.state === "printed" ? "Fogli stampati: farli firmare, poi inserirli nello scanner e premere «Acquisisci»."
 			: act.state === "draft" ? "Atto aperto: stampare i fogli da firmare, o acquisire quelli già firmati."
-			: `Atto ${STATE_NAMES[act.state] || act.state}: ${plural(act.pages, "pagina", "pagine")}.`;
-		status.dataset.state = "idle";
+			: `Atto ${stateName(act.state)}: ${plural(act.pages, "pagina", "pagine")}.`, "idle"];
 	} else {
-		status.textContent = FIRST_STATUS;
-		status.dataset.state = "idle";
+		said = [FIRST_STATUS, "idle"];
 	}
+	[status.textContent, status.dataset.state] = said;
 }
 
 function renderDocument() {
@@ -847,9 +842,9 @@ function renderPages() {
 				flag = "duplicate";
 			}
 		} else if (!inDoc.has(index) && !/^captur/.test(act.state)) {
-			caption += ": fuori dal documento";
+			caption += p.info.back && a?.blank?.blank ? ": retro vuoto, non incluso" : ": fuori dal documento";
 			flag = "removed";
-		}
+		} else if (a?.blank?.blank) caption += ": pagina vuota";
 		const li = el("li", { dataset: { page: index, printed: flag || (a?.printed ? "ok" : "") } }, zoom,
 			el("div", { className: "caption", textContent: caption, title: `Acquisizione n. ${index}` }));
 		if (removed.has(index)) return li;

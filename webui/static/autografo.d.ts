@@ -202,7 +202,7 @@ export interface AutografoRequests {
   "act.open": [{ kind: string; ref?: string; signers: Signer[]; emergency?: boolean; register?: string; registerTime?: string }, ActMessage];
   "act.resume": [{ act: string }, ActMessage];
   "sheet.print": [{ act: string; preview?: string; layout?: unknown }, SheetReady];
-  "capture.start": [{ act: string; device: string; source: "platen" | "feeder"; dpi: number; color: "color" | "gray"; replace?: number }, CaptureRef];
+  "capture.start": [{ act: string; device: string; source: "platen" | "feeder"; dpi: number; color: "color" | "gray"; replace?: number; duplex?: boolean }, CaptureRef];
   "capture.cancel": [{ capture: string }, CaptureRef];
   "page.get": [{ act: string; page: number }, PageBlob];
   "page.turn": [{ act: string; page: number; turn: 0 | 90 | 180 | 270 }, ActMessage];
