@@ -176,47 +176,35 @@ func percentile(g *image.Gray, q float64) uint8 {
 	return 255
 }
 
-// windowCount marks each point whose square of side 2r+1 holds any marked
-// point (solid false), or only marked points (solid true), counted with a
-// summed-area table; nil when none is.
-func windowCount(mask []bool, w, h, r int, solid bool) []bool {
-	if mask == nil || !slices.Contains(mask, true) {
+// nearMask marks the points within r of a marked one (dilate's square);
+// nil when none is marked.
+func nearMask(mask []bool, w, h, r int) []bool {
+	if !slices.Contains(mask, true) {
 		return nil
 	}
-	sum := make([]int32, (w+1)*(h+1))
-	for y := 0; y < h; y++ {
-		var row int32
-		for x := 0; x < w; x++ {
-			if mask[y*w+x] {
-				row++
-			}
-			sum[(y+1)*(w+1)+x+1] = sum[y*(w+1)+x+1] + row
-		}
-	}
-	out := make([]bool, w*h)
-	any := false
-	for y := 0; y < h; y++ {
-		y0, y1 := max(0, y-r), min(h, y+r+1)
-		top, bottom := sum[y0*(w+1):], sum[y1*(w+1):]
-		for x := 0; x < w; x++ {
-			x0, x1 := max(0, x-r), min(w, x+r+1)
-			n := bottom[x1] - top[x1] - bottom[x0] + top[x0]
-			if solid && int(n) == (x1-x0)*(y1-y0) || !solid && n > 0 {
-				out[y*w+x], any = true, true
-			}
-		}
-	}
-	if !any {
-		return nil
-	}
-	return out
+	return dilate(mask, w, h, r)
 }
 
-// nearMask marks the points within r of a marked one; nil when none is.
-func nearMask(mask []bool, w, h, r int) []bool { return windowCount(mask, w, h, r, false) }
-
-// solidMask keeps the points whose whole square of side 2r+1 is marked.
-func solidMask(mask []bool, w, h, r int) []bool { return windowCount(mask, w, h, r, true) }
+// solidMask keeps the points whose whole square of side 2r+1 (cut by the
+// scan's edge) is marked: what the unmarked points, grown by r, do not
+// reach. nil when none is kept.
+func solidMask(mask []bool, w, h, r int) []bool {
+	if !slices.Contains(mask, true) {
+		return nil
+	}
+	not := make([]bool, len(mask))
+	for i, on := range mask {
+		not[i] = !on
+	}
+	kept := dilate(not, w, h, r)
+	for i := range kept {
+		kept[i] = !kept[i]
+	}
+	if !slices.Contains(kept, true) {
+		return nil
+	}
+	return kept
+}
 
 // holeLike is a round, filled mark of a punched hole's size near a side
 // of the sheet (dark where the scanner's lid is dark).
