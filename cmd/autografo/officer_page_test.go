@@ -508,11 +508,7 @@ func TestOfficerPageShowsTheActsProgress(t *testing.T) {
 	ag := startAgent(t, "--sim-page-time", "300ms")
 	openPage(t, ctx, ag.URL)
 	fillSigners(t, ctx)
-	if err := chromedp.Do(ctx,
-		chromedp.SetUploadFiles(`#preview`, []string{weddingPreview(t)}),
-		chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`)); err != nil {
-		t.Fatalf("printing the preview: %v\n%s", err, ag.logs)
-	}
+	printWeddingPreview(t, ctx, ag)
 	eval[bool](t, ctx, `(() => {
 		const seen = window.actProgress = { shown: 0, max: 0, values: [], statuses: new Set() };
 		const bar = document.querySelector("#act-progress"), status = document.querySelector("#status");
@@ -562,6 +558,17 @@ func TestOfficerPageShowsTheActsProgress(t *testing.T) {
 	checkAccessible(t, ctx, "after the act's progress")
 }
 
+// printWeddingPreview prints the three-page preview from the page, with
+// its page codes stamped: the simulator's feeder then holds those sheets.
+func printWeddingPreview(t *testing.T, ctx context.Context, ag *agentProc) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.SetUploadFiles(`#preview`, []string{weddingPreview(t)}),
+		chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`)); err != nil {
+		t.Fatalf("printing the preview: %v\n%s", err, ag.logs)
+	}
+}
+
 // weddingPreview is a three-page act as ANSC's preview would print it:
 // text on every page, the five signers' labels on the last.
 func weddingPreview(t *testing.T) string {
@@ -606,11 +613,7 @@ func TestOfficerPageWholeWedding(t *testing.T) {
 	openPage(t, ctx, ag.URL)
 	fillSigners(t, ctx)
 	stepShot(t, ctx, "1-atto")
-	if err := chromedp.Do(ctx,
-		chromedp.SetUploadFiles(`#preview`, []string{weddingPreview(t)}),
-		chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`)); err != nil {
-		t.Fatalf("printing the preview: %v\n%s", err, ag.logs)
-	}
+	printWeddingPreview(t, ctx, ag)
 	checkAccessible(t, ctx, "printed")
 	stepShot(t, ctx, "2-stampa-e-firme")
 	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
@@ -953,11 +956,9 @@ func TestOfficerPageDuplexLeavesOutTheBlankBacks(t *testing.T) {
 	ag := startAgent(t, "--sim-page-time", "20ms")
 	openPage(t, ctx, ag.URL)
 	fillSigners(t, ctx)
-	if err := chromedp.Do(ctx,
-		chromedp.SetUploadFiles(`#preview`, []string{weddingPreview(t)}),
-		chromedp.Click(`#print-sheet`), chromedp.WaitVisible(`#sheet-link`),
-		chromedp.Click(`#duplex`)); err != nil {
-		t.Fatalf("printing the preview: %v\n%s", err, ag.logs)
+	printWeddingPreview(t, ctx, ag)
+	if err := chromedp.Do(ctx, chromedp.Click(`#duplex`)); err != nil {
+		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx, chromedp.WaitEnabled(`#acquire`), chromedp.Click(`#acquire`)); err != nil {
 		t.Fatal(err)

@@ -55,6 +55,21 @@ func TestEveryCorpusDocumentParses(t *testing.T) {
 	}
 }
 
+// corpusCapabilities parses the device's capabilities document.
+func corpusCapabilities(t *testing.T, dir, device string) Capabilities {
+	t.Helper()
+	r, err := os.Open(filepath.Join(dir, device+"-capabilities.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, err := ParseCapabilities(r)
+	if err != nil {
+		t.Fatalf("%s: %v", device, err)
+	}
+	return c
+}
+
 func describe(ic *InputCaps) string {
 	if ic == nil {
 		return "none"
@@ -88,15 +103,7 @@ func TestCorpusExactValues(t *testing.T) {
 		{"HP-LaserJetMFP-M28w", "HP LaserJet MFP M28w",
 			"2550x3508 [RGB24 Grayscale8] [image/jpeg application/pdf application/octet-stream] [200 300 600]", "none", false},
 	} {
-		r, err := os.Open(filepath.Join(dir, tc.file+"-capabilities.xml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := ParseCapabilities(r)
-		r.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", tc.file, err)
-		}
+		c := corpusCapabilities(t, dir, tc.file)
 		if c.MakeAndModel != tc.model || describe(c.Platen) != tc.platen || describe(c.ADFSimplex) != tc.adf || (c.ADFDuplex != nil) != tc.duplex {
 			t.Errorf("%s:\n got %q | %s | %s | duplex %v\nwant %q | %s | %s | duplex %v", tc.file,
 				c.MakeAndModel, describe(c.Platen), describe(c.ADFSimplex), c.ADFDuplex != nil, tc.model, tc.platen, tc.adf, tc.duplex)
@@ -157,15 +164,7 @@ func TestCorpusPerSourceExactValues(t *testing.T) {
 			"feeder 2.7-215.9 x 2.7-3098.8 bw[75 150 200 240 300 400 500 600] gray[75 150 200 240 300 400 500 600] color[75 150 200 240 300 400 500 600]",
 			"feeder duplex 2.7-215.9 x 2.7-355.6 bw[75 150 200 240 300 400 500 600] gray[75 150 200 240 300 400 500 600] color[75 150 200 240 300 400 500 600]"}},
 	} {
-		r, err := os.Open(filepath.Join(dir, tc.file+"-capabilities.xml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := ParseCapabilities(r)
-		r.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", tc.file, err)
-		}
+		c := corpusCapabilities(t, dir, tc.file)
 		var got []string
 		for _, in := range ToCaps(c).Inputs {
 			got = append(got, describeInput(in))
