@@ -60,13 +60,13 @@ var actKinds = func() []protocol.ActKind {
 }()
 
 // roleNames names every role as the page shows it: "Primo testimone".
-func roleNames() []protocol.Role {
+var roleNames = func() []protocol.Role {
 	out := make([]protocol.Role, len(roles))
 	for i, r := range roles {
 		out[i] = protocol.Role{Role: r.role, Name: capitalized(r.noun)}
 	}
 	return out
-}
+}()
 
 func roleRank(role string) int {
 	for i, r := range roles {

@@ -346,11 +346,12 @@ func blockerCodes(bs []protocol.Blocker) []string {
 // out. It also says which printed pages were never captured. Pages of an
 // act not printed with codes go in that same order.
 // blankBack says whether a page is the blank back of a sheet scanned
-// duplex: left out of the document. A page with a code, or with a box
-// of the layout on it, is never one; a blank front is never left out.
+// duplex: left out of the document. A page with anything of a printed
+// page on it (a code read, or another act's; a blank back's unread code
+// is cleared when it is analysed), or with a box of the layout, is never
+// one; a blank front is never left out.
 func blankBack(p store.Page, pa pageAnalysis) bool {
-	noCode := pa.Printed == nil || pa.Printed.Error != nil && pa.Printed.Error.Code == protocol.CodePageNoCode
-	return p.Back && pa.Blank != nil && pa.Blank.Blank && noCode && len(p.Boxes) == 0
+	return p.Back && pa.Blank != nil && pa.Blank.Blank && pa.Printed == nil && len(p.Boxes) == 0
 }
 
 func documentOrder(pages []store.Page) (store.PageOrder, []int) {

@@ -104,7 +104,7 @@ func (s *Session) authenticate(env protocol.Envelope, h *protocol.Hello) {
 		Version:  protocol.Version, Agent: "autografo " + s.a.opts.Version,
 		Operator: id.Operator, Permissions: id.Perms.Names(), Session: session,
 		Devices: devicesOf(s.a.scanners.Devices()),
-		Kinds:   actKinds, Roles: roleNames(),
+		Kinds:   actKinds, Roles: roleNames,
 	})
 	s.a.mu.Lock()
 	s.a.sessions[s] = struct{}{}
