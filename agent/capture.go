@@ -237,6 +237,14 @@ func (a *Agent) runCapture(ctx context.Context, c *capture, who actor, job *mana
 		if err != nil {
 			return fail(err)
 		}
+		// A page is kept whatever its size: it is what the device made, and
+		// its real resolution is what places the signers' boxes on it.
+		if check := job.CheckPage(p.info.Width, p.info.Height); check.Fit != scanner.FitAsked {
+			a.log.Warn("page's pixels are not what was asked of the device", "capture", c.id, "act", c.act,
+				"width", p.info.Width, "height", p.info.Height, "asked_dpi", p.info.DPI, "asked_width", check.Width,
+				"asked_height", check.Height, "asked_max_height", check.MaxHeight, "fit", check.Fit, "dpi", check.DPI)
+			p.info.Fit, p.info.AskedDPI, p.info.DPI = string(check.Fit), p.info.DPI, check.DPI
+		}
 		// Committed to disk before it is announced: a page the operator has
 		// seen survives a crash or a power cut.
 		replaces := 0
@@ -244,7 +252,8 @@ func (a *Agent) runCapture(ctx context.Context, c *capture, who actor, job *mana
 			replaces = c.replace // the retake's first page takes the old one's place
 		}
 		stored, err := a.opts.Store.AddPage(context.WithoutCancel(ctx), store.Page{Act: c.act, MediaType: p.info.MediaType,
-			Width: p.info.Width, Height: p.info.Height, DPI: p.info.DPI, Boxes: boxes, Replaces: replaces, Back: pg.Back}, p.data, who.by)
+			Width: p.info.Width, Height: p.info.Height, DPI: p.info.DPI, Boxes: boxes, Replaces: replaces, Back: pg.Back,
+			Fit: p.info.Fit, AskedDPI: p.info.AskedDPI}, p.data, who.by)
 		if err != nil {
 			return fail(storeErr(err))
 		}
@@ -268,7 +277,7 @@ func (a *Agent) runCapture(ctx context.Context, c *capture, who actor, job *mana
 
 func pageInfo(p store.Page) protocol.PageInfo {
 	return protocol.PageInfo{Index: p.Index, MediaType: p.MediaType, Width: p.Width, Height: p.Height, DPI: p.DPI,
-		Bytes: p.Size, SHA256: p.SHA256, Removed: p.Removed, Replaces: p.Replaces, Back: p.Back}
+		Bytes: p.Size, SHA256: p.SHA256, Removed: p.Removed, Replaces: p.Replaces, Back: p.Back, Fit: p.Fit, AskedDPI: p.AskedDPI}
 }
 
 // receivePage reads a page from the device with a size bound, checks that it

@@ -370,7 +370,13 @@ func (tb *tab) openKind(kind string, signers ...[3]string) protocol.Act {
 // capture scans the scripted pages into the act and waits for its end.
 func (tb *tab) capture(act string) {
 	tb.t.Helper()
-	f := tb.call(map[string]any{"type": "capture.start", "act": act, "device": "fake:1", "source": "feeder", "dpi": 300, "color": "gray"})
+	tb.captureAt(act, 300)
+}
+
+// captureAt is capture at a resolution.
+func (tb *tab) captureAt(act string, dpi int) {
+	tb.t.Helper()
+	f := tb.call(map[string]any{"type": "capture.start", "act": act, "device": "fake:1", "source": "feeder", "dpi": dpi, "color": "gray"})
 	if f.Type != protocol.TypeCaptureStarted {
 		tb.t.Fatalf("capture.start: %s", f.raw)
 	}

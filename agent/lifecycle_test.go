@@ -681,3 +681,79 @@ func TestBlankBacksAreLeftOutOfTheDocument(t *testing.T) {
 		t.Errorf("pages in the document %v, want every page but the blank back 2", in)
 	}
 }
+
+// A device that lists 600 dpi but makes the page at 300 (as some do in
+// one colour mode): the page's pixels say so, its real resolution is what
+// it is analysed at, and both signatures are found. A page of another area
+// keeps the resolution asked and says it differs.
+func TestAPageIsAnalysedAtTheResolutionItWasMadeAt(t *testing.T) {
+	h := newHarness(t)
+	gray := map[scanner.ColorMode][]int{scanner.Gray: {150, 300, 600}}
+	h.drv.SetCaps(scanner.Caps{Sources: []scanner.Source{scanner.Feeder}, ColorModes: []scanner.ColorMode{scanner.Gray},
+		Resolutions: []int{150, 300, 600}, MediaTypes: []string{"image/jpeg"}, MaxWidthMM: 210, MaxHeightMM: 356,
+		Inputs: []scanner.Input{{Source: scanner.Feeder, MaxWidthMM: 210, MaxHeightMM: 356, Modes: gray}}})
+	h.boxes = boxesFor("sposo", "sposa")
+	tb := h.connect(auth.Identity{Perms: auth.View | auth.Capture, Comune: "F205", Operator: "anna.ufficiale"})
+	h.drv.Script("fake:1", scannertest.Step{Data: pageSigned(t, 2)}) // 2480 x 3508: A4 at 300 dpi
+	act := tb.open([3]string{"sposo", "Marco", "Bianchi"}, [3]string{"sposa", "Giulia", "Esposito"})
+	tb.captureAt(act.ID, 600)
+	ready := tb.untilState(act.ID, store.StateReady)
+	for _, s := range ready.Signers {
+		if s.Status != protocol.SignerSigned {
+			t.Errorf("%s: %s %v, want signed", s.Role, s.Status, s.Reasons)
+		}
+	}
+	pages, err := h.st.Pages(t.Context(), act.ID)
+	if err != nil || len(pages) != 1 || pages[0].DPI != 300 || pages[0].AskedDPI != 600 || pages[0].Fit != string(scanner.FitResolution) {
+		t.Fatalf("stored pages %+v (%v), want one made at 300 dpi of 600 asked", pages, err)
+	}
+	if !strings.Contains(h.logs.String(), `msg="page's pixels are not what was asked of the device"`) {
+		t.Error("the log does not say the page is not what was asked")
+	}
+	// The same pixels asked at 300 dpi: analysed the same, ink for ink.
+	h.drv.Script("fake:1", scannertest.Step{Data: pageSigned(t, 2)})
+	same := tb.open([3]string{"sposo", "Marco", "Bianchi"}, [3]string{"sposa", "Giulia", "Esposito"})
+	tb.captureAt(same.ID, 300)
+	tb.untilState(same.ID, store.StateReady)
+	asked, _ := h.st.Pages(t.Context(), same.ID)
+	ink := func(p store.Page) float64 {
+		var pa pageAnalysis
+		if err := json.Unmarshal(p.Analysis, &pa); err != nil || pa.Blank == nil {
+			t.Fatalf("page analysis %s: %v", p.Analysis, err)
+		}
+		return pa.Blank.InkMM2
+	}
+	if a, b := ink(pages[0]), ink(asked[0]); a != b || a == 0 {
+		t.Errorf("ink on the page made at 300: %.2f mm², on the same page asked at 300: %.2f mm²", a, b)
+	}
+
+	// A page cut to a third of the width asked.
+	cut := image.NewGray(image.Rect(0, 0, 800, 3508))
+	for i := range cut.Pix {
+		cut.Pix[i] = 240
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, cut, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.drv.Script("fake:1", scannertest.Step{Data: buf.Bytes()})
+	other := tb.open([3]string{"sposo", "Luca", "Ferri"}, [3]string{"sposa", "Anna", "Galli"})
+	tb.captureAt(other.ID, 300)
+	// What the tab was told of each page.
+	told := map[string]protocol.PageInfo{}
+	tb.mu.Lock()
+	for _, f := range tb.frames {
+		if f.Type == protocol.TypePageReady {
+			var pr protocol.PageReady
+			json.Unmarshal(f.raw, &pr)
+			told[pr.Act] = pr.Page
+		}
+	}
+	tb.mu.Unlock()
+	if p := told[act.ID]; p.Fit != string(scanner.FitResolution) || p.DPI != 300 || p.AskedDPI != 600 {
+		t.Errorf("page.ready of the page made at 300: %+v", p)
+	}
+	if p := told[other.ID]; p.Fit != string(scanner.FitArea) || p.DPI != 300 || p.AskedDPI != 300 {
+		t.Errorf("page.ready of the cut page: %+v, want fit area at the 300 dpi asked", p)
+	}
+}

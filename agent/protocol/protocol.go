@@ -473,6 +473,11 @@ type PageInfo struct {
 	Replaces int  `json:"replaces,omitempty"`
 	// Back: the back of a sheet, scanned duplex.
 	Back bool `json:"back,omitempty"`
+	// Fit, when set, says the page's pixels are not what was asked of the
+	// device: "resolution" (made at DPI, not at AskedDPI) or "area" (not
+	// the area asked; DPI is the one asked).
+	Fit      string `json:"fit,omitempty"`
+	AskedDPI int    `json:"askedDpi,omitempty"`
 }
 
 // PageReady announces a page; its preview follows as the binary frame named

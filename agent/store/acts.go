@@ -267,14 +267,14 @@ func (s *Store) Signers(ctx context.Context, act string) ([]Signer, error) {
 	return out, rows.Err()
 }
 
-const pageColumns = `idx, media_type, width, height, dpi, size, sha256, created, boxes, analysed, analysis, position, turn, removed, replaces, ord, back`
+const pageColumns = `idx, media_type, width, height, dpi, size, sha256, created, boxes, analysed, analysis, position, turn, removed, replaces, ord, back, fit, asked_dpi`
 
 func (s *Store) scanPage(r rowScanner, act string, extra ...any) (Page, error) {
 	p := Page{Act: act}
 	var created int64
 	var boxes, analysis string
 	dest := append([]any{&p.Index, &p.MediaType, &p.Width, &p.Height, &p.DPI, &p.Size, &p.SHA256, &created,
-		&boxes, &p.Analysed, &analysis, &p.Position, &p.Turn, &p.Removed, &p.Replaces, &p.Ord, &p.Back}, extra...)
+		&boxes, &p.Analysed, &analysis, &p.Position, &p.Turn, &p.Removed, &p.Replaces, &p.Ord, &p.Back, &p.Fit, &p.AskedDPI}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return p, err
 	}
@@ -363,9 +363,9 @@ func (s *Store) AddPage(ctx context.Context, p Page, data []byte, by Actor) (Pag
 			}
 		}
 		nonce, box := s.seal(data, pageAAD(p.Act, p.Index, p.SHA256))
-		if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created, boxes, replaces, ord, back)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act, p.Index, p.MediaType, p.Width, p.Height, p.DPI, p.Size,
-			p.SHA256, nonce, box, p.Created.UnixNano(), s.sealText(string(p.Boxes), "pages.boxes", p.Act, p.Index), p.Replaces, p.Ord, p.Back); err != nil {
+		if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created, boxes, replaces, ord, back, fit, asked_dpi)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act, p.Index, p.MediaType, p.Width, p.Height, p.DPI, p.Size,
+			p.SHA256, nonce, box, p.Created.UnixNano(), s.sealText(string(p.Boxes), "pages.boxes", p.Act, p.Index), p.Replaces, p.Ord, p.Back, p.Fit, p.AskedDPI); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`UPDATE acts SET updated = ? WHERE id = ?`, p.Created.UnixNano(), p.Act); err != nil {

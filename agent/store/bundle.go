@@ -76,6 +76,8 @@ type bundlePage struct {
 	SHA256             string
 	Boxes              json.RawMessage `json:",omitempty"`
 	Back               bool            `json:",omitempty"` // the back of a sheet scanned duplex
+	Fit                string          `json:",omitempty"` // how its pixels differ from what was asked
+	AskedDPI           int             `json:",omitempty"`
 	Data               []byte
 }
 
@@ -155,7 +157,7 @@ func (s *Store) Export(ctx context.Context, act string, w io.Writer, passphrase 
 			return err
 		}
 		p.Pages = append(p.Pages, bundlePage{Index: pg.Index, MediaType: pg.MediaType, Width: pg.Width, Height: pg.Height,
-			DPI: pg.DPI, SHA256: pg.SHA256, Boxes: pg.Boxes, Back: pg.Back, Data: data})
+			DPI: pg.DPI, SHA256: pg.SHA256, Boxes: pg.Boxes, Back: pg.Back, Fit: pg.Fit, AskedDPI: pg.AskedDPI, Data: data})
 	}
 	entries, err := s.Journal(ctx)
 	if err != nil {
@@ -301,9 +303,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, passphrase string, trus
 		}
 		for _, pg := range p.Pages {
 			nonce, box := s.seal(pg.Data, pageAAD(p.Act.ID, pg.Index, pg.SHA256))
-			if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created, boxes, back)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act.ID, pg.Index, pg.MediaType, pg.Width, pg.Height, pg.DPI,
-				len(pg.Data), pg.SHA256, nonce, box, now.UnixNano(), s.sealText(string(pg.Boxes), "pages.boxes", p.Act.ID, pg.Index), pg.Back); err != nil {
+			if _, err := tx.Exec(`INSERT INTO pages (act, idx, media_type, width, height, dpi, size, sha256, nonce, data, created, boxes, back, fit, asked_dpi)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Act.ID, pg.Index, pg.MediaType, pg.Width, pg.Height, pg.DPI,
+				len(pg.Data), pg.SHA256, nonce, box, now.UnixNano(), s.sealText(string(pg.Boxes), "pages.boxes", p.Act.ID, pg.Index), pg.Back, pg.Fit, pg.AskedDPI); err != nil {
 				return err
 			}
 		}

@@ -94,6 +94,11 @@ type Page struct {
 	// Back: the back of a sheet, scanned duplex. A blank back is kept
 	// but left out of the document.
 	Back bool
+	// Fit and AskedDPI: how the page's pixels differ from what was asked
+	// of the device (scanner.Fit), "" when they do not. DPI is the
+	// resolution the pixels were made at.
+	Fit      string
+	AskedDPI int
 	// Removed: the officer took the page out of the act, or retook it
 	// (the page that Replaces it took its place). Kept, never in the
 	// document.
@@ -239,6 +244,10 @@ var migrations = []string{
 	`CREATE TABLE used_tickets (digest TEXT PRIMARY KEY, until INTEGER NOT NULL);`,
 	// 7: which pages are the backs of sheets, from a duplex scan.
 	`ALTER TABLE pages ADD COLUMN back INTEGER NOT NULL DEFAULT 0;`,
+	// 8: pages whose pixels are not what was asked of the device: the
+	// resolution asked, and how the page differs (its dpi is the real one).
+	`ALTER TABLE pages ADD COLUMN asked_dpi INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE pages ADD COLUMN fit TEXT NOT NULL DEFAULT '';`,
 }
 
 const keyCheckPlain = "autografo store key check"

@@ -269,9 +269,10 @@ func TestBundleCarriesAnActBetweenWorkstations(t *testing.T) {
 	laptop.CreateAct(ctx, Act{ID: "act-visit", Kind: "cittadinanza", Operator: "anna", Comune: "F205", Emergency: true, Register: "4/2026"},
 		[]Signer{{Role: "dichiarante", Nome: "Maria Grazia", Cognome: "De Luca"}}, Actor{Operator: "anna"})
 	capture(t, laptop, "act-visit", "prima pagina", "seconda pagina")
-	// A sheet scanned duplex: its back travels as a back.
+	// A sheet scanned duplex: its back travels as a back, and as made at
+	// 300 dpi when 600 were asked.
 	move(t, laptop, "act-visit", StateCapturing)
-	if _, err := laptop.AddPage(ctx, Page{Act: "act-visit", MediaType: "image/jpeg", DPI: 300, Back: true}, []byte("retro"), anna); err != nil {
+	if _, err := laptop.AddPage(ctx, Page{Act: "act-visit", MediaType: "image/jpeg", DPI: 300, Back: true, Fit: "resolution", AskedDPI: 600}, []byte("retro"), anna); err != nil {
 		t.Fatal(err)
 	}
 	move(t, laptop, "act-visit", StateCaptured)
@@ -318,7 +319,8 @@ func TestBundleCarriesAnActBetweenWorkstations(t *testing.T) {
 	if !a.Emergency || a.Register != "4/2026" || a.Pages != 3 || a.Comune != "F205" || a.State != StateCaptured {
 		t.Errorf("imported act %+v", a)
 	}
-	if pages, _ := office.Pages(ctx, "act-visit"); len(pages) != 3 || pages[0].Back || pages[1].Back || !pages[2].Back {
+	if pages, _ := office.Pages(ctx, "act-visit"); len(pages) != 3 || pages[0].Back || pages[1].Back || !pages[2].Back ||
+		pages[2].Fit != "resolution" || pages[2].AskedDPI != 600 || pages[2].DPI != 300 || pages[0].Fit != "" {
 		t.Errorf("imported pages' sides %+v", pages)
 	}
 	if sg, _ := office.Signers(ctx, "act-visit"); len(sg) != 1 || sg[0].Nome != "Maria Grazia" || sg[0].Cognome != "De Luca" {
@@ -406,6 +408,7 @@ func TestMigrationFromVersion1(t *testing.T) {
 		`ALTER TABLE pages DROP COLUMN position`, `ALTER TABLE pages DROP COLUMN turn`,
 		`ALTER TABLE pages DROP COLUMN removed`, `ALTER TABLE pages DROP COLUMN replaces`, `ALTER TABLE pages DROP COLUMN ord`,
 		`ALTER TABLE pages DROP COLUMN back`,
+		`ALTER TABLE pages DROP COLUMN asked_dpi`, `ALTER TABLE pages DROP COLUMN fit`,
 		`ALTER TABLE acts DROP COLUMN interrupted`,
 		`DROP TABLE used_tickets`,
 		`DELETE FROM meta WHERE k = 'text_sealed'`,

@@ -34,6 +34,39 @@ func TestBrowserCaptureFromANetworkESCLScanner(t *testing.T) {
 	ag := startAgent(t, "--escl", url, "--saned", "")
 	dev := "escl:" + url
 	captureTwoFromFeeder(t, ctx, ag.URL, dev)
+	if captions := pageCaptions(t, ctx); len(captions) != 2 || strings.Contains(strings.Join(captions, "\n"), "misura") {
+		t.Errorf("captions %q: the device's pages are the area asked", captions)
+	}
+}
+
+// A device that cuts its pages to a size of its own: each thumbnail says
+// the page is not the size asked, and to check that it is whole.
+func TestOfficerPageSaysAPageIsNotTheSizeAsked(t *testing.T) {
+	emu := escltest.New(2)
+	emu.CropTo = [2]int{700, 1754} // 150 dpi asked: 1275 wide
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	url := srv.URL + "/eSCL"
+	ctx := browser(t)
+	ag := startAgent(t, "--escl", url, "--saned", "")
+	captureTwoFromFeeder(t, ctx, ag.URL, "escl:"+url)
+	want := []string{"Pagina 1: misura inattesa, controllare che sia intera", "Pagina 2: misura inattesa, controllare che sia intera"}
+	if captions := pageCaptions(t, ctx); !slices.Equal(captions, want) {
+		t.Errorf("captions %q, want %q", captions, want)
+	}
+	if !strings.Contains(ag.logs.String(), `msg="page's pixels are not what was asked of the device"`) {
+		t.Error("the log does not say the pages are not what was asked")
+	}
+}
+
+// pageCaptions are the thumbnails' captions, in order.
+func pageCaptions(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	captions, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#pages li .caption")].map(c => c.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return captions
 }
 
 // captureTwoFromFeeder opens the page, captures from dev's feeder at 150

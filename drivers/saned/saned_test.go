@@ -246,6 +246,17 @@ func TestPagesMatchScanimage(t *testing.T) {
 			if pg.DPI != tc.req.DPI {
 				t.Errorf("page says %d dpi", pg.DPI)
 			}
+			// The pixels are what the request asks, as the agent checks
+			// them; a hand scanner's length is the backend's to say.
+			caps, err := dev.Caps(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := img.Bounds(); !tc.extra["hand-scanner"] {
+				if c := caps.CheckPage(tc.req, b.Dx(), b.Dy()); c.Fit != scanner.FitAsked || c.DPI != tc.req.DPI {
+					t.Errorf("a %dx%d page checked as %+v", b.Dx(), b.Dy(), c)
+				}
+			}
 			samePixels(t, img, p.scanimage(t, tc.ref...))
 		})
 	}

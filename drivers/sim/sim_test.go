@@ -59,6 +59,12 @@ func scanAll(t *testing.T, d *Driver, req scanner.Request) ([]scanned, error) {
 		if b := img.Bounds(); b.Dx() != tr.Width || b.Dy() != tr.Height || p.Width != tr.Width {
 			t.Fatalf("image %v, truth %dx%d, page %dx%d", b, tr.Width, tr.Height, p.Width, p.Height)
 		}
+		// What the agent checks of every page: the simulator's are as asked.
+		caps, _ := dev.Caps(context.Background())
+		b := img.Bounds()
+		if c := caps.CheckPage(req, b.Dx(), b.Dy()); c.Fit != scanner.FitAsked {
+			t.Fatalf("a %dx%d page checked as %+v", b.Dx(), b.Dy(), c)
+		}
 		out = append(out, scanned{img, data, tr})
 	}
 }

@@ -246,7 +246,7 @@ func (m *Manager) Scan(ctx context.Context, id scanner.ID, req scanner.Request) 
 		release()
 		return nil, wrap("scan", id, err)
 	}
-	return &Job{dev: id, job: job, release: release}, nil
+	return &Job{dev: id, job: job, release: release, caps: caps, req: req}, nil
 }
 
 // Job is a running job on a device owned by the Manager.
@@ -254,12 +254,20 @@ type Job struct {
 	dev     scanner.ID
 	job     scanner.Job
 	release func()
+	caps    scanner.Caps
+	req     scanner.Request
 	mu      sync.Mutex
 	ended   bool
 }
 
 // Device is the device the job runs on.
 func (j *Job) Device() scanner.ID { return j.dev }
+
+// CheckPage says whether a page of the job has the pixels its request asks
+// for, and at what resolution they were made.
+func (j *Job) CheckPage(width, height int) scanner.PageCheck {
+	return j.caps.CheckPage(j.req, width, height)
+}
 
 // NextPage returns the next page, io.EOF after the last one.
 func (j *Job) NextPage(ctx context.Context) (scanner.Page, error) {

@@ -24,6 +24,7 @@ type Driver struct {
 	script      map[scanner.ID][]Step
 	opened      int
 	closed      int
+	caps        *scanner.Caps
 	// Started is signalled (non-blocking) each time a job starts.
 	Started chan scanner.ID
 }
@@ -79,6 +80,14 @@ func (d *Driver) Script(id scanner.ID, steps ...Step) {
 	d.mu.Unlock()
 }
 
+// SetCaps makes every device say it has the capabilities given, instead of
+// a platen and a feeder of no stated area at 150 and 300 dpi.
+func (d *Driver) SetCaps(c scanner.Caps) {
+	d.mu.Lock()
+	d.caps = &c
+	d.mu.Unlock()
+}
+
 // OpenCount and CloseCount tell how often devices were opened and closed.
 func (d *Driver) OpenCount() int  { d.mu.Lock(); defer d.mu.Unlock(); return d.opened }
 func (d *Driver) CloseCount() int { d.mu.Lock(); defer d.mu.Unlock(); return d.closed }
@@ -110,6 +119,11 @@ type device struct {
 }
 
 func (v *device) Caps(ctx context.Context) (scanner.Caps, error) {
+	v.d.mu.Lock()
+	defer v.d.mu.Unlock()
+	if v.d.caps != nil {
+		return *v.d.caps, nil
+	}
 	return scanner.Caps{
 		Sources:     []scanner.Source{scanner.Platen, scanner.Feeder},
 		ColorModes:  []scanner.ColorMode{scanner.Color, scanner.Gray},
@@ -181,10 +195,27 @@ func (j *job) Cancel(ctx context.Context) error {
 // JPEG returns a valid gray JPEG of w x h pixels with a gradient, for pages
 // that must decode.
 func JPEG(w, h int) []byte {
+	return encodeGray(w, h, func(x, y int) uint8 { return uint8((x + y) % 256) })
+}
+
+// PaperJPEG is a gray JPEG of w x h pixels that is mostly paper, with a
+// band of gradient at the top: a page the size a scanner sends, in few
+// bytes.
+func PaperJPEG(w, h int) []byte {
+	band := min(h, 32)
+	return encodeGray(w, h, func(x, y int) uint8 {
+		if y < band {
+			return uint8((x + y) % 256)
+		}
+		return 236
+	})
+}
+
+func encodeGray(w, h int, pixel func(x, y int) uint8) []byte {
 	img := image.NewGray(image.Rect(0, 0, w, h))
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			img.Pix[y*img.Stride+x] = uint8((x + y) % 256)
+			img.Pix[y*img.Stride+x] = pixel(x, y)
 		}
 	}
 	var buf bytes.Buffer

@@ -844,7 +844,8 @@ function renderPages() {
 		} else if (!inDoc.has(index) && !/^captur/.test(act.state)) {
 			caption += p.info.back && a?.blank?.blank ? ": retro vuoto, non incluso" : ": fuori dal documento";
 			flag = "removed";
-		} else if (a?.blank?.blank) caption += ": pagina vuota";
+		} else if (p.info.fit == "area") caption += ": misura inattesa, controllare che sia intera";
+		else if (a?.blank?.blank) caption += ": pagina vuota";
 		const li = el("li", { dataset: { page: index, printed: flag || (a?.printed ? "ok" : "") } }, zoom,
 			el("div", { className: "caption", textContent: caption, title: `Acquisizione n. ${index}` }));
 		if (removed.has(index)) return li;

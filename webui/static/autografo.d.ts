@@ -110,6 +110,13 @@ export interface PageInfo {
   sha256: string;
   removed?: boolean;
   replaces?: number;
+  /** The back of a sheet, scanned duplex. */
+  back?: boolean;
+  /** Set when the pixels are not what was asked of the device: made at
+   * another resolution (dpi is the real one, askedDpi the one asked), or of
+   * another area (dpi is the one asked). */
+  fit?: "resolution" | "area";
+  askedDpi?: number;
 }
 
 export interface ErrorInfo { code: string; message: string; action?: string }

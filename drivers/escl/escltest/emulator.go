@@ -48,6 +48,12 @@ type Emulator struct {
 	// Backs, when set, is each sheet's back in a duplex job, by sheet
 	// (1-based); else a back is a page like the front.
 	Backs func(sheet int) []byte
+	// MadeAtDPI, when set, is the resolution pages are made at whatever
+	// was asked: a device that lists a resolution it does not scan at.
+	MadeAtDPI int
+	// CropTo, when set, is the size in pixels of every page whatever was
+	// asked: a device that crops or pads on its own.
+	CropTo [2]int
 
 	// Refused counts the jobs answered 409 because their settings were not
 	// offered: what a real device does, with no word of why.
@@ -69,10 +75,12 @@ type job struct {
 	dpi     int
 	color   string
 	duplex  bool
-	pages   int
-	sheets  int  // sheets taken from the feeder
-	back    bool // the next document is the back of the last sheet
-	deleted bool
+	// width and height asked, in 1/300 inch
+	width, height int
+	pages         int
+	sheets        int  // sheets taken from the feeder
+	back          bool // the next document is the back of the last sheet
+	deleted       bool
 	// state is the job as the device's log would record it: Processing,
 	// then Completed once it said it had no more documents, or Canceled
 	// when deleted before that.
@@ -235,6 +243,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if m := reHeight.FindSubmatch(body); m != nil {
 			height, _ = strconv.Atoi(string(m[1]))
 		}
+		j.width, j.height = width, height
 		if !e.offered(j, width, height) {
 			e.Refused++
 			e.mu.Unlock()
@@ -297,8 +306,8 @@ func (e *Emulator) nextDocument(w http.ResponseWriter, r *http.Request, id strin
 		j.back = false
 		j.pages++
 		sheet := j.sheets
+		data := e.page(j)
 		e.mu.Unlock()
-		data := scannertest.JPEG(j.dpi*85/100, j.dpi*11/10)
 		if e.Backs != nil {
 			data = e.Backs(sheet)
 		}
@@ -329,9 +338,8 @@ func (e *Emulator) nextDocument(w http.ResponseWriter, r *http.Request, id strin
 	pull := e.PullAfter >= 0 && j.pages == e.PullAfter
 	stall := e.StallAfter >= 0 && j.pages == e.StallAfter
 	j.pages++
-	w10, h10 := j.dpi*85/100, j.dpi*11/10 // a small page: the test is the protocol
+	data := e.page(j)
 	e.mu.Unlock()
-	data := scannertest.JPEG(w10, h10)
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	if stall {
@@ -388,4 +396,41 @@ func (e *Emulator) Deleted() int {
 		}
 	}
 	return n
+}
+
+// sheetHeight is the length of the sheets in the feeder, in 1/300 inch: A4.
+const sheetHeight = 3508
+
+var (
+	pagesMu sync.Mutex
+	pages   = map[[2]int][]byte{}
+)
+
+// page is the image a document of the job is: the area asked at the
+// resolution asked (or as the quirks set say), a sheet of A4 length from
+// the feeder. The caller holds e.mu.
+func (e *Emulator) page(j *job) []byte {
+	width, height := j.width, j.height
+	if width == 0 || height == 0 {
+		width, height = maxWidth, platenHeight
+	}
+	if j.source == "Feeder" {
+		height = min(height, sheetHeight)
+	}
+	dpi := j.dpi
+	if e.MadeAtDPI > 0 {
+		dpi = e.MadeAtDPI
+	}
+	size := [2]int{(width*dpi + 150) / 300, (height*dpi + 150) / 300}
+	if e.CropTo != [2]int{} {
+		size = e.CropTo
+	}
+	pagesMu.Lock()
+	defer pagesMu.Unlock()
+	if data, ok := pages[size]; ok {
+		return data
+	}
+	data := scannertest.PaperJPEG(size[0], size[1])
+	pages[size] = data
+	return data
 }
