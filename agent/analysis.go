@@ -128,7 +128,9 @@ func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string
 		// its boxes are.
 		var printedPage pipeline.Printed
 		var pl *placement
-		if pr, ok := a.printedOf(ctx, actID); ok {
+		// A blank back has no code to look for: looking costs most on a
+		// page without one (every way of reading is tried).
+		if pr, ok := a.printedOf(ctx, actID); ok && !(p.Back && pipeline.PageBlankness(g, p.DPI).Blank) {
 			boxes, pa.Printed, pl = identify(g, p.DPI, actID, index, pr)
 			// Known, its print is taken away from the boxes before
 			// they are judged.
@@ -338,13 +340,6 @@ func blockerCodes(bs []protocol.Blocker) []string {
 	return out
 }
 
-// documentOrder puts an act's captured pages (in capture order) in the
-// order of the printed pages their codes name. A page of another act or
-// printing is left out, and of two scans of one printed page the later is
-// kept; pages without a readable code follow, in capture order or where
-// the officer moved them. Pages the officer removed or retook are left
-// out. It also says which printed pages were never captured. Pages of an
-// act not printed with codes go in that same order.
 // blankBack says whether a page is the blank back of a sheet scanned
 // duplex: left out of the document. A page with anything of a printed
 // page on it (a code read, or another act's; a blank back's unread code
@@ -354,6 +349,13 @@ func blankBack(p store.Page, pa pageAnalysis) bool {
 	return p.Back && pa.Blank != nil && pa.Blank.Blank && pa.Printed == nil && len(p.Boxes) == 0
 }
 
+// documentOrder puts an act's captured pages (in capture order) in the
+// order of the printed pages their codes name. A page of another act or
+// printing is left out, and of two scans of one printed page the later is
+// kept; pages without a readable code follow, in capture order or where
+// the officer moved them. Pages the officer removed or retook are left
+// out. It also says which printed pages were never captured. Pages of an
+// act not printed with codes go in that same order.
 func documentOrder(pages []store.Page) (store.PageOrder, []int) {
 	byPrinted := map[int]int{}
 	var unread, byOrder []int

@@ -120,6 +120,10 @@ type tab struct {
 	// capture's end: a page's analysis may finish before its capture
 	// does, and until(page.analysis) still finds it.
 	analyses []frame
+	// changes are act.changed frames read past the same way: an act's
+	// last page may be analysed, and the act checked and ready, before
+	// its capture.done is sent, and untilState still finds them.
+	changes []frame
 }
 
 func (tb *tab) push(f frame) {
@@ -244,7 +248,12 @@ func (tb *tab) call(m map[string]any) frame {
 func (tb *tab) untilState(act string, state store.State) protocol.Act {
 	tb.t.Helper()
 	for {
-		f := tb.read()
+		var f frame
+		if len(tb.changes) > 0 {
+			f, tb.changes = tb.changes[0], tb.changes[1:]
+		} else {
+			f = tb.read()
+		}
 		if f.Type != protocol.TypeActChanged {
 			continue
 		}
@@ -384,6 +393,10 @@ func (tb *tab) captureAt(act string, dpi int) {
 		f := tb.read()
 		if f.Type == protocol.TypePageAnalysis {
 			tb.analyses = append(tb.analyses, f)
+			continue
+		}
+		if f.Type == protocol.TypeActChanged {
+			tb.changes = append(tb.changes, f)
 			continue
 		}
 		if f.Type == protocol.TypeCaptureDone {

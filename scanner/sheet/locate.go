@@ -50,21 +50,45 @@ func Find(g *image.Gray, dpi int) (Found, error) {
 	if errors.Is(lastErr, ErrForeignCode) || dpi > 200 {
 		return Found{}, lastErr
 	}
-	// The code is in one corner, whichever way the page lies.
+	// The code is in one corner, whichever way the page lies. Enlarged, its
+	// three pixels a module at 150 dpi are enough for the reader, mostly:
+	// a simulated scan of a page rasterized at 150 dpi and skewed 2.3
+	// degrees, one page in 300, was read as 23 or 31 modules wide or failed
+	// its error correction, each time for one of these and not another.
+	// Bilinear and the local threshold are the cheapest, and read nearly
+	// every page; Catmull-Rom's sharper edges under one threshold for the
+	// whole corner, twice then three times as large, read the rest.
+	//
+	// The second and third ways look only where the code can be: within
+	// 90 mm of a corner of the scan (the code's far corner is 37 mm from
+	// the page's, and a sheet skewed 10 degrees or set off the bed's corner
+	// moves it less than 50 mm more), which halves what a page without a
+	// code costs.
 	w, h := g.Rect.Dx(), g.Rect.Dy()
-	for _, q := range []image.Rectangle{
-		image.Rect(w/2, h/2, w, h), image.Rect(0, 0, w/2, h/2), image.Rect(w/2, 0, w, h/2), image.Rect(0, h/2, w/2, h),
-	} {
-		part := g.SubImage(q.Add(g.Rect.Min)).(*image.Gray)
-		big := image.NewGray(image.Rect(0, 0, q.Dx()*2, q.Dy()*2))
-		xdraw.BiLinear.Scale(big, big.Rect, part, part.Rect, xdraw.Src, nil)
-		found, err := findIn(big)
-		if err == nil {
-			found.scale(0.5, 0, q.Min)
-			return found, nil
+	c := min(int(90*float64(dpi)/25.4), w/2, h/2)
+	for i, try := range []struct {
+		k      int
+		interp xdraw.Interpolator
+		global bool
+	}{{2, xdraw.BiLinear, false}, {2, xdraw.CatmullRom, true}, {3, xdraw.CatmullRom, true}} {
+		corners := []image.Rectangle{
+			image.Rect(w/2, h/2, w, h), image.Rect(0, 0, w/2, h/2), image.Rect(w/2, 0, w, h/2), image.Rect(0, h/2, w/2, h),
 		}
-		if errors.Is(err, ErrForeignCode) {
-			return Found{}, err
+		if i > 0 {
+			corners = []image.Rectangle{image.Rect(w-c, h-c, w, h), image.Rect(0, 0, c, c), image.Rect(w-c, 0, w, c), image.Rect(0, h-c, c, h)}
+		}
+		for _, q := range corners {
+			part := g.SubImage(q.Add(g.Rect.Min)).(*image.Gray)
+			big := image.NewGray(image.Rect(0, 0, q.Dx()*try.k, q.Dy()*try.k))
+			try.interp.Scale(big, big.Rect, part, part.Rect, xdraw.Src, nil)
+			found, err := read(big, try.global)
+			if err == nil {
+				found.scale(1/float64(try.k), 0, q.Min)
+				return found, nil
+			}
+			if errors.Is(err, ErrForeignCode) {
+				return Found{}, err
+			}
 		}
 	}
 	return Found{}, lastErr
@@ -85,13 +109,22 @@ func (f *Found) scale(k, d float64, off image.Point) {
 	}
 }
 
-func findIn(img *image.Gray) (f Found, err error) {
+func findIn(img *image.Gray) (f Found, err error) { return read(img, false) }
+
+// read is findIn with the reader's local threshold (hybrid), or with one
+// threshold for the whole image (global).
+func read(img *image.Gray, global bool) (f Found, err error) {
 	defer func() {
 		if r := recover(); r != nil { // a decoder bug must not take the agent down
 			err = fmt.Errorf("%w: %v", ErrNoCode, r)
 		}
 	}()
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	src := gozxing.NewLuminanceSourceFromImage(img)
+	binarizer := gozxing.NewHybridBinarizer(src)
+	if global {
+		binarizer = gozxing.NewGlobalHistgramBinarizer(src)
+	}
+	bmp, err := gozxing.NewBinaryBitmap(binarizer)
 	if err != nil {
 		return Found{}, fmt.Errorf("%w: %w", ErrNoCode, err)
 	}

@@ -422,3 +422,18 @@ func TestLayoutFromText(t *testing.T) {
 		t.Errorf("not a PDF: %v", err)
 	}
 }
+
+// BenchmarkFindWithoutCode is the cost of a page with no code at 150 dpi
+// (a blank back, a page of something else): every way of reading is tried
+// before it is called unread.
+func BenchmarkFindWithoutCode(b *testing.B) {
+	g := image.NewGray(image.Rect(0, 0, 1288, 1802))
+	for i := range g.Pix {
+		g.Pix[i] = uint8(200 + (i*7)%40)
+	}
+	for b.Loop() {
+		if _, err := Find(g, 150); !errors.Is(err, ErrNoCode) {
+			b.Fatalf("a page without a code: %v", err)
+		}
+	}
+}
