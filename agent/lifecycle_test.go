@@ -757,3 +757,43 @@ func TestAPageIsAnalysedAtTheResolutionItWasMadeAt(t *testing.T) {
 		t.Errorf("page.ready of the cut page: %+v, want fit area at the 300 dpi asked", p)
 	}
 }
+
+// Health says what would fail before an officer meets it: a seal whose
+// certificate is no longer valid by the clock it signs with, a store that
+// does not answer.
+func TestHealthSaysWhatWouldFail(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(8), Subject: pkix.Name{CommonName: "Postazione demografici 3"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(45 * 24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	sealer, err := seal.New(key, cert, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(o *Options) { o.Sealer = sealer; o.Version = "1.2.3" })
+	got := h.a.Health(t.Context())
+	if got.Status != "ok" || got.Version != "1.2.3" || !got.Store.OK || len(got.Certificates) != 1 {
+		t.Fatalf("health %+v", got)
+	}
+	if c := got.Certificates[0]; c.Use != "seal" || !c.Valid || c.DaysLeft != 44 || !c.NotAfter.Equal(cert.NotAfter) {
+		t.Errorf("the seal's certificate %+v, want valid with 44 days left", c)
+	}
+	sealer.SetClock(func() time.Time { return cert.NotAfter.Add(24*time.Hour + time.Minute) }) // a day after it expired
+	got = h.a.Health(t.Context())
+	if c := got.Certificates[0]; got.Status != "degraded" || c.Valid || c.DaysLeft != -1 {
+		t.Errorf("with the seal expired: %+v", got)
+	}
+	sealer.SetClock(time.Now)
+	h.st.Close()
+	got = h.a.Health(t.Context())
+	if got.Status != "degraded" || got.Store.OK || got.Store.Error == "" {
+		t.Errorf("with the store closed: %+v", got)
+	}
+}

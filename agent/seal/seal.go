@@ -47,6 +47,12 @@ type Sealer struct {
 // a firma digitale.
 func (s *Sealer) OnDevice() bool { return s.onDevice }
 
+// Validity is when the certificate is valid, and the time now by the clock
+// signatures are dated by and checked against.
+func (s *Sealer) Validity() (notBefore, notAfter, now time.Time) {
+	return s.cert.NotBefore, s.cert.NotAfter, s.now()
+}
+
 // Name is the certificate holder's common name.
 func (s *Sealer) Name() string { return s.name }
 

@@ -235,6 +235,10 @@ func (s *Server) Handler(ctx context.Context) http.Handler {
 	mux.Handle("GET /v1/ws", s.websocket(ctx))
 	mux.Handle("POST /v1/admin/pair", http.HandlerFunc(s.adminPair))
 	mux.Handle("POST /v1/admin/sessions", http.HandlerFunc(s.adminSessions))
+	// For monitoring: no secret and no act's data, so no pairing; the
+	// Host check still applies, and no page of another origin can read it
+	// (no CORS header).
+	mux.Handle("GET /v1/health", http.HandlerFunc(s.health))
 	// The client module (and its types, and its first name) may be
 	// imported by an allowed act-drafting app.
 	for _, f := range []string{"/autografo.js", "/autografo.d.ts", "/autografo-client.js"} {
@@ -286,6 +290,18 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.conns.Wait()
 	s.refused.flush()
 	return err
+}
+
+// health answers the agent's state as JSON: 200 when it is ok, 503 when
+// it is degraded (the store unreadable, a certificate not valid now).
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	h := s.agent.Health(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if h.Status != "ok" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(h)
 }
 
 // checkHost refuses any Host but our loopback names with our port: a page

@@ -830,3 +830,48 @@ func TestRefusalFloodIsSummedUp(t *testing.T) {
 		t.Errorf("%d log lines for 50 refusals in one window", n)
 	}
 }
+
+// GET /v1/health answers a monitoring probe without pairing: the devices
+// by driver and model, the store, how many acts wait for ANSC, the
+// sessions; never an act's id or a signer's name. A foreign Host is
+// refused as for every request.
+func TestHealthForMonitoring(t *testing.T) {
+	f := start(t, server.Options{})
+	cl := connect(t, f)
+	cl.hello()
+	cl.send(map[string]any{"type": "act.open", "kind": "matrimonio",
+		"signers": []map[string]string{{"role": "sposo", "nome": "Marco", "cognome": "Bianchi"}}})
+	m := cl.until(protocol.TypeActOpened)
+	var opened protocol.ActOpened
+	if err := json.Unmarshal(m.raw, &opened); err != nil {
+		t.Fatal(err)
+	}
+	get := func(host string) (*http.Response, []byte) {
+		req, _ := http.NewRequest("GET", "http://"+f.base+"/v1/health", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, body
+	}
+	resp, body := get(f.base)
+	var h agent.Health
+	if err := json.Unmarshal(body, &h); err != nil || resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("health: %d %v %s", resp.StatusCode, err, body)
+	}
+	if h.Status != "ok" || h.Version != "test" || len(h.Devices) != 1 || h.Devices[0] != (agent.HealthDevice{Driver: "fake", Model: "Scanner di prova"}) ||
+		!h.Store.OK || h.Store.Unconfirmed != 1 || h.Sessions != 1 || len(h.Certificates) != 0 {
+		t.Errorf("health %s", body)
+	}
+	for _, secret := range []string{opened.Act.ID, "Bianchi", "fake:1"} {
+		if strings.Contains(string(body), secret) {
+			t.Errorf("health tells %q: %s", secret, body)
+		}
+	}
+	if resp, _ := get("rebind.attacker.example:" + strconv.Itoa(f.srv.Port())); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("health for a foreign Host: %d", resp.StatusCode)
+	}
+}
