@@ -70,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return pairCmd(args[1:], stdout, stderr)
 	case "sessions":
 		return sessionsCmd(args[1:], stdout, stderr)
+	case "doctor":
+		return doctorCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "autografo", version)
 		return 0
@@ -90,6 +92,7 @@ commands:
   open      open the page in the browser, paired with the running agent
   pair      print a code to pair a browser opened by hand
   sessions  list the sessions, or end one (sessions end ID)
+  doctor    check what Autografo needs here, and say how to fix what is wrong
   devices   list the scanners found now
   scan      scan from the command line into files
   check     verify the store: database, every page against its hash, the journal

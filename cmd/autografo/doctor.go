@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/autografo/autografo/drivers/saned"
+)
+
+// A doctor's finding: what was checked, what was found, and what to do
+// when it is wrong.
+type finding struct {
+	Check  string `json:"check"`
+	Status string `json:"status"` // ok, warn, fail, skip
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// The exit status of doctor when a check fails: stable, for monitoring
+// scripts; the first failing check's, in this order. Warnings leave 0.
+const (
+	exitPort        = 10
+	exitStore       = 11
+	exitSaned       = 12
+	exitCertificate = 13
+	exitBrowser     = 14
+)
+
+var doctorExits = map[string]int{"port": exitPort, "store": exitStore, "saned": exitSaned, "certificates": exitCertificate, "browser": exitBrowser}
+
+// The directories Chrome and Debian's Chromium read managed policies from.
+var defaultPolicyDirs = []string{"/etc/opt/chrome/policies/managed", "/etc/chromium/policies/managed"}
+
+// doctorCmd checks what Autografo needs on this workstation and says how
+// to fix what is wrong.
+func doctorCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	port := fs.Int("port", 8733, "the port serve listens on")
+	storeDir := fs.String("store", defaultStoreDir(), "directory of the store")
+	stateDir := fs.String("state-dir", defaultStateDir(), "per-user directory of the running agent's runtime file")
+	sanedAddr := fs.String("saned", saned.DefaultAddr, "host:port of the SANE daemon serve uses (empty: none)")
+	var origins, policyDirs stringList
+	fs.Var(&origins, "allow-origin", "origin of an act-drafting app serve allows: its browser policy is checked (repeatable)")
+	fs.Var(&policyDirs, "policy-dir", "a directory of the browser's managed policies (repeatable; default Chrome's and Chromium's)")
+	var sf sealFlags
+	sf.register(fs)
+	asJSON := fs.Bool("json", false, "print the findings as JSON, for monitoring")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if len(policyDirs) == 0 {
+		policyDirs = defaultPolicyDirs
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	findings := []finding{
+		checkPort(*port, *stateDir),
+		checkStore(ctx, *storeDir),
+		checkSaned(ctx, *sanedAddr),
+	}
+	findings = append(findings, checkCertificates(&sf, time.Now())...)
+	findings = append(findings, checkBrowserPolicy(origins, policyDirs))
+	code := 0
+	for _, f := range findings {
+		if f.Status == "fail" && code == 0 {
+			code = doctorExits[f.Check]
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(map[string]any{"exit": code, "findings": findings})
+		return code
+	}
+	mark := map[string]string{"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "--  "}
+	for _, f := range findings {
+		fmt.Fprintf(stdout, "%s %-12s %s\n", mark[f.Status], f.Check, f.Detail)
+		if f.Fix != "" {
+			fmt.Fprintf(stdout, "     %-12s fix: %s\n", "", f.Fix)
+		}
+	}
+	return code
+}
+
+// checkPort: serve's port is free on both loopback addresses, or held by
+// this user's running agent.
+func checkPort(port int, stateDir string) finding {
+	f := finding{Check: "port"}
+	if info, err := readRuntime(stateDir); err == nil && info.Port == port && syscall.Kill(info.PID, 0) == nil {
+		f.Status, f.Detail = "ok", fmt.Sprintf("Autografo is running on port %d (pid %d)", port, info.PID)
+		return f
+	}
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			f.Status = "fail"
+			f.Detail = fmt.Sprintf("port %d on %s is taken: %v", port, host, err)
+			f.Fix = fmt.Sprintf("find the program that holds it (ss -ltnp 'sport = :%d') and stop it, or run serve with another --port", port)
+			return f
+		}
+		ln.Close()
+	}
+	f.Status, f.Detail = "ok", fmt.Sprintf("port %d is free on 127.0.0.1 and [::1]", port)
+	return f
+}
+
+// checkStore: the store's files are the user's alone, it opens with its
+// key, and its pages and journal verify. The modes are read before the
+// store is opened, which sets them right.
+func checkStore(ctx context.Context, dir string) finding {
+	f := finding{Check: "store"}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		f.Status, f.Detail = "ok", fmt.Sprintf("no store in %s yet: serve creates it", dir)
+		return f
+	}
+	var loose []string
+	for name, want := range map[string]fs.FileMode{".": 0o700, "key": 0o600, "autografo.db": 0o600} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err == nil && st.Mode().Perm()&^want != 0 {
+			loose = append(loose, fmt.Sprintf("%s is %o", filepath.Join(dir, name), st.Mode().Perm()))
+		}
+	}
+	slices.Sort(loose)
+	if len(loose) > 0 {
+		f.Status = "fail"
+		f.Detail = "the store can be read by other users: " + strings.Join(loose, ", ")
+		f.Fix = fmt.Sprintf("chmod 700 %s && chmod 600 %s/*", dir, dir)
+		return f
+	}
+	s, err := openStore(dir)
+	if err != nil {
+		f.Status, f.Detail = "fail", fmt.Sprintf("the store in %s does not open: %v", dir, err)
+		f.Fix = "restore the store's key file from its backup (a store without its key cannot be read), or move the store aside to start a new one"
+		return f
+	}
+	defer s.Close()
+	pages, err := s.Check(ctx)
+	if err != nil {
+		f.Status, f.Detail = "fail", fmt.Sprintf("the store in %s fails its check after %d good pages: %v", dir, pages, err)
+		f.Fix = "keep the store as it is, and restore it from a backup; `autografo check` says the same"
+		return f
+	}
+	f.Status, f.Detail = "ok", fmt.Sprintf("the store in %s opens, %d pages and the journal verify", dir, pages)
+	return f
+}
+
+// checkSaned: the SANE daemon answers, and which devices it offers.
+func checkSaned(ctx context.Context, addr string) finding {
+	f := finding{Check: "saned"}
+	if addr == "" {
+		f.Status, f.Detail = "skip", "no SANE daemon configured (--saned empty)"
+		return f
+	}
+	c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		f.Status, f.Detail = "warn", fmt.Sprintf("no SANE daemon answers on %s: %v", addr, err)
+		f.Fix = "for SANE scanners: apt-get install sane-utils, put 127.0.0.1 in /etc/sane.d/saned.conf, systemctl enable --now saned.socket; without them, run serve with --saned ''"
+		return f
+	}
+	c.Close()
+	infos, err := saned.New(saned.Options{Addr: addr}).Discover(ctx)
+	if err != nil {
+		f.Status, f.Detail = "fail", fmt.Sprintf("the SANE daemon on %s does not list its devices: %v", addr, err)
+		f.Fix = "check /etc/sane.d/saned.conf allows 127.0.0.1, and the daemon's log (journalctl -u saned@*)"
+		return f
+	}
+	var names []string
+	for _, in := range infos {
+		names = append(names, in.Model)
+	}
+	f.Status = "ok"
+	f.Detail = fmt.Sprintf("the SANE daemon on %s offers %d devices", addr, len(infos))
+	if len(names) > 0 {
+		f.Detail += ": " + strings.Join(names, ", ")
+	}
+	return f
+}
+
+// certificateWarning is how long before a certificate expires doctor (and
+// serve) start to warn.
+const certificateWarning = 30 * 24 * time.Hour
+
+// checkCertificates: the seal's and the officer's key files open, and
+// their certificates are valid now and for how long. A smart card is not
+// opened: that would spend one of its PIN tries on a wrong PIN.
+func checkCertificates(sf *sealFlags, now time.Time) []finding {
+	var out []finding
+	for _, c := range []struct{ use, p12, pass string }{{"seal", sf.sealP12, sf.sealPass}, {"attestation", sf.attestP12, sf.attestPass}} {
+		if c.p12 == "" {
+			continue
+		}
+		f := finding{Check: "certificates"}
+		s, err := fromP12(c.p12, c.pass)
+		if err != nil {
+			f.Status, f.Detail = "fail", fmt.Sprintf("the %s key %s cannot be used: %v", c.use, c.p12, err)
+			f.Fix = "check the file and its password file; a certificate that has expired must be renewed by the office's certification authority"
+			out = append(out, f)
+			continue
+		}
+		_, until, _ := s.Validity()
+		left := until.Sub(now)
+		f.Status = "ok"
+		f.Detail = fmt.Sprintf("the %s certificate of %s is valid until %s (%d days)", c.use, s.Name(), until.Format(time.DateOnly), int(left.Hours()/24))
+		if left < certificateWarning {
+			f.Status, f.Fix = "warn", "renew it before it expires: documents cannot be sealed or attested after"
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		out = append(out, finding{Check: "certificates", Status: "skip", Detail: "no seal or attestation key file configured"})
+	}
+	if sf.module != "" {
+		out = append(out, finding{Check: "certificates", Status: "skip",
+			Detail: "the officer's smart card is not opened by doctor: a wrong PIN would spend one of its tries"})
+	}
+	return out
+}
+
+// checkBrowserPolicy: Chrome lets each allowed app origin reach Autografo
+// on loopback without asking (Local Network Access, Chrome 142 and later).
+func checkBrowserPolicy(origins, dirs []string) finding {
+	f := finding{Check: "browser"}
+	if len(origins) == 0 {
+		f.Status, f.Detail = "skip", "no act-drafting app origin given (--allow-origin): the page on 127.0.0.1 needs no policy"
+		return f
+	}
+	allowed := map[string]map[string]bool{"LocalNetworkAccessAllowedForUrls": {}, "LoopbackNetworkAllowedForUrls": {}}
+	for _, dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				continue
+			}
+			var policy map[string]json.RawMessage
+			if json.Unmarshal(data, &policy) != nil {
+				f.Status, f.Detail = "fail", fmt.Sprintf("%s is not valid JSON: Chrome ignores it", file)
+				f.Fix = "correct the file (docs/LOCAL-NETWORK-ACCESS.md shows it)"
+				return f
+			}
+			for name := range allowed {
+				var urls []string
+				json.Unmarshal(policy[name], &urls)
+				for _, u := range urls {
+					allowed[name][u] = true
+				}
+			}
+		}
+	}
+	var missing []string
+	for _, o := range origins {
+		for _, name := range []string{"LocalNetworkAccessAllowedForUrls", "LoopbackNetworkAllowedForUrls"} {
+			if !allowed[name][o] {
+				missing = append(missing, name+" "+o)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		f.Status = "warn"
+		f.Detail = "the browser's policy does not allow: " + strings.Join(missing, ", ") + " (Chrome then asks the user, or refuses)"
+		f.Fix = "install the policy of docs/LOCAL-NETWORK-ACCESS.md in " + dirs[0]
+		return f
+	}
+	f.Status, f.Detail = "ok", fmt.Sprintf("the browser's policy allows %s", strings.Join(origins, ", "))
+	return f
+}

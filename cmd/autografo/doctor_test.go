@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/autografo/autografo/agent/store"
+	"github.com/autografo/autografo/drivers/saned/sanedtest"
+)
+
+// doctorReport is doctor --json's output.
+type doctorReport struct {
+	Exit     int       `json:"exit"`
+	Findings []finding `json:"findings"`
+}
+
+// doctor runs `autografo doctor --json` with the flags, on a workstation
+// whose every other check passes or is left out: a free port, a new store,
+// no saned, no keys, no app origin.
+func doctor(t *testing.T, flags ...string) (int, doctorReport, map[string]finding) {
+	t.Helper()
+	base := []string{"doctor", "--json", "--port", strconv.Itoa(freeLoopbackPort(t)), "--store", filepath.Join(t.TempDir(), "store"),
+		"--state-dir", t.TempDir(), "--saned", "", "--policy-dir", t.TempDir()}
+	var out, errb bytes.Buffer
+	code := run(append(base, flags...), &out, &errb)
+	var r doctorReport
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("doctor --json (%d): %v\n%s%s", code, err, out.String(), errb.String())
+	}
+	if r.Exit != code {
+		t.Errorf("doctor said exit %d and exited %d", r.Exit, code)
+	}
+	by := map[string]finding{}
+	for _, f := range r.Findings {
+		if _, seen := by[f.Check]; !seen {
+			by[f.Check] = f
+		}
+		if (f.Status == "fail" || f.Status == "warn") && f.Fix == "" {
+			t.Errorf("%s: %s without a fix: %s", f.Check, f.Status, f.Detail)
+		}
+	}
+	return code, r, by
+}
+
+func freeLoopbackPort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if ln6, err := net.Listen("tcp", net.JoinHostPort("::1", strconv.Itoa(port))); err == nil {
+			ln6.Close()
+			return port
+		}
+	}
+	t.Fatal("no port free on both loopback addresses")
+	return 0
+}
+
+func TestDoctorOnAWorkstationThatIsReady(t *testing.T) {
+	code, r, by := doctor(t)
+	if code != 0 || by["port"].Status != "ok" || by["store"].Status != "ok" || by["saned"].Status != "skip" ||
+		by["certificates"].Status != "skip" || by["browser"].Status != "skip" {
+		t.Errorf("doctor (%d): %+v", code, r.Findings)
+	}
+	// Without --json: one line per check, and 0.
+	var out, errb bytes.Buffer
+	if code := run([]string{"doctor", "--port", strconv.Itoa(freeLoopbackPort(t)), "--store", filepath.Join(t.TempDir(), "new"), "--state-dir", t.TempDir(), "--saned", ""}, &out, &errb); code != 0 ||
+		!strings.Contains(out.String(), "ok   port") || !strings.Contains(out.String(), "ok   store") {
+		t.Errorf("doctor (%d):\n%s%s", code, out.String(), errb.String())
+	}
+}
+
+func TestDoctorPort(t *testing.T) {
+	// Taken by another program on one loopback address.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	code, _, by := doctor(t, "--port", port)
+	if code != exitPort || by["port"].Status != "fail" || !strings.Contains(by["port"].Detail, "127.0.0.1") {
+		t.Errorf("a port taken: %d %+v", code, by["port"])
+	}
+	// Held by this user's running agent: that is where it should be.
+	ag := startAgent(t, "--saned", "")
+	code, _, by = doctor(t, "--port", strconv.Itoa(portOf(t, ag.Base)), "--state-dir", ag.StateDir)
+	if code != 0 || by["port"].Status != "ok" || !strings.Contains(by["port"].Detail, "Autografo is running") {
+		t.Errorf("the agent's own port: %d %+v", code, by["port"])
+	}
+}
+
+func portOf(t *testing.T, url string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+func TestDoctorStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	s, err := openStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if code, _, by := doctor(t, "--store", dir); code != 0 || by["store"].Status != "ok" {
+		t.Fatalf("a good store: %d %+v", code, by["store"])
+	}
+	// Readable by others.
+	os.Chmod(filepath.Join(dir, "autografo.db"), 0o644)
+	if code, _, by := doctor(t, "--store", dir); code != exitStore || by["store"].Status != "fail" || !strings.Contains(by["store"].Detail, "autografo.db is 644") {
+		t.Errorf("a store others can read: %d %+v", code, by["store"])
+	}
+	os.Chmod(filepath.Join(dir, "autografo.db"), 0o600)
+	// Its key lost, and another in its place.
+	other, err := store.LoadOrCreateKey(filepath.Join(t.TempDir(), "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "key"), other, 0o600)
+	if code, _, by := doctor(t, "--store", dir); code != exitStore || by["store"].Status != "fail" || !strings.Contains(by["store"].Fix, "key") {
+		t.Errorf("a store with the wrong key: %d %+v", code, by["store"])
+	}
+}
+
+func TestDoctorSaned(t *testing.T) {
+	s := sanedtest.Start(t, sanedtest.Options{})
+	if code, _, by := doctor(t, "--saned", s.Addr); code != 0 || by["saned"].Status != "ok" || !strings.Contains(by["saned"].Detail, "frontend-tester") {
+		t.Errorf("a real saned: %d %+v", code, by["saned"])
+	}
+	// None answers: a warning (an office may have no SANE scanner), with
+	// what to install.
+	nobody := net.JoinHostPort("127.0.0.1", strconv.Itoa(freeLoopbackPort(t)))
+	if code, _, by := doctor(t, "--saned", nobody); code != 0 || by["saned"].Status != "warn" || !strings.Contains(by["saned"].Fix, "saned.socket") {
+		t.Errorf("no saned: %d %+v", code, by["saned"])
+	}
+}
+
+func TestDoctorCertificates(t *testing.T) {
+	dir := t.TempDir()
+	p12 := func(name string, from, until time.Time) []string {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Postazione demografici 4"},
+			NotBefore: from, NotAfter: until, KeyUsage: x509.KeyUsageDigitalSignature}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, _ := x509.ParseCertificate(der)
+		data, err := pkcs12.Modern.Encode(key, cert, nil, "sigillo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, name+".p12"), data, 0o600)
+		os.WriteFile(filepath.Join(dir, name+".pass"), []byte("sigillo\n"), 0o600)
+		return []string{"--seal-p12", filepath.Join(dir, name+".p12"), "--seal-password-file", filepath.Join(dir, name+".pass")}
+	}
+	now := time.Now()
+	if code, _, by := doctor(t, p12("year", now.Add(-time.Hour), now.Add(365*24*time.Hour))...); code != 0 || by["certificates"].Status != "ok" ||
+		!strings.Contains(by["certificates"].Detail, "Postazione demografici 4") {
+		t.Errorf("a seal valid for a year: %d %+v", code, by["certificates"])
+	}
+	if code, _, by := doctor(t, p12("soon", now.Add(-time.Hour), now.Add(10*24*time.Hour))...); code != 0 || by["certificates"].Status != "warn" ||
+		!strings.Contains(by["certificates"].Detail, "(9 days)") && !strings.Contains(by["certificates"].Detail, "(10 days)") {
+		t.Errorf("a seal that expires in ten days: %d %+v", code, by["certificates"])
+	}
+	if code, _, by := doctor(t, p12("expired", now.Add(-48*time.Hour), now.Add(-24*time.Hour))...); code != exitCertificate || by["certificates"].Status != "fail" {
+		t.Errorf("an expired seal: %d %+v", code, by["certificates"])
+	}
+	wrong := p12("wrongpass", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	os.WriteFile(filepath.Join(dir, "wrongpass.pass"), []byte("altro\n"), 0o600)
+	if code, _, by := doctor(t, wrong...); code != exitCertificate || by["certificates"].Status != "fail" {
+		t.Errorf("a wrong password: %d %+v", code, by["certificates"])
+	}
+}
+
+func TestDoctorBrowserPolicy(t *testing.T) {
+	const app = "https://side.comune.example"
+	policies := t.TempDir()
+	if code, _, by := doctor(t, "--allow-origin", app, "--policy-dir", policies); code != 0 || by["browser"].Status != "warn" ||
+		!strings.Contains(by["browser"].Detail, "LocalNetworkAccessAllowedForUrls "+app) {
+		t.Errorf("no policy: %d %+v", code, by["browser"])
+	}
+	os.WriteFile(filepath.Join(policies, "autografo.json"), []byte(`{"LoopbackNetworkAllowedForUrls": ["`+app+`"], "LocalNetworkAccessAllowedForUrls": ["`+app+`"]}`), 0o644)
+	if code, _, by := doctor(t, "--allow-origin", app, "--policy-dir", policies); code != 0 || by["browser"].Status != "ok" {
+		t.Errorf("the policy installed: %d %+v", code, by["browser"])
+	}
+	os.WriteFile(filepath.Join(policies, "other.json"), []byte(`{"LoopbackNetworkAllowedForUrls": [`), 0o644)
+	if code, _, by := doctor(t, "--allow-origin", app, "--policy-dir", policies); code != exitBrowser || by["browser"].Status != "fail" ||
+		!strings.Contains(by["browser"].Detail, "other.json") {
+		t.Errorf("a broken policy file: %d %+v", code, by["browser"])
+	}
+}
