@@ -24,7 +24,7 @@ TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
 AXE_DIR := $(CURDIR)/.cache/axe-core
 export AUTOGRAFO_AXE := $(AXE_DIR)/axe.min.js
 
-.PHONY: run test soak deps-run deps-test build demo-clean vet screenshot security-report bench bench-security bench-saned bench-usb clean
+.PHONY: run test soak deps-run deps-test build package demo-clean vet screenshot security-report bench bench-security bench-saned bench-usb clean
 
 # The demo keeps its acts in the checkout, apart from a real store in the
 # user's data folder; demo-clean starts it afresh.
@@ -59,6 +59,21 @@ soak: deps-test
 
 build:
 	$(GO) build -o bin/autografo ./cmd/autografo
+
+# The .deb and .rpm under dist/: the binary, the udev rules, the systemd
+# units and the kiosk's user (docs/packaging/nfpm.yaml). nfpm is run at a
+# fixed version from the Go module proxy; a package version must start
+# with a digit, so a checkout without a release tag is 0.1.0~git<commit>.
+NFPM := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' || true)
+PKG_VERSION := $(or $(VERSION),0.1.0~git$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown))
+package: deps-run
+	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(PKG_VERSION)" -o bin/autografo ./cmd/autografo
+	mkdir -p dist
+	for p in deb rpm; do \
+		AUTOGRAFO_VERSION='$(PKG_VERSION)' GOARCH=$$($(GO) env GOARCH) $(GO) run $(NFPM) package \
+			--config docs/packaging/nfpm.yaml --packager $$p --target dist/ || exit 1; \
+	done
 
 deps-run:
 	@.ci/deps $(RUN_PKGS)
@@ -107,4 +122,4 @@ bench-usb: deps-test
 	GO=$(GO) .ci/bench-usb
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

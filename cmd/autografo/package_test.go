@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/autografo/autografo/scanner/scannertest"
+)
+
+// The .deb as an office installs it: `make package` builds it, dpkg
+// installs it on this machine, the installed autografo runs doctor and
+// serves the simulated scanner from the installed files, and dpkg removes
+// it again. It changes the machine's /usr, so it runs as root on a machine
+// where no autografo package is installed (CI's).
+func TestDebianPackageInstallsRunsAndRemoves(t *testing.T) {
+	dpkg := scannertest.Need(t, "dpkg")
+	scannertest.Need(t, "make")
+	if os.Geteuid() != 0 {
+		scannertest.Unavailable(t, "installing a package needs root")
+	}
+	if out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", "autografo").Output(); err == nil && strings.Contains(string(out), "installed") {
+		scannertest.Unavailable(t, "an autografo package is installed here: the test would replace and remove it")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const version = "0.0.1~test"
+	mk := exec.Command("make", "package", "VERSION="+version)
+	mk.Dir = root
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("make package: %v\n%s", err, out)
+	}
+	arch, err := exec.Command("go", "env", "GOARCH").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deb := filepath.Join(root, "dist", "autografo_"+version+"_"+strings.TrimSpace(string(arch))+".deb")
+	if _, err := os.Stat(filepath.Join(root, "dist", "autografo-"+version+"-1.x86_64.rpm")); err != nil && strings.TrimSpace(string(arch)) == "amd64" {
+		t.Errorf("no rpm beside the deb: %v", err)
+	}
+	if out, err := exec.Command(dpkg, "-i", deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg -i: %v\n%s", err, out)
+	}
+	removed := false
+	remove := func() {
+		if removed {
+			return
+		}
+		removed = true
+		if out, err := exec.Command(dpkg, "--purge", "autografo").CombinedOutput(); err != nil {
+			t.Errorf("dpkg --purge: %v\n%s", err, out)
+		}
+	}
+	t.Cleanup(remove)
+
+	for _, f := range []string{"/usr/bin/autografo", "/usr/lib/udev/rules.d/70-autografo-ipp-usb.rules", "/usr/lib/udev/rules.d/71-autografo-group.rules",
+		"/usr/lib/systemd/user/autografo.service", "/usr/lib/systemd/system/autografo-kiosk.service", "/usr/lib/sysusers.d/autografo.conf"} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("not installed: %v", err)
+		}
+	}
+	if out, err := exec.Command("/usr/bin/autografo", "version").Output(); err != nil || strings.TrimSpace(string(out)) != "autografo "+version {
+		t.Errorf("autografo version: %q %v", out, err)
+	}
+	// The kiosk's user, made by the package's systemd-sysusers.
+	if _, err := exec.LookPath("systemd-sysusers"); err == nil {
+		if out, err := exec.Command("getent", "passwd", "autografo").Output(); err != nil || !strings.HasPrefix(string(out), "autografo:") {
+			t.Errorf("no user autografo after the install: %q %v", out, err)
+		}
+	}
+
+	home := t.TempDir()
+	env := append(os.Environ(), "HOME="+home, "XDG_DATA_HOME=", "XDG_STATE_HOME=")
+	port := strconv.Itoa(freeLoopbackPort(t))
+	doc := exec.Command("/usr/bin/autografo", "doctor", "--json", "--port", port, "--saned", "")
+	doc.Env = env
+	out, err := doc.Output()
+	var report doctorReport
+	if err != nil || json.Unmarshal(out, &report) != nil || report.Exit != 0 || len(report.Findings) < 5 {
+		t.Errorf("the installed doctor: %v\n%s", err, out)
+	}
+
+	serve := exec.Command("/usr/bin/autografo", "serve", "--sim", "--port", port, "--saned", "", "--usb=false", "--mdns=false")
+	serve.Env = env
+	stdout, err := serve.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	serve.Stderr = &logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	ready := false
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "Autografo è pronto su http://127.0.0.1:"+port+"/") {
+			ready = true
+			break
+		}
+	}
+	if ready {
+		// The installed agent answers its health with the simulated
+		// scanner, from its embedded files.
+		resp, err := exec.Command("curl", "-sf", "http://127.0.0.1:"+port+"/v1/health").Output()
+		if err != nil || !strings.Contains(string(resp), `"driver":"sim"`) {
+			t.Errorf("health of the installed agent: %q %v", resp, err)
+		}
+	}
+	serve.Process.Signal(syscall.SIGTERM)
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if err := serve.Wait(); err != nil || !ready {
+		t.Errorf("the installed serve (ready %v): %v\n%s", ready, err, logs.String())
+	}
+	if _, err := os.Stat(filepath.Join(home, ".local", "share", "autografo", "autografo.db")); err != nil {
+		t.Errorf("the installed serve kept no store in the user's data folder: %v", err)
+	}
+
+	remove()
+	if _, err := os.Stat("/usr/bin/autografo"); err == nil {
+		t.Error("/usr/bin/autografo stays after dpkg --purge")
+	}
+}
