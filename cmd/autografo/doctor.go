@@ -32,6 +32,7 @@ type finding struct {
 // The exit status of doctor when a check fails: stable, for monitoring
 // scripts; the first failing check's, in this order. Warnings leave 0.
 const (
+	exitConfig      = 9
 	exitPort        = 10
 	exitStore       = 11
 	exitSaned       = 12
@@ -39,41 +40,43 @@ const (
 	exitBrowser     = 14
 )
 
-var doctorExits = map[string]int{"port": exitPort, "store": exitStore, "saned": exitSaned, "certificates": exitCertificate, "browser": exitBrowser}
+var doctorExits = map[string]int{"configuration": exitConfig, "port": exitPort, "store": exitStore, "saned": exitSaned,
+	"certificates": exitCertificate, "browser": exitBrowser}
 
 // The directories Chrome and Debian's Chromium read managed policies from.
 var defaultPolicyDirs = []string{"/etc/opt/chrome/policies/managed", "/etc/chromium/policies/managed"}
 
 // doctorCmd checks what Autografo needs on this workstation and says how
-// to fix what is wrong.
+// to fix what is wrong. It reads serve's settings as serve does (the
+// files, the AUTOGRAFO_* variables, its flags): it checks what serve
+// will use.
 func doctorCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	port := fs.Int("port", 8733, "the port serve listens on")
-	storeDir := fs.String("store", defaultStoreDir(), "directory of the store")
-	stateDir := fs.String("state-dir", defaultStateDir(), "per-user directory of the running agent's runtime file")
-	sanedAddr := fs.String("saned", saned.DefaultAddr, "host:port of the SANE daemon serve uses (empty: none)")
-	var origins, policyDirs stringList
-	fs.Var(&origins, "allow-origin", "origin of an act-drafting app serve allows: its browser policy is checked (repeatable)")
+	fs, sv := newServeFlags("doctor", stderr)
+	var policyDirs stringList
 	fs.Var(&policyDirs, "policy-dir", "a directory of the browser's managed policies (repeatable; default Chrome's and Chromium's)")
-	var sf sealFlags
-	sf.register(fs)
 	asJSON := fs.Bool("json", false, "print the findings as JSON, for monitoring")
-	if err := fs.Parse(args); err != nil {
+	findings := []finding{{Check: "configuration", Status: "ok", Detail: "the configuration files and AUTOGRAFO_* variables are valid"}}
+	if _, err := configure(fs, args, os.LookupEnv); errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
 		return 2
+	} else if err != nil {
+		findings[0].Status, findings[0].Detail, findings[0].Fix = "fail", "serve would refuse to start: "+err.Error(), "correct the setting named"
+		var ce *ConfigError
+		if errors.As(err, &ce) && ce.Fix != "" {
+			findings[0].Fix = "correct the setting named: " + ce.Fix
+		}
 	}
 	if len(policyDirs) == 0 {
 		policyDirs = defaultPolicyDirs
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	findings := []finding{
-		checkPort(*port, *stateDir),
-		checkStore(ctx, *storeDir),
-		checkSaned(ctx, *sanedAddr),
-	}
-	findings = append(findings, checkCertificates(&sf, time.Now())...)
-	findings = append(findings, checkBrowserPolicy(origins, policyDirs))
+	findings = append(findings,
+		checkPort(*sv.port, *sv.stateDir),
+		checkStore(ctx, *sv.storeDir),
+		checkSaned(ctx, sv.df.sanedAddr),
+	)
+	findings = append(findings, checkCertificates(&sv.sf, time.Now())...)
+	findings = append(findings, checkBrowserPolicy(sv.origins, policyDirs))
 	code := 0
 	for _, f := range findings {
 		if f.Status == "fail" && code == 0 {

@@ -33,6 +33,12 @@ type doctorReport struct {
 // no saned, no keys, no app origin.
 func doctor(t *testing.T, flags ...string) (int, doctorReport, map[string]finding) {
 	t.Helper()
+	// The configuration files of this test's own, none unless it wrote
+	// them.
+	if os.Getenv("AUTOGRAFO_SYSTEM_CONFIG") == "" {
+		t.Setenv("AUTOGRAFO_SYSTEM_CONFIG", filepath.Join(t.TempDir(), "autografo.toml"))
+		t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	}
 	base := []string{"doctor", "--json", "--port", strconv.Itoa(freeLoopbackPort(t)), "--store", filepath.Join(t.TempDir(), "store"),
 		"--state-dir", t.TempDir(), "--saned", "", "--policy-dir", t.TempDir()}
 	var out, errb bytes.Buffer
@@ -76,11 +82,12 @@ func freeLoopbackPort(t *testing.T) int {
 
 func TestDoctorOnAWorkstationThatIsReady(t *testing.T) {
 	code, r, by := doctor(t)
-	if code != 0 || by["port"].Status != "ok" || by["store"].Status != "ok" || by["saned"].Status != "skip" ||
+	if code != 0 || by["configuration"].Status != "ok" || by["port"].Status != "ok" || by["store"].Status != "ok" || by["saned"].Status != "skip" ||
 		by["certificates"].Status != "skip" || by["browser"].Status != "skip" {
 		t.Errorf("doctor (%d): %+v", code, r.Findings)
 	}
 	// Without --json: one line per check, and 0.
+	t.Setenv("AUTOGRAFO_SYSTEM_CONFIG", filepath.Join(t.TempDir(), "autografo.toml"))
 	var out, errb bytes.Buffer
 	if code := run([]string{"doctor", "--port", strconv.Itoa(freeLoopbackPort(t)), "--store", filepath.Join(t.TempDir(), "new"), "--state-dir", t.TempDir(), "--saned", ""}, &out, &errb); code != 0 ||
 		!strings.Contains(out.String(), "ok   port") || !strings.Contains(out.String(), "ok   store") {
@@ -214,5 +221,24 @@ func TestDoctorBrowserPolicy(t *testing.T) {
 	if code, _, by := doctor(t, "--allow-origin", app, "--policy-dir", policies); code != exitBrowser || by["browser"].Status != "fail" ||
 		!strings.Contains(by["browser"].Detail, "other.json") {
 		t.Errorf("a broken policy file: %d %+v", code, by["browser"])
+	}
+}
+
+// The configuration serve would refuse: doctor says which setting, where,
+// and checks the rest with what it could read.
+func TestDoctorConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "autografo"), 0o755)
+	os.WriteFile(filepath.Join(dir, "autografo", "autografo.toml"), []byte("saned = \"\"\nsession-max = \"mezza giornata\"\n"), 0o644)
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv("AUTOGRAFO_SYSTEM_CONFIG", filepath.Join(t.TempDir(), "none.toml"))
+	code, _, by := doctor(t)
+	if code != exitConfig || by["configuration"].Status != "fail" || !strings.Contains(by["configuration"].Detail, "autografo.toml:2: session-max") ||
+		by["port"].Status != "ok" {
+		t.Errorf("a file serve refuses: %d %+v %+v", code, by["configuration"], by["port"])
+	}
+	os.WriteFile(filepath.Join(dir, "autografo", "autografo.toml"), []byte("saned = \"\"\nsession-max = \"8h\"\n"), 0o644)
+	if code, _, by := doctor(t); code != 0 || by["configuration"].Status != "ok" {
+		t.Errorf("the file corrected: %d %+v", code, by["configuration"])
 	}
 }

@@ -124,6 +124,9 @@ func startAgent(t testing.TB, args ...string) *agentProc {
 		base = append(base, "--store", storeDir)
 	}
 	cmd := exec.Command(bin, append(base, args...)...)
+	// No configuration file of the machine's or the user's: the test's
+	// flags are the agent's settings.
+	cmd.Env = append(os.Environ(), "AUTOGRAFO_SYSTEM_CONFIG="+filepath.Join(stateDir, "no-system.toml"), "XDG_CONFIG_HOME="+filepath.Join(stateDir, "no-config"))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -72,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return sessionsCmd(args[1:], stdout, stderr)
 	case "doctor":
 		return doctorCmd(args[1:], stdout, stderr)
+	case "config":
+		return configCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "autografo", version)
 		return 0
@@ -93,6 +96,7 @@ commands:
   pair      print a code to pair a browser opened by hand
   sessions  list the sessions, or end one (sessions end ID)
   doctor    check what Autografo needs here, and say how to fix what is wrong
+  config    config show: the settings in force and where each came from; config example: the file
   devices   list the scanners found now
   scan      scan from the command line into files
   check     verify the store: database, every page against its hash, the journal
@@ -113,30 +117,55 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-func serve(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+// serveFlags are serve's settings, as flags: the configuration files and
+// AUTOGRAFO_* variables set the same names.
+type serveFlags struct {
+	port                        *int
+	origins, ticketKeys         stringList
+	audience, comune            *string
+	stateDir, storeDir          *string
+	retention, poll, sessionMax *time.Duration
+	sf                          sealFlags
+	labelsFile, logLevel        *string
+	logJSON                     *bool
+	df                          driverFlags
+}
+
+// newServeFlags is serve's flag set, named for the command that reads
+// them (doctor and config read serve's settings too).
+func newServeFlags(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	port := fs.Int("port", server.DefaultPort, "port on 127.0.0.1 and [::1] (0 picks a free one)")
-	var origins, ticketKeys stringList
-	fs.Var(&origins, "allow-origin", "origin of an act-drafting app allowed to connect, exact (repeatable)")
-	fs.Var(&ticketKeys, "ticket-key", "ID=FILE: Ed25519 public key (PEM) of an act-drafting backend that signs session tickets (repeatable)")
-	audience := fs.String("ticket-audience", "autografo", "audience a session ticket must name")
-	comune := fs.String("comune", "", "code of the comune this workstation serves: tickets of another comune are refused, and paired sessions act for it")
-	stateDir := fs.String("state-dir", defaultStateDir(), "per-user directory for the runtime file")
-	storeDir := fs.String("store", defaultStoreDir(), "directory of the encrypted store and its key")
-	retention := fs.Duration("retention", 7*24*time.Hour, "how long images stay after ANSC confirmed the act")
-	var sf sealFlags
-	sf.register(fs)
-	labelsFile := fs.String("signature-labels", "", `JSON rules for finding signers' boxes in a preview's text, e.g. [{"label": "Lo sposo", "role": "sposo"}] (default: the Italian labels)`)
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	logJSON := fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
-	poll := fs.Duration("poll", 2*time.Second, "how often to look for scanners")
-	sessionMax := fs.Duration("session-max", 12*time.Hour, "the longest a browser session lasts, paired or by ticket, before it must authenticate again")
-	var df driverFlags
-	df.register(fs)
-	if err := fs.Parse(args); err != nil {
+	f := &serveFlags{}
+	f.port = fs.Int("port", server.DefaultPort, "port on 127.0.0.1 and [::1] (0 picks a free one)")
+	fs.Var(&f.origins, "allow-origin", "origin of an act-drafting app allowed to connect, exact (repeatable)")
+	fs.Var(&f.ticketKeys, "ticket-key", "ID=FILE: Ed25519 public key (PEM) of an act-drafting backend that signs session tickets (repeatable)")
+	f.audience = fs.String("ticket-audience", "autografo", "audience a session ticket must name")
+	f.comune = fs.String("comune", "", "code of the comune this workstation serves: tickets of another comune are refused, and paired sessions act for it")
+	f.stateDir = fs.String("state-dir", defaultStateDir(), "per-user directory for the runtime file")
+	f.storeDir = fs.String("store", defaultStoreDir(), "directory of the encrypted store and its key")
+	f.retention = fs.Duration("retention", 7*24*time.Hour, "how long images stay after ANSC confirmed the act")
+	f.sf.register(fs)
+	f.labelsFile = fs.String("signature-labels", "", `JSON rules for finding signers' boxes in a preview's text, e.g. [{"label": "Lo sposo", "role": "sposo"}] (default: the Italian labels)`)
+	f.logLevel = fs.String("log-level", "info", "debug, info, warn or error")
+	f.logJSON = fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
+	f.poll = fs.Duration("poll", 2*time.Second, "how often to look for scanners")
+	f.sessionMax = fs.Duration("session-max", 12*time.Hour, "the longest a browser session lasts, paired or by ticket, before it must authenticate again")
+	f.df.register(fs)
+	return fs, f
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs, f := newServeFlags("serve", stderr)
+	if _, err := configure(fs, args, os.LookupEnv); err != nil {
+		if !errors.Is(err, errUsage) && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "autografo:", err)
+		}
 		return 2
 	}
+	port, origins, ticketKeys, audience, comune := f.port, f.origins, f.ticketKeys, f.audience, f.comune
+	stateDir, storeDir, retention, sf := f.stateDir, f.storeDir, f.retention, &f.sf
+	labelsFile, logLevel, logJSON, poll, sessionMax, df := f.labelsFile, f.logLevel, f.logJSON, f.poll, f.sessionMax, &f.df
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
