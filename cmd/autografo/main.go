@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -35,52 +36,67 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// command is one subcommand: its name, what it does in a line, and how it
+// runs. The usage, the dispatch and the manual page are made from this
+// one table.
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) int
+}
+
+// commands are Autografo's subcommands, in the order the usage lists them.
+// Assigned in init: help and man read the table they are in.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"serve", "run the agent (see autografo serve -h)", serve},
+		{"open", "open the page in the browser, paired with the running agent", openCmd},
+		{"pair", "print a code to pair a browser opened by hand", pairCmd},
+		{"sessions", "list the sessions, or end one (sessions end ID)", sessionsCmd},
+		{"doctor", "check what Autografo needs here, and say how to fix what is wrong", doctorCmd},
+		{"config", "config show: the settings in force and where each came from; config example: the file", configCmd},
+		{"devices", "list the scanners found now", devicesCmd},
+		{"scan", "scan from the command line into files", scanCmd},
+		{"check", "verify the store: database, every page against its hash, the journal", checkCmd},
+		{"journal", "journal verify: check the hash chain; journal export: the emergency register, in order", journalCmd},
+		{"key", "key rotate: seal the store under a new key", keyCmd},
+		{"export", "write an act as an encrypted, sealed bundle (home visit -> office)", exportCmd},
+		{"import", "store an act from a bundle", importCmd},
+		{"delete", "remove an act and its images at an operator's request (journaled)", deleteCmd},
+		{"verify", "check a document's seals: who, when, and whether it is intact", verifyCmd},
+		{"analyse", "a page's skew and orientation, and each signer's box: signed or not", analyseCmd},
+		{"sheet", "stamp page codes on a PDF for printing, or make a signature sheet", sheetCmd},
+		{"man", "print the manual page (roff), made from this table and serve's flags", manCmd},
+		{"version", "print the version", func(_ []string, stdout, _ io.Writer) int {
+			fmt.Fprintln(stdout, "autografo", version)
+			return 0
+		}},
+		{"help", "this list", func(_ []string, stdout, _ io.Writer) int { usage(stdout); return 0 }},
+	}
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
 	}
-	switch args[0] {
-	case "serve":
-		return serve(args[1:], stdout, stderr)
-	case "open":
-		return openCmd(args[1:], stdout, stderr)
-	case "devices":
-		return devicesCmd(args[1:], stdout, stderr)
-	case "check":
-		return checkCmd(args[1:], stdout, stderr)
-	case "journal":
-		return journalCmd(args[1:], stdout, stderr)
-	case "key":
-		return keyCmd(args[1:], stdout, stderr)
-	case "export":
-		return exportCmd(args[1:], stdout, stderr)
-	case "delete":
-		return deleteCmd(args[1:], stdout, stderr)
-	case "verify":
-		return verifyCmd(args[1:], stdout, stderr)
-	case "analyse":
-		return analyseCmd(args[1:], stdout, stderr)
-	case "sheet":
-		return sheetCmd(args[1:], stdout, stderr)
-	case "import":
-		return importCmd(args[1:], stdout, stderr)
-	case "scan":
-		return scanCmd(args[1:], stdout, stderr)
-	case "pair":
-		return pairCmd(args[1:], stdout, stderr)
-	case "sessions":
-		return sessionsCmd(args[1:], stdout, stderr)
-	case "doctor":
-		return doctorCmd(args[1:], stdout, stderr)
-	case "config":
-		return configCmd(args[1:], stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "autografo", version)
-		return 0
-	case "help", "-h", "--help":
-		usage(stdout)
-		return 0
+	name := args[0]
+	switch name {
+	case "--version":
+		name = "version"
+	case "-h", "--help":
+		name = "help"
+	}
+	for _, c := range commands {
+		if c.name == name {
+			code := c.run(args[1:], stdout, stderr)
+			// Help asked of any command is its usage, printed, and 0.
+			if len(args) == 2 && slices.Contains([]string{"-h", "-help", "--help"}, args[1]) && code == 2 {
+				code = 0
+			}
+			return code
+		}
 	}
 	fmt.Fprintf(stderr, "autografo: unknown command %q\n", args[0])
 	usage(stderr)
@@ -88,28 +104,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: autografo <command> [flags]
-
-commands:
-  serve     run the agent (see autografo serve -h)
-  open      open the page in the browser, paired with the running agent
-  pair      print a code to pair a browser opened by hand
-  sessions  list the sessions, or end one (sessions end ID)
-  doctor    check what Autografo needs here, and say how to fix what is wrong
-  config    config show: the settings in force and where each came from; config example: the file
-  devices   list the scanners found now
-  scan      scan from the command line into files
-  check     verify the store: database, every page against its hash, the journal
-  journal   journal verify: check the hash chain; journal export: the emergency register, in order
-  key       key rotate: seal the store under a new key
-  export    write an act as an encrypted, sealed bundle (home visit -> office)
-  import    store an act from a bundle
-  delete    remove an act and its images at an operator's request (journaled)
-  verify    check a document's seals: who, when, and whether it is intact
-  analyse   a page's skew and orientation, and each signer's box: signed or not
-  sheet     stamp page codes on a PDF for printing, or make a signature sheet
-  version   print the version
-`)
+	fmt.Fprint(w, "usage: autografo <command> [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, "\nEach command's flags: autografo <command> -h.\n")
 }
 
 type stringList []string

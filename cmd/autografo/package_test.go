@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,9 +65,23 @@ func TestDebianPackageInstallsRunsAndRemoves(t *testing.T) {
 	t.Cleanup(remove)
 
 	for _, f := range []string{"/usr/bin/autografo", "/usr/lib/udev/rules.d/70-autografo-ipp-usb.rules", "/usr/lib/udev/rules.d/71-autografo-group.rules",
-		"/usr/lib/systemd/user/autografo.service", "/usr/lib/systemd/system/autografo-kiosk.service", "/usr/lib/sysusers.d/autografo.conf"} {
+		"/usr/lib/systemd/user/autografo.service", "/usr/lib/systemd/system/autografo-kiosk.service", "/usr/lib/sysusers.d/autografo.conf",
+		"/usr/share/man/man1/autografo.1.gz"} {
 		if _, err := os.Stat(f); err != nil {
 			t.Errorf("not installed: %v", err)
+		}
+	}
+	// The installed manual is the installed program's.
+	if gz, err := os.Open("/usr/share/man/man1/autografo.1.gz"); err == nil {
+		zr, err := gzip.NewReader(gz)
+		var page []byte
+		if err == nil {
+			page, err = io.ReadAll(zr)
+		}
+		gz.Close()
+		want, werr := exec.Command("/usr/bin/autografo", "man").Output()
+		if err != nil || werr != nil || !bytes.Equal(page, want) || !bytes.Contains(page, []byte(".SH SERVE OPTIONS")) {
+			t.Errorf("the installed manual is not the installed program's: %v %v", err, werr)
 		}
 	}
 	if out, err := exec.Command("/usr/bin/autografo", "version").Output(); err != nil || strings.TrimSpace(string(out)) != "autografo "+version {
