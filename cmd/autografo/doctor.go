@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,7 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/autografo/autografo/drivers/ippusb"
 	"github.com/autografo/autografo/drivers/saned"
+	"github.com/autografo/autografo/scanner"
 )
 
 // A doctor's finding: what was checked, what was found, and what to do
@@ -38,10 +41,11 @@ const (
 	exitSaned       = 12
 	exitCertificate = 13
 	exitBrowser     = 14
+	exitUSB         = 15
 )
 
 var doctorExits = map[string]int{"configuration": exitConfig, "port": exitPort, "store": exitStore, "saned": exitSaned,
-	"certificates": exitCertificate, "browser": exitBrowser}
+	"certificates": exitCertificate, "browser": exitBrowser, "usb": exitUSB}
 
 // The directories Chrome and Debian's Chromium read managed policies from.
 var defaultPolicyDirs = []string{"/etc/opt/chrome/policies/managed", "/etc/chromium/policies/managed"}
@@ -52,8 +56,9 @@ var defaultPolicyDirs = []string{"/etc/opt/chrome/policies/managed", "/etc/chrom
 // will use.
 func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	fs, sv := newServeFlags("doctor", stderr)
-	var policyDirs stringList
+	var policyDirs, udevDirs stringList
 	fs.Var(&policyDirs, "policy-dir", "a directory of the browser's managed policies (repeatable; default Chrome's and Chromium's)")
+	fs.Var(&udevDirs, "udev-dir", "a directory of udev rules (repeatable; default the system's)")
 	asJSON := fs.Bool("json", false, "print the findings as JSON, for monitoring")
 	findings := []finding{{Check: "configuration", Status: "ok", Detail: "the configuration files and AUTOGRAFO_* variables are valid"}}
 	if _, err := configure(fs, args, os.LookupEnv); errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
@@ -77,6 +82,10 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	)
 	findings = append(findings, checkCertificates(&sv.sf, time.Now())...)
 	findings = append(findings, checkBrowserPolicy(sv.origins, policyDirs))
+	if len(udevDirs) == 0 {
+		udevDirs = defaultUdevDirs
+	}
+	findings = append(findings, checkUSB(ctx, sv.df.usb, udevDirs, "/proc")...)
 	code := 0
 	for _, f := range findings {
 		if f.Status == "fail" && code == 0 {
@@ -280,4 +289,76 @@ func checkBrowserPolicy(origins, dirs []string) finding {
 	}
 	f.Status, f.Detail = "ok", fmt.Sprintf("the browser's policy allows %s", strings.Join(origins, ", "))
 	return f
+}
+
+// The directories udev reads rules from.
+var defaultUdevDirs = []string{"/etc/udev/rules.d", "/usr/lib/udev/rules.d", "/lib/udev/rules.d"}
+
+// checkUSB: a udev rule gives IPP-over-USB scanners to the user, ipp-usb
+// does not hold them, and each one plugged in opens.
+func checkUSB(ctx context.Context, enabled bool, udevDirs []string, proc string) []finding {
+	if !enabled {
+		return []finding{{Check: "usb", Status: "skip", Detail: "USB scanners not driven (--usb=false)"}}
+	}
+	var out []finding
+	rule := finding{Check: "usb", Status: "warn", Detail: "no udev rule gives IPP-over-USB scanners (interface 07/01/04) to the user at the desk",
+		Fix: "install docs/udev/70-autografo-ipp-usb.rules in /etc/udev/rules.d, udevadm control --reload, and plug the scanner in again"}
+	for _, dir := range udevDirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.rules"))
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err == nil && strings.Contains(string(data), "070104") && (strings.Contains(string(data), "uaccess") || strings.Contains(string(data), "GROUP=")) {
+				rule = finding{Check: "usb", Status: "ok", Detail: "the udev rule " + file + " gives IPP-over-USB scanners to the user"}
+				break
+			}
+		}
+		if rule.Status == "ok" {
+			break
+		}
+	}
+	out = append(out, rule)
+	// ipp-usb, which shares such devices with CUPS, holds their interfaces.
+	comms, _ := filepath.Glob(filepath.Join(proc, "[0-9]*", "comm"))
+	for _, c := range comms {
+		if b, err := os.ReadFile(c); err == nil && strings.TrimSpace(string(b)) == "ipp-usb" {
+			out = append(out, finding{Check: "usb", Status: "warn", Detail: "ipp-usb is running (pid " + filepath.Base(filepath.Dir(c)) + "): it holds the IPP-over-USB scanners, which then show as busy",
+				Fix: "systemctl disable --now ipp-usb, or reach the scanner through it: serve --usb=false --escl http://localhost:60000/eSCL"})
+			break
+		}
+	}
+	drv, err := ippusb.New(ippusb.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		out = append(out, finding{Check: "usb", Status: "warn", Detail: "no USB access here: " + err.Error(),
+			Fix: "on a workstation: install libusb-1.0-0; in a container, USB devices are not passed in"})
+		return out
+	}
+	defer drv.Close()
+	infos, err := drv.Discover(ctx)
+	if err != nil {
+		out = append(out, finding{Check: "usb", Status: "fail", Detail: "listing USB scanners failed: " + err.Error(), Fix: "see the system log (journalctl -k) for the USB bus"})
+		return out
+	}
+	if len(infos) == 0 {
+		out = append(out, finding{Check: "usb", Status: "ok", Detail: "no IPP-over-USB scanner is plugged in"})
+	}
+	for _, in := range infos {
+		name := strings.TrimSpace(in.Make + " " + in.Model)
+		f := finding{Check: "usb", Status: "ok", Detail: fmt.Sprintf("the USB scanner %s (%s) opens", name, in.ID)}
+		dev, err := drv.Open(ctx, in.ID)
+		switch {
+		case err == nil:
+			dev.Close()
+		case errors.Is(err, scanner.ErrPermission):
+			f.Status, f.Detail = "fail", fmt.Sprintf("the USB scanner %s (%s) cannot be opened by this user: %v", name, in.ID, err)
+			f.Fix = "install the udev rule (docs/udev), reload udev, and plug the scanner in again; for the kiosk's service, the rule that gives it to the group autografo"
+		case errors.Is(err, scanner.ErrBusy):
+			f.Status, f.Detail = "warn", fmt.Sprintf("the USB scanner %s (%s) is held by another program: %v", name, in.ID, err)
+			f.Fix = "stop the program that holds it (ipp-usb, or another Autografo)"
+		default:
+			f.Status, f.Detail = "fail", fmt.Sprintf("the USB scanner %s (%s) does not open: %v", name, in.ID, err)
+			f.Fix = "plug it in again; if it persists, record it (docs/SCANNERS.md) and report it"
+		}
+		out = append(out, f)
+	}
+	return out
 }

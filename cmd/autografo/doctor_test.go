@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -241,4 +242,50 @@ func TestDoctorConfiguration(t *testing.T) {
 	if code, _, by := doctor(t); code != 0 || by["configuration"].Status != "ok" {
 		t.Errorf("the file corrected: %d %+v", code, by["configuration"])
 	}
+}
+
+// USB: the udev rule, ipp-usb holding the scanners. (A scanner plugged in
+// and opened is tested under umockdev, in usb_umockdev_test.go.)
+func TestDoctorUSB(t *testing.T) {
+	rules := t.TempDir()
+	code, r, _ := doctor(t, "--udev-dir", rules)
+	if code != 0 || !hasFinding(r, "usb", "warn", "no udev rule gives IPP-over-USB scanners") {
+		t.Errorf("no udev rule: %d %+v", code, r.Findings)
+	}
+	rule, err := os.ReadFile(filepath.Join("..", "..", "docs", "udev", "70-autografo-ipp-usb.rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(rules, "70-autografo-ipp-usb.rules"), rule, 0o644)
+	if code, r, _ := doctor(t, "--udev-dir", rules); code != 0 || !hasFinding(r, "usb", "ok", "70-autografo-ipp-usb.rules gives IPP-over-USB scanners") {
+		t.Errorf("the project's rule: %d %+v", code, r.Findings)
+	}
+	// A process called ipp-usb.
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "ipp-usb")
+	data, _ := os.ReadFile(sleep)
+	os.WriteFile(bin, data, 0o755)
+	ippusb := exec.Command(bin, "600")
+	if err := ippusb.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ippusb.Process.Kill(); ippusb.Wait() }()
+	if code, r, _ := doctor(t, "--udev-dir", rules); code != 0 || !hasFinding(r, "usb", "warn", "ipp-usb is running (pid "+strconv.Itoa(ippusb.Process.Pid)+")") {
+		t.Errorf("ipp-usb running: %d %+v", code, r.Findings)
+	}
+	if code, r, _ := doctor(t, "--udev-dir", rules, "--usb=false"); code != 0 || !hasFinding(r, "usb", "skip", "--usb=false") {
+		t.Errorf("USB off: %d %+v", code, r.Findings)
+	}
+}
+
+func hasFinding(r doctorReport, check, status, detail string) bool {
+	for _, f := range r.Findings {
+		if f.Check == check && f.Status == status && strings.Contains(f.Detail, detail) {
+			return true
+		}
+	}
+	return false
 }

@@ -103,3 +103,17 @@ func TestBrowserCaptureFromUSBScanner(t *testing.T) {
 		t.Logf("agent logs:\n%s", logs.String())
 	}
 }
+
+// doctor opens the USB scanner plugged in, and says so.
+func TestDoctorOpensTheUSBScanner(t *testing.T) {
+	if !underUmockdev(t, 1) {
+		return
+	}
+	t.Setenv("AUTOGRAFO_SYSTEM_CONFIG", t.TempDir()+"/none.toml")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	var out, errb bytes.Buffer
+	code := run([]string{"doctor", "--port", "0", "--store", t.TempDir() + "/store", "--state-dir", t.TempDir(), "--saned", "", "--policy-dir", t.TempDir()}, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "ok   usb          the USB scanner USB 1209:4a47 (usb:1209:4a47:1-4) opens") {
+		t.Fatalf("doctor (%d):\n%s%s", code, out.String(), errb.String())
+	}
+}
