@@ -97,6 +97,9 @@ func TestTokenErrors(t *testing.T) {
 		if !errors.Is(err, ErrToken) {
 			t.Errorf("%s: %v, want ErrToken", name, err)
 		}
+		if name == "no module" && (err == nil || !strings.Contains(err.Error(), "/nonexistent/libpkcs11.so")) {
+			t.Errorf("a library not there, not named: %v", err)
+		}
 		if s != nil {
 			s.Close()
 		}

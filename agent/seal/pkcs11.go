@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/ThalesGroup/crypto11"
 )
@@ -39,6 +40,11 @@ func (t tokenSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts)
 func FromPKCS11(t Token) (*Sealer, error) {
 	if t.Module == "" || t.Label == "" || t.Key == "" {
 		return nil, fmt.Errorf("%w: module, token label and key label are all needed", ErrToken)
+	}
+	// Named here: the library's loader says only that it could not open
+	// "a" library.
+	if _, err := os.Stat(t.Module); err != nil {
+		return nil, fmt.Errorf("%w: the PKCS#11 library %s: %w", ErrToken, t.Module, err)
 	}
 	ctx, err := crypto11.Configure(&crypto11.Config{Path: t.Module, TokenLabel: t.Label, Pin: t.PIN})
 	if err != nil {

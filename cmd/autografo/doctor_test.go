@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/pkcs11"
 	"software.sslmate.com/src/go-pkcs12"
 
+	"github.com/autografo/autografo/agent/seal/sealtest"
 	"github.com/autografo/autografo/agent/store"
 	"github.com/autografo/autografo/drivers/saned/sanedtest"
 )
@@ -288,4 +290,56 @@ func hasFinding(r doctorReport, check, status, detail string) bool {
 		}
 	}
 	return false
+}
+
+// The officer's smart card, a real PKCS#11 token (SoftHSM 2), looked at
+// without a login: found by its label, its certificate read and dated;
+// a card not in the reader, a key label not on it, a library not there.
+func TestDoctorSmartCard(t *testing.T) {
+	h := sealtest.NewSoftHSM(t, "Anna Ricci")
+	card := []string{"--attest-pkcs11-module", h.Module, "--attest-token", h.Token, "--attest-key", h.KeyLabel}
+	code, r, _ := doctor(t, card...)
+	if code != 0 || !hasFinding(r, "certificates", "ok", `the officer's card "ufficiale" holds the certificate of Anna Ricci`) ||
+		!hasFinding(r, "certificates", "ok", "its PIN was not tried") {
+		t.Errorf("the card: %d %+v", code, r.Findings)
+	}
+	if code, r, _ := doctor(t, "--attest-pkcs11-module", h.Module, "--attest-token", "altro", "--attest-key", h.KeyLabel); code != exitCertificate ||
+		!hasFinding(r, "certificates", "fail", `no card labelled "altro" in the readers (seen: "ufficiale"`) {
+		t.Errorf("another card's label: %d %+v", code, r.Findings)
+	}
+	if code, r, _ := doctor(t, "--attest-pkcs11-module", h.Module, "--attest-token", h.Token, "--attest-key", "sigillo"); code != exitCertificate ||
+		!hasFinding(r, "certificates", "fail", `no certificate labelled "sigillo"`) {
+		t.Errorf("a key label not on the card: %d %+v", code, r.Findings)
+	}
+	// A wrong PIN in the PIN file: doctor does not try it, so the card
+	// still counts no wrong PIN; then one wrong login, and doctor says so.
+	pinFile := filepath.Join(t.TempDir(), "pin")
+	os.WriteFile(pinFile, []byte("000000\n"), 0o600)
+	if code, r, _ := doctor(t, append(card, "--attest-pin-file", pinFile)...); code != 0 || !hasFinding(r, "certificates", "ok", "its PIN was not tried") {
+		t.Errorf("with a wrong PIN file: %d %+v", code, r.Findings)
+	}
+	p := pkcs11.New(h.Module)
+	if err := p.Initialize(); err != nil {
+		t.Fatal(err)
+	}
+	slots, _ := p.GetSlotList(true)
+	for _, slot := range slots {
+		if ti, err := p.GetTokenInfo(slot); err == nil && strings.TrimRight(ti.Label, " ") == h.Token {
+			session, _ := p.OpenSession(slot, pkcs11.CKF_SERIAL_SESSION)
+			if err := p.Login(session, pkcs11.CKU_USER, "000000"); err == nil {
+				t.Fatal("SoftHSM took a wrong PIN")
+			}
+			p.CloseSession(session)
+		}
+	}
+	p.Finalize()
+	p.Destroy()
+	if code, r, _ := doctor(t, card...); code != 0 || !hasFinding(r, "certificates", "warn", "a wrong PIN has been entered since the last right one") {
+		t.Errorf("after a wrong PIN: %d %+v", code, r.Findings)
+	}
+	missing := filepath.Join(t.TempDir(), "libbit4xpki.so")
+	if code, r, _ := doctor(t, "--attest-pkcs11-module", missing, "--attest-token", h.Token, "--attest-key", h.KeyLabel); code != exitCertificate ||
+		!hasFinding(r, "certificates", "fail", "the smart card's PKCS#11 library "+missing+" is not there") {
+		t.Errorf("a library not there: %d %+v", code, r.Findings)
+	}
 }
