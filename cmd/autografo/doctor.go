@@ -42,10 +42,11 @@ const (
 	exitCertificate = 13
 	exitBrowser     = 14
 	exitUSB         = 15
+	exitClock       = 16
 )
 
 var doctorExits = map[string]int{"configuration": exitConfig, "port": exitPort, "store": exitStore, "saned": exitSaned,
-	"certificates": exitCertificate, "browser": exitBrowser, "usb": exitUSB}
+	"certificates": exitCertificate, "browser": exitBrowser, "usb": exitUSB, "clock": exitClock}
 
 // The directories Chrome and Debian's Chromium read managed policies from.
 var defaultPolicyDirs = []string{"/etc/opt/chrome/policies/managed", "/etc/chromium/policies/managed"}
@@ -78,6 +79,7 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	findings = append(findings,
 		checkPort(*sv.port, *sv.stateDir),
 		checkStore(ctx, *sv.storeDir),
+		checkClock(ctx, *sv.storeDir, time.Now()),
 		checkSaned(ctx, sv.df.sanedAddr),
 	)
 	findings = append(findings, checkCertificates(&sv.sf, time.Now())...)
@@ -363,4 +365,45 @@ func checkUSB(ctx context.Context, enabled bool, udevDirs []string, proc string)
 		out = append(out, f)
 	}
 	return out
+}
+
+// ansc is when every comune had to move its civil-status acts to ANSC: a
+// clock before it is wrong.
+var ansc = time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
+
+// clockSlack is how far behind the store's last write the clock may be:
+// two minutes of a clock set by hand.
+const clockSlack = 2 * time.Minute
+
+// checkClock: the clock is not before ANSC, nor behind what the store last
+// wrote (its journal's last entry, its database file): acts and their
+// journal would then be dated before what precedes them, and an emergency
+// register's order would be wrong.
+func checkClock(ctx context.Context, dir string, now time.Time) finding {
+	f := finding{Check: "clock", Status: "ok", Detail: "the clock says " + now.Format(time.RFC3339)}
+	fix := "set the clock right (timedatectl set-ntp true, or the BIOS clock), then start serve"
+	if now.Before(ansc) {
+		f.Status, f.Detail, f.Fix = "fail", "the clock says "+now.Format(time.RFC3339)+", before ANSC existed", fix
+		return f
+	}
+	latest, what := time.Time{}, ""
+	if st, err := os.Stat(filepath.Join(dir, "autografo.db")); err == nil {
+		latest, what = st.ModTime(), "the store's database was written"
+	}
+	if _, err := os.Stat(filepath.Join(dir, "autografo.db")); err == nil {
+		if s, err := openStore(dir); err == nil {
+			if entries, err := s.Journal(ctx); err == nil && len(entries) > 0 {
+				if at := entries[len(entries)-1].At; at.After(latest) {
+					latest, what = at, "the journal's last entry is dated"
+				}
+			}
+			s.Close()
+		}
+	}
+	if latest.After(now.Add(clockSlack)) {
+		f.Status = "fail"
+		f.Detail = fmt.Sprintf("the clock says %s, but %s %s: the clock went back", now.Format(time.RFC3339), what, latest.Format(time.RFC3339))
+		f.Fix = fix
+	}
+	return f
 }

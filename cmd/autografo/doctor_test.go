@@ -343,3 +343,24 @@ func TestDoctorSmartCard(t *testing.T) {
 		t.Errorf("a library not there: %d %+v", code, r.Findings)
 	}
 }
+
+// The clock behind what the store last wrote: a database file dated a day
+// ahead (as after the clock was set back).
+func TestDoctorClock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	s, err := openStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if code, _, by := doctor(t, "--store", dir); code != 0 || by["clock"].Status != "ok" {
+		t.Fatalf("a store written now: %d %+v", code, by["clock"])
+	}
+	ahead := time.Now().Add(24 * time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, "autografo.db"), ahead, ahead); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, by := doctor(t, "--store", dir); code != exitClock || by["clock"].Status != "fail" || !strings.Contains(by["clock"].Detail, "the clock went back") {
+		t.Errorf("a store written a day ahead: %d %+v", code, by["clock"])
+	}
+}

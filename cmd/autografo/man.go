@@ -86,7 +86,7 @@ func manPage() string {
 	w("A serve setting: AUTOGRAFO_PORT, AUTOGRAFO_ALLOW_ORIGIN (repeatable flags take space\\-separated values), over the files and under the command line.")
 	w(".SH EXIT STATUS")
 	w("0 on success; 1 when the command failed; 2 for a command line or a configuration refused (a service is not restarted on it).")
-	w("doctor exits with its first failing check's status: 9 configuration, 10 port, 11 store, 12 saned, 13 certificates, 14 browser policy, 15 USB.")
+	w("doctor exits with its first failing check's status: 9 configuration, 10 port, 11 store, 12 saned, 13 certificates, 14 browser policy, 15 USB, 16 clock.")
 	w(".SH SEE ALSO")
 	w(`.BR systemctl (1),`)
 	w(`.BR saned (8),`)
