@@ -66,10 +66,14 @@ func TestDebianPackageInstallsRunsAndRemoves(t *testing.T) {
 
 	for _, f := range []string{"/usr/bin/autografo", "/usr/lib/udev/rules.d/70-autografo-ipp-usb.rules", "/usr/lib/udev/rules.d/71-autografo-group.rules",
 		"/usr/lib/systemd/user/autografo.service", "/usr/lib/systemd/system/autografo-kiosk.service", "/usr/lib/sysusers.d/autografo.conf",
-		"/usr/share/man/man1/autografo.1.gz"} {
+		"/usr/share/man/man1/autografo.1.gz", "/etc/autografo/autografo.toml"} {
 		if _, err := os.Stat(f); err != nil {
 			t.Errorf("not installed: %v", err)
 		}
+	}
+	// The machine's configuration is a conffile: the office's edits stay.
+	if out, err := exec.Command("dpkg-query", "-W", "-f=${Conffiles}", "autografo").Output(); err != nil || !strings.Contains(string(out), "/etc/autografo/autografo.toml") {
+		t.Errorf("the configuration is not a conffile: %q %v", out, err)
 	}
 	// The installed manual is the installed program's.
 	if gz, err := os.Open("/usr/share/man/man1/autografo.1.gz"); err == nil {
