@@ -62,37 +62,83 @@ func newServeFlags(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	return fs, f
 }
 
+// serve runs the agent: its settings parsed, its parts built, then run
+// until a signal.
 func serve(args []string, stdout, stderr io.Writer) int {
+	f, log, code := parseServe(args, stderr)
+	if log == nil {
+		return code
+	}
+	a, code := buildServe(f, log, stderr)
+	defer a.close()
+	if code != 0 {
+		return code
+	}
+	return a.run(stdout)
+}
+
+// parseServe reads serve's settings (the files, the variables, the
+// flags) and makes its logger; a nil logger means stop with code.
+func parseServe(args []string, stderr io.Writer) (*serveFlags, *slog.Logger, int) {
 	fs, f := newServeFlags("serve", stderr)
 	if _, err := configure(fs, args, os.LookupEnv); err != nil {
 		if !errors.Is(err, errUsage) && !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stderr, "autografo:", err)
 		}
-		return 2
+		return nil, nil, 2
 	}
-	port, origins, ticketKeys, audience, comune := f.port, f.origins, f.ticketKeys, f.audience, f.comune
-	stateDir, storeDir, retention, sf := f.stateDir, f.storeDir, f.retention, &f.sf
-	labelsFile, logLevel, logJSON, poll, sessionMax, df := f.labelsFile, f.logLevel, f.logJSON, f.poll, f.sessionMax, &f.df
-
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(stderr, "autografo: bad --log-level %q\n", *logLevel)
-		return 2
+	if err := level.UnmarshalText([]byte(*f.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "autografo: bad --log-level %q\n", *f.logLevel)
+		return nil, nil, 2
 	}
 	hopts := &slog.HandlerOptions{Level: level}
-	var log *slog.Logger
-	if *logJSON {
-		log = slog.New(slog.NewJSONHandler(stderr, hopts))
-	} else {
-		log = slog.New(slog.NewTextHandler(stderr, hopts))
+	if *f.logJSON {
+		return f, slog.New(slog.NewJSONHandler(stderr, hopts)), 0
 	}
+	return f, slog.New(slog.NewTextHandler(stderr, hopts)), 0
+}
 
+// runningAgent is the agent built and listening: what run drives, and
+// what close releases.
+type runningAgent struct {
+	log      *slog.Logger
+	ctx      context.Context // ends on SIGINT or SIGTERM
+	stop     context.CancelFunc
+	drivers  int
+	keys     int
+	origins  int
+	stateDir string
+	mgr      *manager.Manager
+	ag       *agent.Agent
+	srv      *server.Server
+	pairing  *auth.Pairing
+	closers  []func() // run in reverse by close
+}
+
+func (a *runningAgent) onClose(f func()) { a.closers = append(a.closers, f) }
+
+func (a *runningAgent) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// buildServe opens the drivers, the store, the signers, the agent and the
+// server, and listens; a code other than 0 means stop (after close).
+func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgent, int) {
+	a := &runningAgent{log: log, stateDir: *f.stateDir, origins: len(f.origins)}
+	port, origins, ticketKeys, audience, comune := f.port, f.origins, f.ticketKeys, f.audience, f.comune
+	stateDir, storeDir, retention, sf := f.stateDir, f.storeDir, f.retention, &f.sf
+	labelsFile, poll, sessionMax, df := f.labelsFile, f.poll, f.sessionMax, &f.df
 	drivers, err := df.build(log)
 	if err != nil {
 		fmt.Fprintln(stderr, "autografo:", err)
-		return 2
+		return a, 2
 	}
-	defer closeDrivers(drivers)
+	a.onClose(func() { closeDrivers(drivers) })
+	a.drivers = len(drivers)
 	if len(drivers) == 0 {
 		log.Warn("no scanner drivers enabled: use --sim for the simulated scanner or --saned for SANE scanners")
 	}
@@ -103,23 +149,24 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		id, path, ok := strings.Cut(kv, "=")
 		if !ok || id == "" {
 			fmt.Fprintf(stderr, "autografo: --ticket-key %q: want ID=FILE\n", kv)
-			return 2
+			return a, 2
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
 			fmt.Fprintln(stderr, "autografo:", err)
-			return 2
+			return a, 2
 		}
 		k, err := auth.ParsePublicKey(string(data))
 		if err != nil {
 			fmt.Fprintf(stderr, "autografo: --ticket-key %s: %v\n", id, err)
-			return 2
+			return a, 2
 		}
 		keys = append(keys, auth.TicketKey{ID: id, Key: k})
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	a.ctx, a.stop = ctx, stop
+	a.onClose(stop)
 
 	// The pairing origins are known once the port is: the server is built
 	// with a Pairing that learns them after Listen.
@@ -130,15 +177,15 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	st, err := openStore(*storeDir)
 	if err != nil {
 		log.Error("cannot open the store", "dir", *storeDir, "err", err)
-		return 1
+		return a, 1
 	}
-	defer st.Close()
+	a.onClose(func() { st.Close() })
 	// Used tickets are kept in the store: a ticket copied in transit is
 	// refused after a restart too, within its life.
 	tickets, err = auth.NewVerifier(auth.TicketConfig{Keys: keys, Audience: *audience, Comune: *comune, Replays: st, SessionTTL: *sessionMax})
 	if err != nil {
 		fmt.Fprintln(stderr, "autografo:", err)
-		return 2
+		return a, 2
 	}
 	secret := newSecret()
 	mgr := manager.New(drivers, manager.Options{PollInterval: *poll, Logger: log})
@@ -146,7 +193,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	sealer, attester, err := sf.open()
 	if err != nil {
 		log.Error("bad signing configuration", "err", err)
-		return 2
+		return a, 2
 	}
 	var rules []sheet.LabelRule
 	if *labelsFile != "" {
@@ -156,7 +203,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		if err != nil || len(rules) == 0 {
 			log.Error("bad --signature-labels", "file", *labelsFile, "err", err)
-			return 2
+			return a, 2
 		}
 	}
 	opts := agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention, Sealer: sealer, Office: sf.office,
@@ -164,7 +211,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		Layout:     layoutBoxes, LayoutDir: filepath.Join(*storeDir, "layouts")}
 	opts.Printed = df.simPrinted(ctx, log)
 	if attester != nil {
-		defer attester.Close()
+		a.onClose(func() { attester.Close() })
 		opts.Attester = attester
 		log.Info("attestations of conformity enabled", "officer", attester.Name())
 	}
@@ -173,17 +220,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// captures that were running end, pages left are analysed.
 	if err := ag.Recover(ctx); err != nil {
 		log.Error("cannot resume the acts in the store", "err", err)
-		return 1
+		return a, 1
 	}
 	srvOpts := server.Options{Port: *port, AllowedOrigins: origins, Logger: log, AdminSecret: secret}
 	srv, err := server.New(ag, webui.FS(), srvOpts)
 	if err != nil {
 		log.Error("bad configuration", "err", err)
-		return 2
+		return a, 2
 	}
 	if err := srv.Listen(); err != nil {
 		log.Error("cannot listen", "err", err)
-		return 1
+		return a, 1
 	}
 	pairing := auth.NewPairing(auth.PairingConfig{Origins: srv.PageOrigins(), Operator: operator, Comune: *comune, SessionTTL: *sessionMax})
 	authSvc.Pairing = pairing
@@ -191,9 +238,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	runtimePath, err := writeRuntime(*stateDir, runtimeInfo{URL: srv.URL(), Port: srv.Port(), PID: os.Getpid(), Secret: secret})
 	if err != nil {
 		log.Error("cannot write the runtime file", "err", err)
-		return 1
+		return a, 1
 	}
-	defer os.Remove(runtimePath)
+	a.onClose(func() { os.Remove(runtimePath) })
+	a.keys, a.mgr, a.ag, a.srv, a.pairing = len(keys), mgr, ag, srv, pairing
+	return a, 0
+}
+
+// run serves until a signal, then shuts down: the captures end first, so
+// that each browser is told why its scan stopped before the socket closes.
+func (a *runningAgent) run(stdout io.Writer) int {
+	ctx, stop, log, mgr, ag, srv, pairing, stateDir := a.ctx, a.stop, a.log, a.mgr, a.ag, a.srv, a.pairing, &a.stateDir
 
 	mgrDone := make(chan struct{})
 	go func() { defer close(mgrDone); _ = mgr.Run(ctx) }()
@@ -208,8 +263,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	case <-ctx.Done():
 	}
 
-	log.Info("autografo started", "version", version, "url", srv.URL(), "drivers", len(drivers),
-		"ticket_keys", len(keys), "allowed_origins", len(origins))
+	log.Info("autografo started", "version", version, "url", srv.URL(), "drivers", a.drivers,
+		"ticket_keys", a.keys, "allowed_origins", a.origins)
 	// A one-time pairing link, through a launch page only this user can
 	// read: whoever opens it first is paired; `autografo open` makes a new
 	// one. The token itself never reaches the output, which may be a
