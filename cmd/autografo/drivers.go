@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/autografo/autografo/agent/document"
 	"github.com/autografo/autografo/drivers/escl"
 	"github.com/autografo/autografo/drivers/ippusb"
 	"github.com/autografo/autografo/drivers/saned"
@@ -266,6 +268,7 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "page", "output path prefix: pages go to PREFIX-1.EXT, PREFIX-2.EXT, ...")
 	width := fs.Float64("width", 0, "scan area width in mm (0: the whole area)")
 	height := fs.Float64("height", 0, "scan area height in mm (0: the whole area)")
+	pdf := fs.String("pdf", "", "write every page into this one PDF/A document, as Autografo hands ANSC, instead of a file per page")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -307,13 +310,32 @@ func scanCmd(args []string, stdout, stderr io.Writer) int {
 		return stopped(err)
 	}
 	defer job.Close()
+	bar := newProgress(stderr)
+	var inputs []document.Input
 	for n := 1; ; n++ {
+		bar.page(n)
 		pg, err := job.NextPage(ctx)
 		if errors.Is(err, io.EOF) {
+			bar.done()
+			if *pdf != "" {
+				return writePDF(*pdf, inputs, stdout, stderr)
+			}
 			return 0
 		}
 		if err != nil {
+			bar.done()
 			return stopped(err)
+		}
+		pg.Body = bar.reader(pg.Body, pg.Size)
+		if *pdf != "" {
+			data, err := io.ReadAll(pg.Body)
+			pg.Body.Close()
+			if err != nil {
+				bar.done()
+				return stopped(err)
+			}
+			inputs = append(inputs, document.Input{Data: data, MediaType: pg.MediaType, DPI: pg.DPI})
+			continue
 		}
 		ext := map[string]string{"image/jpeg": "jpg", "image/png": "png", saned.MediaType: "pnm"}[pg.MediaType]
 		if ext == "" {
@@ -475,4 +497,91 @@ func paperBoxes(layout sheet.Layout) [][]sim.PaperBox {
 		out = append(out, boxes)
 	}
 	return out
+}
+
+// writePDF builds the scanned pages into one PDF/A document, as the agent
+// builds an act's, and writes it whole or not at all.
+func writePDF(path string, inputs []document.Input, stdout, stderr io.Writer) int {
+	res, err := document.Build(inputs, document.Meta{Title: "Scansione", Created: time.Now()}, document.Options{})
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	if err := writeFile(path, bytes.NewReader(res.PDF)); err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s (%d pages, %d bytes)\n", path, len(inputs), len(res.PDF))
+	return 0
+}
+
+// progress shows, on a terminal, the page being scanned and how much of it
+// has arrived; elsewhere (a log, a pipe) it says nothing.
+type progress struct {
+	w    io.Writer
+	on   bool
+	n    int
+	last time.Time
+}
+
+func newProgress(w io.Writer) *progress {
+	f, ok := w.(*os.File)
+	on := false
+	if ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			on = true
+		}
+	}
+	return &progress{w: w, on: on}
+}
+
+func (p *progress) page(n int) {
+	p.n = n
+	if p.on {
+		fmt.Fprintf(p.w, "\rpage %d: scanning...            ", n)
+	}
+}
+
+// reader reports the page's bytes as they arrive, at most ten times a
+// second, with a bar when the device said the page's size.
+func (p *progress) reader(r io.ReadCloser, size int64) io.ReadCloser {
+	if !p.on {
+		return r
+	}
+	return &progressBody{ReadCloser: r, p: p, size: size}
+}
+
+func (p *progress) done() {
+	if p.on {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+type progressBody struct {
+	io.ReadCloser
+	p    *progress
+	got  int64
+	size int64
+}
+
+func (b *progressBody) Read(buf []byte) (int, error) {
+	n, err := b.ReadCloser.Read(buf)
+	b.got += int64(n)
+	if now := time.Now(); now.Sub(b.p.last) >= 100*time.Millisecond || err == io.EOF {
+		b.p.last = now
+		fmt.Fprint(b.p.w, "\r"+progressLine(b.p.n, b.got, b.size))
+	}
+	return n, err
+}
+
+// progressLine is the line a terminal shows for a page: its number, a bar
+// when its size is known, and what has arrived.
+func progressLine(page int, got, size int64) string {
+	mb := float64(got) / 1e6
+	if size <= 0 {
+		return fmt.Sprintf("page %d: %.1f MB received     ", page, mb)
+	}
+	const width = 30
+	filled := int(min(got, size) * width / size)
+	return fmt.Sprintf("page %d [%s%s] %3d%% %.1f MB ", page, strings.Repeat("#", filled), strings.Repeat(".", width-filled), min(got, size)*100/size, mb)
 }
