@@ -113,7 +113,7 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 		passThrough = err == nil && len(inputs) == 1 && inputs[0].MediaType == "image/jpeg" && inputs[0].Rotate == 0
 	case "tif":
 		mediaType = "image/tiff"
-		data, err = document.BuildTIFF(inputs)
+		data, err = document.BuildTIFF(inputs, document.Options{Budget: a.opts.DocumentBudget})
 	case "pdf":
 		var res document.Result
 		res, err = document.Build(inputs, document.Meta{Title: title, Created: act.Created, Attestation: attestation}, document.Options{Budget: a.opts.DocumentBudget})

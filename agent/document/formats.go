@@ -69,21 +69,56 @@ func upright(img image.Image, clockwise int) (image.Image, error) {
 // BuildTIFF gives an act as one multi-page TIFF (tipoFile 3): each page
 // decoded and stored losslessly (Deflate), 8-bit gray or RGB, with its
 // resolution and its page number.
-func BuildTIFF(inputs []Input) ([]byte, error) {
+//
+// It is lossless (Deflate) when that fits within the budget, as ANSC's
+// 10 MB rarely allows beyond four gray pages at 300 dpi (about 5 MB each);
+// else each page is a JPEG inside the TIFF (TIFF technical note 2), at the
+// first quality of the ladder that fits; else ErrTooLarge.
+func BuildTIFF(inputs []Input, o Options) ([]byte, error) {
+	if o.Budget <= 0 {
+		o.Budget = 9_500_000
+	}
 	if len(inputs) == 0 {
 		return nil, ErrNoPages
 	}
-	var out bytes.Buffer
-	out.Write([]byte{'I', 'I', 42, 0, 0, 0, 0, 0}) // little-endian; the first IFD's offset is patched below
-	prevNext := 4                                  // where the previous "next IFD" offset lives
+	pages := make([]image.Image, len(inputs))
 	for i, in := range inputs {
 		img, err := decodePage(in)
 		if err != nil {
 			return nil, fmt.Errorf("%w: page %d: %w", ErrPage, i+1, err)
 		}
-		if img, err = upright(img, in.Rotate); err != nil {
+		if pages[i], err = upright(img, in.Rotate); err != nil {
 			return nil, fmt.Errorf("page %d: %w", i+1, err)
 		}
+	}
+	for _, q := range append([]int{0}, tiffLadder...) {
+		tif, err := encodeTIFF(pages, inputs, q, o.Budget)
+		if err == nil {
+			return tif, nil
+		}
+		if !errors.Is(err, errOverBudget) {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w: the TIFF is over %d bytes even at JPEG quality %d", ErrTooLarge, o.Budget, tiffLadder[len(tiffLadder)-1])
+}
+
+// errOverBudget stops an encoding as soon as it is over the budget: the
+// next rung of the ladder is tried without finishing this one.
+var errOverBudget = errors.New("over the budget")
+
+// tiffLadder are the JPEG qualities tried, in 5-steps, when lossless is too
+// large: 50 is where small print is still legible at 300 dpi.
+var tiffLadder = []int{90, 85, 80, 75, 70, 65, 60, 55, 50}
+
+// encodeTIFF writes the pages, lossless with quality 0, else as JPEG, or
+// stops with errOverBudget once they are over budget.
+func encodeTIFF(pages []image.Image, inputs []Input, quality, budget int) ([]byte, error) {
+	var out bytes.Buffer
+	out.Write([]byte{'I', 'I', 42, 0, 0, 0, 0, 0}) // little-endian; the first IFD's offset is patched below
+	prevNext := 4                                  // where the previous "next IFD" offset lives
+	for i, img := range pages {
+		in := inputs[i]
 		b := img.Bounds()
 		w, h := b.Dx(), b.Dy()
 		gray := img.ColorModel() == color.GrayModel
@@ -91,26 +126,44 @@ func BuildTIFF(inputs []Input) ([]byte, error) {
 		if gray {
 			spp = 1
 		}
-		raw := make([]byte, 0, w*h*spp)
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				if gray {
-					raw = append(raw, color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y)
+		var z bytes.Buffer
+		compression := uint32(8) // Deflate
+		if quality > 0 {
+			// One strip, a whole JPEG stream with its tables: gray, or
+			// YCbCr subsampled 2x2 as libjpeg-turbo encodes colour.
+			compression = 7
+			if err := jpegturbo.Encode(&z, img, quality); err != nil {
+				return nil, fmt.Errorf("%w: page %d: %w", ErrPage, i+1, err)
+			}
+		} else {
+			raw := make([]byte, 0, w*h*spp)
+			g, isGray := img.(*image.Gray)
+			for y := b.Min.Y; y < b.Max.Y; y++ {
+				if isGray { // the scanner's gray page, row by row
+					raw = append(raw, g.Pix[g.PixOffset(b.Min.X, y):g.PixOffset(b.Max.X, y)]...)
 					continue
 				}
-				r, g, bb, _ := img.At(x, y).RGBA()
-				raw = append(raw, uint8(r>>8), uint8(g>>8), uint8(bb>>8))
+				for x := b.Min.X; x < b.Max.X; x++ {
+					if gray {
+						raw = append(raw, color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y)
+						continue
+					}
+					r, g, bb, _ := img.At(x, y).RGBA()
+					raw = append(raw, uint8(r>>8), uint8(g>>8), uint8(bb>>8))
+				}
 			}
+			zw := zlib.NewWriter(&z)
+			zw.Write(raw)
+			zw.Close()
 		}
-		var z bytes.Buffer
-		zw := zlib.NewWriter(&z)
-		zw.Write(raw)
-		zw.Close()
 		for out.Len()%2 != 0 {
 			out.WriteByte(0)
 		}
 		dataOff := out.Len()
 		out.Write(z.Bytes())
+		if out.Len() > budget {
+			return nil, errOverBudget
+		}
 
 		// Values that do not fit in an entry go after the IFD.
 		for out.Len()%2 != 0 {
@@ -124,6 +177,9 @@ func BuildTIFF(inputs []Input) ([]byte, error) {
 		extra := &bytes.Buffer{}
 		ifdOff := out.Len()
 		nEntries := 14
+		if quality > 0 && !gray {
+			nEntries++ // YCbCrSubSampling
+		}
 		extraBase := ifdOff + 2 + nEntries*12 + 4
 		putExtra := func(v []byte) uint32 {
 			off := uint32(extraBase + extra.Len())
@@ -142,7 +198,10 @@ func BuildTIFF(inputs []Input) ([]byte, error) {
 			bps = putExtra([]byte{8, 0, 8, 0, 8, 0})
 		}
 		photometric := uint32(1) // BlackIsZero
-		if !gray {
+		switch {
+		case !gray && quality > 0:
+			photometric = 6 // YCbCr, as the JPEG holds it
+		case !gray:
 			photometric = 2 // RGB
 		}
 		entries := []entry{
@@ -150,7 +209,7 @@ func BuildTIFF(inputs []Input) ([]byte, error) {
 			{256, 4, 1, uint32(w)},                           // ImageWidth
 			{257, 4, 1, uint32(h)},                           // ImageLength
 			{258, 3, uint32(spp), bps},                       // BitsPerSample
-			{259, 3, 1, 8},                                   // Compression: Deflate
+			{259, 3, 1, compression},                         // Compression: Deflate, or JPEG
 			{262, 3, 1, photometric},                         // PhotometricInterpretation
 			{273, 4, 1, uint32(dataOff)},                     // StripOffsets
 			{277, 3, 1, uint32(spp)},                         // SamplesPerPixel
@@ -160,6 +219,9 @@ func BuildTIFF(inputs []Input) ([]byte, error) {
 			{283, 5, 1, putExtra(rational(dpi))},             // YResolution
 			{296, 3, 1, 2},                                   // ResolutionUnit: inch
 			{297, 3, 2, uint32(i) | uint32(len(inputs))<<16}, // PageNumber: page, of
+		}
+		if quality > 0 && !gray {
+			entries = append(entries, entry{530, 3, 2, 2 | 2<<16}) // YCbCrSubSampling: 2x2
 		}
 		var ifd bytes.Buffer
 		binary.Write(&ifd, binary.LittleEndian, uint16(len(entries)))

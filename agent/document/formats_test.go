@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,7 +49,7 @@ func (p pageList) inputs() []Input {
 
 func TestMultiPageTIFF(t *testing.T) {
 	pages := pageList(corpusPages(t))[:2] // a colour and a gray page
-	tif, err := BuildTIFF(pages.inputs())
+	tif, err := BuildTIFF(pages.inputs(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestMultiPageTIFF(t *testing.T) {
 	if r, err := R006(tif, "image/tiff", "verbale.tif", "", nil); err != nil || r.TipoFile != "3" {
 		t.Fatalf("R006 of a TIFF: %v", err)
 	}
-	if _, err := BuildTIFF(nil); !errors.Is(err, ErrNoPages) {
+	if _, err := BuildTIFF(nil, Options{}); !errors.Is(err, ErrNoPages) {
 		t.Fatal(err)
 	}
 }
@@ -169,7 +170,7 @@ func TestJPGAndTIFFAreUpright(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), "resolution (DPI), density 200x200") {
 			t.Errorf("JPG turned %d: file says %q (%v), want a density of 200x200 dpi", tc.rotate, out, err)
 		}
-		tif, err := BuildTIFF([]Input{in})
+		tif, err := BuildTIFF([]Input{in}, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,6 +186,104 @@ func TestJPGAndTIFFAreUpright(t *testing.T) {
 		out, err = exec.Command(tool(t, "tiffinfo"), path).CombinedOutput()
 		if want := fmt.Sprintf("Image Width: %d Image Length: %d", tc.w, tc.h); err != nil || !strings.Contains(string(out), want) {
 			t.Errorf("TIF turned %d: tiffinfo lacks %q (%v):\n%s", tc.rotate, want, err, out)
+		}
+	}
+}
+
+// scannedGray is a gray A4 page at 300 dpi as a scanner gives it: paper
+// with sensor noise and lines of print, about 5 MB when kept lossless.
+func scannedGray(t *testing.T, seed uint64) Input {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, 2480, 3508))
+	r := rand.New(rand.NewPCG(seed, 11))
+	for y := range 3508 {
+		for x := range 2480 {
+			v := 232 + r.NormFloat64()*5
+			if y%70 < 28 && (x/9)%7 != 0 && x > 240 && x < 2240 && y > 300 && y < 3200 {
+				v = 40 + r.NormFloat64()*12 // print
+			}
+			img.Pix[y*img.Stride+x] = uint8(max(0, min(255, v)))
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 92}); err != nil {
+		t.Fatal(err)
+	}
+	return Input{Data: buf.Bytes(), MediaType: "image/jpeg", DPI: 300}
+}
+
+// Five gray pages at 300 dpi do not fit in ANSC's 10 MB lossless: the TIFF
+// then holds each page as JPEG, at the first quality that fits, and libtiff
+// reads it through (tiffinfo, tiffcp, tiff2pdf). One page stays lossless;
+// a budget nothing fits is ErrTooLarge (document_too_big), not a failure.
+func TestTIFFWithinTheBudget(t *testing.T) {
+	page := scannedGray(t, 1)
+	five := []Input{page, page, page, page, page}
+	one, err := BuildTIFF(five[:1], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := tiffInfo(t, one); !strings.Contains(info, "Compression Scheme: AdobeDeflate") || len(one) < 4_000_000 {
+		t.Errorf("one page (%d bytes) not lossless:\n%s", len(one), info)
+	}
+	tif, err := BuildTIFF(five, Options{})
+	if err != nil {
+		t.Fatalf("five gray pages: %v", err)
+	}
+	if len(tif) > 9_500_000 {
+		t.Errorf("five gray pages: %d bytes, over the budget", len(tif))
+	}
+	t.Logf("one gray page lossless: %d bytes; five as JPEG-in-TIFF: %d bytes", len(one), len(tif))
+	info := tiffInfo(t, tif)
+	if strings.Count(info, "TIFF Directory at offset") != 5 || strings.Count(info, "Compression Scheme: JPEG") != 5 ||
+		!strings.Contains(info, "Resolution: 300, 300 pixels/inch") || !strings.Contains(info, "Page Number: 4-5") {
+		t.Errorf("five gray pages (%d bytes):\n%s", len(tif), info)
+	}
+	libtiffReadsIt(t, tif)
+
+	// A colour page made to go JPEG: YCbCr, subsampled as libjpeg-turbo
+	// encodes it.
+	colour := pageList(corpusPages(t))[:1].inputs()
+	lossless, err := BuildTIFF(colour, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := BuildTIFF(colour, Options{Budget: len(lossless) / 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := tiffInfo(t, small); !strings.Contains(info, "Compression Scheme: JPEG") || !strings.Contains(info, "Photometric Interpretation: YCbCr") {
+		t.Errorf("a colour page as JPEG:\n%s", info)
+	}
+	libtiffReadsIt(t, small)
+
+	if _, err := BuildTIFF(five, Options{Budget: 100_000}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a budget nothing fits: %v, want ErrTooLarge", err)
+	}
+}
+
+func tiffInfo(t *testing.T, tif []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "verbale.tif")
+	os.WriteFile(path, tif, 0o600)
+	out, err := exec.Command(tool(t, "tiffinfo"), path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tiffinfo: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// libtiffReadsIt has libtiff decode every page: tiffcp to an uncompressed
+// copy and tiff2pdf, each without a warning.
+func libtiffReadsIt(t *testing.T, tif []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "verbale.tif")
+	os.WriteFile(path, tif, 0o600)
+	for _, args := range [][]string{{tool(t, "tiffcp"), "-c", "none", path, filepath.Join(dir, "copia.tif")},
+		{tool(t, "tiff2pdf"), "-o", filepath.Join(dir, "verbale.pdf"), path}} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("%s: %v\n%s", filepath.Base(args[0]), err, out)
 		}
 	}
 }
