@@ -116,7 +116,8 @@ func BuildPDFA(pages []Page, meta Meta) ([]byte, error) {
 
 	icc := w.stream("/N 3", srgbProfile())
 	w.define(intent, fmt.Sprintf("<< /Type /OutputIntent /S /GTS_PDFA1 /OutputConditionIdentifier (sRGB IEC61966-2.1) /Info (sRGB IEC61966-2.1) /DestOutputProfile %d 0 R >>", icc))
-	pdfDate := "D:" + meta.Created.Format("20060102150405") + "Z"
+	// PDF's own date form: pdfcpu's strict check refuses a bare Z.
+	pdfDate := "D:" + meta.Created.UTC().Format("20060102150405") + "+00'00'"
 	w.define(info, fmt.Sprintf("<< /Title %s /Producer (%s) /Creator (%s) /CreationDate (%s) /ModDate (%s) >>",
 		pdfString(meta.Title), producer, producer, pdfDate, pdfDate))
 	w.defineStream(metadata, "/Type /Metadata /Subtype /XML", xmp(meta))
@@ -157,7 +158,7 @@ func xmlEscape(s string) string {
 // xmp is the PDF/A identification and the same title, tools and dates as
 // the Info dictionary, which PDF/A requires to agree.
 func xmp(m Meta) []byte {
-	date := m.Created.Format("2006-01-02T15:04:05Z")
+	date := m.Created.UTC().Format("2006-01-02T15:04:05Z")
 	return []byte(`<?xpacket begin="` + "\ufeff" + `" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
 	"github.com/autografo/autografo/agent/document/doctest"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
@@ -203,5 +206,31 @@ func TestQuarterTurnsKeepThePassThrough(t *testing.T) {
 	}
 	if _, err := BuildPDFA([]Page{{JPEG: pages[0].JPEG, DPI: 150, Rotate: 45}}, Meta{}); !errors.Is(err, ErrPage) {
 		t.Errorf("a 45 degree turn: %v", err)
+	}
+}
+
+// pdfcpu's strict validation, a third reader beside qpdf and PDFBox,
+// accepts the document; its dates are in PDF's own form, D:...+00'00',
+// and the same instant as the XMP's, whatever the zone of the act's time.
+func TestPdfcpuStrictAcceptsTheDocument(t *testing.T) {
+	pages := corpusPages(t)
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2026, 12, 3, 9, 30, 0, 0, rome) // 08:30 UTC
+	res, err := Build(pages.inputs()[:2], Meta{Title: "Atto di matrimonio n. 12", Created: created}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := model.NewDefaultConfiguration()
+	conf.ValidationMode = model.ValidationStrict
+	if err := api.Validate(bytes.NewReader(res.PDF), conf); err != nil {
+		t.Errorf("pdfcpu validate, strict: %v", err)
+	}
+	for _, want := range []string{"/CreationDate (D:20261203083000+00'00')", "<xmp:CreateDate>2026-12-03T08:30:00Z</xmp:CreateDate>"} {
+		if !bytes.Contains(res.PDF, []byte(want)) {
+			t.Errorf("the document has no %s", want)
+		}
 	}
 }
