@@ -91,7 +91,8 @@ func Build(inputs []Input, meta Meta, o Options) (Result, error) {
 	for _, in := range inputs {
 		maxDPI = max(maxDPI, in.DPI)
 	}
-	steps := []step{{90, 0}, {80, 0}, {70, 0}, {60, 0}}
+	// Quality in 5-steps: a budget that fits 65 is not given 60.
+	steps := []step{{90, 0}, {85, 0}, {80, 0}, {75, 0}, {70, 0}, {65, 0}, {60, 0}}
 	for _, d := range []int{300, 250, o.FloorDPI} {
 		if d < maxDPI && d >= o.FloorDPI {
 			steps = append(steps, step{70, d})

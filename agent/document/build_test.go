@@ -114,12 +114,14 @@ func TestBuildPicksAQualityThatFits(t *testing.T) {
 		t.Fatal(err)
 	}
 	size := map[int]int{}
-	for _, q := range []int{90, 80, 70, 60} {
+	for _, q := range []int{90, 85, 80, 75, 70, 65, 60} {
 		var buf bytes.Buffer
 		jpeg.Encode(&buf, img, &jpeg.Options{Quality: q})
 		size[q] = 2*buf.Len() + 20_000
 	}
-	ladder := []int{90, 80, 70, 60}
+	// The ladder in 5-steps: a budget that fits 65 must not get 60 (a
+	// 3.0 MB budget once gave 1.64 MB).
+	ladder := []int{90, 85, 80, 75, 70, 65, 60}
 	for i, q := range ladder {
 		for _, budget := range []int{size[q] + 5_000, size[q] + 60_000} {
 			r, err := Build(in, Meta{Title: "t"}, Options{Budget: budget})
