@@ -13,14 +13,14 @@ RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev libturbojpeg0-dev poppler-utils
 # attestation is signed on a real PKCS#11 token (SoftHSM 2); the USB tests run
 # gousb and libusb against a device emulated by umockdev (build tag umockdev).
 # The service units are read by systemd's own systemd-analyze, the manual
-# page by groff.
+# page by groff, the output intent by Little CMS.
 # The signature pipeline's second test set draws its forms' print and some of
 # its signatures with fonts: printed faces and eight handwriting faces.
 FORM_FONTS := fonts-liberation2 fonts-dancingscript fonts-dkg-handwriting fonts-kristi fonts-kaushanscript \
 	fonts-breip fonts-femkeklaver fonts-humor-sans fonts-ecolier-court
 TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
 	file qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
-	softhsm2 umockdev libumockdev-dev curl ca-certificates systemd groff-base $(FORM_FONTS)
+	softhsm2 umockdev libumockdev-dev curl ca-certificates systemd groff-base liblcms2-utils $(FORM_FONTS)
 # The page's accessibility is checked with axe-core (npm), fetched once.
 AXE_DIR := $(CURDIR)/.cache/axe-core
 export AUTOGRAFO_AXE := $(AXE_DIR)/axe.min.js

@@ -7,11 +7,15 @@ import (
 	"sync"
 )
 
-// srgbProfile builds a small ICC v2 display profile for sRGB: the D50
-// white point, the sRGB primaries adapted to D50 (Bradford), and a gamma
-// 2.2 curve for each channel. It is the output intent PDF/A needs when a
-// document holds DeviceRGB or DeviceGray images. Built here rather than
-// shipped, so its origin and licence are not in question.
+// srgbProfile builds a small ICC v2 display profile for sRGB as IEC
+// 61966-2-1 defines it: the D50 white point, the sRGB primaries adapted to
+// D50 (Bradford), and for each channel the standard's curve, linear below
+// 0.04045 and a 2.4 power above, as a 1024-entry table (ICC v2 has no
+// parametric curves). It is the output intent PDF/A needs when a document
+// holds DeviceRGB or DeviceGray images, and it is labelled sRGB IEC61966-2.1:
+// a plain 2.2 gamma, as before, was darker than sRGB in the shadows (a
+// level of 20 came back as 12). Built here from the standard's parameters
+// rather than shipped, so its origin and licence are not in question.
 var srgbProfile = sync.OnceValue(func() []byte {
 	s15 := func(v float64) uint32 { return uint32(int32(math.Round(v * 65536))) }
 	xyz := func(x, y, z float64) []byte {
@@ -32,14 +36,24 @@ var srgbProfile = sync.OnceValue(func() []byte {
 		return b.Bytes()
 	}
 	text := func(s string) []byte { return append([]byte("text\x00\x00\x00\x00"+s), 0) }
-	curve := []byte{'c', 'u', 'r', 'v', 0, 0, 0, 0, 0, 0, 0, 1, 0x02, 0x33} // gamma 563/256 ≈ 2.2
+	const points = 1024
+	curve := []byte{'c', 'u', 'r', 'v', 0, 0, 0, 0}
+	curve = binary.BigEndian.AppendUint32(curve, points)
+	for i := range points {
+		v := float64(i) / (points - 1)
+		linear := v / 12.92
+		if v > 0.04045 {
+			linear = math.Pow((v+0.055)/1.055, 2.4)
+		}
+		curve = binary.BigEndian.AppendUint16(curve, uint16(math.Round(linear*65535)))
+	}
 
 	type tag struct {
 		sig  string
 		data []byte
 	}
 	tags := []tag{
-		{"desc", desc("sRGB (Autografo)")},
+		{"desc", desc("sRGB IEC61966-2.1")},
 		{"cprt", text("No copyright, use freely")},
 		{"wtpt", xyz(0.9642, 1.0, 0.8249)},
 		{"rXYZ", xyz(0.4361, 0.2225, 0.0139)},

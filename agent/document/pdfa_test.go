@@ -3,6 +3,7 @@ package document
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -231,6 +232,46 @@ func TestPdfcpuStrictAcceptsTheDocument(t *testing.T) {
 	for _, want := range []string{"/CreationDate (D:20261203083000+00'00')", "<xmp:CreateDate>2026-12-03T08:30:00Z</xmp:CreateDate>"} {
 		if !bytes.Contains(res.PDF, []byte(want)) {
 			t.Errorf("the document has no %s", want)
+		}
+	}
+}
+
+// The output intent is sRGB as IEC 61966-2-1 defines it: Little CMS
+// (transicc), converting from it to its own built-in sRGB, gives every
+// colour back within half a level; a 2.2 gamma gave 20 back as 12.
+func TestOutputIntentIsSRGB(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "srgb.icc")
+	if err := os.WriteFile(path, srgbProfile(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	colours := [][3]float64{{0, 0, 0}, {5, 5, 5}, {20, 20, 20}, {64, 64, 64}, {128, 128, 128}, {200, 200, 200}, {255, 255, 255},
+		{255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {30, 120, 220}}
+	var in strings.Builder
+	for _, c := range colours {
+		fmt.Fprintf(&in, "%g %g %g\n", c[0], c[1], c[2])
+	}
+	cmd := exec.Command(tool(t, "transicc"), "-i", path, "-o", "*sRGB", "-n")
+	cmd.Stdin = strings.NewReader(in.String())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("transicc: %v\n%s", err, out)
+	}
+	var got [][3]float64
+	for _, line := range strings.Split(string(out), "\n") {
+		var c [3]float64
+		if n, _ := fmt.Sscanf(line, "%g %g %g", &c[0], &c[1], &c[2]); n == 3 {
+			got = append(got, c)
+		}
+	}
+	if len(got) != len(colours) {
+		t.Fatalf("transicc gave %d colours for %d:\n%s", len(got), len(colours), out)
+	}
+	for i, c := range colours {
+		for k := range 3 {
+			if d := got[i][k] - c[k]; d > 0.5 || d < -0.5 {
+				t.Errorf("%v came back as %v", c, got[i])
+				break
+			}
 		}
 	}
 }
