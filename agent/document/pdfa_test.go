@@ -15,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pdfcpu/pdfcpu/pkg/api"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
-
 	"github.com/autografo/autografo/agent/document/doctest"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
@@ -224,9 +221,7 @@ func TestPdfcpuStrictAcceptsTheDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := model.NewDefaultConfiguration()
-	conf.ValidationMode = model.ValidationStrict
-	if err := api.Validate(bytes.NewReader(res.PDF), conf); err != nil {
+	if err := doctest.PdfcpuStrict(res.PDF); err != nil {
 		t.Errorf("pdfcpu validate, strict: %v", err)
 	}
 	for _, want := range []string{"/CreationDate (D:20261203083000+00'00')", "<xmp:CreateDate>2026-12-03T08:30:00Z</xmp:CreateDate>"} {

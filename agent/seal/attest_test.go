@@ -73,6 +73,9 @@ func TestAttestationSignedOnPKCS11Token(t *testing.T) {
 	if ok, out := doctest.Preflight(t, path); !ok {
 		t.Errorf("Preflight on the attested file:\n%s", out)
 	}
+	if err := doctest.PdfcpuStrict(signed); err != nil {
+		t.Errorf("pdfcpu validate, strict, on the attested file: %v", err)
+	}
 	// The signature's mark sits on the attestation page (page 3).
 	info, _ := exec.Command(tool(t, "pdfinfo"), "-f", "3", "-l", "3", "-box", path).CombinedOutput()
 	if !strings.Contains(string(info), "Pages:           3") {

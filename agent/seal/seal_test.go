@@ -99,9 +99,13 @@ func TestWorkstationSealIsValidAndShowsTampering(t *testing.T) {
 	if out, err := exec.Command(tool(t, "qpdf"), "--check", path).CombinedOutput(); err != nil {
 		t.Errorf("qpdf --check on the sealed file: %v\n%s", err, out)
 	}
-	// PDFBox, ANSC's parser, must still take it as PDF/A-1b.
+	// PDFBox, ANSC's parser, must still take it as PDF/A-1b, and pdfcpu
+	// (strict) as PDF.
 	if ok, out := doctest.Preflight(t, path); !ok {
 		t.Errorf("Preflight on the sealed file:\n%s", out)
+	}
+	if err := doctest.PdfcpuStrict(sealed); err != nil {
+		t.Errorf("pdfcpu validate, strict, on the sealed file: %v", err)
 	}
 
 	// One byte changed inside a page image after sealing.

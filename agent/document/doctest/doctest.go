@@ -1,15 +1,33 @@
 // Package doctest runs the independent checkers every document Autografo
 // makes is put through: Apache PDFBox (the parser ANSC uses) and its
-// Preflight PDF/A validator, from Debian's libpdfbox2-java.
+// Preflight PDF/A validator, from Debian's libpdfbox2-java, and pdfcpu's
+// strict validation.
 package doctest
 
 import (
+	"bytes"
 	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
 	"github.com/autografo/autografo/scanner/scannertest"
 )
+
+func init() {
+	// pdfcpu would otherwise write its configuration into the home of
+	// whoever runs the tests.
+	api.DisableConfigDir()
+}
+
+// PdfcpuStrict validates a PDF with pdfcpu in its strict mode.
+func PdfcpuStrict(pdf []byte) error {
+	conf := model.NewDefaultConfiguration()
+	conf.ValidationMode = model.ValidationStrict
+	return api.Validate(bytes.NewReader(pdf), conf)
+}
 
 // PDFBox 2 on Java 11+ needs the activation and JAXB jars beside its own.
 var jars = []string{
