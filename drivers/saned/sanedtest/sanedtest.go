@@ -5,6 +5,7 @@ package sanedtest
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"net"
 	"os"
@@ -130,12 +131,31 @@ func (s *Saned) Kill() {
 // the reference image for a test.
 func (s *Saned) Scanimage(t testing.TB, args ...string) image.Image {
 	t.Helper()
-	cmd := exec.Command(Need(t, "scanimage"), append([]string{"-d", "test:0", "--format=pnm"}, args...)...)
-	cmd.Env = append(os.Environ(), "SANE_CONFIG_DIR="+s.ServerDir)
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("scanimage %v: %v\n%s", args, err, errb.String())
+	// A reference scan takes a second. Once in a CI run the test
+	// backend's reader hung scanimage for twenty minutes: a run that has
+	// not ended in two minutes is such a hang, not slowness, and is tried
+	// again.
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cmd := exec.CommandContext(ctx, Need(t, "scanimage"), append([]string{"-d", "test:0", "--format=pnm"}, args...)...)
+		cmd.Env = append(os.Environ(), "SANE_CONFIG_DIR="+s.ServerDir)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) } // its reader process too
+		cmd.WaitDelay = 10 * time.Second
+		out.Reset()
+		errb.Reset()
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		hung := ctx.Err() != nil
+		cancel()
+		if err == nil {
+			break
+		}
+		if !hung || try == 3 {
+			t.Fatalf("scanimage %v: %v (try %d)\n%s", args, err, try, errb.String())
+		}
+		t.Logf("scanimage %v hung (try %d), killed: %s", args, try, errb.String())
 	}
 	img, err := pnm.Decode(&out)
 	if err != nil {
