@@ -583,21 +583,7 @@ func TestAStopMidPageIsTheAgentStoppingNotTheDeviceGone(t *testing.T) {
 // Italian what to do, and the act stays checked with its pages, to be
 // made ready once the certificate is renewed.
 func TestAnExpiredSealSignsNothing(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "Postazione demografici 3"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	sealer, err := seal.New(key, cert, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealer, cert := workstationSealer(t, time.Hour)
 	sealer.SetClock(func() time.Time { return cert.NotAfter.Add(time.Minute) }) // a minute after it expired
 	h := newHarness(t, func(o *Options) { o.Sealer = sealer })
 	h.boxes = boxesFor("sposo", "sposa")
@@ -762,21 +748,7 @@ func TestAPageIsAnalysedAtTheResolutionItWasMadeAt(t *testing.T) {
 // certificate is no longer valid by the clock it signs with, a store that
 // does not answer.
 func TestHealthSaysWhatWouldFail(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(8), Subject: pkix.Name{CommonName: "Postazione demografici 3"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(45 * 24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	sealer, err := seal.New(key, cert, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealer, cert := workstationSealer(t, 45*24*time.Hour)
 	h := newHarness(t, func(o *Options) { o.Sealer = sealer; o.Version = "1.2.3" })
 	got := h.a.Health(t.Context())
 	if got.Status != "ok" || got.Version != "1.2.3" || !got.Store.OK || len(got.Certificates) != 1 {
@@ -796,4 +768,26 @@ func TestHealthSaysWhatWouldFail(t *testing.T) {
 	if got.Status != "degraded" || got.Store.OK || got.Store.Error == "" {
 		t.Errorf("with the store closed: %+v", got)
 	}
+}
+
+// workstationSealer is a workstation seal whose certificate became valid
+// an hour ago and stays valid for the duration given.
+func workstationSealer(t *testing.T, valid time.Duration) (*seal.Sealer, *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "Postazione demografici 3"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(valid), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	sealer, err := seal.New(key, cert, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sealer, cert
 }

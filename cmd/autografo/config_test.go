@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -158,33 +156,12 @@ func TestServeTakesItsSettingsFromTheFiles(t *testing.T) {
 
 	serve := exec.Command(agentBinary(t), "serve")
 	serve.Env = env
-	stdout, err := serve.StdoutPipe()
+	logs, err := serveOnce(t, serve, "Autografo è pronto su http://127.0.0.1:"+strconv.Itoa(port)+"/", nil)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("serve from the file: %v\n%s", err, logs)
 	}
-	var logs syncBuffer
-	serve.Stderr = &logs
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	ready := false
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "Autografo è pronto su http://127.0.0.1:"+strconv.Itoa(port)+"/") {
-			ready = true
-			break
-		}
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	serve.Process.Signal(syscall.SIGTERM)
-	if err := serve.Wait(); err != nil || !ready {
-		t.Fatalf("serve from the file (ready %v): %v\n%s", ready, err, logs.String())
-	}
-	if !strings.HasPrefix(strings.TrimSpace(logs.String()), "{") {
-		t.Errorf("log-json from the file was not taken:\n%s", logs.String())
+	if !strings.HasPrefix(strings.TrimSpace(logs), "{") {
+		t.Errorf("log-json from the file was not taken:\n%s", logs)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "store", "autografo.db")); err != nil {
 		t.Errorf("the store is not where the file puts it: %v", err)

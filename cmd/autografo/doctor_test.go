@@ -129,12 +129,7 @@ func portOf(t *testing.T, url string) int {
 }
 
 func TestDoctorStore(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "store")
-	s, err := openStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	dir := newStore(t)
 	if code, _, by := doctor(t, "--store", dir); code != 0 || by["store"].Status != "ok" {
 		t.Fatalf("a good store: %d %+v", code, by["store"])
 	}
@@ -347,12 +342,7 @@ func TestDoctorSmartCard(t *testing.T) {
 // The clock behind what the store last wrote: a database file dated a day
 // ahead (as after the clock was set back).
 func TestDoctorClock(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "store")
-	s, err := openStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	dir := newStore(t)
 	if code, _, by := doctor(t, "--store", dir); code != 0 || by["clock"].Status != "ok" {
 		t.Fatalf("a store written now: %d %+v", code, by["clock"])
 	}
@@ -363,4 +353,16 @@ func TestDoctorClock(t *testing.T) {
 	if code, _, by := doctor(t, "--store", dir); code != exitClock || by["clock"].Status != "fail" || !strings.Contains(by["clock"].Detail, "the clock went back") {
 		t.Errorf("a store written a day ahead: %d %+v", code, by["clock"])
 	}
+}
+
+// newStore makes a store as serve would, and returns its directory.
+func newStore(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "store")
+	s, err := openStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	return dir
 }

@@ -652,3 +652,38 @@ func logged(ag *agentProc, s string) bool {
 		}
 	}
 }
+
+// serveOnce runs a serve command until it prints a line starting with
+// ready, calls while (if any) meanwhile, then stops it with SIGTERM. It
+// returns the command's log, and an error when it was never ready or did
+// not exit with status 0.
+func serveOnce(t *testing.T, cmd *exec.Cmd, ready string, while func()) (string, error) {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	up := false
+	for !up && sc.Scan() {
+		up = strings.HasPrefix(sc.Text(), ready)
+	}
+	if up && while != nil {
+		while()
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	if !up {
+		return logs.String(), fmt.Errorf("never printed %q (%v)", ready, err)
+	}
+	return logs.String(), err
+}

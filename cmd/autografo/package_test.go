@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/autografo/autografo/scanner/scannertest"
@@ -111,38 +109,15 @@ func TestDebianPackageInstallsRunsAndRemoves(t *testing.T) {
 
 	serve := exec.Command("/usr/bin/autografo", "serve", "--sim", "--port", port, "--saned", "", "--usb=false", "--mdns=false")
 	serve.Env = env
-	stdout, err := serve.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	serve.Stderr = &logs
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	ready := false
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "Autografo è pronto su http://127.0.0.1:"+port+"/") {
-			ready = true
-			break
-		}
-	}
-	if ready {
+	if logs, err := serveOnce(t, serve, "Autografo è pronto su http://127.0.0.1:"+port+"/", func() {
 		// The installed agent answers its health with the simulated
 		// scanner, from its embedded files.
 		resp, err := exec.Command("curl", "-sf", "http://127.0.0.1:"+port+"/v1/health").Output()
 		if err != nil || !strings.Contains(string(resp), `"driver":"sim"`) {
 			t.Errorf("health of the installed agent: %q %v", resp, err)
 		}
-	}
-	serve.Process.Signal(syscall.SIGTERM)
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	if err := serve.Wait(); err != nil || !ready {
-		t.Errorf("the installed serve (ready %v): %v\n%s", ready, err, logs.String())
+	}); err != nil {
+		t.Errorf("the installed serve: %v\n%s", err, logs)
 	}
 	if _, err := os.Stat(filepath.Join(home, ".local", "share", "autografo", "autografo.db")); err != nil {
 		t.Errorf("the installed serve kept no store in the user's data folder: %v", err)

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/autografo/autografo/scanner/scannertest"
@@ -80,35 +78,9 @@ func TestServiceUnits(t *testing.T) {
 			extra := []string{"--sim", "--port", "0", "--saned", "", "--usb=false", "--mdns=false"}
 			cmd := exec.Command(args[0], append(args[1:], extra...)...)
 			cmd.Env = env
-			stdout, err := cmd.StdoutPipe()
+			logs, err := serveOnce(t, cmd, "Autografo è pronto su http://127.0.0.1:", nil)
 			if err != nil {
-				t.Fatal(err)
-			}
-			var logs syncBuffer
-			cmd.Stderr = &logs
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			sc := bufio.NewScanner(stdout)
-			ready := false
-			for sc.Scan() {
-				if strings.HasPrefix(sc.Text(), "Autografo è pronto su http://127.0.0.1:") {
-					ready = true
-					break
-				}
-			}
-			if !ready {
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("%s: never ready\n%s", args, logs.String())
-			}
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			cmd.Process.Signal(syscall.SIGTERM)
-			if err := cmd.Wait(); err != nil {
-				t.Errorf("stopped by SIGTERM: %v\n%s", err, logs.String())
+				t.Fatalf("%s, stopped by SIGTERM: %v\n%s", args, err, logs)
 			}
 			// The store where the unit puts it: the user's data folder, or
 			// the kiosk's state directory.
@@ -120,7 +92,7 @@ func TestServiceUnits(t *testing.T) {
 				t.Errorf("the store is not where the unit puts it: %v", err)
 			}
 			// The logs are JSON lines, for the journal.
-			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
 				if !strings.HasPrefix(line, "{") {
 					t.Errorf("a log line that is not JSON: %q", line)
 				}
