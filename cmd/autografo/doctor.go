@@ -76,10 +76,11 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	store, written := checkStore(ctx, *sv.storeDir)
 	findings = append(findings,
 		checkPort(*sv.port, *sv.stateDir),
-		checkStore(ctx, *sv.storeDir),
-		checkClock(ctx, *sv.storeDir, time.Now()),
+		store,
+		checkClock(time.Now(), written),
 		checkSaned(ctx, sv.df.sanedAddr),
 	)
 	findings = append(findings, checkCertificates(&sv.sf, time.Now())...)
@@ -132,14 +133,25 @@ func checkPort(port int, stateDir string) finding {
 	return f
 }
 
+// storeWrite is when the store was last written, and by what: what the
+// clock must not be behind.
+type storeWrite struct {
+	at   time.Time
+	what string
+}
+
 // checkStore: the store's files are the user's alone, it opens with its
 // key, and its pages and journal verify. The modes are read before the
-// store is opened, which sets them right.
-func checkStore(ctx context.Context, dir string) finding {
-	f := finding{Check: "store"}
+// store is opened, which sets them right. It also says when the store was
+// last written: its database file, or its journal's last entry.
+func checkStore(ctx context.Context, dir string) (f finding, last storeWrite) {
+	f = finding{Check: "store"}
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		f.Status, f.Detail = "ok", fmt.Sprintf("no store in %s yet: serve creates it", dir)
-		return f
+		return f, last
+	}
+	if st, err := os.Stat(filepath.Join(dir, "autografo.db")); err == nil {
+		last = storeWrite{st.ModTime(), "the store's database was written"}
 	}
 	var loose []string
 	for name, want := range map[string]fs.FileMode{".": 0o700, "key": 0o600, "autografo.db": 0o600} {
@@ -153,23 +165,26 @@ func checkStore(ctx context.Context, dir string) finding {
 		f.Status = "fail"
 		f.Detail = "the store can be read by other users: " + strings.Join(loose, ", ")
 		f.Fix = fmt.Sprintf("chmod 700 %s && chmod 600 %s/*", dir, dir)
-		return f
+		return f, last
 	}
 	s, err := openStore(dir)
 	if err != nil {
 		f.Status, f.Detail = "fail", fmt.Sprintf("the store in %s does not open: %v", dir, err)
 		f.Fix = "restore the store's key file from its backup (a store without its key cannot be read), or move the store aside to start a new one"
-		return f
+		return f, last
 	}
 	defer s.Close()
 	pages, err := s.Check(ctx)
 	if err != nil {
 		f.Status, f.Detail = "fail", fmt.Sprintf("the store in %s fails its check after %d good pages: %v", dir, pages, err)
 		f.Fix = "keep the store as it is, and restore it from a backup; `autografo check` says the same"
-		return f
+		return f, last
+	}
+	if entries, err := s.Journal(ctx); err == nil && len(entries) > 0 && entries[len(entries)-1].At.After(last.at) {
+		last = storeWrite{entries[len(entries)-1].At, "the journal's last entry is dated"}
 	}
 	f.Status, f.Detail = "ok", fmt.Sprintf("the store in %s opens, %d pages and the journal verify", dir, pages)
-	return f
+	return f, last
 }
 
 // checkSaned: the SANE daemon answers, and which devices it offers.
@@ -376,33 +391,18 @@ var ansc = time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
 const clockSlack = 2 * time.Minute
 
 // checkClock: the clock is not before ANSC, nor behind what the store last
-// wrote (its journal's last entry, its database file): acts and their
-// journal would then be dated before what precedes them, and an emergency
-// register's order would be wrong.
-func checkClock(ctx context.Context, dir string, now time.Time) finding {
+// wrote: acts and their journal would then be dated before what precedes
+// them, and an emergency register's order would be wrong.
+func checkClock(now time.Time, last storeWrite) finding {
 	f := finding{Check: "clock", Status: "ok", Detail: "the clock says " + now.Format(time.RFC3339)}
 	fix := "set the clock right (timedatectl set-ntp true, or the BIOS clock), then start serve"
 	if now.Before(ansc) {
 		f.Status, f.Detail, f.Fix = "fail", "the clock says "+now.Format(time.RFC3339)+", before ANSC existed", fix
 		return f
 	}
-	latest, what := time.Time{}, ""
-	if st, err := os.Stat(filepath.Join(dir, "autografo.db")); err == nil {
-		latest, what = st.ModTime(), "the store's database was written"
-	}
-	if _, err := os.Stat(filepath.Join(dir, "autografo.db")); err == nil {
-		if s, err := openStore(dir); err == nil {
-			if entries, err := s.Journal(ctx); err == nil && len(entries) > 0 {
-				if at := entries[len(entries)-1].At; at.After(latest) {
-					latest, what = at, "the journal's last entry is dated"
-				}
-			}
-			s.Close()
-		}
-	}
-	if latest.After(now.Add(clockSlack)) {
+	if last.at.After(now.Add(clockSlack)) {
 		f.Status = "fail"
-		f.Detail = fmt.Sprintf("the clock says %s, but %s %s: the clock went back", now.Format(time.RFC3339), what, latest.Format(time.RFC3339))
+		f.Detail = fmt.Sprintf("the clock says %s, but %s %s: the clock went back", now.Format(time.RFC3339), last.what, last.at.Format(time.RFC3339))
 		f.Fix = fix
 	}
 	return f
