@@ -129,8 +129,14 @@ func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string
 		var printedPage pipeline.Printed
 		var pl *placement
 		// A blank back has no code to look for: looking costs most on a
-		// page without one (every way of reading is tried).
-		if pr, ok := a.printedOf(ctx, actID); ok && !(p.Back && pipeline.PageBlankness(g, p.DPI).Blank) {
+		// page without one (every way of reading is tried). Its blankness
+		// is decided once, here, for the pipeline too.
+		var blank *pipeline.Blankness
+		if p.Back {
+			b := pipeline.PageBlankness(g, p.DPI)
+			blank = &b
+		}
+		if pr, ok := a.printedOf(ctx, actID); ok && (blank == nil || !blank.Blank) {
 			boxes, pa.Printed, pl = identify(g, p.DPI, actID, index, pr)
 			// Known, its print is taken away from the boxes before
 			// they are judged.
@@ -142,7 +148,7 @@ func (a *Agent) analysePage(ctx context.Context, actID, comune, captureID string
 				}
 			}
 		}
-		res, err = pipeline.ProcessImage(g, p.DPI, boxes, pipeline.Options{PreviewSize: -1, Printed: printedPage})
+		res, err = pipeline.ProcessImage(g, p.DPI, boxes, pipeline.Options{PreviewSize: -1, Printed: printedPage, Blank: blank})
 		if err != nil {
 			// A layout the page cannot hold reads nothing: every box on
 			// it is the officer's to check, none is a guess.

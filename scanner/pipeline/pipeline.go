@@ -28,6 +28,9 @@ type Options struct {
 	// Printed is the page as printed, when it is known: its print is
 	// taken away from the boxes before they are judged.
 	Printed Printed
+	// Blank is the page's blankness when the caller already decided it
+	// (PageBlankness): it is not decided again.
+	Blank *Blankness
 }
 
 // Result is everything the analysis found on a page.
@@ -123,6 +126,10 @@ func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) (Result, error
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
+		if o.Blank != nil {
+			res.Blank = *o.Blank
+			return
+		}
 		res.Blank = blankness(small, float64(dpi)/float64(f))
 	}()
 	go func() {
