@@ -110,6 +110,7 @@ type Store interface {
 	Act(ctx context.Context, id string) (store.Act, error)
 	Pending(ctx context.Context) ([]store.Act, error)
 	InState(ctx context.Context, states ...store.State) ([]store.Act, error)
+	CountInState(ctx context.Context, states ...store.State) (int, error)
 	Signers(ctx context.Context, act string) ([]store.Signer, error)
 	Page(ctx context.Context, act string, idx int) (store.Page, []byte, error)
 	Pages(ctx context.Context, act string) ([]store.Page, error)

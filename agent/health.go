@@ -62,12 +62,13 @@ func (a *Agent) Health(ctx context.Context) Health {
 	for _, d := range a.scanners.Devices() {
 		h.Devices = append(h.Devices, HealthDevice{Driver: d.Driver, Model: d.Model})
 	}
-	acts, err := a.opts.Store.InState(ctx, store.StateDraft, store.StatePrinted, store.StateCapturing, store.StateCaptured,
+	// Counted, not read: a probe polls this on every workstation.
+	n, err := a.opts.Store.CountInState(ctx, store.StateDraft, store.StatePrinted, store.StateCapturing, store.StateCaptured,
 		store.StateChecked, store.StateReady, store.StateDelivered)
 	if err != nil {
 		h.Status, h.Store.Error = "degraded", err.Error()
 	} else {
-		h.Store.OK, h.Store.Unconfirmed = true, len(acts)
+		h.Store.OK, h.Store.Unconfirmed = true, n
 	}
 	for _, c := range []struct {
 		use string

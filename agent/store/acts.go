@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -209,6 +210,23 @@ func (s *Store) Act(ctx context.Context, id string) (Act, error) {
 // deleted), newest first.
 func (s *Store) Pending(ctx context.Context) ([]Act, error) {
 	return s.queryActs(ctx, `WHERE a.state NOT IN (?, ?) ORDER BY a.created DESC`, StatePurged, StateDeleted)
+}
+
+// CountInState counts the acts in any of the states, without reading them.
+func (s *Store) CountInState(ctx context.Context, states ...State) (int, error) {
+	if len(states) == 0 {
+		return 0, nil
+	}
+	args := make([]any, len(states))
+	for i, st := range states {
+		args[i] = st
+	}
+	var n int
+	q := `SELECT COUNT(*) FROM acts WHERE state IN (?` + strings.Repeat(", ?", len(states)-1) + `)`
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	return n, nil
 }
 
 // InState lists the acts in any of the states, oldest first.
