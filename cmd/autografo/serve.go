@@ -248,7 +248,7 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 // run serves until a signal, then shuts down: the captures end first, so
 // that each browser is told why its scan stopped before the socket closes.
 func (a *runningAgent) run(stdout io.Writer) int {
-	ctx, stop, log, mgr, ag, srv, pairing, stateDir := a.ctx, a.stop, a.log, a.mgr, a.ag, a.srv, a.pairing, &a.stateDir
+	ctx, stop, log, mgr, ag, srv, pairing := a.ctx, a.stop, a.log, a.mgr, a.ag, a.srv, a.pairing
 
 	mgrDone := make(chan struct{})
 	go func() { defer close(mgrDone); _ = mgr.Run(ctx) }()
@@ -271,7 +271,7 @@ func (a *runningAgent) run(stdout io.Writer) int {
 	// journal other users read.
 	token, _ := pairing.NewToken()
 	fmt.Fprintf(stdout, "Autografo è pronto su %s\n", srv.URL())
-	if launch, err := writeLaunch(*stateDir, srv.URL()+"#pair="+token); err != nil {
+	if launch, err := writeLaunch(a.stateDir, srv.URL()+"#pair="+token); err != nil {
 		log.Warn("cannot write the launch page: pair with a code", "err", err)
 	} else {
 		fmt.Fprintf(stdout, "Per collegare il browser, aprire: %s\n", launch)
