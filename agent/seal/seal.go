@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"image"
@@ -27,7 +28,47 @@ var (
 	// expired (or not yet valid) since the agent started with it.
 	ErrExpired  = errors.New("seal: certificate not valid now")
 	ErrDocument = errors.New("seal: document cannot be sealed")
+	// ErrKeyUsage is a certificate whose key usage or extended key usage
+	// does not allow signing documents: a TLS server's certificate, a
+	// smart card's authentication certificate (CNS) rather than its
+	// signature certificate.
+	ErrKeyUsage = errors.New("seal: certificate not issued for signing documents")
 )
+
+// Extended key usages that allow signing documents besides "any" and
+// e-mail protection (S/MIME, which is what many signature certificates
+// carry): RFC 9336's document signing, Adobe's Authentic Documents Trust,
+// Microsoft's document signing.
+var documentSigningUsages = []asn1.ObjectIdentifier{
+	{1, 3, 6, 1, 5, 5, 7, 3, 36},
+	{1, 2, 840, 113583, 1, 1, 5},
+	{1, 3, 6, 1, 4, 1, 311, 10, 3, 12},
+}
+
+// checkUsage refuses a certificate that was not issued for signing
+// documents. A certificate that names no usage allows every one, as X.509
+// says.
+func checkUsage(cert *x509.Certificate) error {
+	if cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
+		return fmt.Errorf("%w: %w: the key usage of %q allows neither digital signature nor non-repudiation", ErrCredentials, ErrKeyUsage, cert.Subject.CommonName)
+	}
+	if len(cert.ExtKeyUsage) == 0 && len(cert.UnknownExtKeyUsage) == 0 {
+		return nil
+	}
+	for _, u := range cert.ExtKeyUsage {
+		if u == x509.ExtKeyUsageAny || u == x509.ExtKeyUsageEmailProtection {
+			return nil
+		}
+	}
+	for _, u := range cert.UnknownExtKeyUsage {
+		for _, d := range documentSigningUsages {
+			if u.Equal(d) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: %w: the extended key usage of %q does not include signing documents (e-mail protection, document signing or any)", ErrCredentials, ErrKeyUsage, cert.Subject.CommonName)
+}
 
 // Sealer signs PDFs with one key and certificate.
 type Sealer struct {
@@ -90,6 +131,12 @@ func New(key crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate) (
 	}
 	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
 		return nil, fmt.Errorf("%w: the key does not belong to the certificate of %q", ErrCredentials, cert.Subject.CommonName)
+	}
+	// Once, here: a Sealer's certificate never changes, and a key that may
+	// not sign documents is a configuration to refuse at start (serve exits
+	// with its configuration status), before any act is captured.
+	if err := checkUsage(cert); err != nil {
+		return nil, err
 	}
 	now := time.Now()
 	if now.After(cert.NotAfter) || now.Before(cert.NotBefore) {

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"image"
 	"image/jpeg"
@@ -237,4 +238,64 @@ func FuzzVerify(f *testing.F) {
 		}
 		signingCertificates(data, byteRange.FindAllSubmatch(data, -1))
 	})
+}
+
+// certFor is a self-signed certificate with the given usages, and its key.
+func certFor(t *testing.T, usage x509.KeyUsage, ext []x509.ExtKeyUsage, unknown []asn1.ObjectIdentifier) (*rsa.PrivateKey, *x509.Certificate) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "Mario Rossi"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: usage, ExtKeyUsage: ext, UnknownExtKeyUsage: unknown}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, cert
+}
+
+func TestKeysNotIssuedForSigningDocumentsAreRefused(t *testing.T) {
+	docSigning := asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
+	cases := []struct {
+		name    string
+		usage   x509.KeyUsage
+		ext     []x509.ExtKeyUsage
+		unknown []asn1.ObjectIdentifier
+		refused bool
+	}{
+		{"no usage named", 0, nil, nil, false},
+		{"qualified signature (non-repudiation)", x509.KeyUsageContentCommitment, nil, nil, false},
+		{"digital signature, e-mail protection", x509.KeyUsageDigitalSignature, []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}, nil, false},
+		{"document signing (RFC 9336)", x509.KeyUsageDigitalSignature, nil, []asn1.ObjectIdentifier{docSigning}, false},
+		{"any extended usage", x509.KeyUsageDigitalSignature, []x509.ExtKeyUsage{x509.ExtKeyUsageAny}, nil, false},
+		{"key encipherment only", x509.KeyUsageKeyEncipherment, nil, nil, true},
+		{"certificate signing only (a CA)", x509.KeyUsageCertSign, nil, nil, true},
+		{"TLS server", x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, nil, true},
+		{"smart card authentication (CNS)", x509.KeyUsageDigitalSignature, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, nil, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			key, cert := certFor(t, c.usage, c.ext, c.unknown)
+			s, err := New(key, cert, nil)
+			if c.refused {
+				if !errors.Is(err, ErrKeyUsage) || !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "Mario Rossi") {
+					t.Fatalf("New: %v, want ErrKeyUsage naming the holder", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			if _, err := s.Seal(verbale(t), Info{}); err != nil {
+				t.Fatalf("Seal: %v", err)
+			}
+		})
+	}
 }
