@@ -21,6 +21,7 @@ import (
 
 	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/protocol"
+	"github.com/autografo/autografo/agent/seal"
 	"github.com/autografo/autografo/agent/store"
 	"github.com/autografo/autografo/scanner"
 	"github.com/autografo/autografo/scanner/manager"
@@ -66,6 +67,9 @@ type Options struct {
 	// Attester signs the officer's attestation of conformity; nil: acts
 	// cannot be attested here.
 	Attester Attester
+	// AttesterDown, with no Attester, is why the configured attester cannot
+	// be used (a PIN the card refused): attestations fail with it.
+	AttesterDown error
 	// Office names the office in attestations, e.g. "Comune di Borgo Sereno".
 	Office string
 	// LayoutDir keeps the layout templates, one per act kind (none: no
@@ -381,6 +385,7 @@ var errorCodes = []struct {
 	{errBadRequest, protocol.CodeBadMessage},
 	{protocol.ErrBadMessage, protocol.CodeBadMessage},
 	{errBadFormat, protocol.CodeBadFormat},
+	{seal.ErrPINRefused, protocol.CodePINRefused},
 	{errNoAttester, protocol.CodeNoAttester},
 	{errCertExpired, protocol.CodeCertExpired},
 	{errSheet, protocol.CodeSheetFailed},

@@ -283,7 +283,10 @@ func (a *Agent) settle(ctx context.Context, actID string, who actor) {
 		a.log.Info("act not ready", "act", actID, "blockers", blockerCodes(view.Blockers))
 		return
 	}
-	attest := act.Emergency && a.opts.Attester != nil && who.perms.Has(auth.Attest)
+	// An attester that is configured but down (a refused PIN) still
+	// counts: the document then fails with the reason, rather than going
+	// out unattested without a word.
+	attest := act.Emergency && (a.opts.Attester != nil || a.opts.AttesterDown != nil) && who.perms.Has(auth.Attest)
 	if act.Emergency && !attest {
 		a.log.Warn("emergency act made ready without the officer's attestation", "act", actID,
 			"attester", a.opts.Attester != nil, "operator", who.by.Operator)

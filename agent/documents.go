@@ -93,6 +93,8 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 	switch {
 	case req.attest && format != "pdf":
 		return builtDoc{}, fmt.Errorf("%w: only a PDF can carry the attestation", errBadFormat)
+	case req.attest && a.opts.Attester == nil && a.opts.AttesterDown != nil:
+		return builtDoc{}, fmt.Errorf("%w: %w", errNoAttester, a.opts.AttesterDown)
 	case req.attest && a.opts.Attester == nil:
 		return builtDoc{}, errNoAttester
 	case req.attest:

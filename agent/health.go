@@ -10,8 +10,9 @@ import (
 // Health is the agent's state for monitoring. It holds no secret and no
 // act's data: what an IT department's probe may read on every workstation.
 type Health struct {
-	// Status is "ok", or "degraded" when the store cannot be read or a
-	// certificate is not valid now: acts cannot be kept, or not sealed.
+	// Status is "ok", or "degraded" when the store cannot be read, a
+	// certificate is not valid now or the officer's card is not used: acts
+	// cannot be kept, or not sealed, or not attested.
 	Status  string `json:"status"`
 	Version string `json:"version"`
 	// Devices are the scanners seen now, by driver and model.
@@ -19,6 +20,10 @@ type Health struct {
 	Store   HealthStore    `json:"store"`
 	// Certificates are the seal's and the officer's, when configured.
 	Certificates []HealthCertificate `json:"certificates"`
+	// AttestationDown is why the configured officer's card is not used
+	// (a PIN it refused), in English; empty when it is used or none is
+	// configured.
+	AttestationDown string `json:"attestationDown,omitempty"`
 	// Sessions is how many browser sessions are connected.
 	Sessions int `json:"sessions"`
 }
@@ -85,6 +90,9 @@ func (a *Agent) Health(ctx context.Context) Health {
 			h.Status = "degraded"
 		}
 		h.Certificates = append(h.Certificates, hc)
+	}
+	if a.opts.AttesterDown != nil {
+		h.Status, h.AttestationDown = "degraded", a.opts.AttesterDown.Error()
 	}
 	a.mu.Lock()
 	h.Sessions = len(a.sessions)

@@ -40,6 +40,7 @@ const (
 	CodeDocumentTooBig  = "document_too_large"
 	CodeBadFormat       = "bad_format"
 	CodeNoAttester      = "attestation_unavailable"
+	CodePINRefused      = "pin_refused"
 	CodeCertExpired     = "certificate_not_valid"
 	CodeSheetFailed     = "sheet_failed"
 	CodeTemplateFailed  = "template_failed"
@@ -120,6 +121,7 @@ var Codes = []CodeInfo{
 	{CodeDocumentFailed, "Impossibile preparare il documento per ANSC: le pagine acquisite sono conservate. Riprovare o rivolgersi all'assistenza.", ActionContactSupport},
 	{CodeDocumentTooBig, "Il documento supererebbe i 10 MB anche con la qualità minima leggibile: acquisire in scala di grigi o a risoluzione più bassa.", ActionRetry},
 	{CodeBadFormat, "Formato non disponibile: PDF per ogni atto, JPG solo per un atto di una pagina, TIF per più pagine.", ActionFixRequest},
+	{CodePINRefused, "La smart card dell'ufficiale ha rifiutato il PIN: per non bloccarla Autografo non lo riprova. Scrivere il PIN corretto nel file del PIN e riavviare Autografo; le pagine acquisite sono conservate.", ActionContactSupport},
 	{CodeNoAttester, "La firma dell'ufficiale per l'attestazione di conformità non è disponibile: verificare che la smart card sia inserita e configurata.", ActionCheckDevice},
 	{CodeCertExpired, "Il certificato del sigillo della postazione o della firma dell'ufficiale non è valido oggi (scaduto o non ancora valido): il documento non è stato firmato. Rinnovare il certificato; le pagine acquisite sono conservate.", ActionContactSupport},
 	{CodeSheetFailed, "Impossibile preparare i fogli da stampare: il PDF non è utilizzabile (danneggiato, protetto o troppo grande).", ActionFixRequest},

@@ -6,13 +6,25 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/ThalesGroup/crypto11"
+	"github.com/miekg/pkcs11"
 )
 
 // ErrToken is a PKCS#11 token (the officer's smart card) that is missing,
 // locked, or holds no such key.
 var ErrToken = errors.New("seal: signing token unavailable")
+
+// ErrPINRefused is a PIN the token refused (wrong, locked, expired or of a
+// length it does not take): each such try may have spent one of the card's
+// few, so callers must not try the same PIN again on their own.
+var ErrPINRefused = errors.New("seal: the token refused the PIN")
+
+// pinRefusals are the PKCS#11 returns that mean the PIN, not the token, is
+// at fault.
+var pinRefusals = []pkcs11.Error{pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE,
+	pkcs11.CKR_PIN_LOCKED, pkcs11.CKR_PIN_EXPIRED}
 
 // Token names a key and its certificate on a PKCS#11 token.
 type Token struct {
@@ -48,6 +60,10 @@ func FromPKCS11(t Token) (*Sealer, error) {
 	}
 	ctx, err := crypto11.Configure(&crypto11.Config{Path: t.Module, TokenLabel: t.Label, Pin: t.PIN})
 	if err != nil {
+		var code pkcs11.Error
+		if errors.As(err, &code) && slices.Contains(pinRefusals, code) {
+			return nil, fmt.Errorf("%w: %w: token %q: %w", ErrToken, ErrPINRefused, t.Label, err)
+		}
 		return nil, fmt.Errorf("%w: %w", ErrToken, err)
 	}
 	fail := func(err error) (*Sealer, error) {

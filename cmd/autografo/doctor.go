@@ -83,7 +83,7 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 		checkClock(time.Now(), written),
 		checkSaned(ctx, sv.df.sanedAddr),
 	)
-	findings = append(findings, checkCertificates(&sv.sf, time.Now())...)
+	findings = append(findings, checkCertificates(&sv.sf, *sv.storeDir, time.Now())...)
 	findings = append(findings, checkBrowserPolicy(sv.origins, policyDirs))
 	if len(udevDirs) == 0 {
 		udevDirs = defaultUdevDirs
@@ -226,7 +226,7 @@ const certificateWarning = 30 * 24 * time.Hour
 // checkCertificates: the seal's and the officer's key files open, and
 // their certificates are valid now and for how long. A smart card is not
 // opened: that would spend one of its PIN tries on a wrong PIN.
-func checkCertificates(sf *sealFlags, now time.Time) []finding {
+func checkCertificates(sf *sealFlags, storeDir string, now time.Time) []finding {
 	var out []finding
 	for _, c := range []struct{ use, p12, pass string }{{"seal", sf.sealP12, sf.sealPass}, {"attestation", sf.attestP12, sf.attestPass}} {
 		if c.p12 == "" {
@@ -256,7 +256,7 @@ func checkCertificates(sf *sealFlags, now time.Time) []finding {
 		if len(out) == 1 && out[0].Status == "skip" {
 			out = out[:0]
 		}
-		out = append(out, checkToken(sf, now))
+		out = append(out, checkToken(sf, storeDir, now))
 	}
 	return out
 }

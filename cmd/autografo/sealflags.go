@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/autografo/autografo/agent"
 	"github.com/autografo/autografo/agent/seal"
@@ -57,32 +59,53 @@ func fromP12(path, passFile string) (*seal.Sealer, error) {
 }
 
 // open returns the configured signers; either may be nil. Close the
-// attester when done: it may hold a token session.
-func (f *sealFlags) open() (sealer agent.Sealer, attester *seal.Sealer, err error) {
+// attester when done: it may hold a token session. A PIN the officer's
+// card refuses is not an error that stops serve: serve runs without the
+// card, attestations say why (down), and the same PIN file is not tried
+// again at the next start (see pinGuard).
+func (f *sealFlags) open(stateDir string, now time.Time) (sealer agent.Sealer, attester *seal.Sealer, down error, err error) {
 	if f.sealP12 != "" {
 		s, err := fromP12(f.sealP12, f.sealPass)
 		if err != nil {
-			return nil, nil, fmt.Errorf("the workstation seal cannot be used: %w", err)
+			return nil, nil, nil, fmt.Errorf("the workstation seal cannot be used: %w", err)
 		}
 		sealer = s
 	}
 	switch {
 	case f.module != "" && f.attestP12 != "":
-		return nil, nil, fmt.Errorf("give the officer's key either on a token (--attest-pkcs11-module) or in a file (--attest-p12), not both")
+		return nil, nil, nil, fmt.Errorf("give the officer's key either on a token (--attest-pkcs11-module) or in a file (--attest-p12), not both")
 	case f.module != "":
+		guard := newPINGuard(stateDir)
+		id, err := identify(f.module, f.token, f.pinFile)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("cannot read the token PIN: %w", err)
+		}
+		if at, refused := guard.refused(id); refused {
+			return sealer, nil, fmt.Errorf("%w: %w (refused %s)", seal.ErrPINRefused, errPINNotRetried, at.Format(time.RFC3339)), nil
+		}
 		pin, err := secretFile(f.pinFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot read the token PIN: %w", err)
+			return nil, nil, nil, fmt.Errorf("cannot read the token PIN: %w", err)
 		}
 		attester, err = seal.FromPKCS11(seal.Token{Module: f.module, Label: f.token, PIN: pin, Key: f.key})
+		if errors.Is(err, seal.ErrPINRefused) {
+			if rerr := guard.record(id, now); rerr != nil {
+				return nil, nil, nil, fmt.Errorf("%w; and it cannot be remembered, so serve stops rather than try it again: %w", err, rerr)
+			}
+			return sealer, nil, err, nil
+		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("the officer's key cannot be used: %w", err)
+			return nil, nil, nil, fmt.Errorf("the officer's key cannot be used: %w", err)
+		}
+		if err := guard.clear(); err != nil {
+			attester.Close()
+			return nil, nil, nil, fmt.Errorf("cannot forget the PIN refused before: %w", err)
 		}
 	case f.attestP12 != "":
 		attester, err = fromP12(f.attestP12, f.attestPass)
 		if err != nil {
-			return nil, nil, fmt.Errorf("the officer's key cannot be used: %w", err)
+			return nil, nil, nil, fmt.Errorf("the officer's key cannot be used: %w", err)
 		}
 	}
-	return sealer, attester, nil
+	return sealer, attester, nil, nil
 }

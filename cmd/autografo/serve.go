@@ -190,10 +190,14 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 	secret := newSecret()
 	mgr := manager.New(drivers, manager.Options{PollInterval: *poll, Logger: log})
 	authSvc := &auth.Service{Tickets: tickets}
-	sealer, attester, err := sf.open()
+	sealer, attester, attesterDown, err := sf.open(*storeDir, time.Now())
 	if err != nil {
 		log.Error("bad signing configuration", "err", err)
 		return a, 2
+	}
+	if attesterDown != nil {
+		log.Error("attestations of conformity disabled: the officer's card refused the PIN; write the right PIN to the PIN file, then restart",
+			"pin_file", sf.pinFile, "err", attesterDown)
 	}
 	var rules []sheet.LabelRule
 	if *labelsFile != "" {
@@ -210,6 +214,7 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 		LabelRules: rules,
 		Layout:     layoutBoxes, LayoutDir: filepath.Join(*storeDir, "layouts")}
 	opts.Printed = df.simPrinted(ctx, log)
+	opts.AttesterDown = attesterDown
 	if attester != nil {
 		a.onClose(func() { attester.Close() })
 		opts.Attester = attester

@@ -15,9 +15,16 @@ import (
 // login with a wrong PIN would spend one of the card's tries. It finds the
 // token by its label, reads its PIN state and the certificate under the
 // key's label (certificates are public objects).
-func checkToken(sf *sealFlags, now time.Time) finding {
+func checkToken(sf *sealFlags, storeDir string, now time.Time) finding {
 	f := finding{Check: "certificates"}
 	fail := func(detail, fix string) finding { f.Status, f.Detail, f.Fix = "fail", detail, fix; return f }
+	// What serve will do first: a PIN the card refused is not tried again.
+	if id, err := identify(sf.module, sf.token, sf.pinFile); err == nil {
+		if at, refused := newPINGuard(storeDir).refused(id); refused {
+			return fail(fmt.Sprintf("the card %q refused the PIN in %s on %s; serve does not try that PIN file again, so as not to lock the card", sf.token, sf.pinFile, at.Format(time.RFC3339)),
+				"write the card's right PIN to the PIN file (writing it anew is what lets serve try), then restart serve")
+		}
+	}
 	if _, err := os.Stat(sf.module); err != nil {
 		return fail(fmt.Sprintf("the smart card's PKCS#11 library %s is not there: %v", sf.module, err),
 			"install the card's middleware (for instance the reader's vendor package), or give its library's path in attest-pkcs11-module")
