@@ -73,6 +73,9 @@ func TestAttestationPreflight(t *testing.T) {
 	if ok, out := doctest.Preflight(t, path); !ok {
 		t.Fatalf("Preflight:\n%s", out)
 	}
+	if c := doctest.Mutool(t, path); c != "" {
+		t.Errorf("mutool: %s", c)
+	}
 	prefix := filepath.Join(t.TempDir(), "render")
 	doctest.PDFBox(t, "org.apache.pdfbox.tools.PDFToImage", "-dpi", "30", "-page", "6", "-outputPrefix", prefix, path)
 	if _, err := os.Stat(prefix + "6.jpg"); err != nil {
@@ -130,6 +133,9 @@ func TestAttestationPrintsEveryName(t *testing.T) {
 		}
 		if ok, out := doctest.Preflight(t, path); !ok {
 			t.Errorf("%s: Preflight:\n%s", name, out)
+		}
+		if c := doctest.Mutool(t, path); c != "" {
+			t.Errorf("%s: mutool: %s", name, c)
 		}
 	}
 }

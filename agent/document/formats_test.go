@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"golang.org/x/image/tiff"
+
+	"github.com/autografo/autografo/agent/document/doctest"
 )
 
 // The act's JPG is the scanner's own image data, its header saying the
@@ -67,6 +69,7 @@ func TestMultiPageTIFF(t *testing.T) {
 			t.Errorf("tiffinfo lacks %q:\n%s", want, info)
 		}
 	}
+	tiffReadersReadIt(t, tif)
 	if strings.Count(info, "TIFF Directory at offset") != 2 {
 		t.Errorf("%d pages in the TIFF, want 2", strings.Count(info, "TIFF Directory at offset"))
 	}
@@ -166,6 +169,9 @@ func TestJPGAndTIFFAreUpright(t *testing.T) {
 		// What another reader makes of its header: file(1), independently.
 		path := filepath.Join(t.TempDir(), "verbale.jpg")
 		os.WriteFile(path, jpg, 0o600)
+		if c := doctest.Mutool(t, path); c != "" {
+			t.Errorf("JPG turned %d: mutool: %s", tc.rotate, c)
+		}
 		out, err := exec.Command(tool(t, "file"), "-b", path).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "resolution (DPI), density 200x200") {
 			t.Errorf("JPG turned %d: file says %q (%v), want a density of 200x200 dpi", tc.rotate, out, err)
@@ -239,7 +245,7 @@ func TestTIFFWithinTheBudget(t *testing.T) {
 		!strings.Contains(info, "Resolution: 300, 300 pixels/inch") || !strings.Contains(info, "Page Number: 4-5") {
 		t.Errorf("five gray pages (%d bytes):\n%s", len(tif), info)
 	}
-	libtiffReadsIt(t, tif)
+	tiffReadersReadIt(t, tif)
 
 	// A colour page made to go JPEG: YCbCr, subsampled as libjpeg-turbo
 	// encodes it.
@@ -255,7 +261,7 @@ func TestTIFFWithinTheBudget(t *testing.T) {
 	if info := tiffInfo(t, small); !strings.Contains(info, "Compression Scheme: JPEG") || !strings.Contains(info, "Photometric Interpretation: YCbCr") {
 		t.Errorf("a colour page as JPEG:\n%s", info)
 	}
-	libtiffReadsIt(t, small)
+	tiffReadersReadIt(t, small)
 
 	if _, err := BuildTIFF(five, Options{Budget: 100_000}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("a budget nothing fits: %v, want ErrTooLarge", err)
@@ -273,9 +279,10 @@ func tiffInfo(t *testing.T, tif []byte) string {
 	return string(out)
 }
 
-// libtiffReadsIt has libtiff decode every page: tiffcp to an uncompressed
-// copy and tiff2pdf, each without a warning.
-func libtiffReadsIt(t *testing.T, tif []byte) {
+// tiffReadersReadIt has libtiff decode every page, tiffcp to an
+// uncompressed copy and tiff2pdf, and MuPDF render them, each without a
+// warning.
+func tiffReadersReadIt(t *testing.T, tif []byte) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "verbale.tif")
@@ -285,5 +292,8 @@ func libtiffReadsIt(t *testing.T, tif []byte) {
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
 			t.Errorf("%s: %v\n%s", filepath.Base(args[0]), err, out)
 		}
+	}
+	if c := doctest.Mutool(t, path); c != "" {
+		t.Errorf("mutool: %s", c)
 	}
 }

@@ -115,6 +115,9 @@ func TestPDFBoxPreflightAndRender(t *testing.T) {
 	if ok, out := doctest.Preflight(t, path); !ok {
 		t.Fatalf("Preflight:\n%s", out)
 	}
+	if c := doctest.Mutool(t, path); c != "" {
+		t.Errorf("mutool: %s", c)
+	}
 	prefix := filepath.Join(t.TempDir(), "render")
 	doctest.PDFBox(t, "org.apache.pdfbox.tools.PDFToImage", "-dpi", "30", "-outputPrefix", prefix, path)
 	for i := 1; i <= 5; i++ {

@@ -73,6 +73,9 @@ func TestAttestationSignedOnPKCS11Token(t *testing.T) {
 	if ok, out := doctest.Preflight(t, path); !ok {
 		t.Errorf("Preflight on the attested file:\n%s", out)
 	}
+	if c := doctest.Mutool(t, path); c != "" {
+		t.Errorf("mutool: %s", c)
+	}
 	if err := doctest.PdfcpuStrict(signed); err != nil {
 		t.Errorf("pdfcpu validate, strict, on the attested file: %v", err)
 	}

@@ -105,6 +105,9 @@ func TestWorkstationSealIsValidAndShowsTampering(t *testing.T) {
 	if ok, out := doctest.Preflight(t, path); !ok {
 		t.Errorf("Preflight on the sealed file:\n%s", out)
 	}
+	if c := doctest.Mutool(t, path); c != "" {
+		t.Errorf("mutool: %s", c)
+	}
 	if err := doctest.PdfcpuStrict(sealed); err != nil {
 		t.Errorf("pdfcpu validate, strict, on the sealed file: %v", err)
 	}

@@ -35,6 +35,9 @@ func TestScanToOnePDF(t *testing.T) {
 	if ok, report := doctest.Preflight(t, path); !ok {
 		t.Errorf("Preflight:\n%s", report)
 	}
+	if c := doctest.Mutool(t, path); c != "" {
+		t.Errorf("mutool: %s", c)
+	}
 	// On a terminal (a real pseudo-terminal, made by script(1)), each
 	// page's progress, drawn over itself, and the line cleared at the end.
 	term := exec.Command(scannertest.Need(t, "script"), "-qec", agentBinary(t)+" scan --sim --sim-page-time 1ms --saned '' --usb=false --mdns=false"+

@@ -174,6 +174,9 @@ func TestEmergencyActIsAttestedWithTokenKey(t *testing.T) {
 	if ok, out := doctest.Preflight(t, path); !ok {
 		t.Errorf("Preflight:\n%s", out)
 	}
+	if c := doctest.Mutool(t, path); c != "" {
+		t.Errorf("mutool: %s", c)
+	}
 	var vout, verr bytes.Buffer
 	officer := writeCertPEM(t, dir, "officer.pem", hsm.Cert)
 	if code := run([]string{"verify", "--trust", filepath.Join(dir, "seal.pem"), "--trust", officer, path}, &vout, &verr); code != 0 ||

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/image/draw"
 	"golang.org/x/image/math/f64"
 
+	"github.com/autografo/autografo/agent/document/doctest"
 	"github.com/autografo/autografo/scanner/jpegturbo"
 	"github.com/autografo/autografo/scanner/pipeline"
 	"github.com/autografo/autografo/scanner/scannertest"
@@ -248,6 +249,15 @@ func TestStamp(t *testing.T) {
 		t.Fatalf("qpdf: %v\n%s", err, out)
 	}
 	unstamped := mustUnstamped(t)
+	// Both the sheet as drawn and as stamped render cleanly in MuPDF, a
+	// reader apart from poppler, which prints them.
+	plain := filepath.Join(t.TempDir(), "sheet.pdf")
+	os.WriteFile(plain, unstamped, 0o600)
+	for _, p := range []string{plain, path} {
+		if c := doctest.Mutool(t, p); c != "" {
+			t.Errorf("mutool %s: %s", filepath.Base(p), c)
+		}
+	}
 	for name, bad := range map[string][]byte{
 		"not a PDF": []byte("hello"),
 		"truncated": unstamped[:len(unstamped)/3],

@@ -1,11 +1,12 @@
 // Package doctest runs the independent checkers every document Autografo
 // makes is put through: Apache PDFBox (the parser ANSC uses) and its
-// Preflight PDF/A validator, from Debian's libpdfbox2-java, and pdfcpu's
-// strict validation.
+// Preflight PDF/A validator, from Debian's libpdfbox2-java, pdfcpu's
+// strict validation, and MuPDF's renderer.
 package doctest
 
 import (
 	"bytes"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -58,4 +59,29 @@ func Preflight(t testing.TB, path string) (bool, string) {
 	// Preflight exits non-zero for an invalid file: its verdict is the output.
 	out, _ := exec.Command(java, "-cp", strings.Join(jars, ":"), "org.apache.pdfbox.preflight.Validator_A1b", path).CombinedOutput()
 	return strings.Contains(string(out), "is a valid PDF/A-1b file"), string(out)
+}
+
+// mutoolBuildNotes are what Debian's mutool prints of itself, whatever the
+// file: it is built without Little CMS.
+var mutoolBuildNotes = map[string]bool{"warning: ICC support is not available": true}
+
+// Mutool opens and renders every page of a file (a PDF, a JPG, a TIF) with
+// MuPDF (mupdf-tools), a reader apart from poppler, PDFBox and libtiff,
+// and returns what it complained of: every warning or error it printed
+// about the file, or its failure; empty when it read the file cleanly.
+func Mutool(t testing.TB, path string) string {
+	t.Helper()
+	mutool := scannertest.Need(t, "mutool")
+	// With no output file, draw renders each page and throws it away.
+	out, err := exec.Command(mutool, "draw", "-q", "-r", "30", path).CombinedOutput()
+	var complaints []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line != "" && !mutoolBuildNotes[line] {
+			complaints = append(complaints, line)
+		}
+	}
+	if err != nil {
+		complaints = append(complaints, fmt.Sprintf("mutool draw: %v", err))
+	}
+	return strings.Join(complaints, "\n")
 }
