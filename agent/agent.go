@@ -70,6 +70,13 @@ type Options struct {
 	// AttesterDown, with no Attester, is why the configured attester cannot
 	// be used (a PIN the card refused): attestations fail with it.
 	AttesterDown error
+	// AttestGender is how attestations speak of the officer: "f", "m", or
+	// "" (by name, no gender).
+	AttestGender string
+	// AttestDocuments names, per act kind, the paper document an
+	// attestation says the pages copy ("processo verbale di matrimonio");
+	// kinds not named here get the default of paperDocument.
+	AttestDocuments map[string]string
 	// Office names the office in attestations, e.g. "Comune di Borgo Sereno".
 	Office string
 	// LayoutDir keeps the layout templates, one per act kind (none: no

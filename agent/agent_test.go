@@ -124,3 +124,26 @@ func FuzzReceivePage(f *testing.F) {
 		}
 	})
 }
+
+// An attestation names the paper document by the act's kind: the office's
+// own wording when it gave one, the default otherwise, never a bare code.
+func TestPaperDocumentPerActKind(t *testing.T) {
+	a := testAgent()
+	a.opts.AttestDocuments = map[string]string{"matrimonio": "atto di matrimonio celebrato fuori dalla casa comunale"}
+	for _, c := range []struct{ kind, ref, want string }{
+		{"matrimonio", "4", "atto di matrimonio celebrato fuori dalla casa comunale n. 4"},
+		{"unione_civile", "", "processo verbale di costituzione dell'unione civile"},
+		{"carta_identita", "12", "processo verbale per il rilascio della carta d'identità a domicilio n. 12"},
+		{"altro", "", "processo verbale"},
+		{"adozione", "2", "processo verbale (adozione) n. 2"},
+	} {
+		if got := a.paperDocument(c.kind, c.ref); got != c.want {
+			t.Errorf("%s %q: %q, want %q", c.kind, c.ref, got, c.want)
+		}
+	}
+	for _, k := range actKinds {
+		if _, ok := paperDocuments[k.Kind]; !ok {
+			t.Errorf("the reference page's kind %q has no paper document", k.Kind)
+		}
+	}
+}

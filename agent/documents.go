@@ -98,8 +98,8 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 	case req.attest && a.opts.Attester == nil:
 		return builtDoc{}, errNoAttester
 	case req.attest:
-		attestation = &document.Attestation{Officer: a.opts.Attester.Name(), Office: a.opts.Office, Act: strings.ToLower(title[:1]) + title[1:],
-			Register: act.Register, Date: time.Now()}
+		attestation = &document.Attestation{Officer: a.opts.Attester.Name(), Office: a.opts.Office, Act: a.paperDocument(act.Kind, act.Ref),
+			Register: act.Register, Date: time.Now(), Gender: a.opts.AttestGender}
 		if d, ok := a.opts.Attester.(interface{ OnDevice() bool }); ok {
 			attestation.OnDevice = d.OnDevice()
 		}
@@ -173,6 +173,35 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 	a.log.Info("document built", "act", act.ID, "name", name, "bytes", len(data), "pages", len(inputs),
 		"sealed", sealed, "attested", info.Attested, "pass_through", passThrough, "elapsed", time.Since(t0))
 	return builtDoc{data: data, info: info}, nil
+}
+
+// paperDocuments name the paper document of each act kind the reference
+// page offers, as an attestation says it.
+var paperDocuments = map[string]string{
+	"matrimonio":     "processo verbale di celebrazione del matrimonio",
+	"unione_civile":  "processo verbale di costituzione dell'unione civile",
+	"nascita":        "processo verbale di dichiarazione di nascita",
+	"morte":          "processo verbale di dichiarazione di morte",
+	"cittadinanza":   "processo verbale di giuramento per l'acquisto della cittadinanza",
+	"carta_identita": "processo verbale per il rilascio della carta d'identità a domicilio",
+	"altro":          "processo verbale",
+}
+
+// paperDocument is what an attestation says the pages copy: the office's
+// own wording for the act's kind when it gave one, else the default, with
+// the act's reference.
+func (a *Agent) paperDocument(kind, ref string) string {
+	doc, ok := a.opts.AttestDocuments[kind]
+	if !ok {
+		doc, ok = paperDocuments[kind]
+	}
+	if !ok {
+		doc = "processo verbale (" + kind + ")"
+	}
+	if ref != "" {
+		doc += " n. " + ref
+	}
+	return doc
 }
 
 // uprightTurn is the clockwise turn, as a PDF page's /Rotate, that shows a

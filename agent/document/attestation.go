@@ -25,6 +25,9 @@ type Attestation struct {
 	// its certificate is qualified. A key in a file never makes one, and
 	// the page says so.
 	OnDevice bool
+	// Gender is how the officer is spoken of: "f" (La sottoscritta), "m"
+	// (Il sottoscritto), or "" for wording that names no gender.
+	Gender string
 }
 
 // SignatureRect is where, on the attestation's last page, the officer's
@@ -63,9 +66,17 @@ func attestationLines(f *textFont, a Attestation, digests [][32]byte) []textLine
 	}
 	para(titleSize, 0, "Attestazione di conformità")
 	para(bodySize-1, 4, "Copia per immagine su supporto informatico di documento analogico (artt. 22, comma 2, e 23-ter del d.lgs. 7 marzo 2005, n. 82, Codice dell'amministrazione digitale)")
-	who := a.Officer + ", ufficiale dello stato civile" // no «Il sottoscritto»: the officer may be a woman
+	// With no gender given, the officer's name opens the sentence: «Il
+	// sottoscritto» would be wrong for every woman who attests.
+	who := a.Officer + ", ufficiale dello stato civile"
 	if a.Office != "" {
 		who += " del " + a.Office
+	}
+	switch a.Gender {
+	case "f":
+		who = "La sottoscritta " + who
+	case "m":
+		who = "Il sottoscritto " + who
 	}
 	pages := "la pagina che precede è copia per immagine conforme"
 	if len(digests) > 1 {

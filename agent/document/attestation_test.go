@@ -139,3 +139,24 @@ func TestAttestationPrintsEveryName(t *testing.T) {
 		}
 	}
 }
+
+// The officer is spoken of as configured: by name alone (no gender), or as
+// «La sottoscritta» or «Il sottoscritto».
+func TestAttestationGender(t *testing.T) {
+	pages := corpusPages(t)[:1]
+	for _, c := range []struct{ gender, want, not string }{
+		{"", "sottoscritto con firma digitale", "sottoscritt" + "a"},
+		{"f", "La sottoscritta Giuseppina Cortàzzo, ufficiale dello stato civile del Comune di Borgo Sereno, attesta", "Il sottoscritto"},
+		{"m", "Il sottoscritto Giuseppina Cortàzzo, ufficiale dello stato civile del Comune di Borgo Sereno, attesta", "La sottoscritta"},
+	} {
+		a := sampleAttestation
+		a.Gender = c.gender
+		flat := strings.Join(strings.Fields(run(t, tool(t, "pdftotext"), "-f", "2", "-l", "2", attested(t, pages, a), "-")), " ")
+		if !strings.Contains(flat, c.want) || strings.Contains(flat, c.not) {
+			t.Errorf("gender %q: want %q and no %q:\n%s", c.gender, c.want, c.not, flat)
+		}
+		if c.gender == "" && !strings.Contains(flat, "Cortàzzo, ufficiale dello stato civile del Comune di Borgo Sereno, attesta") {
+			t.Errorf("no gender: the name does not open the declaration:\n%s", flat)
+		}
+	}
+}

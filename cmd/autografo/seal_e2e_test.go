@@ -140,9 +140,14 @@ func TestEmergencyActIsAttestedWithTokenKey(t *testing.T) {
 	dir := t.TempDir()
 	sealFlags := workstationSeal(t, dir)
 	os.WriteFile(filepath.Join(dir, "pin"), []byte(hsm.PIN+"\n"), 0o600)
+	// The office's own name for a birth's paper document, and the officer
+	// spoken of as a woman.
+	docs := filepath.Join(dir, "documenti.json")
+	os.WriteFile(docs, []byte(`{"nascita": "processo verbale di dichiarazione di nascita resa a domicilio"}`), 0o600)
 	ag := startAgent(t, append(sealFlags, "--sim-pages", "2", "--sim-page-time", "1ms", "--saned", "",
 		"--attest-pkcs11-module", hsm.Module, "--attest-token", hsm.Token, "--attest-key", hsm.KeyLabel,
-		"--attest-pin-file", filepath.Join(dir, "pin"), "--office", "Comune di Borgo Sereno")...)
+		"--attest-pin-file", filepath.Join(dir, "pin"), "--office", "Comune di Borgo Sereno",
+		"--attest-gender", "f", "--attest-documents", docs)...)
 	cl, err := dialAgent(t, ag)
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +170,8 @@ func TestEmergencyActIsAttestedWithTokenKey(t *testing.T) {
 	flat := strings.Join(strings.Fields(string(text)), " ")
 	// A key on a token (softhsm2 here, a smart card at the counter): the
 	// page may call it a firma digitale.
-	for _, want := range []string{"Giuseppina Cortàzzo, ufficiale dello stato civile del Comune di Borgo Sereno", "registro di emergenza 2026, n. 3", "Pagina 2",
+	for _, want := range []string{"La sottoscritta Giuseppina Cortàzzo, ufficiale dello stato civile del Comune di Borgo Sereno", "registro di emergenza 2026, n. 3", "Pagina 2",
+		"originale: processo verbale di dichiarazione di nascita resa a domicilio n. 7.",
 		"sottoscritto con firma digitale ai sensi dell'art. 24"} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("attestation lacks %q:\n%s", want, text)

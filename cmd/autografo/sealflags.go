@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +21,45 @@ type sealFlags struct {
 	attestP12, attestPass       string
 	module, token, key, pinFile string
 	office                      string
+	gender                      attestGender
+	documentsFile               string
+}
+
+// attestGender is how attestations speak of the officer.
+type attestGender string
+
+func (g *attestGender) String() string { return string(*g) }
+
+func (g *attestGender) Set(v string) error {
+	switch v {
+	case "", "f", "m":
+		*g = attestGender(v)
+		return nil
+	}
+	return fmt.Errorf("%q: give f (La sottoscritta), m (Il sottoscritto), or nothing for wording by name alone", v)
+}
+
+// attestDocuments reads the office's names of each act kind's paper
+// document, a JSON object such as {"matrimonio": "processo verbale di
+// matrimonio"}.
+func (f *sealFlags) attestDocuments() (map[string]string, error) {
+	if f.documentsFile == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(f.documentsFile)
+	if err != nil {
+		return nil, err
+	}
+	var docs map[string]string
+	if err := json.Unmarshal(b, &docs); err != nil {
+		return nil, fmt.Errorf("%s: want a JSON object of act kind to document name: %w", f.documentsFile, err)
+	}
+	for kind, name := range docs {
+		if strings.TrimSpace(kind) == "" || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("%s: an act kind or a document name is empty", f.documentsFile)
+		}
+	}
+	return docs, nil
 }
 
 func (f *sealFlags) register(fs *flag.FlagSet) {
@@ -32,6 +72,8 @@ func (f *sealFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.attestP12, "attest-p12", "", "PKCS#12 file of the officer's key, instead of a token")
 	fs.StringVar(&f.attestPass, "attest-password-file", "", "file holding the password of --attest-p12")
 	fs.StringVar(&f.office, "office", "", `the office named in attestations, e.g. "Comune di Borgo Sereno"`)
+	fs.Var(&f.gender, "attest-gender", `how attestations speak of the officer: f ("La sottoscritta"), m ("Il sottoscritto"), or empty for the name alone`)
+	fs.StringVar(&f.documentsFile, "attest-documents", "", `JSON file naming each act kind's paper document in attestations, e.g. {"matrimonio": "processo verbale di matrimonio"}`)
 }
 
 // secretFile reads a password or PIN file; no file is the empty secret.

@@ -199,6 +199,11 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 		log.Error("attestations of conformity disabled: the officer's card refused the PIN; write the right PIN to the PIN file, then restart",
 			"pin_file", sf.pinFile, "err", attesterDown)
 	}
+	attestDocs, err := sf.attestDocuments()
+	if err != nil {
+		log.Error("bad --attest-documents", "err", err)
+		return a, 2
+	}
 	var rules []sheet.LabelRule
 	if *labelsFile != "" {
 		b, err := os.ReadFile(*labelsFile)
@@ -215,6 +220,7 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 		Layout:     layoutBoxes, LayoutDir: filepath.Join(*storeDir, "layouts")}
 	opts.Printed = df.simPrinted(ctx, log)
 	opts.AttesterDown = attesterDown
+	opts.AttestGender, opts.AttestDocuments = string(sf.gender), attestDocs
 	if attester != nil {
 		a.onClose(func() { attester.Close() })
 		opts.Attester = attester
