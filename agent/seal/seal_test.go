@@ -22,6 +22,7 @@ import (
 
 	"github.com/autografo/autografo/agent/document"
 	"github.com/autografo/autografo/agent/document/doctest"
+	"github.com/autografo/autografo/agent/seal/sealtest"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
 
@@ -232,12 +233,24 @@ func FuzzVerify(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(sealed)
+	// Two revisions after the first seal: a change, and a second seal.
+	_, contents := sealtest.FirstPage(f, sealed)
+	if resealed, err := s.Seal(sealtest.AppendRevision(f, sealed, map[uint32]string{contents: sealtest.PaintOver}), Info{}); err == nil {
+		f.Add(resealed)
+	} else {
+		f.Fatal(err)
+	}
 	f.Add([]byte("%PDF-1.4\n/ByteRange [0 10 20 5] <3082>"))
 	f.Add([]byte("/ByteRange [0 99999999999 3 4]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Verify(data)
 		if err == nil && r.Intact && len(r.Seals) == 0 {
 			t.Fatal("intact with no seal")
+		}
+		for _, si := range r.Seals {
+			if r.Intact && (len(si.LaterChanges) > 0 || !si.Valid) {
+				t.Fatalf("intact with a seal that is invalid or changed after: %+v", si)
+			}
 		}
 		signingCertificates(data, byteRange.FindAllSubmatch(data, -1))
 	})

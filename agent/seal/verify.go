@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"time"
 
@@ -33,6 +32,15 @@ type SealInfo struct {
 	// besides it.
 	Certificate *x509.Certificate
 	Chain       []*x509.Certificate
+	// Covers is how many bytes from the start the signature covers: the
+	// revision it signed ends there.
+	Covers int
+	// ValidAtSigning: the certificate was valid at Time, the time the
+	// signature gives itself (by the signer's clock: no timestamp).
+	ValidAtSigning bool
+	// LaterChanges are what revisions after this signature changed of the
+	// document beyond adding signatures; empty when they only sign.
+	LaterChanges []string
 }
 
 // TrustedBy tells whether the seal's certificate is one of anchors, or
@@ -67,12 +75,14 @@ func (si SealInfo) TrustedBy(anchors []*x509.Certificate) (*x509.Certificate, bo
 
 // signingCertificates are the certificates each signature's SignerInfo
 // names, read from the signatures' /Contents (between the two parts of
-// its /ByteRange); a signature that does not parse gives none.
+// its /ByteRange), one per range; a signature that does not parse gives
+// nil.
 func signingCertificates(doc []byte, ranges [][][]byte) []*x509.Certificate {
 	var out []*x509.Certificate
 	for _, m := range ranges {
 		b, errB := strconv.Atoi(string(m[2]))
 		c, errC := strconv.Atoi(string(m[3]))
+		out = append(out, nil)
 		if errB != nil || errC != nil || b < 0 || c <= b+2 || c > len(doc) {
 			continue
 		}
@@ -87,9 +97,7 @@ func signingCertificates(doc []byte, ranges [][][]byte) []*x509.Certificate {
 		if err != nil {
 			continue
 		}
-		if cert := p7.GetOnlySigner(); cert != nil {
-			out = append(out, cert)
-		}
+		out[len(out)-1] = p7.GetOnlySigner()
 	}
 	return out
 }
@@ -105,7 +113,13 @@ func Verify(doc []byte) (Report, error) {
 	r := Report{Intact: len(resp.Signers) > 0}
 	ranges := byteRange.FindAllSubmatch(doc, -1)
 	signing := signingCertificates(doc, ranges)
-	for _, s := range resp.Signers {
+	// pdfsign reports signatures in the form's order, which is the order
+	// they were added in, and so the order of their /ByteRange in the
+	// file; each is checked against its own range's signer below.
+	if len(ranges) != len(resp.Signers) {
+		return Report{}, fmt.Errorf("%w: %d signatures but %d signed ranges", ErrDocument, len(resp.Signers), len(ranges))
+	}
+	for i, s := range resp.Signers {
 		si := SealInfo{Name: s.Name, Reason: s.Reason, Valid: s.ValidSignature, Trusted: s.TrustedIssuer}
 		if len(s.Certificates) > 0 && s.Certificates[0].Certificate != nil {
 			si.Signer = s.Certificates[0].Certificate.Subject.String()
@@ -116,7 +130,7 @@ func Verify(doc []byte) (Report, error) {
 		for _, c := range s.Certificates {
 			switch {
 			case c.Certificate == nil:
-			case slices.ContainsFunc(signing, c.Certificate.Equal):
+			case c.Certificate.Equal(signing[i]):
 				si.Certificate = c.Certificate
 				si.Signer = c.Certificate.Subject.String()
 			default:
@@ -126,7 +140,20 @@ func Verify(doc []byte) (Report, error) {
 		if s.SignatureTime != nil {
 			si.Time = *s.SignatureTime
 		}
-		r.Intact = r.Intact && si.Valid
+		if signing[i] == nil || si.Certificate == nil || !si.Certificate.Equal(signing[i]) {
+			// Not the signature of the range it is matched with: nothing
+			// this report says of it could be trusted.
+			si.Valid = false
+		}
+		c, _ := strconv.Atoi(string(ranges[i][3]))
+		d, _ := strconv.Atoi(string(ranges[i][4]))
+		si.Covers = c + d
+		si.ValidAtSigning = si.Certificate != nil && !si.Time.IsZero() &&
+			!si.Time.Before(si.Certificate.NotBefore) && !si.Time.After(si.Certificate.NotAfter)
+		if si.LaterChanges, err = changesSince(doc, si.Covers); err != nil {
+			return Report{}, err
+		}
+		r.Intact = r.Intact && si.Valid && len(si.LaterChanges) == 0
 		r.Seals = append(r.Seals, si)
 	}
 	if len(ranges) == 0 {

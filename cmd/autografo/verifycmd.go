@@ -13,11 +13,15 @@ import (
 	"github.com/autografo/autografo/agent/seal"
 )
 
-// verifyCmd prints who sealed a document, when, whether its bytes are
-// intact, and whether anyone vouches for the certificates that sealed it.
-// Exit codes: 0 intact and every seal trusted; 1 not intact, not sealed
-// or unreadable; 3 intact but sealed by a certificate nobody here trusts
-// (anyone can make a certificate with any name); 2 usage.
+// verifyCmd prints, for every signature of a document (each the revision
+// it signed), who signed, when, in which format, whether the signature
+// matches its bytes, whether the certificate was valid when it signed and
+// is one given to trust, and whether any later revision changed the
+// document beyond adding signatures. Exit codes: 0 when every signature
+// holds on every count and covers the file to its end; 1 otherwise (not
+// intact, changed after a signature, not trusted, not valid at signing,
+// unsigned or unreadable): anyone can make a certificate with any name,
+// so an untrusted signature proves nothing; 2 usage.
 func verifyCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -49,11 +53,30 @@ func verifyCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 1
 	}
-	trusted := len(r.Seals) > 0
+	if len(r.Seals) == 0 {
+		fmt.Fprintln(stdout, "  no seal")
+		return 1
+	}
+	trusted, validAtSigning, unchanged := true, true, true
 	for i, s := range r.Seals {
 		state := "valid"
 		if !s.Valid {
 			state = "INVALID"
+		}
+		fmt.Fprintf(stdout, "  seal %d: %s\n    revision: bytes 0 to %d of %d\n    signed %s by its own clock, %s\n",
+			i+1, s.Signer, s.Covers, len(data), s.Time.UTC().Format(time.RFC3339), state)
+		// What these signatures are, and are not, said plainly.
+		fmt.Fprintln(stdout, "    format: adbe.pkcs7.detached (a PDF signature, not PAdES baseline), no timestamp: the time is the signer's clock")
+		if s.Reason != "" {
+			fmt.Fprintf(stdout, "    reason: %s\n", s.Reason)
+		}
+		if s.Certificate != nil {
+			validity := "valid when it signed"
+			if !s.ValidAtSigning {
+				validity, validAtSigning = "NOT VALID when it signed", false
+			}
+			fmt.Fprintf(stdout, "    certificate: %s (%s to %s)\n", validity,
+				s.Certificate.NotBefore.UTC().Format(time.DateOnly), s.Certificate.NotAfter.UTC().Format(time.DateOnly))
 		}
 		trust := "NOT TRUSTED: no --trust certificate and no system root vouches for it"
 		if anchor, ok := s.TrustedBy(anchors); ok {
@@ -63,27 +86,32 @@ func verifyCmd(args []string, stdout, stderr io.Writer) int {
 		} else {
 			trusted = false
 		}
-		fmt.Fprintf(stdout, "  seal %d: %s\n    signed %s by its own clock, %s, %s\n", i+1, s.Signer, s.Time.UTC().Format(time.RFC3339), state, trust)
-		if s.Reason != "" {
-			fmt.Fprintf(stdout, "    reason: %s\n", s.Reason)
+		fmt.Fprintf(stdout, "    trust: %s\n", trust)
+		switch {
+		case len(s.LaterChanges) > 0:
+			unchanged = false
+			fmt.Fprintln(stdout, "    later revisions CHANGE THE DOCUMENT:")
+			for _, c := range s.LaterChanges {
+				fmt.Fprintf(stdout, "      %s\n", c)
+			}
+		case i < len(r.Seals)-1:
+			fmt.Fprintln(stdout, "    later revisions only add signatures")
 		}
 	}
-	if len(r.Seals) == 0 {
-		fmt.Fprintln(stdout, "  no seal")
-		return 1
-	}
-	// What these signatures are, and are not, said plainly.
-	fmt.Fprintln(stdout, "  format: adbe.pkcs7.detached approval signatures, no timestamp: each time is the signer's clock")
-	if !r.Intact {
+	switch {
+	case !r.Intact && unchanged:
 		fmt.Fprintln(stdout, "  NOT INTACT: the document changed after it was sealed")
-		return 1
-	}
-	if !trusted {
+	case !unchanged:
+		fmt.Fprintln(stdout, "  NOT INTACT: a revision after a seal changed the document, whatever signed it after")
+	case !validAtSigning:
+		fmt.Fprintln(stdout, "  bytes intact, but a certificate was not valid when it signed")
+	case !trusted:
 		fmt.Fprintln(stdout, "  bytes intact, but sealed by a certificate nobody here vouches for: this proves nothing about who sealed it")
-		return 3
+	default:
+		fmt.Fprintln(stdout, "  intact: every byte is covered by a valid seal from a trusted certificate")
+		return 0
 	}
-	fmt.Fprintln(stdout, "  intact: every byte is covered by a valid seal from a trusted certificate")
-	return 0
+	return 1
 }
 
 // readCertificates reads every certificate of a PEM file.

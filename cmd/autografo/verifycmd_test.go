@@ -20,6 +20,7 @@ import (
 
 	"github.com/autografo/autografo/agent/document"
 	"github.com/autografo/autografo/agent/seal"
+	"github.com/autografo/autografo/agent/seal/sealtest"
 	"github.com/autografo/autografo/scanner/scannertest"
 )
 
@@ -60,7 +61,7 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	// Nobody said whom to trust: intact bytes prove nothing of origin.
 	out.Reset()
-	if code := run([]string{"verify", good}, &out, &errb); code != 3 || !strings.Contains(out.String(), "NOT TRUSTED") {
+	if code := run([]string{"verify", good}, &out, &errb); code != 1 || !strings.Contains(out.String(), "NOT TRUSTED") {
 		t.Fatalf("verify without --trust (%d):\n%s", code, out.String())
 	}
 
@@ -72,9 +73,30 @@ func TestVerifyCommand(t *testing.T) {
 	fake := filepath.Join(dir, "forged.pdf")
 	os.WriteFile(fake, forged, 0o600)
 	out.Reset()
-	if code := run([]string{"verify", "--trust", trust, fake}, &out, &errb); code != 3 || !strings.Contains(out.String(), "NOT TRUSTED") ||
+	if code := run([]string{"verify", "--trust", trust, fake}, &out, &errb); code != 1 || !strings.Contains(out.String(), "NOT TRUSTED") ||
 		strings.Contains(out.String(), "from a trusted certificate") {
 		t.Fatalf("verify of a forged seal (%d):\n%s", code, out.String())
+	}
+
+	// Worse: the page painted over in a new revision and signed again
+	// with the office's own key (an insider, or a stolen seal). Each
+	// signature is valid and trusted; the first one's revision was
+	// changed after it, and verify names the change.
+	s, err := seal.New(key, cert, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, contents := sealtest.FirstPage(t, sealed)
+	resealed, err := s.Seal(sealtest.AppendRevision(t, sealed, map[uint32]string{contents: sealtest.PaintOver}), seal.Info{Reason: "Sigillo della postazione"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside := filepath.Join(dir, "resealed.pdf")
+	os.WriteFile(inside, resealed, 0o600)
+	out.Reset()
+	if code := run([]string{"verify", "--trust", trust, inside}, &out, &errb); code != 1 || strings.Contains(out.String(), "NOT TRUSTED") ||
+		!strings.Contains(out.String(), "later revisions CHANGE THE DOCUMENT:\n      object ") || !strings.Contains(out.String(), "NOT INTACT: a revision after a seal changed the document") {
+		t.Fatalf("verify of a document changed and sealed again (%d):\n%s", code, out.String())
 	}
 }
 
