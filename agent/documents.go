@@ -132,9 +132,33 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 		return builtDoc{}, fmt.Errorf("%w: %w", errDocument, err)
 	}
 	sealed := false
+	// Every signature made carries the timestamp authority's token, unless
+	// the authority could not be reached (a home visit with no network):
+	// then the signature is made without one, rather than not at all, and
+	// the document says so.
+	signed, untimed := 0, 0
+	sign := func(s Sealer, info seal.Info) ([]byte, error) {
+		timestamped := false
+		if t, ok := s.(interface{ Timestamps() bool }); ok {
+			timestamped = t.Timestamps()
+		}
+		out, err := s.Seal(data, info)
+		if errors.Is(err, seal.ErrTimestamp) {
+			a.log.Warn("timestamp authority unreachable: signing without a timestamp", "act", act.ID, "reason", info.Reason, "err", err)
+			info.NoTimestamp, timestamped = true, false
+			out, err = s.Seal(data, info)
+		}
+		if err == nil {
+			signed++
+			if !timestamped {
+				untimed++
+			}
+		}
+		return out, err
+	}
 	// Only a PDF can carry the seal; JPG and TIF go as they are.
 	if a.opts.Sealer != nil && format == "pdf" {
-		if data, err = a.opts.Sealer.Seal(data, seal.Info{Reason: "Sigillo della postazione Autografo"}); err != nil {
+		if data, err = sign(a.opts.Sealer, seal.Info{Reason: "Sigillo della postazione Autografo"}); err != nil {
 			if errors.Is(err, seal.ErrExpired) {
 				return builtDoc{}, fmt.Errorf("%w: seal: %w", errCertExpired, err)
 			}
@@ -144,7 +168,7 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 	}
 	if attestation != nil {
 		// Last, so that the officer's signature covers the workstation seal.
-		if data, err = a.opts.Attester.Seal(data, seal.Info{Reason: "Attestazione di conformità all'originale analogico",
+		if data, err = sign(a.opts.Attester, seal.Info{Reason: "Attestazione di conformità all'originale analogico",
 			Location: a.opts.Office, LastPage: true, Rect: document.SignatureRect}); err != nil {
 			if errors.Is(err, seal.ErrToken) {
 				return builtDoc{}, fmt.Errorf("%w: %w", errNoAttester, err)
@@ -169,9 +193,10 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 	if attestation != nil {
 		info.Attested, info.Officer = true, attestation.Officer
 	}
+	info.Timestamped = signed > 0 && untimed == 0
 	_, info.MissingSheets = documentOrder(r.pages)
 	a.log.Info("document built", "act", act.ID, "name", name, "bytes", len(data), "pages", len(inputs),
-		"sealed", sealed, "attested", info.Attested, "pass_through", passThrough, "elapsed", time.Since(t0))
+		"sealed", sealed, "attested", info.Attested, "timestamped", info.Timestamped, "pass_through", passThrough, "elapsed", time.Since(t0))
 	return builtDoc{data: data, info: info}, nil
 }
 

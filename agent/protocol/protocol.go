@@ -625,6 +625,10 @@ type DocumentInfo struct {
 	// and is signed with the officer's key; Officer is the signer's name.
 	Attested bool   `json:"attested,omitempty"`
 	Officer  string `json:"officer,omitempty"`
+	// Timestamped: every signature on the document carries an RFC 3161
+	// timestamp from the configured authority; false when none is
+	// configured or it could not be reached when signing.
+	Timestamped bool `json:"timestamped,omitempty"`
 	// MissingSheets are the printed pages never captured, when the act
 	// was printed with page codes: the document lacks them.
 	MissingSheets []int `json:"missingSheets,omitempty"`

@@ -81,7 +81,14 @@ type Sealer struct {
 	// onDevice: the key lives on a token (a smart card), where it cannot
 	// be copied, not in a file.
 	onDevice bool
+	tsa      *TSA // nil: signatures carry no timestamp
 }
+
+// SetTSA has every signature carry a timestamp from the authority t.
+func (s *Sealer) SetTSA(t *TSA) { s.tsa = t }
+
+// Timestamps tells whether signatures get a timestamp.
+func (s *Sealer) Timestamps() bool { return s.tsa != nil }
 
 // OnDevice tells whether the key lives on a token (a smart card or other
 // signature device) rather than in a file: only then can the signature be
@@ -173,6 +180,9 @@ type Info struct {
 	// Rect is the mark's place in PDF points (lower left, upper right);
 	// zero puts it in the first page's lower left corner.
 	Rect [4]float64
+	// NoTimestamp signs without asking the timestamp authority: after
+	// ErrTimestamp, when the authority cannot be reached.
+	NoTimestamp bool
 }
 
 // Seal signs a whole PDF with an approval signature, appended as an
@@ -203,8 +213,15 @@ func (s *Sealer) Seal(doc []byte, info Info) ([]byte, error) {
 	// with, and the input is read in chunks (no WriteTo) so that pdfsign's
 	// buffer grows by doubling to just past the document instead of being
 	// sized to it exactly and doubled again by the first byte it appends.
+	var tsa sign.TSA
+	var session *tsaSession
+	if s.tsa != nil && !info.NoTimestamp {
+		session, tsa.URL = s.tsa.session()
+		defer s.tsa.end(session)
+	}
 	var out bytes.Buffer
 	err = sign.Sign(chunkedReader{bytes.NewReader(doc)}, &out, rdr, int64(len(doc)), sign.SignData{
+		TSA: tsa,
 		Signature: sign.SignDataSignature{
 			Info: sign.SignDataSignatureInfo{Name: s.name, Location: info.Location, Reason: info.Reason, Date: now},
 			// An approval signature: a later attestation may still be added.
@@ -221,6 +238,9 @@ func (s *Sealer) Seal(doc []byte, info Info) ([]byte, error) {
 		CertificateChains: [][]*x509.Certificate{append([]*x509.Certificate{s.cert}, s.chain...)},
 	})
 	if err != nil {
+		if session != nil && session.failure() != nil {
+			return nil, fmt.Errorf("%w: %w", ErrTimestamp, session.failure())
+		}
 		return nil, fmt.Errorf("%w: %w", ErrDocument, err)
 	}
 	return out.Bytes(), nil

@@ -41,6 +41,20 @@ type SealInfo struct {
 	// LaterChanges are what revisions after this signature changed of the
 	// document beyond adding signatures; empty when they only sign.
 	LaterChanges []string
+	// Timestamp is the time an RFC 3161 authority vouched for, when the
+	// signature carries its token; TimestampCertificate is the
+	// authority's certificate.
+	Timestamp            time.Time
+	TimestampCertificate *x509.Certificate
+}
+
+// TimestampTrustedBy tells whether the timestamp's authority is one of
+// anchors or chains to one of them at the time it vouched for.
+func (si SealInfo) TimestampTrustedBy(anchors []*x509.Certificate) (*x509.Certificate, bool) {
+	if si.TimestampCertificate == nil {
+		return nil, false
+	}
+	return trustedBy(si.TimestampCertificate, nil, si.Timestamp, anchors, x509.ExtKeyUsageTimeStamping)
 }
 
 // TrustedBy tells whether the seal's certificate is one of anchors, or
@@ -50,23 +64,37 @@ func (si SealInfo) TrustedBy(anchors []*x509.Certificate) (*x509.Certificate, bo
 	if si.Certificate == nil {
 		return nil, false
 	}
+	return trustedBy(si.Certificate, si.Chain, si.signedAt(), anchors, x509.ExtKeyUsageAny)
+}
+
+// signedAt is when the signature was made: the timestamp's time when there
+// is one, else the time the signer gives, else now.
+func (si SealInfo) signedAt() time.Time {
+	switch {
+	case !si.Timestamp.IsZero():
+		return si.Timestamp
+	case !si.Time.IsZero():
+		return si.Time
+	}
+	return time.Now()
+}
+
+// trustedBy tells whether cert is one of anchors, or chains to one of them
+// through chain at the time at, for the usage given.
+func trustedBy(cert *x509.Certificate, chain []*x509.Certificate, at time.Time, anchors []*x509.Certificate, usage x509.ExtKeyUsage) (*x509.Certificate, bool) {
 	roots := x509.NewCertPool()
 	for _, a := range anchors {
-		if a.Equal(si.Certificate) {
+		if a.Equal(cert) {
 			return a, true
 		}
 		roots.AddCert(a)
 	}
 	inter := x509.NewCertPool()
-	for _, c := range si.Chain {
+	for _, c := range chain {
 		inter.AddCert(c)
 	}
-	at := si.Time
-	if at.IsZero() {
-		at = time.Now()
-	}
-	chains, err := si.Certificate.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	chains, err := cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at,
+		KeyUsages: []x509.ExtKeyUsage{usage}})
 	if err != nil || len(chains) == 0 {
 		return nil, false
 	}
@@ -140,6 +168,12 @@ func Verify(doc []byte) (Report, error) {
 		if s.SignatureTime != nil {
 			si.Time = *s.SignatureTime
 		}
+		if ts := s.TimeStamp; ts != nil {
+			si.Timestamp = ts.Time
+			if len(ts.Certificates) > 0 {
+				si.TimestampCertificate = ts.Certificates[0]
+			}
+		}
 		if signing[i] == nil || si.Certificate == nil || !si.Certificate.Equal(signing[i]) {
 			// Not the signature of the range it is matched with: nothing
 			// this report says of it could be trusted.
@@ -148,8 +182,9 @@ func Verify(doc []byte) (Report, error) {
 		c, _ := strconv.Atoi(string(ranges[i][3]))
 		d, _ := strconv.Atoi(string(ranges[i][4]))
 		si.Covers = c + d
-		si.ValidAtSigning = si.Certificate != nil && !si.Time.IsZero() &&
-			!si.Time.Before(si.Certificate.NotBefore) && !si.Time.After(si.Certificate.NotAfter)
+		at := si.signedAt()
+		si.ValidAtSigning = si.Certificate != nil && (!si.Time.IsZero() || !si.Timestamp.IsZero()) &&
+			!at.Before(si.Certificate.NotBefore) && !at.After(si.Certificate.NotAfter)
 		if si.LaterChanges, err = changesSince(doc, si.Covers); err != nil {
 			return Report{}, err
 		}

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/autografo/autografo/agent"
 	"github.com/autografo/autografo/agent/seal"
 )
 
@@ -17,12 +17,14 @@ import (
 // workstation seal (a PKCS#12 file) and the officer's attestation of
 // conformity (a PKCS#11 token such as a smart card, or a PKCS#12 file).
 type sealFlags struct {
-	sealP12, sealPass           string
-	attestP12, attestPass       string
-	module, token, key, pinFile string
-	office                      string
-	gender                      attestGender
-	documentsFile               string
+	sealP12, sealPass            string
+	attestP12, attestPass        string
+	module, token, key, pinFile  string
+	office                       string
+	gender                       attestGender
+	documentsFile                string
+	tsaURL, tsaUser, tsaPassFile string
+	tsaTimeout                   time.Duration
 }
 
 // attestGender is how attestations speak of the officer.
@@ -72,6 +74,10 @@ func (f *sealFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.attestP12, "attest-p12", "", "PKCS#12 file of the officer's key, instead of a token")
 	fs.StringVar(&f.attestPass, "attest-password-file", "", "file holding the password of --attest-p12")
 	fs.StringVar(&f.office, "office", "", `the office named in attestations, e.g. "Comune di Borgo Sereno"`)
+	fs.StringVar(&f.tsaURL, "tsa", "", "RFC 3161 timestamp authority every seal and attestation asks for a timestamp, e.g. https://tsa.example.it/tsa")
+	fs.StringVar(&f.tsaUser, "tsa-user", "", "user name for the timestamp authority (HTTP basic authentication)")
+	fs.StringVar(&f.tsaPassFile, "tsa-password-file", "", "file holding the password of --tsa-user")
+	fs.DurationVar(&f.tsaTimeout, "tsa-timeout", 15*time.Second, "how long a signature waits for the timestamp authority before it is made without a timestamp")
 	fs.Var(&f.gender, "attest-gender", `how attestations speak of the officer: f ("La sottoscritta"), m ("Il sottoscritto"), or empty for the name alone`)
 	fs.StringVar(&f.documentsFile, "attest-documents", "", `JSON file naming each act kind's paper document in attestations, e.g. {"matrimonio": "processo verbale di matrimonio"}`)
 }
@@ -100,54 +106,96 @@ func fromP12(path, passFile string) (*seal.Sealer, error) {
 	return seal.FromPKCS12(p12, pass)
 }
 
-// open returns the configured signers; either may be nil. Close the
-// attester when done: it may hold a token session. A PIN the officer's
-// card refuses is not an error that stops serve: serve runs without the
-// card, attestations say why (down), and the same PIN file is not tried
-// again at the next start (see pinGuard).
-func (f *sealFlags) open(stateDir string, now time.Time) (sealer agent.Sealer, attester *seal.Sealer, down error, err error) {
+// signers are the keys serve signs with, and the timestamp relay they
+// share.
+type signers struct {
+	sealer   *seal.Sealer // nil: documents go unsealed
+	attester *seal.Sealer // nil: no attestation here
+	// attesterDown is why a configured attester is not used (a PIN the
+	// card refused): serve runs on without it.
+	attesterDown error
+	tsa          *seal.TSA
+}
+
+// close releases the token session and stops the timestamp relay.
+func (s signers) close() {
+	if s.attester != nil {
+		s.attester.Close()
+	}
+	if s.tsa != nil {
+		s.tsa.Close()
+	}
+}
+
+// open returns the configured signers; close them when done. A PIN the
+// officer's card refuses is not an error that stops serve: serve runs
+// without the card, attestations say why (attesterDown), and the same PIN
+// file is not tried again at the next start (see pinGuard).
+func (f *sealFlags) open(stateDir string, now time.Time) (signers, error) {
+	var out signers
+	fail := func(err error) (signers, error) {
+		out.close()
+		return signers{}, err
+	}
 	if f.sealP12 != "" {
 		s, err := fromP12(f.sealP12, f.sealPass)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("the workstation seal cannot be used: %w", err)
+			return fail(fmt.Errorf("the workstation seal cannot be used: %w", err))
 		}
-		sealer = s
+		out.sealer = s
 	}
 	switch {
 	case f.module != "" && f.attestP12 != "":
-		return nil, nil, nil, fmt.Errorf("give the officer's key either on a token (--attest-pkcs11-module) or in a file (--attest-p12), not both")
+		return fail(fmt.Errorf("give the officer's key either on a token (--attest-pkcs11-module) or in a file (--attest-p12), not both"))
 	case f.module != "":
 		guard := newPINGuard(stateDir)
 		id, err := identify(f.module, f.token, f.pinFile)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("cannot read the token PIN: %w", err)
+			return fail(fmt.Errorf("cannot read the token PIN: %w", err))
 		}
 		if at, refused := guard.refused(id); refused {
-			return sealer, nil, fmt.Errorf("%w: %w (refused %s)", seal.ErrPINRefused, errPINNotRetried, at.Format(time.RFC3339)), nil
+			out.attesterDown = fmt.Errorf("%w: %w (refused %s)", seal.ErrPINRefused, errPINNotRetried, at.Format(time.RFC3339))
+			break
 		}
 		pin, err := secretFile(f.pinFile)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("cannot read the token PIN: %w", err)
+			return fail(fmt.Errorf("cannot read the token PIN: %w", err))
 		}
-		attester, err = seal.FromPKCS11(seal.Token{Module: f.module, Label: f.token, PIN: pin, Key: f.key})
+		attester, err := seal.FromPKCS11(seal.Token{Module: f.module, Label: f.token, PIN: pin, Key: f.key})
 		if errors.Is(err, seal.ErrPINRefused) {
 			if rerr := guard.record(id, now); rerr != nil {
-				return nil, nil, nil, fmt.Errorf("%w; and it cannot be remembered, so serve stops rather than try it again: %w", err, rerr)
+				return fail(fmt.Errorf("%w; and it cannot be remembered, so serve stops rather than try it again: %w", err, rerr))
 			}
-			return sealer, nil, err, nil
+			out.attesterDown = err
+			break
 		}
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("the officer's key cannot be used: %w", err)
+			return fail(fmt.Errorf("the officer's key cannot be used: %w", err))
 		}
+		out.attester = attester
 		if err := guard.clear(); err != nil {
-			attester.Close()
-			return nil, nil, nil, fmt.Errorf("cannot forget the PIN refused before: %w", err)
+			return fail(fmt.Errorf("cannot forget the PIN refused before: %w", err))
 		}
 	case f.attestP12 != "":
-		attester, err = fromP12(f.attestP12, f.attestPass)
+		attester, err := fromP12(f.attestP12, f.attestPass)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("the officer's key cannot be used: %w", err)
+			return fail(fmt.Errorf("the officer's key cannot be used: %w", err))
+		}
+		out.attester = attester
+	}
+	if f.tsaURL != "" {
+		pass, err := secretFile(f.tsaPassFile)
+		if err != nil {
+			return fail(fmt.Errorf("cannot read the timestamp authority's password: %w", err))
+		}
+		if out.tsa, err = seal.NewTSA(f.tsaURL, &http.Client{Timeout: f.tsaTimeout}, f.tsaUser, pass); err != nil {
+			return fail(err)
+		}
+		for _, s := range []*seal.Sealer{out.sealer, out.attester} {
+			if s != nil {
+				s.SetTSA(out.tsa)
+			}
 		}
 	}
-	return sealer, attester, nil, nil
+	return out, nil
 }

@@ -190,14 +190,18 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 	secret := newSecret()
 	mgr := manager.New(drivers, manager.Options{PollInterval: *poll, Logger: log})
 	authSvc := &auth.Service{Tickets: tickets}
-	sealer, attester, attesterDown, err := sf.open(*storeDir, time.Now())
+	signing, err := sf.open(*storeDir, time.Now())
 	if err != nil {
 		log.Error("bad signing configuration", "err", err)
 		return a, 2
 	}
-	if attesterDown != nil {
+	a.onClose(signing.close)
+	if signing.attesterDown != nil {
 		log.Error("attestations of conformity disabled: the officer's card refused the PIN; write the right PIN to the PIN file, then restart",
-			"pin_file", sf.pinFile, "err", attesterDown)
+			"pin_file", sf.pinFile, "err", signing.attesterDown)
+	}
+	if signing.tsa != nil {
+		log.Info("signatures carry RFC 3161 timestamps", "tsa", signing.tsa.Authority(), "timeout", sf.tsaTimeout)
 	}
 	attestDocs, err := sf.attestDocuments()
 	if err != nil {
@@ -215,16 +219,18 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 			return a, 2
 		}
 	}
-	opts := agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention, Sealer: sealer, Office: sf.office,
+	opts := agent.Options{Logger: log, Version: version, Auth: authSvc, Store: st, Retention: *retention, Office: sf.office,
 		LabelRules: rules,
 		Layout:     layoutBoxes, LayoutDir: filepath.Join(*storeDir, "layouts")}
 	opts.Printed = df.simPrinted(ctx, log)
-	opts.AttesterDown = attesterDown
+	opts.AttesterDown = signing.attesterDown
 	opts.AttestGender, opts.AttestDocuments = string(sf.gender), attestDocs
-	if attester != nil {
-		a.onClose(func() { attester.Close() })
-		opts.Attester = attester
-		log.Info("attestations of conformity enabled", "officer", attester.Name())
+	if signing.sealer != nil { // never a nil pointer in the interface
+		opts.Sealer = signing.sealer
+	}
+	if signing.attester != nil {
+		opts.Attester = signing.attester
+		log.Info("attestations of conformity enabled", "officer", signing.attester.Name())
 	}
 	ag := agent.New(mgr, opts)
 	// Acts a stop or a crash interrupted carry on before anyone connects:

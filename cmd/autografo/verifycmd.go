@@ -63,10 +63,26 @@ func verifyCmd(args []string, stdout, stderr io.Writer) int {
 		if !s.Valid {
 			state = "INVALID"
 		}
-		fmt.Fprintf(stdout, "  seal %d: %s\n    revision: bytes 0 to %d of %d\n    signed %s by its own clock, %s\n",
-			i+1, s.Signer, s.Covers, len(data), s.Time.UTC().Format(time.RFC3339), state)
+		fmt.Fprintf(stdout, "  seal %d: %s\n    revision: bytes 0 to %d of %d\n", i+1, s.Signer, s.Covers, len(data))
 		// What these signatures are, and are not, said plainly.
-		fmt.Fprintln(stdout, "    format: adbe.pkcs7.detached (a PDF signature, not PAdES baseline), no timestamp: the time is the signer's clock")
+		if s.Timestamp.IsZero() {
+			fmt.Fprintf(stdout, "    signed %s by its own clock, %s\n", s.Time.UTC().Format(time.RFC3339), state)
+			fmt.Fprintln(stdout, "    format: adbe.pkcs7.detached (a PDF signature, not PAdES baseline), no timestamp: the time is the signer's clock")
+		} else {
+			ts := "NOT TRUSTED: no --trust certificate vouches for the timestamp authority"
+			if anchor, ok := s.TimestampTrustedBy(anchors); ok {
+				ts = "trusted (--trust " + anchor.Subject.String() + ")"
+			} else {
+				trusted = false
+			}
+			authority := "an unnamed authority"
+			if s.TimestampCertificate != nil {
+				authority = s.TimestampCertificate.Subject.String()
+			}
+			fmt.Fprintf(stdout, "    signed %s by the RFC 3161 timestamp of %s, %s\n    timestamp: %s\n",
+				s.Timestamp.UTC().Format(time.RFC3339), authority, state, ts)
+			fmt.Fprintln(stdout, "    format: adbe.pkcs7.detached (a PDF signature, not PAdES baseline) with an RFC 3161 signature timestamp")
+		}
 		if s.Reason != "" {
 			fmt.Fprintf(stdout, "    reason: %s\n", s.Reason)
 		}
