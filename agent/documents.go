@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/autografo/autografo/agent/auth"
 	"github.com/autografo/autografo/agent/document"
 	"github.com/autografo/autografo/agent/protocol"
 	"github.com/autografo/autografo/agent/seal"
@@ -136,12 +137,10 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 	// the authority could not be reached (a home visit with no network):
 	// then the signature is made without one, rather than not at all, and
 	// the document says so.
-	signed, untimed := 0, 0
+	signed, lastTimestamped, authority := 0, false, false
 	sign := func(s Sealer, info seal.Info) ([]byte, error) {
-		timestamped := false
-		if t, ok := s.(interface{ Timestamps() bool }); ok {
-			timestamped = t.Timestamps()
-		}
+		timestamped := timestamps(s)
+		authority = authority || timestamped
 		out, err := s.Seal(data, info)
 		if errors.Is(err, seal.ErrTimestamp) {
 			a.log.Warn("timestamp authority unreachable: signing without a timestamp", "act", act.ID, "reason", info.Reason, "err", err)
@@ -150,9 +149,7 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 		}
 		if err == nil {
 			signed++
-			if !timestamped {
-				untimed++
-			}
+			lastTimestamped = timestamped
 		}
 		return out, err
 	}
@@ -193,11 +190,92 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 	if attestation != nil {
 		info.Attested, info.Officer = true, attestation.Officer
 	}
-	info.Timestamped = signed > 0 && untimed == 0
+	info.Timestamped = signed > 0 && lastTimestamped
+	info.TimestampPending = signed > 0 && !lastTimestamped && authority
 	_, info.MissingSheets = documentOrder(r.pages)
 	a.log.Info("document built", "act", act.ID, "name", name, "bytes", len(data), "pages", len(inputs),
 		"sealed", sealed, "attested", info.Attested, "timestamped", info.Timestamped, "pass_through", passThrough, "elapsed", time.Since(t0))
 	return builtDoc{data: data, info: info}, nil
+}
+
+// timestamps tells whether a signer asks a timestamp authority.
+func timestamps(s Sealer) bool {
+	t, ok := s.(interface{ Timestamps() bool })
+	return ok && t.Timestamps()
+}
+
+// laterTimestampRect is where, on the first page, the mark of a seal added
+// later for its timestamp goes: beside the workstation seal's.
+var laterTimestampRect = [4]float64{90, 12, 162, 36}
+
+// RunTimestamps adds, every interval until ctx ends, a timestamped
+// workstation seal to each ready act whose document could not be
+// timestamped when it was made (the authority out of reach: a home visit
+// with no network), and announces the document again. An act delivered
+// meanwhile keeps the document it was delivered with.
+func (a *Agent) RunTimestamps(ctx context.Context, interval time.Duration) {
+	if a.opts.Sealer == nil || !timestamps(a.opts.Sealer) || interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		acts, err := a.opts.Store.InState(ctx, store.StateReady)
+		if err != nil {
+			a.logFailure(ctx, "listing ready acts for their timestamps failed", "", err)
+			continue
+		}
+		for _, act := range acts {
+			if done := a.timestampLater(ctx, act); !done {
+				break // the authority is still out of reach: try again at the next round
+			}
+		}
+	}
+}
+
+// timestampLater seals the act's document again, with a timestamp, when it
+// waits for one; it reports false when the authority could not be reached.
+func (a *Agent) timestampLater(ctx context.Context, act store.Act) bool {
+	d, data, err := a.opts.Store.DocumentData(ctx, act.ID, act.Document)
+	if err != nil {
+		a.logFailure(ctx, "reading a document for its timestamp failed", act.ID, err)
+		return true
+	}
+	info, ok := documentInfoOf(d)
+	if !ok || !info.TimestampPending || info.MediaType != "application/pdf" {
+		return true
+	}
+	stamped, err := a.opts.Sealer.Seal(data, seal.Info{Reason: "Marca temporale del documento, aggiunta quando l'autorità è stata raggiungibile",
+		Rect: laterTimestampRect})
+	if errors.Is(err, seal.ErrTimestamp) {
+		a.log.Info("timestamp authority still unreachable", "act", act.ID, "err", err)
+		return false
+	}
+	if err != nil {
+		a.log.Error("adding a timestamp failed", "act", act.ID, "err", err)
+		return true
+	}
+	digests := document.Digests(stamped)
+	info.Bytes, info.SHA256, info.SHA1 = int64(len(stamped)), digests.SHA256, digests.SHA1
+	info.Timestamped, info.TimestampPending = true, false
+	doc := builtDoc{data: stamped, info: info}
+	if _, err := a.opts.Store.ReplaceReadyDocument(context.WithoutCancel(ctx), doc.stored(act.ID), stamped, store.Actor{Operator: "timestamp"}); err != nil {
+		a.logStale(ctx, "storing the timestamped document failed", act.ID, err)
+		return true
+	}
+	rec, err := a.record(ctx, act)
+	if err != nil {
+		a.logFailure(ctx, "reading an act's record failed", act.ID, err)
+		return true
+	}
+	a.log.Info("document timestamped later", "act", act.ID, "bytes", len(stamped))
+	a.publish(act.Comune, auth.View, rec.documentReady(info, ""))
+	return true
 }
 
 // paperDocuments name the paper document of each act kind the reference

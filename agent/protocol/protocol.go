@@ -625,10 +625,13 @@ type DocumentInfo struct {
 	// and is signed with the officer's key; Officer is the signer's name.
 	Attested bool   `json:"attested,omitempty"`
 	Officer  string `json:"officer,omitempty"`
-	// Timestamped: every signature on the document carries an RFC 3161
-	// timestamp from the configured authority; false when none is
-	// configured or it could not be reached when signing.
-	Timestamped bool `json:"timestamped,omitempty"`
+	// Timestamped: the document's last signature carries an RFC 3161
+	// timestamp, so the authority vouches that the whole document existed
+	// at that time. TimestampPending: an authority is configured but could
+	// not be reached (no network); the agent adds a timestamped seal as a
+	// new revision once it can, and announces the document again.
+	Timestamped      bool `json:"timestamped,omitempty"`
+	TimestampPending bool `json:"timestampPending,omitempty"`
 	// MissingSheets are the printed pages never captured, when the act
 	// was printed with page codes: the document lacks them.
 	MissingSheets []int `json:"missingSheets,omitempty"`

@@ -24,7 +24,7 @@ type sealFlags struct {
 	gender                       attestGender
 	documentsFile                string
 	tsaURL, tsaUser, tsaPassFile string
-	tsaTimeout                   time.Duration
+	tsaTimeout, tsaRetry         time.Duration
 }
 
 // attestGender is how attestations speak of the officer.
@@ -78,6 +78,7 @@ func (f *sealFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tsaUser, "tsa-user", "", "user name for the timestamp authority (HTTP basic authentication)")
 	fs.StringVar(&f.tsaPassFile, "tsa-password-file", "", "file holding the password of --tsa-user")
 	fs.DurationVar(&f.tsaTimeout, "tsa-timeout", 15*time.Second, "how long a signature waits for the timestamp authority before it is made without a timestamp")
+	fs.DurationVar(&f.tsaRetry, "tsa-retry", 5*time.Minute, "how often a document made without a timestamp (the authority out of reach) is tried again, while it waits for the upload")
 	fs.Var(&f.gender, "attest-gender", `how attestations speak of the officer: f ("La sottoscritta"), m ("Il sottoscritto"), or empty for the name alone`)
 	fs.StringVar(&f.documentsFile, "attest-documents", "", `JSON file naming each act kind's paper document in attestations, e.g. {"matrimonio": "processo verbale di matrimonio"}`)
 }

@@ -113,7 +113,8 @@ type runningAgent struct {
 	ag       *agent.Agent
 	srv      *server.Server
 	pairing  *auth.Pairing
-	closers  []func() // run in reverse by close
+	tsaRetry time.Duration // how often documents waiting for a timestamp are tried
+	closers  []func()      // run in reverse by close
 }
 
 func (a *runningAgent) onClose(f func()) { a.closers = append(a.closers, f) }
@@ -203,6 +204,7 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 	if signing.tsa != nil {
 		log.Info("signatures carry RFC 3161 timestamps", "tsa", signing.tsa.Authority(), "timeout", sf.tsaTimeout)
 	}
+	a.tsaRetry = sf.tsaRetry
 	attestDocs, err := sf.attestDocuments()
 	if err != nil {
 		log.Error("bad --attest-documents", "err", err)
@@ -271,6 +273,8 @@ func (a *runningAgent) run(stdout io.Writer) int {
 	go func() { defer close(mgrDone); _ = mgr.Run(ctx) }()
 	retentionDone := make(chan struct{})
 	go func() { defer close(retentionDone); ag.RunRetention(ctx, time.Hour) }()
+	timestampsDone := make(chan struct{})
+	go func() { defer close(timestampsDone); ag.RunTimestamps(ctx, a.tsaRetry) }()
 	// The first discovery round finishes before the URL is printed, so the
 	// page that opens finds the scanners already listed.
 	select {
@@ -322,6 +326,7 @@ func (a *runningAgent) run(stdout io.Writer) int {
 	}
 	<-mgrDone
 	<-retentionDone
+	<-timestampsDone
 	if serveErr != nil {
 		log.Error("server failed", "err", serveErr)
 		return 1

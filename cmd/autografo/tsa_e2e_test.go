@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/autografo/autografo/agent/document/doctest"
 	"github.com/autografo/autografo/agent/seal/sealtest"
 )
 
@@ -52,17 +53,45 @@ func TestSealIsTimestampedAndSurvivesASilentAuthority(t *testing.T) {
 	ag.stop(t)
 
 	tsa.Hang.Store(true)
-	ag = startAgent(t, append(args, "--tsa-timeout", "300ms")...)
+	ag = startAgent(t, append(args, "--tsa-timeout", "300ms", "--tsa-retry", "100ms")...)
 	cl, err = dialAgent(t, ag)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.c.Close()
-	_, ready, _ = captureDocument(t, ag, cl, open)
-	if doc := ready.msg["document"].(map[string]any); doc["sealed"] != true || doc["timestamped"] == true {
+	actID, ready, _ := captureDocument(t, ag, cl, open)
+	if doc := ready.msg["document"].(map[string]any); doc["sealed"] != true || doc["timestamped"] == true || doc["timestampPending"] != true {
 		t.Fatalf("document.ready with a silent authority %s", ready.raw)
 	}
 	if !strings.Contains(ag.logs.String(), "timestamp authority unreachable: signing without a timestamp") {
 		t.Fatalf("no word of the silent authority:\n%s", ag.logs)
+	}
+
+	// The network is back: the agent adds a timestamped seal as a new
+	// revision and announces the document again.
+	tsa.Hang.Store(false)
+	for {
+		f, err := cl.read()
+		if err != nil {
+			t.Fatalf("waiting for the timestamped document: %v\n%s", err, ag.logs)
+		}
+		if f.msg == nil || f.msg["type"] != "document.ready" || f.msg["act"] != actID {
+			continue
+		}
+		if doc := f.msg["document"].(map[string]any); doc["timestamped"] == true && doc["timestampPending"] != true {
+			break
+		}
+	}
+	_, data = documentOf(t, cl, actID, nil)
+	later := filepath.Join(dir, "marcato-dopo.pdf")
+	os.WriteFile(later, data, 0o600)
+	out.Reset()
+	if code := run([]string{"verify", "--trust", filepath.Join(dir, "seal.pem"), "--trust", tsaPEM, later}, &out, &errb); code != 0 ||
+		strings.Count(out.String(), "  seal ") != 2 || !strings.Contains(out.String(), "later revisions only add signatures") ||
+		!strings.Contains(out.String(), "reason: Marca temporale del documento") || !strings.Contains(out.String(), "by the RFC 3161 timestamp of") {
+		t.Fatalf("verify the document timestamped later (%d):\n%s%s", code, out.String(), errb.String())
+	}
+	if ok, report := doctest.Preflight(t, later); !ok {
+		t.Errorf("Preflight:\n%s", report)
 	}
 }
