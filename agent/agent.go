@@ -395,6 +395,7 @@ var errorCodes = []struct {
 	{seal.ErrPINRefused, protocol.CodePINRefused},
 	{errNoAttester, protocol.CodeNoAttester},
 	{errCertExpired, protocol.CodeCertExpired},
+	{errCertUnfit, protocol.CodeCertUnfit},
 	{errSheet, protocol.CodeSheetFailed},
 	{errTemplate, protocol.CodeTemplateFailed},
 	{errTooBig, protocol.CodeDocumentTooBig},

@@ -60,7 +60,22 @@ var (
 	// errCertExpired: the seal's or the officer's certificate is not
 	// valid now; nothing is signed with it.
 	errCertExpired = errors.New("certificate not valid now")
+	// errCertUnfit: the seal's or the officer's certificate was not issued
+	// for signing documents; nothing is signed with it.
+	errCertUnfit = errors.New("certificate not for signing documents")
 )
+
+// signingErr sorts a failure to sign: a certificate not valid now or not
+// for signing, or the document.
+func signingErr(what string, err error) error {
+	switch {
+	case errors.Is(err, seal.ErrExpired):
+		return fmt.Errorf("%w: %s: %w", errCertExpired, what, err)
+	case errors.Is(err, seal.ErrKeyUsage):
+		return fmt.Errorf("%w: %s: %w", errCertUnfit, what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", errDocument, what, err)
+}
 
 // build makes the act's document from the pages its record puts in it, in
 // their order, each turned upright as the record says; seals it, and adds
@@ -156,10 +171,7 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 	// Only a PDF can carry the seal; JPG and TIF go as they are.
 	if a.opts.Sealer != nil && format == "pdf" {
 		if data, err = sign(a.opts.Sealer, seal.Info{Reason: "Sigillo della postazione Autografo"}); err != nil {
-			if errors.Is(err, seal.ErrExpired) {
-				return builtDoc{}, fmt.Errorf("%w: seal: %w", errCertExpired, err)
-			}
-			return builtDoc{}, fmt.Errorf("%w: seal: %w", errDocument, err)
+			return builtDoc{}, signingErr("seal", err)
 		}
 		sealed = true
 	}
@@ -170,10 +182,7 @@ func (a *Agent) build(ctx context.Context, r record, req documentRequest) (built
 			if errors.Is(err, seal.ErrToken) {
 				return builtDoc{}, fmt.Errorf("%w: %w", errNoAttester, err)
 			}
-			if errors.Is(err, seal.ErrExpired) {
-				return builtDoc{}, fmt.Errorf("%w: attestation: %w", errCertExpired, err)
-			}
-			return builtDoc{}, fmt.Errorf("%w: attestation: %w", errDocument, err)
+			return builtDoc{}, signingErr("attestation", err)
 		}
 	}
 	name := strings.TrimSuffix(document.DefaultName(act.Kind, act.Ref, act.Created), ".pdf") + "." + format

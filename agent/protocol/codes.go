@@ -42,6 +42,7 @@ const (
 	CodeNoAttester      = "attestation_unavailable"
 	CodePINRefused      = "pin_refused"
 	CodeCertExpired     = "certificate_not_valid"
+	CodeCertUnfit       = "certificate_not_for_signing"
 	CodeSheetFailed     = "sheet_failed"
 	CodeTemplateFailed  = "template_failed"
 	CodePageNoCode      = "page_without_code"
@@ -123,6 +124,7 @@ var Codes = []CodeInfo{
 	{CodeBadFormat, "Formato non disponibile: PDF per ogni atto, JPG solo per un atto di una pagina, TIF per più pagine.", ActionFixRequest},
 	{CodePINRefused, "La smart card dell'ufficiale ha rifiutato il PIN: per non bloccarla Autografo non lo riprova. Scrivere il PIN corretto nel file del PIN e riavviare Autografo; le pagine acquisite sono conservate.", ActionContactSupport},
 	{CodeNoAttester, "La firma dell'ufficiale per l'attestazione di conformità non è disponibile: verificare che la smart card sia inserita e configurata.", ActionCheckDevice},
+	{CodeCertUnfit, "Il certificato del sigillo della postazione o della firma dell'ufficiale non è abilitato alla firma di documenti (per esempio è un certificato di autenticazione): il documento non è stato firmato. Configurare il certificato di firma; le pagine acquisite sono conservate.", ActionContactSupport},
 	{CodeCertExpired, "Il certificato del sigillo della postazione o della firma dell'ufficiale non è valido oggi (scaduto o non ancora valido): il documento non è stato firmato. Rinnovare il certificato; le pagine acquisite sono conservate.", ActionContactSupport},
 	{CodeSheetFailed, "Impossibile preparare i fogli da stampare: il PDF non è utilizzabile (danneggiato, protetto o troppo grande).", ActionFixRequest},
 	{CodeTemplateFailed, "Impossibile salvare il modello: la disposizione dei riquadri non è valida.", ActionFixRequest},

@@ -45,10 +45,10 @@ var documentSigningUsages = []asn1.ObjectIdentifier{
 	{1, 3, 6, 1, 4, 1, 311, 10, 3, 12},
 }
 
-// checkUsage refuses a certificate that was not issued for signing
+// CheckUsage refuses a certificate that was not issued for signing
 // documents. A certificate that names no usage allows every one, as X.509
 // says.
-func checkUsage(cert *x509.Certificate) error {
+func CheckUsage(cert *x509.Certificate) error {
 	if cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
 		return fmt.Errorf("%w: %w: the key usage of %q allows neither digital signature nor non-repudiation", ErrCredentials, ErrKeyUsage, cert.Subject.CommonName)
 	}
@@ -101,6 +101,10 @@ func (s *Sealer) Validity() (notBefore, notAfter, now time.Time) {
 	return s.cert.NotBefore, s.cert.NotAfter, s.now()
 }
 
+// Unfit is why the certificate may not sign documents (its key usage),
+// or nil: serve and doctor warn of it before any document is made.
+func (s *Sealer) Unfit() error { return CheckUsage(s.cert) }
+
 // Name is the certificate holder's common name.
 func (s *Sealer) Name() string { return s.name }
 
@@ -138,12 +142,6 @@ func New(key crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate) (
 	}
 	if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
 		return nil, fmt.Errorf("%w: the key does not belong to the certificate of %q", ErrCredentials, cert.Subject.CommonName)
-	}
-	// Once, here: a Sealer's certificate never changes, and a key that may
-	// not sign documents is a configuration to refuse at start (serve exits
-	// with its configuration status), before any act is captured.
-	if err := checkUsage(cert); err != nil {
-		return nil, err
 	}
 	now := time.Now()
 	if now.After(cert.NotAfter) || now.Before(cert.NotBefore) {
@@ -195,6 +193,12 @@ func (s *Sealer) Seal(doc []byte, info Info) ([]byte, error) {
 	if now.After(s.cert.NotAfter) || now.Before(s.cert.NotBefore) {
 		return nil, fmt.Errorf("%w: %w: %q is valid from %s to %s", ErrCredentials, ErrExpired, s.name,
 			s.cert.NotBefore.Format(time.RFC3339), s.cert.NotAfter.Format(time.RFC3339))
+	}
+	// Refused here, at signing, rather than when the agent starts: the
+	// office goes on capturing (nothing is lost), and the officer is told
+	// in Italian why the document cannot be signed.
+	if err := CheckUsage(s.cert); err != nil {
+		return nil, err
 	}
 	rdr, err := pdf.NewReader(bytes.NewReader(doc), int64(len(doc)))
 	if err != nil {

@@ -300,17 +300,21 @@ func TestKeysNotIssuedForSigningDocumentsAreRefused(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			key, cert := certFor(t, c.usage, c.ext, c.unknown)
 			s, err := New(key, cert, nil)
-			if c.refused {
-				if !errors.Is(err, ErrKeyUsage) || !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "Mario Rossi") {
-					t.Fatalf("New: %v, want ErrKeyUsage naming the holder", err)
-				}
-				return
-			}
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			if _, err := s.Seal(verbale(t), Info{}); err != nil {
-				t.Fatalf("Seal: %v", err)
+			_, err = s.Seal(verbale(t), Info{})
+			if c.refused {
+				if !errors.Is(err, ErrKeyUsage) || !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "Mario Rossi") {
+					t.Fatalf("Seal: %v, want ErrKeyUsage naming the holder", err)
+				}
+				if !errors.Is(s.Unfit(), ErrKeyUsage) {
+					t.Errorf("Unfit: %v", s.Unfit())
+				}
+				return
+			}
+			if err != nil || s.Unfit() != nil {
+				t.Fatalf("Seal: %v, Unfit: %v", err, s.Unfit())
 			}
 		})
 	}

@@ -240,6 +240,12 @@ func checkCertificates(sf *sealFlags, storeDir string, now time.Time) []finding 
 			out = append(out, f)
 			continue
 		}
+		if err := s.Unfit(); err != nil {
+			f.Status, f.Detail = "fail", fmt.Sprintf("the %s certificate in %s cannot sign documents: %v", c.use, c.p12, err)
+			f.Fix = "configure the signature certificate (digital signature or non-repudiation key usage), not an authentication or TLS certificate"
+			out = append(out, f)
+			continue
+		}
 		_, until, _ := s.Validity()
 		left := until.Sub(now)
 		f.Status = "ok"

@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -10,6 +14,7 @@ import (
 	"image/png"
 	"maps"
 	"math"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
 
@@ -625,5 +631,79 @@ func TestPrintedFlourishIsNotASignature(t *testing.T) {
 	}
 	if want := map[string]string{"sposo": "signed", "sposa": "empty"}; !maps.Equal(got, want) {
 		t.Fatalf("verdicts %v, want %v\n%s\n%s", got, want, analysis.raw, ag2.logs)
+	}
+}
+
+// A seal configured with a certificate not issued for signing documents
+// (a smart card's authentication certificate, client authentication only):
+// serve starts and says so, captures go on, and the document is refused in
+// Italian with its own code, the pages kept; doctor fails on it.
+func TestSealWithAnAuthenticationCertificateIsRefusedAtSigning(t *testing.T) {
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(5), Subject: pkix.Name{CommonName: "Mario Rossi (autenticazione)"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	p12, err := pkcs12.Modern.Encode(key, cert, nil, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "auth.p12"), p12, 0o600)
+	os.WriteFile(filepath.Join(dir, "auth.pass"), []byte("x\n"), 0o600)
+	flags := []string{"--seal-p12", filepath.Join(dir, "auth.p12"), "--seal-password-file", filepath.Join(dir, "auth.pass")}
+
+	if code, r, _ := doctor(t, flags...); code != exitCertificate || !hasFinding(r, "certificates", "fail", "cannot sign documents") {
+		t.Errorf("doctor: %d %+v", code, r.Findings)
+	}
+	ag := startAgent(t, append([]string{"--sim-pages", "1", "--sim-page-time", "1ms", "--saned", ""}, flags...)...)
+	if !strings.Contains(ag.logs.String(), "this certificate cannot sign documents") {
+		t.Fatalf("serve did not warn:\n%s", ag.logs)
+	}
+	cl, err := dialAgent(t, ag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.c.Close()
+	opened, err := cl.call(map[string]any{"type": "act.open", "kind": "nascita",
+		"signers": []map[string]string{{"role": "dichiarante", "nome": "Anna", "cognome": "Neri"}}}, "act.opened")
+	if err != nil {
+		t.Fatal(err)
+	}
+	actID := opened.msg["act"].(map[string]any)["id"].(string)
+	if _, err := cl.call(map[string]any{"type": "capture.start", "act": actID, "device": "sim:0", "source": "feeder",
+		"dpi": 150, "color": "gray"}, "capture.started"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, ag, cl, actID, "checked")
+	if _, err := cl.call(map[string]any{"type": "signature.override", "act": actID, "role": "dichiarante",
+		"reason": "firma verificata a vista dall'ufficiale"}, "act.updated"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := cl.read()
+		if err != nil {
+			t.Fatalf("waiting for document.failed: %v\n%s", err, ag.logs)
+		}
+		if f.msg == nil || f.msg["type"] != "document.failed" || f.msg["act"] != actID {
+			continue
+		}
+		e := f.msg["error"].(map[string]any)
+		if e["code"] != "certificate_not_for_signing" || !strings.Contains(e["message"].(string), "non è abilitato alla firma di documenti") {
+			t.Fatalf("document.failed %s", f.raw)
+		}
+		break
+	}
+	// The page captured is still there.
+	acts, err := cl.call(map[string]any{"type": "acts.list"}, "acts")
+	if err != nil || !strings.Contains(string(acts.raw), actID) {
+		t.Fatalf("the act after the refusal: %v %s", err, acts.raw)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/autografo/autografo/agent"
 	"github.com/autografo/autografo/agent/auth"
+	"github.com/autografo/autografo/agent/seal"
 	"github.com/autografo/autografo/agent/server"
 	"github.com/autografo/autografo/scanner/manager"
 	"github.com/autografo/autografo/scanner/sheet"
@@ -205,6 +206,14 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 		log.Info("signatures carry RFC 3161 timestamps", "tsa", signing.tsa.Authority(), "timeout", sf.tsaTimeout)
 	}
 	a.tsaRetry = sf.tsaRetry
+	for _, k := range []struct {
+		use string
+		s   *seal.Sealer
+	}{{"seal", signing.sealer}, {"attestation", signing.attester}} {
+		if k.s != nil && k.s.Unfit() != nil {
+			log.Error("this certificate cannot sign documents: every document will fail until it is replaced", "use", k.use, "err", k.s.Unfit())
+		}
+	}
 	attestDocs, err := sf.attestDocuments()
 	if err != nil {
 		log.Error("bad --attest-documents", "err", err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/autografo/autografo/agent/seal"
 )
 
 // checkToken looks at the officer's smart card without logging in: a
@@ -67,7 +69,10 @@ func checkToken(sf *sealFlags, storeDir string, now time.Time) finding {
 		f.Status = "ok"
 		f.Detail = fmt.Sprintf("the officer's card %q holds the certificate of %s, valid until %s (%d days); its PIN was not tried",
 			label, cert.Subject.CommonName, cert.NotAfter.Format(time.DateOnly), int(left.Hours()/24))
-		switch {
+		switch unfit := seal.CheckUsage(cert); {
+		case unfit != nil:
+			f.Status, f.Fix = "fail", "the key label names a certificate that cannot sign documents (an authentication certificate?): give the label of the card's signature key in attest-key"
+			f.Detail += ": " + unfit.Error()
 		case now.After(cert.NotAfter) || now.Before(cert.NotBefore):
 			f.Status, f.Fix = "fail", "the certificate is not valid now: the officer needs a renewed card or certificate"
 		case left < certificateWarning:
