@@ -58,7 +58,7 @@ func TestAttackBrowserPageFromAnotherOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	result, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById("out").textContent || false`,
-		chromedp.WithPollingTimeout(20*time.Second)))
+		noPollLimit))
 	if err != nil {
 		t.Fatalf("the attacker page did not finish: %v", err)
 	}

@@ -67,8 +67,7 @@ type frame struct {
 }
 
 func (cl *wsClient) read() (frame, error) {
-	_ = cl.c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	kind, data, err := cl.c.ReadMessage()
+	kind, data, err := cl.c.ReadMessage() // no deadline: a frame that never comes is the test's timeout
 	if err != nil {
 		return frame{}, err
 	}
@@ -233,12 +232,8 @@ func TestCrashKeepsEveryAnnouncedPage(t *testing.T) {
 		if alive {
 			break // all captures done in this life
 		}
-		select {
-		case <-ag.done:
-			ag.done <- nil // for the cleanup
-		case <-time.After(10 * time.Second):
-			t.Fatal("the killed agent did not exit")
-		}
+		<-ag.done
+		ag.done <- nil // for the cleanup
 	}
 	t.Logf("%d captures, %d pages announced, %d kills", done, len(pages), killed)
 	if killed < kills {

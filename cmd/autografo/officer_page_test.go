@@ -96,7 +96,7 @@ func aboveTheFold(t *testing.T, ctx context.Context, sel string) bool {
 
 func waitFor(t testing.TB, ctx context.Context, what, js string) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, noPollLimit)); err != nil {
 		t.Fatalf("waiting for %s: %v (status %q)", what, err, text(t, ctx, `#status`))
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -34,8 +33,7 @@ func rawSession(t *testing.T, ag *agentProc) (send func(string), read func(strin
 	read = func(typ string) map[string]any {
 		t.Helper()
 		for {
-			_ = ws.SetReadDeadline(time.Now().Add(15 * time.Second))
-			kind, data, err := ws.ReadMessage()
+			kind, data, err := ws.ReadMessage() // no deadline: the test's timeout ends a wait for nothing
 			if err != nil {
 				t.Fatalf("waiting for %s: %v", typ, err)
 			}
@@ -76,15 +74,11 @@ func TestInterruptDuringAScanEndsCleanly(t *testing.T) {
 	if n := failed["pages"]; n != 1.0 {
 		t.Errorf("capture.failed reports %v pages kept, want 1", n)
 	}
-	select {
-	case err := <-ag.done:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, ag.logs)
-		}
-		ag.done <- nil // for the cleanup
-	case <-time.After(10 * time.Second):
-		t.Fatalf("still running 10 s after SIGINT; logs:\n%s", ag.logs)
+	// Still running after SIGINT hangs here: the test's timeout reports it.
+	if err := <-ag.done; err != nil {
+		t.Fatalf("exit: %v\n%s", err, ag.logs)
 	}
+	ag.done <- nil // for the cleanup
 	logs := ag.logs.String()
 	for _, want := range []string{"code=shutting_down", "msg=stopped"} {
 		if !strings.Contains(logs, want) {

@@ -100,7 +100,7 @@ func TestBrowserActDraftingAppUsesTickets(t *testing.T) {
 		t.Fatal(err)
 	}
 	result, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById("out").textContent || false`,
-		chromedp.WithPollingTimeout(30*time.Second)))
+		noPollLimit))
 	if err != nil {
 		t.Fatalf("the app did not finish: %v\n%s", err, ag.logs)
 	}

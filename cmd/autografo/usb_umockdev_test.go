@@ -75,11 +75,7 @@ func TestBrowserCaptureFromUSBScanner(t *testing.T) {
 	}()
 	t.Cleanup(func() {
 		syscall.Kill(os.Getpid(), syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Errorf("serve did not stop; logs:\n%s", logs.String())
-		}
+		<-done // serve that does not stop hangs here: the test's timeout reports it
 	})
 	urlc := make(chan string, 1)
 	go func() {
@@ -90,12 +86,7 @@ func TestBrowserCaptureFromUSBScanner(t *testing.T) {
 			}
 		}
 	}()
-	var url string
-	select {
-	case url = <-urlc:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no URL; logs:\n%s", logs.String())
-	}
+	url := <-urlc
 	ctx := browser(t)
 	dev := "usb:1209:4a47:1-4"
 	captureTwoFromFeeder(t, ctx, url, dev)

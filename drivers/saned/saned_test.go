@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/autografo/autografo/drivers/saned/sanedtest"
 	"github.com/autografo/autografo/scanner"
@@ -388,13 +387,10 @@ func TestCancelMidPage(t *testing.T) {
 	if err := job.Cancel(t.Context()); err != nil {
 		t.Fatalf("cancel: %v", err)
 	}
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("the page completed after cancel")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("reading the page did not stop after cancel")
+	// A read that does not stop after cancel hangs here, and the test's
+	// timeout reports it.
+	if err := <-done; err == nil {
+		t.Fatal("the page completed after cancel")
 	}
 	// The device works again.
 	if err := dev.SetBool(t.Context(), "read-delay", false); err != nil {
