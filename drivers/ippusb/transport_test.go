@@ -358,13 +358,13 @@ func pulledOnSecondPage(t *testing.T, dev scanner.Device) {
 		t.Fatalf("first page: %v", err)
 	}
 	p.Body.Close()
-	start := time.Now()
+	// A pull that is never noticed hangs here: the test's timeout reports it.
 	p, err = job.NextPage(ctx)
 	if err == nil {
 		_, err = io.Copy(io.Discard, p.Body)
 	}
-	if !errors.Is(err, scanner.ErrGone) || time.Since(start) > 2*time.Second {
-		t.Fatalf("pulled mid-page: %v after %v", err, time.Since(start))
+	if !errors.Is(err, scanner.ErrGone) {
+		t.Fatalf("pulled mid-page: %v, want ErrGone", err)
 	}
 }
 
