@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/autografo/autografo/drivers/escl/escltest"
 	"github.com/autografo/autografo/drivers/ippusb/ippusbtest"
