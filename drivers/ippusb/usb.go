@@ -283,15 +283,22 @@ func (p bulkPipe) WriteContext(ctx context.Context, b []byte) (int, error) {
 	return n, nil
 }
 
+// isLibusb tells whether err is the libusb error e. gousb's
+// Config.Interface reports a failed claim with %v, which keeps the text of
+// libusb's error but not the error itself: so the text is matched too.
+func isLibusb(err error, e gousb.Error) bool {
+	return errors.Is(err, e) || strings.Contains(err.Error(), e.Error())
+}
+
 // usbError makes libusb's "the device is not there" the scanner's ErrGone
 // and a busy interface ErrBusy, keeping the libusb error for the log.
 func usbError(err error) error {
 	switch {
-	case errors.Is(err, gousb.ErrorNoDevice), errors.Is(err, gousb.TransferNoDevice):
+	case isLibusb(err, gousb.ErrorNoDevice), errors.Is(err, gousb.TransferNoDevice):
 		return fmt.Errorf("%w: %w", scanner.ErrGone, err)
-	case errors.Is(err, gousb.ErrorBusy):
+	case isLibusb(err, gousb.ErrorBusy):
 		return fmt.Errorf("%w: %w", scanner.ErrBusy, err)
-	case errors.Is(err, gousb.ErrorAccess):
+	case isLibusb(err, gousb.ErrorAccess):
 		return fmt.Errorf("%w (udev rule for the device missing?): %w", scanner.ErrPermission, err)
 	}
 	return err

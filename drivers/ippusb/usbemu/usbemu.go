@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,6 +59,9 @@ type Device struct {
 	// Streams serve the bulk pairs, keyed by the OUT endpoint's address;
 	// the IN endpoint is the same number with bit 7 set.
 	Streams map[uint8]*ippusbtest.Stream
+	// Held: another program (ipp-usb, another Autografo) has claimed the
+	// interfaces, so claiming them fails with EBUSY, as the kernel says.
+	Held bool
 
 	mu      sync.Mutex
 	pending []*urb
@@ -199,17 +203,35 @@ var (
 // PreloadEnv marks a process started by Reexec.
 const PreloadEnv = "AUTOGRAFO_USBEMU"
 
+// TestbedNode is where, in the testbed, the plugged device's node is: the
+// file the preload opens for /dev/bus/usb/BBB/DDD ("" before Start).
+func TestbedNode() string {
+	mu.Lock()
+	defer mu.Unlock()
+	if rootDir == "" {
+		return ""
+	}
+	return filepath.Join(rootDir, fmt.Sprintf("dev/bus/usb/%03d/%03d", BusNum, DevNum))
+}
+
 // Preloaded reports whether this process runs under umockdev's preload.
 func Preloaded() bool { return os.Getenv(PreloadEnv) == "1" }
 
 // Reexec runs the test binary again under the preload, for one test (or,
 // with bench set, one benchmark), and returns its output.
 func Reexec(name string, bench bool) ([]byte, error) {
+	return ReexecVia(name, bench)
+}
+
+// ReexecVia is Reexec with the child started through a wrapper command
+// (for instance setpriv, to take privileges away from it).
+func ReexecVia(name string, bench bool, wrapper ...string) ([]byte, error) {
 	args := []string{"-test.run=^" + name + "$", "-test.v", "-test.count=1"}
 	if bench {
 		args = []string{"-test.run=^$", "-test.bench=^" + name + "$", "-test.benchmem"}
 	}
-	cmd := exec.Command(os.Args[0], args...)
+	argv := append(append(wrapper[:len(wrapper):len(wrapper)], os.Args[0]), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), PreloadEnv+"=1", "LD_PRELOAD=libumockdev-preload.so.0")
 	return cmd.CombinedOutput()
 }
@@ -342,6 +364,9 @@ func usbemuIoctl(c *C.UMockdevIoctlClient) C.gboolean {
 		le.PutUint32(data(p), 0x1|0x2|0x4|0x10)
 		return complete(c, 0, 0)
 	case ioClaim, ioDisconnectClaim:
+		if d.Held {
+			return complete(c, -1, syscall.EBUSY)
+		}
 		d.claimed[int(word())] = true
 		return complete(c, 0, 0)
 	case ioRelease:
