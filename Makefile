@@ -13,7 +13,8 @@ RUN_PKGS  := gcc pkg-config libusb-1.0-0-dev libturbojpeg0-dev poppler-utils
 # attestation is signed on a real PKCS#11 token (SoftHSM 2); the USB tests run
 # gousb and libusb against a device emulated by umockdev (build tag umockdev).
 # OpenSC's PKCS#11 spy counts the logins a test's agent makes on SoftHSM;
-# mupdf-tools renders every kind of document a second way.
+# mupdf-tools renders every kind of document a second way; rpm installs the
+# .rpm into a root of its own.
 # The service units are read by systemd's own systemd-analyze, the manual
 # page by groff, the output intent by Little CMS.
 # The signature pipeline's second test set draws its forms' print and some of
@@ -22,7 +23,7 @@ FORM_FONTS := fonts-liberation2 fonts-dancingscript fonts-dkg-handwriting fonts-
 	fonts-breip fonts-femkeklaver fonts-humor-sans fonts-ecolier-court
 TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
 	file qpdf poppler-utils libtiff-tools openjdk-17-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java \
-	softhsm2 opensc-pkcs11 mupdf-tools umockdev libumockdev-dev curl ca-certificates systemd groff-base liblcms2-utils $(FORM_FONTS)
+	softhsm2 opensc-pkcs11 mupdf-tools rpm umockdev libumockdev-dev curl ca-certificates systemd groff-base liblcms2-utils $(FORM_FONTS)
 # The page's accessibility is checked with axe-core (npm), fetched once.
 AXE_DIR := $(CURDIR)/.cache/axe-core
 export AUTOGRAFO_AXE := $(AXE_DIR)/axe.min.js

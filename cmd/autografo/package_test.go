@@ -44,8 +44,8 @@ func TestDebianPackageInstallsRunsAndRemoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	deb := filepath.Join(root, "dist", "autografo_"+version+"_"+strings.TrimSpace(string(arch))+".deb")
-	if _, err := os.Stat(filepath.Join(root, "dist", "autografo-"+version+"-1.x86_64.rpm")); err != nil && strings.TrimSpace(string(arch)) == "amd64" {
-		t.Errorf("no rpm beside the deb: %v", err)
+	if strings.TrimSpace(string(arch)) == "amd64" {
+		t.Run("rpm", func(t *testing.T) { checkRPM(t, filepath.Join(root, "dist", "autografo-"+version+"-1.x86_64.rpm"), version) })
 	}
 	if out, err := exec.Command(dpkg, "-i", deb).CombinedOutput(); err != nil {
 		t.Fatalf("dpkg -i: %v\n%s", err, out)
@@ -126,5 +126,73 @@ func TestDebianPackageInstallsRunsAndRemoves(t *testing.T) {
 	remove()
 	if _, err := os.Stat("/usr/bin/autografo"); err == nil {
 		t.Error("/usr/bin/autografo stays after dpkg --purge")
+	}
+}
+
+// checkRPM installs the .rpm with rpm itself (Debian's rpm package) into a
+// root of its own, since this machine's packages are Debian's: its digests
+// verify, it asks for the Fedora/openSUSE names of the libraries, its
+// configuration is a config file, every file lands where the .deb puts it,
+// and the installed program runs. The install scripts are not run there:
+// they act on the machine's udev and systemd, and are the .deb's own,
+// which the .deb's install runs.
+func checkRPM(t *testing.T, pkg, version string) {
+	rpm := scannertest.Need(t, "rpm")
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(rpm, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("rpm %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := run("-K", "--nosignature", pkg); !strings.Contains(out, "digests OK") {
+		t.Errorf("rpm -K: %s", out)
+	}
+	requires := run("-qp", "--requires", pkg)
+	for _, want := range []string{"libusb1", "turbojpeg", "poppler-utils"} {
+		if !strings.Contains(requires, want+"\n") {
+			t.Errorf("the rpm does not require %s:\n%s", want, requires)
+		}
+	}
+	if out := run("-qp", "--queryformat", "%{VERSION}", pkg); !strings.HasPrefix(out, version) && !strings.Contains(out, version) {
+		t.Errorf("rpm version %q, want %s", out, version)
+	}
+	scripts := run("-qp", "--scripts", pkg)
+	for _, name := range []string{"postinstall.sh", "postremove.sh"} {
+		body, err := os.ReadFile(filepath.Join("..", "..", "docs", "packaging", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(scripts, strings.TrimSpace(string(body))) {
+			t.Errorf("the rpm's scripts are not %s:\n%s", name, scripts)
+		}
+	}
+	root := t.TempDir()
+	run("-i", "--root", root, "--nodeps", "--noscripts", pkg)
+	for _, f := range []string{"/usr/bin/autografo", "/usr/lib/udev/rules.d/70-autografo-ipp-usb.rules", "/usr/lib/udev/rules.d/71-autografo-group.rules",
+		"/usr/lib/systemd/user/autografo.service", "/usr/lib/systemd/system/autografo-kiosk.service", "/usr/lib/sysusers.d/autografo.conf",
+		"/usr/share/man/man1/autografo.1.gz", "/etc/autografo/autografo.toml"} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Errorf("not installed by the rpm: %v", err)
+		}
+	}
+	if out := run("-q", "--root", root, "-c", "autografo"); strings.TrimSpace(out) != "/etc/autografo/autografo.toml" {
+		t.Errorf("the rpm's config files: %q", out)
+	}
+	bin := filepath.Join(root, "usr", "bin", "autografo")
+	if out, err := exec.Command(bin, "version").Output(); err != nil || strings.TrimSpace(string(out)) != "autografo "+version {
+		t.Errorf("the rpm's autografo version: %q %v", out, err)
+	}
+	doc := exec.Command(bin, "doctor", "--json", "--port", strconv.Itoa(freeLoopbackPort(t)), "--saned", "", "--store", filepath.Join(t.TempDir(), "store"))
+	doc.Env = append(os.Environ(), "AUTOGRAFO_SYSTEM_CONFIG="+filepath.Join(root, "etc", "autografo", "autografo.toml"), "XDG_CONFIG_HOME="+t.TempDir())
+	out, err := doc.Output()
+	var report doctorReport
+	if err != nil || json.Unmarshal(out, &report) != nil || report.Exit != 0 {
+		t.Errorf("the rpm's doctor, with the rpm's configuration: %v\n%s", err, out)
+	}
+	run("-e", "--root", root, "--nodeps", "--noscripts", "autografo")
+	if _, err := os.Stat(bin); err == nil {
+		t.Error("the rpm's autografo stays after rpm -e")
 	}
 }
