@@ -507,3 +507,7 @@ func (d *Device) control(setup []byte) (int32, []byte) {
 	}
 	return -int32(syscall.EPIPE), nil
 }
+
+// Description is the device as umockdev records it (umockdev-run -d): its
+// sysfs attributes, udev properties and descriptors.
+func (d *Device) Description() string { return d.text() }
