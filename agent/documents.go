@@ -250,15 +250,22 @@ func (a *Agent) RunTimestamps(ctx context.Context, interval time.Duration) {
 // timestampLater seals the act's document again, with a timestamp, when it
 // waits for one; it reports false when the authority could not be reached.
 func (a *Agent) timestampLater(ctx context.Context, act store.Act) bool {
+	// The info first: a round reads the bytes only of documents that
+	// wait for a timestamp, not of every ready act.
+	meta, err := a.opts.Store.DocumentMeta(ctx, act.ID, act.Document)
+	if err != nil {
+		a.logFailure(ctx, "reading a document for its timestamp failed", act.ID, err)
+		return true
+	}
+	if info, ok := documentInfoOf(meta); !ok || !info.TimestampPending || info.MediaType != "application/pdf" {
+		return true
+	}
 	d, data, err := a.opts.Store.DocumentData(ctx, act.ID, act.Document)
 	if err != nil {
 		a.logFailure(ctx, "reading a document for its timestamp failed", act.ID, err)
 		return true
 	}
-	info, ok := documentInfoOf(d)
-	if !ok || !info.TimestampPending || info.MediaType != "application/pdf" {
-		return true
-	}
+	info, _ := documentInfoOf(d)
 	stamped, err := a.opts.Sealer.Seal(data, seal.Info{Reason: "Marca temporale del documento, aggiunta quando l'autorità è stata raggiungibile",
 		Rect: laterTimestampRect})
 	if errors.Is(err, seal.ErrTimestamp) {
