@@ -170,8 +170,10 @@ func Verify(doc []byte) (Report, error) {
 		}
 		if ts := s.TimeStamp; ts != nil {
 			si.Timestamp = ts.Time
-			if len(ts.Certificates) > 0 {
-				si.TimestampCertificate = ts.Certificates[0]
+			// The authority is the certificate the token's SignerInfo
+			// names, not the first the token carries.
+			if p7, err := pkcs7.Parse(ts.RawToken); err == nil {
+				si.TimestampCertificate = p7.GetOnlySigner()
 			}
 		}
 		if signing[i] == nil || si.Certificate == nil || !si.Certificate.Equal(signing[i]) {
