@@ -163,11 +163,21 @@ func sealedVerbale(t *testing.T) (*Sealer, []byte) {
 }
 
 func TestVerifyReportsWhoWhenAndIntegrity(t *testing.T) {
-	_, sealed := sealedVerbale(t)
+	s, err := FromPKCS12(workstationP12(t, "p", time.Now().Add(time.Hour)), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The seal's clock, set: the time verify reports must be that one.
+	at := time.Now().Add(-30 * time.Minute).Truncate(time.Second)
+	s.SetClock(func() time.Time { return at })
+	sealed, err := s.Seal(verbale(t), Info{Reason: "Sigillo della postazione"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r, err := Verify(sealed)
 	if err != nil || !r.Intact || len(r.Seals) != 1 || !strings.Contains(r.Seals[0].Signer, "Postazione anagrafe 3") ||
-		r.Seals[0].Reason != "Sigillo della postazione" || time.Since(r.Seals[0].Time) > time.Minute {
-		t.Fatalf("report %+v %v", r, err)
+		r.Seals[0].Reason != "Sigillo della postazione" || !r.Seals[0].Time.Equal(at) {
+		t.Fatalf("report %+v %v, want the seal dated %v", r, err, at)
 	}
 	tampered := bytes.Clone(sealed)
 	i := bytes.Index(tampered, []byte("/Filter /DCTDecode"))
