@@ -45,7 +45,9 @@ func TestDebianPackageInstallsRunsAndRemoves(t *testing.T) {
 	}
 	deb := filepath.Join(root, "dist", "autografo_"+version+"_"+strings.TrimSpace(string(arch))+".deb")
 	if strings.TrimSpace(string(arch)) == "amd64" {
-		t.Run("rpm", func(t *testing.T) { checkRPM(t, filepath.Join(root, "dist", "autografo-"+version+"-1.x86_64.rpm"), version) })
+		t.Run("rpm", func(t *testing.T) {
+			checkRPM(t, filepath.Join(root, "dist", "autografo-"+version+"-1.x86_64.rpm"), version)
+		})
 	}
 	if out, err := exec.Command(dpkg, "-i", deb).CombinedOutput(); err != nil {
 		t.Fatalf("dpkg -i: %v\n%s", err, out)
