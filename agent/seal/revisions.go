@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/digitorus/pdf"
 )
@@ -94,7 +95,7 @@ func objectChange(doc []byte, was, now pdf.Value) string {
 		return "" // the trailer's catalog is compared on its own; an old one is no longer read
 	case now.Key("Type").Name() == "Page":
 		if d := differentKeys(was, now, "Annots"); len(d) > 0 {
-			return "changed its " + join(d)
+			return "changed its " + strings.Join(d, ", ")
 		}
 		if added, ok := addedEntries(was.Key("Annots"), now.Key("Annots")); !ok {
 			return "lost or reordered annotations"
@@ -110,7 +111,7 @@ func objectChange(doc []byte, was, now pdf.Value) string {
 		// Signing an empty signature field, or giving a signature's
 		// widget an appearance.
 		if d := differentKeys(was, now, "V", "AP"); len(d) > 0 {
-			return "changed its " + join(d)
+			return "changed its " + strings.Join(d, ", ")
 		}
 		if was.Key("V").Kind() != pdf.Null && !sameRaw(was.Key("V").RawData(), now.Key("V").RawData()) {
 			return "had its signature replaced"
@@ -126,10 +127,10 @@ func objectChange(doc []byte, was, now pdf.Value) string {
 func catalogChanges(was, now pdf.Value) []string {
 	var out []string
 	if d := differentKeys(was, now, "AcroForm", "Perms", "DSS"); len(d) > 0 {
-		out = append(out, "the catalog's "+join(d)+" changed")
+		out = append(out, "the catalog's "+strings.Join(d, ", ")+" changed")
 	}
 	if d := differentKeys(was.Key("AcroForm"), now.Key("AcroForm"), "Fields", "SigFlags", "NeedAppearances"); len(d) > 0 {
-		out = append(out, "the form's "+join(d)+" changed")
+		out = append(out, "the form's "+strings.Join(d, ", ")+" changed")
 	}
 	added, ok := addedEntries(was.Key("AcroForm").Key("Fields"), now.Key("AcroForm").Key("Fields"))
 	if !ok {
@@ -225,17 +226,6 @@ func describe(v pdf.Value) string {
 		}
 	}
 	return "untyped"
-}
-
-func join(keys []string) string {
-	s := ""
-	for i, k := range keys {
-		if i > 0 {
-			s += ", "
-		}
-		s += k
-	}
-	return s
 }
 
 // sameRaw compares two values as the PDF reader holds them, numbers by

@@ -82,11 +82,10 @@ func (g pinGuard) record(r pinRefusal, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	tmp := g.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	if _, err := writePrivate(filepath.Dir(g.path), filepath.Base(g.path), b); err != nil {
 		return fmt.Errorf("recording the refused PIN: %w", err)
 	}
-	return os.Rename(tmp, g.path)
+	return nil
 }
 
 // clear forgets a refusal, once a PIN was taken.
