@@ -7,6 +7,7 @@ package doctest
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -84,4 +85,27 @@ func Mutool(t testing.TB, path string) string {
 		complaints = append(complaints, fmt.Sprintf("mutool draw: %v", err))
 	}
 	return strings.Join(complaints, "\n")
+}
+
+// Readers has the three readers apart from poppler read a PDF written at
+// path: Preflight (PDF/A-1b), MuPDF and pdfcpu's strict validation. It
+// returns what each complained of, one entry per reader that did; none
+// when all three read it cleanly.
+func Readers(t testing.TB, path string) []string {
+	t.Helper()
+	var out []string
+	if ok, report := Preflight(t, path); !ok {
+		out = append(out, "Preflight:\n"+report)
+	}
+	if c := Mutool(t, path); c != "" {
+		out = append(out, "mutool: "+c)
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = PdfcpuStrict(data)
+	}
+	if err != nil {
+		out = append(out, "pdfcpu validate, strict: "+err.Error())
+	}
+	return out
 }
