@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/autografo/autografo/agent/private"
 	_ "modernc.org/sqlite" // the embedded database, pure Go
 )
 
@@ -130,12 +131,16 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 		if _, err := rand.Read(key); err != nil {
 			return nil, err
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		if err := private.MkdirAll(filepath.Dir(path)); err != nil {
 			return nil, fmt.Errorf("store: key directory: %w", err)
 		}
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("store: creating key: %w", err)
+		}
+		if err := private.Restrict(path); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("store: %w", err)
 		}
 		if _, err := f.Write([]byte(hex.EncodeToString(key) + "\n")); err != nil {
 			f.Close()
@@ -150,8 +155,8 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: reading key: %w", err)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("store: key file %s is readable by others (mode %v): chmod 600 it", path, fi.Mode().Perm())
+	if err := private.Check(path); err != nil {
+		return nil, fmt.Errorf("store: key file: %w", err)
 	}
 	key, err := hex.DecodeString(string(trimSpace(data)))
 	if err != nil || len(key) != KeySize {
@@ -266,7 +271,7 @@ func Open(path string, key []byte) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := private(path); err != nil {
+	if err := keepPrivate(path); err != nil {
 		return nil, err
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)"
@@ -291,19 +296,17 @@ func Open(path string, key []byte) (*Store, error) {
 	return s, nil
 }
 
-// private makes the store's directory 0700 and its database files 0600
+// keepPrivate makes the store's directory and its database files private
+// to their owner (0700 and 0600 on Unix)
 // before the database opens, also for a store made by an older Autografo
 // or restored by hand: what is not sealed (states, times, page sizes,
 // operators) is still nobody else's business, and a store made before
 // text was sealed keeps names in plaintext until it is opened once. SQLite gives the -wal and -shm files the database file's mode, so a
 // new database is created 0600 first.
-func private(path string) error {
+func keepPrivate(path string) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("store: directory: %w", err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("store: cannot make %s private to its user (0700): %w", dir, err)
+	if err := private.MkdirAll(dir); err != nil {
+		return fmt.Errorf("store: cannot make the folder %s private to its user: %w", dir, err)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -311,8 +314,8 @@ func private(path string) error {
 	}
 	f.Close()
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("store: cannot make %s private to its user (0600): %w", p, err)
+		if err := private.Restrict(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: cannot make %s private to its user: %w", p, err)
 		}
 	}
 	return nil
@@ -558,6 +561,10 @@ func (s *Store) reseal(tx *sql.Tx, next cipher.AEAD, t sealedTable) (int, error)
 func WriteKey(path string, key []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
+		return err
+	}
+	if err := private.Restrict(path); err != nil {
+		f.Close()
 		return err
 	}
 	if _, err := f.Write([]byte(hex.EncodeToString(key) + "\n")); err != nil {

@@ -12,12 +12,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/autografo/autografo/agent/private"
 	"github.com/autografo/autografo/drivers/ippusb"
 	"github.com/autografo/autografo/drivers/saned"
 	"github.com/autografo/autografo/scanner"
@@ -153,18 +153,18 @@ func checkStore(ctx context.Context, dir string) (f finding, last storeWrite) {
 	if st, err := os.Stat(filepath.Join(dir, "autografo.db")); err == nil {
 		last = storeWrite{st.ModTime(), "the store's database was written"}
 	}
-	var loose []string
-	for name, want := range map[string]fs.FileMode{".": 0o700, "key": 0o600, "autografo.db": 0o600} {
-		st, err := os.Stat(filepath.Join(dir, name))
-		if err == nil && st.Mode().Perm()&^want != 0 {
-			loose = append(loose, fmt.Sprintf("%s is %o", filepath.Join(dir, name), st.Mode().Perm()))
+	var loose, fixes []string
+	for _, name := range []string{".", "autografo.db", "key"} {
+		var exposed *private.ExposedError
+		if err := private.Check(filepath.Join(dir, name)); errors.As(err, &exposed) {
+			loose = append(loose, fmt.Sprintf("%s (%s)", exposed.Path, exposed.Who))
+			fixes = append(fixes, exposed.Fix)
 		}
 	}
-	slices.Sort(loose)
 	if len(loose) > 0 {
 		f.Status = "fail"
 		f.Detail = "the store can be read by other users: " + strings.Join(loose, ", ")
-		f.Fix = fmt.Sprintf("chmod 700 %s && chmod 600 %s/*", dir, dir)
+		f.Fix = strings.Join(fixes, " && ")
 		return f, last
 	}
 	s, err := openStore(dir)

@@ -135,7 +135,7 @@ func TestDoctorStore(t *testing.T) {
 	}
 	// Readable by others.
 	os.Chmod(filepath.Join(dir, "autografo.db"), 0o644)
-	if code, _, by := doctor(t, "--store", dir); code != exitStore || by["store"].Status != "fail" || !strings.Contains(by["store"].Detail, "autografo.db is 644") {
+	if code, _, by := doctor(t, "--store", dir); code != exitStore || by["store"].Status != "fail" || !strings.Contains(by["store"].Detail, "autografo.db (mode 644)") || !strings.Contains(by["store"].Fix, "chmod 600") {
 		t.Errorf("a store others can read: %d %+v", code, by["store"])
 	}
 	os.Chmod(filepath.Join(dir, "autografo.db"), 0o600)

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/autografo/autografo/agent/private"
 )
 
 // runtimeInfo is what a running agent tells the local command line: where it
@@ -67,10 +69,7 @@ func writeRuntime(dir string, info runtimeInfo) (string, error) {
 // writePrivate writes a file with mode 0600 in the 0700 directory dir,
 // atomically, so a reader never sees half of it, and returns its path.
 func writePrivate(dir, name string, data []byte) (string, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("state directory: %w", err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
+	if err := private.MkdirAll(dir); err != nil {
 		return "", fmt.Errorf("state directory: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".tmp-*")
@@ -78,7 +77,7 @@ func writePrivate(dir, name string, data []byte) (string, error) {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
+	if err := private.Restrict(tmp.Name()); err != nil {
 		tmp.Close()
 		return "", err
 	}
