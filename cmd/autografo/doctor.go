@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/autografo/autografo/agent/private"
@@ -115,7 +114,7 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 // this user's running agent.
 func checkPort(port int, stateDir string) finding {
 	f := finding{Check: "port"}
-	if info, err := readRuntime(stateDir); err == nil && info.Port == port && syscall.Kill(info.PID, 0) == nil {
+	if info, err := readRuntime(stateDir); err == nil && info.Port == port && processAlive(info.PID) {
 		f.Status, f.Detail = "ok", fmt.Sprintf("Autografo is running on port %d (pid %d)", port, info.PID)
 		return f
 	}

@@ -36,21 +36,6 @@ type runtimeInfo struct {
 
 const runtimeFile = "agent.json"
 
-// defaultStateDir is per user: the runtime directory when there is one (it
-// vanishes at logout), else ~/.local/state.
-func defaultStateDir() string {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "autografo")
-	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "autografo")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "state", "autografo")
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("autografo-%d", os.Getuid()))
-}
-
 func newSecret() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
@@ -231,7 +216,21 @@ func writeLaunch(dir, pageURL string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return (&url.URL{Scheme: "file", Path: path}).String(), nil
+	return fileURL(path)
+}
+
+// fileURL is a file's file:// URL: file:///home/u/x on Unix,
+// file:///C:/Users/u/x on Windows (a drive's path gains a slash).
+func fileURL(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String(), nil
 }
 
 // openCmd asks the running agent for a one-time pairing token and opens the

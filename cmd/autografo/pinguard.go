@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -53,9 +52,7 @@ func identify(module, token, pinFile string) (pinRefusal, error) {
 		return pinRefusal{}, err
 	}
 	r.Size, r.ModTime = fi.Size(), fi.ModTime().UnixNano()
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		r.Inode = st.Ino
-	}
+	r.Inode = fileIdentity(pinFile, fi)
 	return r, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -172,10 +171,7 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 
 	// The pairing origins are known once the port is: the server is built
 	// with a Pairing that learns them after Listen.
-	operator := "operatore locale"
-	if u, err := user.Current(); err == nil {
-		operator = u.Username
-	}
+	operator := currentUser()
 	st, err := openStore(*storeDir)
 	if err != nil {
 		log.Error("cannot open the store", "dir", *storeDir, "err", err)

@@ -19,17 +19,6 @@ import (
 	"github.com/autografo/autografo/agent/store"
 )
 
-// defaultStoreDir is per user: where a desktop keeps its data.
-func defaultStoreDir() string {
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "autografo")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "share", "autografo")
-	}
-	return "autografo-data"
-}
-
 // openStore opens the store in dir, creating its key on first run. After a
 // key rotation cut short between its commit and the rename of the new key
 // file, the new key is in key.new: it is tried, and put in place.
@@ -112,11 +101,21 @@ func rotate(s *store.Store, dir, operator string, stdout, stderr io.Writer) int 
 	return 0
 }
 
+// currentUser is the operator's account name, for the journal: on
+// Windows without its domain (DOMAIN\\user), which says the workstation,
+// not the person.
 func currentUser() string {
 	if u, err := user.Current(); err == nil {
-		return u.Username
+		return accountName(u.Username)
 	}
 	return "operatore locale"
+}
+
+func accountName(s string) string {
+	if i := strings.LastIndexByte(s, '\\'); i >= 0 && i+1 < len(s) {
+		return s[i+1:]
+	}
+	return s
 }
 
 // checkCmd verifies the store: database integrity, every page against its

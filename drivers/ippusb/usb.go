@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -188,8 +189,13 @@ func (b *Bus) Open(ctx context.Context, c Candidate, extra ...QuirkRule) (*Handl
 			return fail(fmt.Errorf("ippusb: resetting %s: %w", c.ID(), usbError(err)))
 		}
 	}
-	if err := h.dev.SetAutoDetach(true); err != nil {
-		return fail(fmt.Errorf("ippusb: %s: %w", c.ID(), usbError(err)))
+	// Windows has no kernel driver to take the interface from: WinUSB is
+	// bound to it, or libusb cannot open it at all. Asking is refused,
+	// and gousb then believes it detached and fails to configure.
+	if runtime.GOOS != "windows" {
+		if err := h.dev.SetAutoDetach(true); err != nil {
+			return fail(fmt.Errorf("ippusb: %s: %w", c.ID(), usbError(err)))
+		}
 	}
 	active, _ := h.dev.ActiveConfigNum()
 	if h.cfg, err = h.dev.Config(c.Config); err != nil {

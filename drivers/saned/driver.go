@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/autografo/autografo/scanner"
@@ -76,7 +75,7 @@ func (d *Driver) Discover(ctx context.Context) ([]scanner.Info, error) {
 	defer cancel()
 	c, err := dial(ctx, d.opts.Addr, d.opts.User, d.opts.Credentials)
 	if err != nil {
-		if errors.Is(err, syscall.ECONNREFUSED) {
+		if refused(err) {
 			return nil, nil
 		}
 		return nil, scanner.Wrap("discover", "", err)
