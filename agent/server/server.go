@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/autografo/autografo/agent"
@@ -67,6 +66,10 @@ type Options struct {
 	// (`autografo open`, `autografo pair`) that shows AdminSecret.
 	Pairing     *auth.Pairing
 	AdminSecret string
+	// Stop, when set, is called by POST /v1/admin/stop (`autografo stop`):
+	// the way to end an agent that has no console to press Ctrl+C in,
+	// and no service manager to send it a signal (Windows' logon start).
+	Stop func()
 }
 
 // Server serves the page and the websocket.
@@ -145,7 +148,7 @@ func (s *Server) Listen() error {
 	port, err := s.listenAll(s.opts.Port)
 	// With port 0 the system picks a port for the first address; another
 	// program may hold it on the second, so a few picks are tried.
-	for tries := 1; err != nil && s.opts.Port == 0 && errors.Is(err, syscall.EADDRINUSE) && tries < 5; tries++ {
+	for tries := 1; err != nil && s.opts.Port == 0 && AddrInUse(err) && tries < 5; tries++ {
 		port, err = s.listenAll(0)
 	}
 	if err != nil {
@@ -173,7 +176,7 @@ type ListenError struct {
 
 func (e *ListenError) Error() string {
 	msg := fmt.Sprintf("server: cannot listen on %s port %d: %v", e.Host, e.Port, e.Err)
-	if errors.Is(e.Err, syscall.EADDRINUSE) {
+	if AddrInUse(e.Err) {
 		msg += " (another program holds it: stop it, or choose another --port)"
 	}
 	return msg
@@ -188,7 +191,7 @@ func (s *Server) listenAll(port int) (int, error) {
 	for i, h := range s.opts.Hosts {
 		ln, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
 		if err != nil {
-			if i > 0 && strings.Contains(h, ":") && (errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)) {
+			if i > 0 && strings.Contains(h, ":") && addrUnavailable(err) {
 				s.log.Warn("IPv6 loopback unavailable: listening on 127.0.0.1 only", "err", err)
 				continue
 			}
@@ -235,6 +238,7 @@ func (s *Server) Handler(ctx context.Context) http.Handler {
 	mux.Handle("GET /v1/ws", s.websocket(ctx))
 	mux.Handle("POST /v1/admin/pair", http.HandlerFunc(s.adminPair))
 	mux.Handle("POST /v1/admin/sessions", http.HandlerFunc(s.adminSessions))
+	mux.Handle("POST /v1/admin/stop", http.HandlerFunc(s.adminStop))
 	// For monitoring: no secret and no act's data, so no pairing; the
 	// Host check still applies, and no page of another origin can read it
 	// (no CORS header).
@@ -409,6 +413,25 @@ func (s *Server) adminSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortFunc(resp.Sessions, func(a, b sessionRow) int { return a.Expires.Compare(b.Expires) })
 	writeJSON(w, resp)
+}
+
+// adminStop asks the agent to stop as a signal does: captures end, the
+// store closes. The answer goes out first.
+func (s *Server) adminStop(w http.ResponseWriter, r *http.Request) {
+	var req struct{}
+	if !s.adminRequest(w, r, &req) {
+		return
+	}
+	if s.opts.Stop == nil {
+		http.Error(w, "this agent is not stopped this way", http.StatusNotImplemented)
+		return
+	}
+	s.log.Info("stop asked by the workstation's user")
+	writeJSON(w, map[string]bool{"stopping": true})
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	s.opts.Stop()
 }
 
 // sessionRow is a session and how many connections it has now.

@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -699,7 +698,7 @@ func TestAttackSquatterOnEitherLoopbackStopsTheStart(t *testing.T) {
 				probe.Close()
 				if l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port))); err == nil {
 					squat = l
-				} else if host == "::1" && !errors.Is(err, syscall.EADDRINUSE) {
+				} else if host == "::1" && !server.AddrInUse(err) {
 					// No IPv6 loopback here: nobody can squat it, and the
 					// server must start on 127.0.0.1 alone.
 					srv, err := server.New(nil, nil, server.Options{Port: port})
@@ -720,7 +719,7 @@ func TestAttackSquatterOnEitherLoopbackStopsTheStart(t *testing.T) {
 			}
 			err = srv.Listen()
 			var le *server.ListenError
-			if !errors.As(err, &le) || le.Host != host || !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), "another --port") {
+			if !errors.As(err, &le) || le.Host != host || !server.AddrInUse(err) || !strings.Contains(err.Error(), "another --port") {
 				srv.Close()
 				t.Fatalf("Listen with %s:%d taken: %v", host, port, err)
 			}

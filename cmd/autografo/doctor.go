@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -197,6 +198,9 @@ func checkSaned(ctx context.Context, addr string) finding {
 	if err != nil {
 		f.Status, f.Detail = "warn", fmt.Sprintf("no SANE daemon answers on %s: %v", addr, err)
 		f.Fix = "for SANE scanners: apt-get install sane-utils, put 127.0.0.1 in /etc/sane.d/saned.conf, systemctl enable --now saned.socket; without them, run serve with --saned ''"
+		if runtime.GOOS == "windows" {
+			f.Fix = "Windows has no saned: for SANE scanners run serve with --saned HOST:6566 of a Linux machine that shares them; without one, --saned ''"
+		}
 		return f
 	}
 	c.Close()
@@ -325,6 +329,12 @@ func checkUSB(ctx context.Context, enabled bool, udevDirs []string, proc string)
 		return []finding{{Check: "usb", Status: "skip", Detail: "USB scanners not driven (--usb=false)"}}
 	}
 	var out []finding
+	if runtime.GOOS == "windows" {
+		// No udev and no ipp-usb: libusb opens only the interfaces bound
+		// to WinUSB, which is what opening each device below finds out.
+		out = append(out, finding{Check: "usb", Status: "skip", Detail: "udev and ipp-usb are Linux's: on Windows a scanner's IPP-over-USB interface must be bound to WinUSB (docs/PLATFORMS.md)"})
+		return append(out, checkUSBDevices(ctx)...)
+	}
 	rule := finding{Check: "usb", Status: "warn", Detail: "no udev rule gives IPP-over-USB scanners (interface 07/01/04) to the user at the desk",
 		Fix: "install docs/udev/70-autografo-ipp-usb.rules in /etc/udev/rules.d, udevadm control --reload, and plug the scanner in again"}
 	for _, dir := range udevDirs {
@@ -350,6 +360,16 @@ func checkUSB(ctx context.Context, enabled bool, udevDirs []string, proc string)
 			break
 		}
 	}
+	return append(out, checkUSBDevices(ctx)...)
+}
+
+// checkUSBDevices opens each IPP-over-USB scanner plugged in.
+func checkUSBDevices(ctx context.Context) []finding {
+	var out []finding
+	permissionFix := "install the udev rule (docs/udev), reload udev, and plug the scanner in again; for the kiosk's service, the rule that gives it to the group autografo"
+	if runtime.GOOS == "windows" {
+		permissionFix = "bind the scanner's IPP-over-USB interface (07/01/04) to WinUSB (docs/PLATFORMS.md), or reach the scanner over the network: serve --escl"
+	}
 	drv, err := ippusb.New(ippusb.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		out = append(out, finding{Check: "usb", Status: "warn", Detail: "no USB access here: " + err.Error(),
@@ -374,7 +394,7 @@ func checkUSB(ctx context.Context, enabled bool, udevDirs []string, proc string)
 			dev.Close()
 		case errors.Is(err, scanner.ErrPermission):
 			f.Status, f.Detail = "fail", fmt.Sprintf("the USB scanner %s (%s) cannot be opened by this user: %v", name, in.ID, err)
-			f.Fix = "install the udev rule (docs/udev), reload udev, and plug the scanner in again; for the kiosk's service, the rule that gives it to the group autografo"
+			f.Fix = permissionFix
 		case errors.Is(err, scanner.ErrBusy):
 			f.Status, f.Detail = "warn", fmt.Sprintf("the USB scanner %s (%s) is held by another program: %v", name, in.ID, err)
 			f.Fix = "stop the program that holds it (ipp-usb, or another Autografo)"

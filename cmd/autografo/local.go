@@ -134,6 +134,34 @@ func adminCall(dir, path string, body, out any) error {
 	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
 }
 
+// stopCmd asks the running agent to stop and waits until its process has
+// ended: a windowless agent started at logon has no other way to be told.
+func stopCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("stop", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("state-dir", defaultStateDir(), "where the running agent keeps its runtime file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	info, err := readRuntime(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "autografo: no running agent:", err)
+		return 1
+	}
+	var out struct{ Stopping bool }
+	if err := adminCall(*dir, "v1/admin/stop", struct{}{}, &out); err != nil {
+		fmt.Fprintln(stderr, "autografo:", err)
+		return 1
+	}
+	// Stopping ends running captures first; the process is watched, not
+	// timed, and the user can interrupt the wait.
+	for processAlive(info.PID) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Fprintln(stdout, "Autografo si è fermato.")
+	return 0
+}
+
 // sessionsCmd lists the running agent's sessions, or ends one: its tabs
 // are disconnected and a paired tab must pair again.
 func sessionsCmd(args []string, stdout, stderr io.Writer) int {

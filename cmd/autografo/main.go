@@ -37,6 +37,7 @@ func init() {
 		{"open", "open the page in the browser, paired with the running agent", openCmd},
 		{"pair", "print a code to pair a browser opened by hand", pairCmd},
 		{"sessions", "list the sessions, or end one (sessions end ID)", sessionsCmd},
+		{"stop", "stop the running agent (as a signal would: captures end, the store closes)", stopCmd},
 		{"doctor", "check what Autografo needs here, and say how to fix what is wrong", doctorCmd},
 		{"config", "config show: the settings in force and where each came from; config example: the file", configCmd},
 		{"devices", "list the scanners found now", devicesCmd},

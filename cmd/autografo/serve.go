@@ -17,6 +17,7 @@ import (
 
 	"github.com/autografo/autografo/agent"
 	"github.com/autografo/autografo/agent/auth"
+	"github.com/autografo/autografo/agent/private"
 	"github.com/autografo/autografo/agent/seal"
 	"github.com/autografo/autografo/agent/server"
 	"github.com/autografo/autografo/scanner/manager"
@@ -34,6 +35,7 @@ type serveFlags struct {
 	retention, poll, sessionMax *time.Duration
 	sf                          sealFlags
 	labelsFile, logLevel        *string
+	logFile                     *string
 	logJSON                     *bool
 	df                          driverFlags
 }
@@ -56,6 +58,7 @@ func newServeFlags(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	f.labelsFile = fs.String("signature-labels", "", `JSON rules for finding signers' boxes in a preview's text, e.g. [{"label": "Lo sposo", "role": "sposo"}] (default: the Italian labels)`)
 	f.logLevel = fs.String("log-level", "info", "debug, info, warn or error")
 	f.logJSON = fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
+	f.logFile = fs.String("log-file", "", "append the log to this file (private to the user) instead of standard error: for an agent without a console, as Windows starts it at logon")
 	f.poll = fs.Duration("poll", 2*time.Second, "how often to look for scanners")
 	f.sessionMax = fs.Duration("session-max", 12*time.Hour, "the longest a browser session lasts, paired or by ticket, before it must authenticate again")
 	f.df.register(fs)
@@ -93,10 +96,38 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, *slog.Logger, int
 		return nil, nil, 2
 	}
 	hopts := &slog.HandlerOptions{Level: level}
-	if *f.logJSON {
-		return f, slog.New(slog.NewJSONHandler(stderr, hopts)), 0
+	out := stderr
+	if *f.logFile != "" {
+		// Open for the life of the process: the log is written until exit.
+		lf, err := openLogFile(*f.logFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "autografo: --log-file:", err)
+			return nil, nil, 2
+		}
+		out = lf
 	}
-	return f, slog.New(slog.NewTextHandler(stderr, hopts)), 0
+	if *f.logJSON {
+		return f, slog.New(slog.NewJSONHandler(out, hopts)), 0
+	}
+	return f, slog.New(slog.NewTextHandler(out, hopts)), 0
+}
+
+// openLogFile opens the log for appending, private to the user: the log
+// names operators and acts. A folder that is missing is made; one that
+// exists is left as it is (it may be shared, as /var/log is).
+func openLogFile(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := private.Restrict(path); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // runningAgent is the agent built and listening: what run drives, and
@@ -246,7 +277,7 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 		log.Error("cannot resume the acts in the store", "err", err)
 		return a, 1
 	}
-	srvOpts := server.Options{Port: *port, AllowedOrigins: origins, Logger: log, AdminSecret: secret}
+	srvOpts := server.Options{Port: *port, AllowedOrigins: origins, Logger: log, AdminSecret: secret, Stop: stop}
 	srv, err := server.New(ag, webui.FS(), srvOpts)
 	if err != nil {
 		log.Error("bad configuration", "err", err)

@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Package sanedtest starts a real saned serving SANE's test backend, from
 // private configuration directories, on a free loopback port, for tests
 // anywhere in the project.
