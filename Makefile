@@ -28,7 +28,7 @@ TEST_PKGS := $(RUN_PKGS) chromium fonts-dejavu-core sane-utils libsane1 \
 AXE_DIR := $(CURDIR)/.cache/axe-core
 export AUTOGRAFO_AXE := $(AXE_DIR)/axe.min.js
 
-.PHONY: run test soak deps-run deps-test deps-windows deps-wine build package windows test-windows demo-clean vet screenshot security-report bench bench-security bench-saned bench-usb clean
+.PHONY: run test soak deps-run deps-test deps-windows deps-wine build package windows msi test-windows demo-clean vet screenshot security-report bench bench-security bench-saned bench-usb clean
 
 # The demo keeps its acts in the checkout, apart from a real store in the
 # user's data folder; demo-clean starts it afresh.
@@ -88,7 +88,7 @@ package: deps-run
 # console; autografo-logon.exe has none, for the start at logon (its logs go
 # to a file, and `autografo stop` ends it).
 WIN_PKGS := gcc-mingw-w64-x86-64 cmake nasm dpkg-dev pkg-config
-WINE_PKGS := $(WIN_PKGS) wine wine64 msitools
+WINE_PKGS := $(WIN_PKGS) wine wine64 wixl msitools
 WIN_DIR := $(CURDIR)/.cache/windows
 WIN_ENV = GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc \
 	PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR=$(WIN_DIR)/prefix/lib/pkgconfig \
@@ -98,7 +98,14 @@ windows: deps-windows
 	.ci/windows-libs $(WIN_DIR)
 	mkdir -p dist/windows
 	$(WIN_ENV) $(GO) build -trimpath -ldflags "$(WIN_LDFLAGS)" -o dist/windows/autografo.exe ./cmd/autografo
-	$(WIN_ENV) $(GO) build -trimpath -ldflags "$(WIN_LDFLAGS) -H windowsgui" -o dist/windows/autografo-logon.exe ./cmd/autografo
+	$(WIN_ENV) $(GO) build -trimpath -ldflags "$(WIN_LDFLAGS) -H windowsgui -X main.windowless=true" -o dist/windows/autografo-logon.exe ./cmd/autografo
+
+# The installer, per machine: both exes under Program Files\Autografo and
+# the windowless one started at every user's logon (docs/packaging/autografo.wxs).
+# An MSI's version is numbers only: a checkout without a release tag is 0.1.0.
+MSI_VERSION := $(or $(shell echo '$(VERSION)' | grep -oE '^[0-9]+(\.[0-9]+){0,2}'),0.1.0)
+msi: windows deps-wine
+	wixl -a x64 -D Version=$(MSI_VERSION) -D Dist=dist/windows -o dist/windows/autografo.msi docs/packaging/autografo.wxs
 
 # Every package's tests built for Windows and run under Wine, but those
 # that start Linux peers (saned, umockdev, Chromium, the agent's own
@@ -118,6 +125,9 @@ test-windows: deps-wine
 	$(WIN_ENV) $(GO) build -o /dev/null ./cmd/autografo
 	$(WIN_ENV) $(GO) test -count=1 -timeout 30m -overlay $$(GO=$(GO) .ci/wine/overlay $(WIN_DIR)/overlay) \
 		-ldflags=-extldflags=-static -exec $(CURDIR)/.ci/wine/exec -skip '^($(WINE_LINUX_ONLY))$$' $(WINE_TEST_PKGS)
+	# The MSI installed, started as at logon, stopped and removed under Wine.
+	$(MAKE) msi
+	.ci/wine/msi-test
 
 deps-run:
 	@.ci/deps $(RUN_PKGS)

@@ -58,7 +58,7 @@ func newServeFlags(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	f.labelsFile = fs.String("signature-labels", "", `JSON rules for finding signers' boxes in a preview's text, e.g. [{"label": "Lo sposo", "role": "sposo"}] (default: the Italian labels)`)
 	f.logLevel = fs.String("log-level", "info", "debug, info, warn or error")
 	f.logJSON = fs.Bool("log-json", false, "log as JSON lines (for journald or a collector)")
-	f.logFile = fs.String("log-file", "", "append the log to this file (private to the user) instead of standard error: for an agent without a console, as Windows starts it at logon")
+	f.logFile = fs.String("log-file", defaultLogFile(), "append the log to this file (private to the user) instead of standard error: for an agent without a console, as Windows starts it at logon")
 	f.poll = fs.Duration("poll", 2*time.Second, "how often to look for scanners")
 	f.sessionMax = fs.Duration("session-max", 12*time.Hour, "the longest a browser session lasts, paired or by ticket, before it must authenticate again")
 	f.df.register(fs)
@@ -110,6 +110,18 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, *slog.Logger, int
 		return f, slog.New(slog.NewJSONHandler(out, hopts)), 0
 	}
 	return f, slog.New(slog.NewTextHandler(out, hopts)), 0
+}
+
+// windowless is set at link time (-X main.windowless=true) in the build
+// that has no console, autografo-logon.exe: its standard error goes
+// nowhere, so its log goes to a file unless told otherwise.
+var windowless string
+
+func defaultLogFile() string {
+	if windowless == "true" {
+		return filepath.Join(defaultStateDir(), "autografo.log")
+	}
+	return ""
 }
 
 // openLogFile opens the log for appending, private to the user: the log
