@@ -119,7 +119,7 @@ WINE_TEST_PKGS := ./agent/... ./scanner/... ./drivers/... ./webui/...
 # pdftoppm and pdftotext, which a Windows workstation does not have yet
 # (docs/PLATFORMS.md).
 WINE_LINUX_ONLY := TestAttestationPageText|TestAttestationPreflight|TestAttestationOverflows|TestAttestationSaysWhichSignature|TestAttestationPrintsEveryName|TestAttestationGender|TestMultiPageTIFF|TestJPGAndTIFFAreUpright|TestTIFFWithinTheBudget|TestQpdfAndPdfinfoAcceptTheDocument|TestJPEGPassThrough|TestPDFBoxPreflightAndRender|TestQuarterTurnsKeepThePassThrough|TestOutputIntentIsSRGB|TestMutoolComplainsOfBrokenFiles|TestAttestationSignedOnPKCS11Token|TestTokenErrors|TestWorkstationSealIsValidAndShowsTampering|TestSealCarriesATimestamp|TestAttackAnotherUsersSocketsDoNotStarveTheOwner|TestMDNSDiscovery|TestPrintedPageIsSubtracted|TestOtherPrintTakesNothingAway|TestRenderAndInvert|TestLocateBoxesOnDistortedScans|TestStamp|TestMarksWithoutCode|TestLayoutFromText
-test-windows: deps-wine
+test-windows: deps-wine deps-test
 	.ci/windows-libs $(WIN_DIR)
 	$(WIN_ENV) $(GO) vet $(WINE_TEST_PKGS)
 	$(WIN_ENV) $(GO) build -o /dev/null ./cmd/autografo
@@ -128,6 +128,8 @@ test-windows: deps-wine
 	# The MSI installed, started as at logon, stopped and removed under Wine.
 	$(MAKE) msi
 	.ci/wine/msi-test
+	# The Windows agent under Wine, driven from the page in Chromium on Linux.
+	AUTOGRAFO_AGENT_BINARY=$(CURDIR)/.ci/wine/agent $(GO) test -tags wine -count=1 -run TestWindowsAgentUnderWine ./cmd/autografo
 
 deps-run:
 	@.ci/deps $(RUN_PKGS)

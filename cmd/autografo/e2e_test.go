@@ -39,9 +39,13 @@ var (
 )
 
 // agentBinary builds autografo once per test run: the browser tests run the
-// real command, as a user would.
+// real command, as a user would. AUTOGRAFO_AGENT_BINARY names another
+// command to run instead: the Windows exe under Wine (-tags wine).
 func agentBinary(t testing.TB) string {
 	t.Helper()
+	if p := os.Getenv("AUTOGRAFO_AGENT_BINARY"); p != "" {
+		return p
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "autografo-e2e")
 		if err != nil {
@@ -445,7 +449,11 @@ func readLaunch(launch string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, err := os.ReadFile(u.Path)
+	path := u.Path
+	if len(path) > 3 && path[2] == ':' && (path[1] == 'Z' || path[1] == 'z') {
+		path = path[3:] // file:///Z:/tmp/...: an agent under Wine, whose Z: is the Unix root
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
 	}
