@@ -1405,7 +1405,9 @@ func (v *boxView) initials(own []*comp) bool {
 	for _, c := range own {
 		w, h := c.widthMM(v.pxmm), c.heightMM(v.pxmm)
 		switch {
-		case w <= 1.8 && h <= 1.8 && h >= 0.2:
+		case w <= 2.4 && h <= 2.4 && h >= 0.2:
+			// A full stop of a large hand is up to about 2.4 mm: «M.G.»
+			// written 8 mm tall has stops of 1.9 mm.
 			dots = append(dots, c)
 		case h >= 2:
 			letters = append(letters, c)
@@ -1414,8 +1416,26 @@ func (v *boxView) initials(own []*comp) bool {
 	if v.blockLetters(letters) {
 		return true
 	}
-	if v.fullStops(letters, dots) >= 2 {
+	stops := v.fullStops(letters, dots)
+	if len(stops) >= 2 {
 		return true
+	}
+	// One stop, after the last letter and with nothing written after it:
+	// «P.L.M.» in a joined hand, whose other stops ran into the letters
+	// after them. A name signed with a full stop after it is the
+	// officer's to look at too.
+	if len(stops) == 1 && len(letters) > 0 {
+		var all image.Rectangle
+		for _, l := range letters {
+			all = all.Union(l.bounds)
+		}
+		last := stops[0].Min.X >= all.Max.X-int(1*v.pxmm)
+		for _, c := range own {
+			last = last && c.bounds.Min.X <= stops[0].Min.X
+		}
+		if last && float64(all.Dx()) <= 35*v.pxmm {
+			return true
+		}
 	}
 	if len(letters) == 0 || len(letters) > 3 {
 		return false
@@ -1445,21 +1465,21 @@ func (v *boxView) initials(own []*comp) bool {
 	return low >= 2
 }
 
-// fullStops counts the dots that stand as full stops do: in the lower
+// fullStops finds the dots that stand as full stops do: in the lower
 // part of the writing (an i's dot and accents sit high) and just after a
 // letter. Two of them mark
 // initials even when the letters are not known as letters (broken up by
 // a fax, or run into a label): a name is written without them.
-func (v *boxView) fullStops(letters, dots []*comp) int {
+func (v *boxView) fullStops(letters, dots []*comp) []image.Rectangle {
 	if len(letters) == 0 {
-		return 0
+		return nil
 	}
 	var all image.Rectangle
 	for _, l := range letters {
 		all = all.Union(l.bounds)
 	}
 	if float64(all.Dx()) > 35*v.pxmm {
-		return 0
+		return nil
 	}
 	var stops []image.Rectangle
 	for _, d := range dots {
@@ -1498,10 +1518,10 @@ func (v *boxView) fullStops(letters, dots []*comp) int {
 			lo, hi = min(lo, b.Max.Y), max(hi, b.Max.Y)
 		}
 		if float64(hi-lo) > 1.5*v.pxmm {
-			return 0
+			return nil
 		}
 	}
-	return len(stops)
+	return stops
 }
 
 // printSized tells whether every piece of own ink, straight bars aside,
@@ -1667,6 +1687,20 @@ func (v *boxView) blockLetters(letters []*comp) bool {
 		}
 	}
 	return true
+}
+
+// sideReachMM is how far into the box a piece that crosses a side edge
+// may reach and still be taken for what comes in from beyond it.
+const sideReachMM = 12
+
+// hugsSideEdge tells whether a piece of ink crosses the box's left or
+// right edge and stays within sideReachMM of it.
+func (v *boxView) hugsSideEdge(c *comp) bool {
+	near, reach := int(1.5*v.pxmm), int(sideReachMM*v.pxmm)
+	b := c.bounds
+	left := b.Min.X <= v.box.Min.X+near && b.Max.X <= v.box.Min.X+reach
+	right := b.Max.X >= v.box.Max.X-near && b.Min.X >= v.box.Max.X-reach
+	return left || right
 }
 
 // signatureSized tells whether ink of this shape is enough for a
@@ -2010,6 +2044,16 @@ func (v *boxView) decide(b Box) Verdict {
 		minor := func(c *comp) bool { return slices.Contains(crossing, c) && 4*c.inside < s.inside }
 		rest := slices.DeleteFunc(slices.Clone(own), minor)
 		edgeDoubt = !v.signatureSized(v.shapeOf(rest)) || v.initials(rest)
+		// A piece across a side edge that stays close to it, however much
+		// of the ink it is, is the end of what is written beyond that
+		// edge: a neighbour's signature coming in, cut from the rest by
+		// the cleared frame. Without it, is there still a signature?
+		if !edgeDoubt {
+			side := func(c *comp) bool { return slices.Contains(crossing, c) && v.hugsSideEdge(c) }
+			if rest := slices.DeleteFunc(slices.Clone(own), side); len(rest) < len(own) && !v.signatureSized(v.shapeOf(rest)) {
+				spillDoubt = true
+			}
+		}
 	}
 	dot := len(own) > 0 && float64(max(s.bounds.Dx(), s.bounds.Dy())) <= 2.2*v.pxmm
 	switch {

@@ -74,7 +74,7 @@ type Draw struct {
 
 // Draws lists every drawing of the odd pages, in order. Two pages of the
 // first were looked at while the pipeline was developed; the second to the
-// sixth were each reported on once (docs/BENCHMARKS.md keeps their
+// ninth were each reported on once (docs/BENCHMARKS.md keeps their
 // figures) and the classes of error they showed were then fixed, so they
 // are tuning data now. The last one is the reporting half: none of it has
 // been looked at.
@@ -86,6 +86,9 @@ var Draws = []Draw{
 	{0x5f0f3, 0xd6e8feb86659fd93},
 	{0x6f0f3, 0xa0761d6478bd642f},
 	{0x7f0f3, 0xe7037ed1a0b428db},
+	{0x8f0f3, 0x2545f4914f6cdd1d},
+	{0x9f0f3, 0x9fb21c651e98df25},
+	{0xaf0f3, 0xc2b2ae3d27d4eb4f},
 }
 
 // ReportDraw is the index in Draws of the reporting half.
