@@ -318,7 +318,7 @@ func TestFormSet(t *testing.T) {
 
 // The pages of earlier draws that showed an error, each kept here once the
 // error was fixed: the label or a stamp's text left in the box as if
-// written, large initials (broken up by a fax, run into a label,
+// written, a stamp's text between the short sides of its frame, large initials (broken up by a fax, run into a label,
 // stretched by a neighbour's stroke over the edge, with large full stops,
 // or joined with only the last stop apart), a neighbour's signature coming
 // in over a side edge, and photos whose few heavy lines outweighed the
@@ -338,6 +338,7 @@ func TestFormSetPagesThatWentWrong(t *testing.T) {
 		{0, 105, "initials «M.G.» 8 mm tall, whose full stops of 1.9 mm were not taken for stops, called signed"},
 		{7, 269, "a dot beside a neighbour's signature coming in over the side edge, cut from it by the cleared frame, called signed"},
 		{8, 255, "initials «P.L.M.» in a joined hand, only the last full stop apart, called signed"},
+		{9, 75, "a rectangular stamp «ANNULLATO» whose long sides were cleared as rules, called signed"},
 	}
 	var specs []formtest.Spec
 	for _, c := range cases {

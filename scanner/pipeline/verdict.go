@@ -1547,6 +1547,44 @@ func (v *boxView) printSized(own []*comp) bool {
 	return pieces > 0 && float64(line.Dy()) <= 1.6*maxTextMM*v.pxmm && nearEdge
 }
 
+// framedPrint tells whether the ink is writing no taller than print set
+// between two straight upright bars: a rectangular stamp («ANNULLATO»)
+// whose long sides were cleared as rules, its short sides left. A hand
+// does not sign between two straight bars of a frame's height.
+func (v *boxView) framedPrint(own []*comp) bool {
+	var uprights []image.Rectangle
+	var text image.Rectangle
+	for _, c := range own {
+		b := v.barless(c)
+		switch {
+		case b.Empty():
+			if w, h := c.widthMM(v.pxmm), c.heightMM(v.pxmm); h >= frameSideMM && w <= 2 {
+				uprights = append(uprights, c.bounds)
+			}
+		case float64(b.Dy()) > maxTextMM*1.1*v.pxmm:
+			return false // taller than print: a hand's
+		default:
+			text = text.Union(b)
+		}
+	}
+	if len(uprights) < 2 || text.Empty() {
+		return false
+	}
+	left, right := uprights[0], uprights[0]
+	for _, u := range uprights {
+		if u.Min.X < left.Min.X {
+			left = u
+		}
+		if u.Max.X > right.Max.X {
+			right = u
+		}
+	}
+	// The text between them, and the bars of a like height.
+	between := text.Min.X >= left.Max.X && text.Max.X <= right.Min.X
+	alike := math.Abs(float64(left.Dy()-right.Dy())) <= 0.25*float64(max(left.Dy(), right.Dy()))
+	return between && alike
+}
+
 // barless is the extent of a piece without its straight bars down or
 // across, longer than print's letters: what is left of a frame (a stamp's
 // short sides are not cleared as rules), which a label's letters may
@@ -2037,6 +2075,7 @@ func (v *boxView) decide(b Box) Verdict {
 	// left of a frame) are set aside: a label or a stamp's text that was
 	// not known as such, not a hand's signature.
 	printSized := signature && v.printSized(own)
+	framed := signature && !printSized && v.framedPrint(own)
 	edgeDoubt := false
 	if signature && len(crossing) > 0 {
 		// Only a minor piece is in question: the bulk of the signer's ink
@@ -2099,6 +2138,9 @@ func (v *boxView) decide(b Box) Verdict {
 	case printSized:
 		verdict.Decision, verdict.Confidence = Doubtful, 0.5
 		reasons[ReasonOtherPrint] = true
+	case framed:
+		verdict.Decision, verdict.Confidence = Doubtful, 0.5
+		reasons[ReasonStamp] = true
 	case signature:
 		verdict.Decision = Signed
 		verdict.Confidence = math.Min(1, 0.6+0.4*math.Min(verdict.InkMM2/30, verdict.SpanMM/40))
