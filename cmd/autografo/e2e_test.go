@@ -111,6 +111,25 @@ func pairLink(line string) []string {
 	return urlLine.FindStringSubmatch(target)
 }
 
+// logged waits until the agent's log holds s. Its standard error is
+// copied apart from its standard output, so a line it logs before printing
+// its URL may arrive after the URL has: looking once would race. Once the
+// agent has exited its log is whole (Wait waits for the copy), so a line
+// still missing then is missing; a running agent that never logs it hangs
+// the test until its timeout, which reports it.
+func (p *agentProc) logged(s string) bool {
+	for !strings.Contains(p.logs.String(), s) {
+		select {
+		case err := <-p.done:
+			p.done <- err // for whoever waits on it next
+			return strings.Contains(p.logs.String(), s)
+		default:
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return true
+}
+
 // startAgent runs `autografo serve --sim --port 0 args...` and waits for the
 // URL it prints.
 func startAgent(t testing.TB, args ...string) *agentProc {

@@ -57,7 +57,7 @@ func TestWrongPINIsNeverTriedAgainByARestart(t *testing.T) {
 	if n := logins(t, first); n != 1 {
 		t.Fatalf("first start: %d logins, want 1", n)
 	}
-	if !strings.Contains(ag.logs.String(), "refused the PIN") {
+	if !ag.logged("refused the PIN") {
 		t.Fatalf("no word of the refused PIN in the log:\n%s", ag.logs)
 	}
 	cl, err := dialAgent(t, ag)
@@ -92,7 +92,7 @@ func TestWrongPINIsNeverTriedAgainByARestart(t *testing.T) {
 	if n := logins(t, second); n != 0 {
 		t.Fatalf("restart with the refused PIN file: %d logins, want 0", n)
 	}
-	if !strings.Contains(ag.logs.String(), "not tried again") {
+	if !ag.logged("not tried again") {
 		t.Fatalf("the restart does not say the PIN was not tried:\n%s", ag.logs)
 	}
 	ag.stop(t)
@@ -107,7 +107,7 @@ func TestWrongPINIsNeverTriedAgainByARestart(t *testing.T) {
 	if n := logins(t, third); n != 1 {
 		t.Fatalf("start with the right PIN: %d logins, want 1", n)
 	}
-	if !strings.Contains(ag.logs.String(), "attestations of conformity enabled") {
+	if !ag.logged("attestations of conformity enabled") {
 		t.Fatalf("the right PIN did not enable attestations:\n%s", ag.logs)
 	}
 	if _, err := os.Stat(filepath.Join(store, pinRefusalFile)); !os.IsNotExist(err) {

@@ -653,7 +653,7 @@ func TestSealWithAnAuthenticationCertificateIsRefusedAtSigning(t *testing.T) {
 		t.Errorf("doctor: %d %+v", code, r.Findings)
 	}
 	ag := startAgent(t, append([]string{"--sim-pages", "1", "--sim-page-time", "1ms", "--saned", ""}, flags...)...)
-	if !strings.Contains(ag.logs.String(), "this certificate cannot sign documents") {
+	if !ag.logged("this certificate cannot sign documents") {
 		t.Fatalf("serve did not warn:\n%s", ag.logs)
 	}
 	cl, err := dialAgent(t, ag)
