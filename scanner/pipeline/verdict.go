@@ -71,6 +71,10 @@ type comp struct {
 	// sureTail: and mostly lies outside, in the neighbour's box
 	sureTail bool
 	side     string // the side a tail comes in across
+	// bare is its extent without straight bars, once barless has
+	// measured it (printSized and framedPrint both ask).
+	bare      image.Rectangle
+	bareKnown bool
 }
 
 func (c *comp) heightMM(pxmm float64) float64 { return float64(c.bounds.Dy()) / pxmm }
@@ -1593,6 +1597,13 @@ func (v *boxView) framedPrint(own []*comp) bool {
 // hand's straight stroke may go too: then the piece may be taken as
 // print-sized and left to the officer, never the other way.
 func (v *boxView) barless(c *comp) image.Rectangle {
+	if !c.bareKnown {
+		c.bare, c.bareKnown = v.measureBarless(c), true
+	}
+	return c.bare
+}
+
+func (v *boxView) measureBarless(c *comp) image.Rectangle {
 	b := c.bounds
 	w, h := b.Dx(), b.Dy()
 	mine := make([]bool, w*h)
