@@ -111,6 +111,14 @@ func pairLink(line string) []string {
 	return urlLine.FindStringSubmatch(target)
 }
 
+// wait waits for the agent to exit and returns how it did; the cleanup,
+// and any later wait, find it exited too.
+func (p *agentProc) wait() error {
+	err := <-p.done
+	p.done <- err
+	return err
+}
+
 // logged waits until the agent's log holds s. Its standard error is
 // copied apart from its standard output, so a line it logs before printing
 // its URL may arrive after the URL has: looking once would race. Once the

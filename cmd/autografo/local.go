@@ -104,6 +104,14 @@ func askPairing(dir, kind string) (pairReply, error) {
 	return out, adminCall(dir, "v1/admin/pair", map[string]string{"kind": kind}, &out)
 }
 
+// localFlags is the flag set of a command that talks to the running
+// agent: where its runtime file is.
+func localFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs, fs.String("state-dir", defaultStateDir(), "where the running agent keeps its runtime file")
+}
+
 // adminCall posts body to the running agent's admin endpoint path, with
 // the runtime file's secret, and decodes its JSON answer into out.
 func adminCall(dir, path string, body, out any) error {
@@ -111,6 +119,11 @@ func adminCall(dir, path string, body, out any) error {
 	if err != nil {
 		return err
 	}
+	return adminPost(info, path, body, out)
+}
+
+// adminPost is adminCall for a runtime file already read.
+func adminPost(info runtimeInfo, path string, body, out any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -137,9 +150,7 @@ func adminCall(dir, path string, body, out any) error {
 // stopCmd asks the running agent to stop and waits until its process has
 // ended: a windowless agent started at logon has no other way to be told.
 func stopCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("stop", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("state-dir", defaultStateDir(), "where the running agent keeps its runtime file")
+	fs, dir := localFlags("stop", stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -149,7 +160,7 @@ func stopCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	var out struct{ Stopping bool }
-	if err := adminCall(*dir, "v1/admin/stop", struct{}{}, &out); err != nil {
+	if err := adminPost(info, "v1/admin/stop", struct{}{}, &out); err != nil {
 		fmt.Fprintln(stderr, "autografo:", err)
 		return 1
 	}
@@ -165,9 +176,7 @@ func stopCmd(args []string, stdout, stderr io.Writer) int {
 // sessionsCmd lists the running agent's sessions, or ends one: its tabs
 // are disconnected and a paired tab must pair again.
 func sessionsCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sessions", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("state-dir", defaultStateDir(), "where the running agent keeps its runtime file")
+	fs, dir := localFlags("sessions", stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: autografo sessions [list] | autografo sessions end ID")
 		fs.PrintDefaults()
@@ -264,9 +273,7 @@ func fileURL(path string) (string, error) {
 // openCmd asks the running agent for a one-time pairing token and opens the
 // page with it, through a launch file only the owner can read.
 func openCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("open", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("state-dir", defaultStateDir(), "where the running agent keeps its runtime file")
+	fs, dir := localFlags("open", stderr)
 	printOnly := fs.Bool("print", false, "print the launch file's address instead of opening a browser")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -306,9 +313,7 @@ func openCmd(args []string, stdout, stderr io.Writer) int {
 
 // pairCmd prints a pairing code for a browser opened by hand.
 func pairCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("pair", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("state-dir", defaultStateDir(), "where the running agent keeps its runtime file")
+	fs, dir := localFlags("pair", stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -353,8 +353,7 @@ func freePort(t *testing.T) string {
 func (p *agentProc) stop(t *testing.T) {
 	t.Helper()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	err := <-p.done
-	p.done <- err
+	p.wait()
 }
 
 // The agent stops while the page is idle, and starts again: the page says

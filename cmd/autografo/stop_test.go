@@ -35,9 +35,7 @@ func TestStopCommandEndsTheAgent(t *testing.T) {
 	}
 	// The agent ends by itself, cleanly (the wait has no bound: an agent
 	// that does not stop hangs here and the test's timeout reports it).
-	err := <-ag.done
-	ag.done <- err // for the cleanup, which waits on it too
-	if err != nil {
+	if err := ag.wait(); err != nil {
 		t.Fatalf("the agent stopped with %v\n%s", err, ag.logs)
 	}
 	logged, err := os.ReadFile(logFile)

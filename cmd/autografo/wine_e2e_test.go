@@ -44,10 +44,9 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	if out := runCLI(t, ag, "stop"); !strings.Contains(out, "fermato") {
 		t.Fatalf("stop said %q", out)
 	}
-	if err := <-ag.done; err != nil {
+	if err := ag.wait(); err != nil {
 		t.Fatalf("the agent under Wine stopped with %v\n%s", err, ag.logs)
 	}
-	ag.done <- nil // for the cleanup, which waits on it too
 
 	// Again on the same store: the key file's access list and the
 	// database are accepted, and the act is listed with its pages.
