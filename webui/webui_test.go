@@ -8,8 +8,10 @@ import (
 
 // pageBudget bounds the JavaScript and CSS the page loads, uncompressed,
 // in Italian and in English (which adds english.js; its catalog en.json is
-// data): a workstation with an old browser opens it at once.
-const pageBudget = 60_000
+// data): a workstation with an old browser opens it at once. 60 000 until
+// the client module gained AutografoClient.find (1.1 KB), for apps on
+// machines several users share.
+const pageBudget = 61_500
 
 func TestThePageStaysWithinItsBudget(t *testing.T) {
 	size := func(names ...string) int {

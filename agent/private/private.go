@@ -43,3 +43,27 @@ func Restrict(path string) error { return restrict(path, false) }
 // nil when only its owner can, and the error of reading its permissions
 // otherwise.
 func Check(path string) error { return check(path) }
+
+// ErrLocked is returned by Lock when another process holds the lock.
+var ErrLocked = errors.New("held by another process")
+
+// Lock takes the exclusive lock of the file at path, made private to its
+// owner if new, and holds it until the returned file is closed or the
+// process ends (a crash leaves no stale lock). An agent holds its store's,
+// so that a second agent of the same user, which would start on the next
+// port, cannot open the same store beside it.
+func Lock(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := restrict(path, false); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := lock(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}

@@ -32,3 +32,29 @@ func TestAMissingFileIsNotExposure(t *testing.T) {
 		t.Fatalf("a missing file: %v", err)
 	}
 }
+
+func TestALockIsHeldUntilClosed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "agent.lock")
+	first, err := private.Lock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := private.Check(path); err != nil {
+		t.Errorf("the lock file: %v", err)
+	}
+	second, err := private.Lock(path)
+	if !errors.Is(err, private.ErrLocked) {
+		if second != nil {
+			second.Close()
+		}
+		t.Fatalf("a second lock while the first is held: %v, want ErrLocked", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := private.Lock(path)
+	if err != nil {
+		t.Fatalf("the lock once released: %v", err)
+	}
+	again.Close()
+}

@@ -3,8 +3,10 @@
 package private
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"syscall"
 )
 
 func restrict(path string, dir bool) error {
@@ -28,4 +30,14 @@ func check(path string) error {
 		fix = "chmod 700 " + path
 	}
 	return &ExposedError{Path: path, Who: fmt.Sprintf("mode %o", fi.Mode().Perm()), Fix: fix}
+}
+
+// lock takes an flock: per open file, so a second open in the same
+// process is refused too.
+func lock(f *os.File) error {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return ErrLocked
+	}
+	return err
 }

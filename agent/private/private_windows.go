@@ -3,7 +3,9 @@
 package private
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"unsafe"
 
@@ -132,4 +134,15 @@ func accountName(sid *windows.SID) string {
 		return acct
 	}
 	return sid.String()
+}
+
+// lock locks the file's first byte, failing at once when another handle
+// holds it.
+func lock(f *os.File) error {
+	var ov windows.Overlapped
+	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)
+	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) || errors.Is(err, windows.ERROR_IO_PENDING) {
+		return ErrLocked
+	}
+	return err
 }

@@ -12,6 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ownUser is the uid this agent runs as, as peerUser names users.
+func ownUser() string { return strconv.Itoa(os.Getuid()) }
+
 // peerUser names the local user whose process holds the other end of a
 // loopback TCP connection: the peer's socket is the one whose local end is
 // our remote end, and the kernel knows its owner. It asks the kernel for

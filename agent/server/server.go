@@ -23,13 +23,22 @@ import (
 	"github.com/autografo/autografo/agent/auth"
 )
 
-// DefaultPort is where Autografo listens unless told otherwise.
-const DefaultPort = 8733
+// DefaultPort is where Autografo listens unless told otherwise, and
+// DefaultPorts how many ports from it an agent tries: on a machine shared
+// by several users (fast user switching, Remote Desktop) each user's agent
+// takes the first one free, and a page finds its own with GET /v1/agent.
+const (
+	DefaultPort  = 8733
+	DefaultPorts = 10
+)
 
 // Options configure a Server.
 type Options struct {
 	// Port on 127.0.0.1 and [::1]; 0 picks a free one.
 	Port int
+	// Ports is how many ports from Port are tried in turn while each is
+	// held by another program (another user's agent); 1 when unset.
+	Ports int
 	// Hosts to bind; default 127.0.0.1 and ::1. Only loopback addresses
 	// are accepted.
 	Hosts []string
@@ -80,6 +89,7 @@ type Server struct {
 	log       *slog.Logger
 	listeners []net.Listener
 	port      int
+	self      string // the local user this agent runs as, as peerUser names users
 	origins   map[string]bool
 	httpSrv   *http.Server
 	conns     sync.WaitGroup
@@ -117,6 +127,12 @@ func New(a *agent.Agent, ui fs.FS, opts Options) (*Server, error) {
 	if opts.SendQueue <= 0 {
 		opts.SendQueue = 256
 	}
+	if opts.Ports <= 0 {
+		opts.Ports = 1
+	}
+	if opts.Port > 0 && opts.Port+opts.Ports-1 > 65535 {
+		return nil, fmt.Errorf("server: ports %d to %d: beyond 65535", opts.Port, opts.Port+opts.Ports-1)
+	}
 	if opts.MessagesPerSecond <= 0 {
 		opts.MessagesPerSecond = 20
 	}
@@ -138,7 +154,7 @@ func New(a *agent.Agent, ui fs.FS, opts Options) (*Server, error) {
 	if opts.RefusalLogWindow <= 0 {
 		opts.RefusalLogWindow = 10 * time.Second
 	}
-	return &Server{agent: a, ui: ui, opts: opts, log: opts.Logger, perOrigin: map[string]int{}, perUser: map[string]int{},
+	return &Server{agent: a, ui: ui, opts: opts, log: opts.Logger, self: ownUser(), perOrigin: map[string]int{}, perUser: map[string]int{},
 		refused: newRefusalLog(opts.Logger, opts.RefusalLogWindow)}, nil
 }
 
@@ -146,6 +162,10 @@ func New(a *agent.Agent, ui fs.FS, opts Options) (*Server, error) {
 // free port and the others take the same one.
 func (s *Server) Listen() error {
 	port, err := s.listenAll(s.opts.Port)
+	for next := s.opts.Port + 1; err != nil && s.opts.Port != 0 && AddrInUse(err) && next < s.opts.Port+s.opts.Ports; next++ {
+		s.log.Info("port held by another program: trying the next", "port", next-1)
+		port, err = s.listenAll(next)
+	}
 	// With port 0 the system picks a port for the first address; another
 	// program may hold it on the second, so a few picks are tried.
 	for tries := 1; err != nil && s.opts.Port == 0 && AddrInUse(err) && tries < 5; tries++ {
@@ -243,6 +263,9 @@ func (s *Server) Handler(ctx context.Context) http.Handler {
 	// Host check still applies, and no page of another origin can read it
 	// (no CORS header).
 	mux.Handle("GET /v1/health", http.HandlerFunc(s.health))
+	// Whose agent this is, for a page that looks for its own user's among
+	// several (one per user on a shared machine, each on its own port).
+	mux.Handle("GET /v1/agent", s.clientModule(http.HandlerFunc(s.whoami)))
 	// The client module (and its types, and its first name) may be
 	// imported by an allowed act-drafting app.
 	for _, f := range []string{"/autografo.js", "/autografo.d.ts", "/autografo-client.js"} {
@@ -306,6 +329,32 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(h)
+}
+
+// agentInfo is GET /v1/agent's answer: this is an Autografo agent, on
+// this port, and whether it is the asking program's user's.
+type agentInfo struct {
+	Autografo bool   `json:"autografo"`
+	Port      int    `json:"port"`
+	User      string `json:"user"` // yours, other, unknown
+}
+
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(agentInfo{Autografo: true, Port: s.port, User: s.whose(connUser(r))})
+}
+
+// whose says whether the local user named ("" when the system does not
+// tell) is the one this agent runs as.
+func (s *Server) whose(user string) string {
+	switch {
+	case user == "" || s.self == "":
+		return "unknown"
+	case user == s.self:
+		return "yours"
+	}
+	return "other"
 }
 
 // checkHost refuses any Host but our loopback names with our port: a page

@@ -43,9 +43,17 @@ func (s *Server) websocket(shutdown context.Context) http.Handler {
 			up.Error(w, r, http.StatusForbidden, errors.New("origin not allowed"))
 			return
 		}
+		// Each user of a shared machine has an agent of their own, with
+		// their own store: another user's browser that reached this one
+		// (on another's port) must find its own, not work in this store.
+		user := connUser(r)
+		if s.whose(user) == "other" {
+			s.refused.warn("refused websocket: a program of another local user", "origin", origin, "user", user)
+			http.Error(w, "another user's agent", http.StatusForbidden)
+			return
+		}
 		// A flood of sockets from one origin, or one local user, must not
 		// starve the others.
-		user := connUser(r)
 		if !s.takeConn(user, origin) {
 			s.refused.warn("refused websocket: too many connections", "origin", origin, "user", user)
 			http.Error(w, "too many connections", http.StatusTooManyRequests)

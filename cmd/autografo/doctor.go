@@ -78,7 +78,7 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	store, written := checkStore(ctx, *sv.storeDir)
 	findings = append(findings,
-		checkPort(*sv.port, *sv.stateDir),
+		checkPort(*sv.port, *sv.ports, *sv.stateDir),
 		store,
 		checkClock(time.Now(), written),
 		checkSaned(ctx, sv.df.sanedAddr),
@@ -111,26 +111,44 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// checkPort: serve's port is free on both loopback addresses, or held by
-// this user's running agent.
-func checkPort(port int, stateDir string) finding {
+// checkPort: one of serve's ports is free on both loopback addresses, or
+// this user's running agent holds one. Ports held by others (another
+// user's agent on a shared machine) only move serve to the next.
+func checkPort(port, ports int, stateDir string) finding {
 	f := finding{Check: "port"}
-	if info, err := readRuntime(stateDir); err == nil && info.Port == port && processAlive(info.PID) {
-		f.Status, f.Detail = "ok", fmt.Sprintf("Autografo is running on port %d (pid %d)", port, info.PID)
+	ports = max(ports, 1)
+	if info, err := readRuntime(stateDir); err == nil && info.Port >= port && info.Port < port+ports && processAlive(info.PID) {
+		f.Status, f.Detail = "ok", fmt.Sprintf("Autografo is running on port %d (pid %d)", info.Port, info.PID)
 		return f
 	}
+	var held []string
+	for p := port; p < port+ports; p++ {
+		if err := portFree(p); err != nil {
+			held = append(held, err.Error())
+			continue
+		}
+		f.Status, f.Detail = "ok", fmt.Sprintf("port %d is free on 127.0.0.1 and [::1]", p)
+		if len(held) > 0 {
+			f.Detail += fmt.Sprintf(" (before it, %s)", strings.Join(held, "; "))
+		}
+		return f
+	}
+	f.Status = "fail"
+	f.Detail = fmt.Sprintf("no port free from %d to %d: %s", port, port+ports-1, strings.Join(held, "; "))
+	f.Fix = fmt.Sprintf("find the programs that hold them (ss -ltnp 'sport = :%d') and stop one, or run serve with another --port", port)
+	return f
+}
+
+// portFree tells why a port cannot be bound on both loopback addresses.
+func portFree(port int) error {
 	for _, host := range []string{"127.0.0.1", "::1"} {
 		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
-			f.Status = "fail"
-			f.Detail = fmt.Sprintf("port %d on %s is taken: %v", port, host, err)
-			f.Fix = fmt.Sprintf("find the program that holds it (ss -ltnp 'sport = :%d') and stop it, or run serve with another --port", port)
-			return f
+			return fmt.Errorf("port %d on %s is taken: %w", port, host, err)
 		}
 		ln.Close()
 	}
-	f.Status, f.Detail = "ok", fmt.Sprintf("port %d is free on 127.0.0.1 and [::1]", port)
-	return f
+	return nil
 }
 
 // storeWrite is when the store was last written, and by what: what the

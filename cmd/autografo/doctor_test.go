@@ -106,9 +106,15 @@ func TestDoctorPort(t *testing.T) {
 	}
 	defer ln.Close()
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	code, _, by := doctor(t, "--port", port)
+	code, _, by := doctor(t, "--port", port, "--ports", "1")
 	if code != exitPort || by["port"].Status != "fail" || !strings.Contains(by["port"].Detail, "127.0.0.1") {
-		t.Errorf("a port taken: %d %+v", code, by["port"])
+		t.Errorf("the one port serve may take, taken: %d %+v", code, by["port"])
+	}
+	// With the ports after it to try (another user's agent holds the
+	// first on a shared machine): serve takes the next free one.
+	code, _, by = doctor(t, "--port", port)
+	if by["port"].Status != "ok" || !strings.Contains(by["port"].Detail, "before it, port "+port+" on 127.0.0.1 is taken") {
+		t.Errorf("a port taken, the next ones to try: %d %+v", code, by["port"])
 	}
 	// Held by this user's running agent: that is where it should be.
 	ag := startAgent(t, "--saned", "")

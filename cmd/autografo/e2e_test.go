@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -142,9 +144,19 @@ func (p *agentProc) logged(s string) bool {
 // URL it prints.
 func startAgent(t testing.TB, args ...string) *agentProc {
 	t.Helper()
+	return startAgentOf(t, false, args...)
+}
+
+// startAgentOf is startAgent, as another local user (uid 65534) when
+// other is set: another user's agent on a shared machine.
+func startAgentOf(t testing.TB, other bool, args ...string) *agentProc {
+	t.Helper()
 	bin := agentBinary(t)
 	stateDir := t.TempDir()
 	storeDir := t.TempDir()
+	if other {
+		bin, stateDir, storeDir = otherUsersCopy(t, bin), otherUsersDir(t), otherUsersDir(t)
+	}
 	for i, a := range args {
 		if a == "--store" && i+1 < len(args) {
 			storeDir = "" // the caller chose one
@@ -155,6 +167,9 @@ func startAgent(t testing.TB, args ...string) *agentProc {
 		base = append(base, "--store", storeDir)
 	}
 	cmd := exec.Command(bin, append(base, args...)...)
+	if other {
+		cmd = scannertest.AsOtherUser(t, bin, append(base, args...)...)
+	}
 	// No configuration file of the machine's or the user's: the test's
 	// flags are the agent's settings.
 	cmd.Env = append(os.Environ(), "AUTOGRAFO_SYSTEM_CONFIG="+filepath.Join(stateDir, "no-system.toml"), "XDG_CONFIG_HOME="+filepath.Join(stateDir, "no-config"))
@@ -202,6 +217,39 @@ func startAgent(t testing.TB, args ...string) *agentProc {
 		t.Fatalf("autografo exited before serving: %v\n%s", err, p.logs)
 	}
 	return p
+}
+
+// otherUsersDir is a folder of uid 65534's, reachable by it.
+func otherUsersDir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "other")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Dir(filepath.Dir(dir)), filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// otherUsersCopy is a copy of the binary that uid 65534 can run.
+func otherUsersCopy(t testing.TB, bin string) string {
+	t.Helper()
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(otherUsersDir(t))
+	out := filepath.Join(dir, "autografo")
+	if err := os.WriteFile(out, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // browser starts headless Chromium with a fresh profile.
@@ -711,4 +759,31 @@ func serveOnce(t *testing.T, cmd *exec.Cmd, ready string, while func()) (string,
 		return logs.String(), fmt.Errorf("never printed %q (%v)", ready, err)
 	}
 	return logs.String(), err
+}
+
+// A second agent of the same user on the same store would take the next
+// port and work on the same acts beside the first: it is refused, named
+// where the first one runs, and the first goes on serving.
+func TestASecondAgentOnTheSameStoreIsRefused(t *testing.T) {
+	store := t.TempDir()
+	first := startAgent(t, "--store", store)
+	second := exec.Command(agentBinary(t), "serve", "--sim", "--port", "0", "--store", store, "--state-dir", first.StateDir)
+	second.Env = append(os.Environ(), "AUTOGRAFO_SYSTEM_CONFIG="+filepath.Join(first.StateDir, "no-system.toml"), "XDG_CONFIG_HOME="+filepath.Join(first.StateDir, "no-config"))
+	out, err := second.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "this store is already in use") ||
+		!strings.Contains(string(out), strings.TrimSuffix(first.Base, "/")) {
+		t.Fatalf("a second agent on the store: %v\n%s", err, out)
+	}
+	resp, err := http.Get(first.Base + "v1/health")
+	if err != nil {
+		t.Fatalf("the first agent after the second was refused: %v", err)
+	}
+	resp.Body.Close()
+	// Once the first has stopped, the lock is free again.
+	first.stop(t)
+	again := startAgent(t, "--store", store)
+	if again.Base == "" {
+		t.Fatal("no agent on the store after the first stopped")
+	}
 }

@@ -36,6 +36,9 @@ type runtimeInfo struct {
 
 const runtimeFile = "agent.json"
 
+// storeLockFile, in the store's folder, is held by the agent that uses it.
+const storeLockFile = "agent.lock"
+
 func newSecret() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])

@@ -28,7 +28,7 @@ import (
 // serveFlags are serve's settings, as flags: the configuration files and
 // AUTOGRAFO_* variables set the same names.
 type serveFlags struct {
-	port                        *int
+	port, ports                 *int
 	origins, ticketKeys         stringList
 	audience, comune            *string
 	stateDir, storeDir          *string
@@ -47,6 +47,7 @@ func newServeFlags(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.SetOutput(stderr)
 	f := &serveFlags{}
 	f.port = fs.Int("port", server.DefaultPort, "port on 127.0.0.1 and [::1] (0 picks a free one)")
+	f.ports = fs.Int("ports", server.DefaultPorts, "how many ports from --port to try in turn while each is held (by another user's agent on a shared machine)")
 	fs.Var(&f.origins, "allow-origin", "origin of an act-drafting app allowed to connect, exact (repeatable)")
 	fs.Var(&f.ticketKeys, "ticket-key", "ID=FILE: Ed25519 public key (PEM) of an act-drafting backend that signs session tickets (repeatable)")
 	f.audience = fs.String("ticket-audience", "autografo", "audience a session ticket must name")
@@ -173,7 +174,7 @@ func (a *runningAgent) close() {
 // server, and listens; a code other than 0 means stop (after close).
 func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgent, int) {
 	a := &runningAgent{log: log, stateDir: *f.stateDir, origins: len(f.origins)}
-	port, origins, ticketKeys, audience, comune := f.port, f.origins, f.ticketKeys, f.audience, f.comune
+	port, ports, origins, ticketKeys, audience, comune := f.port, f.ports, f.origins, f.ticketKeys, f.audience, f.comune
 	stateDir, storeDir, retention, sf := f.stateDir, f.storeDir, f.retention, &f.sf
 	labelsFile, poll, sessionMax, df := f.labelsFile, f.poll, f.sessionMax, &f.df
 	drivers, err := df.build(log)
@@ -215,6 +216,26 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 	// The pairing origins are known once the port is: the server is built
 	// with a Pairing that learns them after Listen.
 	operator := currentUser()
+	// One agent a store: a second one of the same user would otherwise
+	// start on the next free port and work on the same acts beside it.
+	if err := private.MkdirAll(*storeDir); err != nil {
+		log.Error("cannot make the store's folder", "dir", *storeDir, "err", err)
+		return a, 1
+	}
+	lock, err := private.Lock(filepath.Join(*storeDir, storeLockFile))
+	if err != nil {
+		if errors.Is(err, private.ErrLocked) {
+			where := "another Autografo"
+			if info, rerr := readRuntime(*stateDir); rerr == nil {
+				where = fmt.Sprintf("Autografo at %s (process %d)", info.URL, info.PID)
+			}
+			log.Error("this store is already in use: "+where+" runs on it; open it with `autografo open`, or stop it first", "dir", *storeDir)
+		} else {
+			log.Error("cannot lock the store", "dir", *storeDir, "err", err)
+		}
+		return a, 1
+	}
+	a.onClose(func() { lock.Close() })
 	st, err := openStore(*storeDir)
 	if err != nil {
 		log.Error("cannot open the store", "dir", *storeDir, "err", err)
@@ -289,7 +310,7 @@ func buildServe(f *serveFlags, log *slog.Logger, stderr io.Writer) (*runningAgen
 		log.Error("cannot resume the acts in the store", "err", err)
 		return a, 1
 	}
-	srvOpts := server.Options{Port: *port, AllowedOrigins: origins, Logger: log, AdminSecret: secret, Stop: stop}
+	srvOpts := server.Options{Port: *port, Ports: *ports, AllowedOrigins: origins, Logger: log, AdminSecret: secret, Stop: stop}
 	srv, err := server.New(ag, webui.FS(), srvOpts)
 	if err != nil {
 		log.Error("bad configuration", "err", err)

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -64,28 +65,33 @@ func backendKey(t *testing.T) (ed25519.PrivateKey, string) {
 	return priv, keyFile
 }
 
+// issueTicket answers the app backend's /ticket: a ticket for mario.rossi
+// that may view and capture, for the page's own origin.
+func issueTicket(w http.ResponseWriter, r *http.Request, priv ed25519.PrivateKey) {
+	now := time.Now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, auth.TicketClaims{
+		RegisteredClaims: jwt.RegisteredClaims{Audience: jwt.ClaimStrings{"autografo"},
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
+			ID: fmt.Sprintf("side-%d", now.UnixNano())},
+		Comune: "F205", Operator: "mario.rossi", Origin: "http://" + r.Host, Perms: []string{"view", "capture"},
+	})
+	tok.Header["kid"] = "side"
+	s, err := tok.SignedString(priv)
+	if err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	fmt.Fprint(w, s)
+}
+
 func TestBrowserActDraftingAppUsesTickets(t *testing.T) {
 	priv, keyFile := backendKey(t)
 	var issued atomic.Int32
 	var agentURL string
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := "http://" + r.Host
 		if r.URL.Path == "/ticket" {
 			issued.Add(1)
-			now := time.Now()
-			tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, auth.TicketClaims{
-				RegisteredClaims: jwt.RegisteredClaims{Audience: jwt.ClaimStrings{"autografo"},
-					IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
-					ID: fmt.Sprintf("side-%d", now.UnixNano())},
-				Comune: "F205", Operator: "mario.rossi", Origin: origin, Perms: []string{"view", "capture"},
-			})
-			tok.Header["kid"] = "side"
-			s, err := tok.SignedString(priv)
-			if err != nil {
-				http.Error(w, err.Error(), 500)
-				return
-			}
-			fmt.Fprint(w, s)
+			issueTicket(w, r, priv)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html")
@@ -163,4 +169,87 @@ func TestAttackTicketReplayAcrossARestart(t *testing.T) {
 	}
 	attacklog.Record(t, "a ticket copied in transit, presented again after the agent restarted, within its life",
 		"refused as a replay", "refused; logged as already used")
+}
+
+// An app's page on a machine shared by two users: the other user's agent
+// holds the first port, so this user's takes the next; the page finds its
+// own with AutografoClient.find, and the other's refuses its socket.
+const findPage = `<!doctype html><title>SIDE</title><pre id="out"></pre>
+<script type="module">
+import { AutografoClient } from "AGENT/autografo.js";
+const out = document.getElementById("out");
+try {
+  const url = await AutografoClient.find({ port: FIRST, ports: 4 });
+  const other = await (await fetch("http://127.0.0.1:FIRST/v1/agent")).json();
+  const alone = await AutografoClient.find({ port: FIRST, ports: 1 }).catch((e) => e.code);
+  const refused = await new Promise((res) => {
+    const ws = new WebSocket("ws://127.0.0.1:FIRST/v1/ws");
+    ws.onopen = () => res("opened");
+    ws.onerror = () => res("refused");
+  });
+  const ag = new AutografoClient(url, { credentials: async () => ({ ticket: await (await fetch("/ticket")).text() }) });
+  const welcome = await ag.connect();
+  out.textContent = "found " + url + " first=" + other.user + " alone " + alone + " its socket " + refused + " operator=" + welcome.operator;
+} catch (e) {
+  out.textContent = "error " + e.code + " " + e.message;
+}
+</script>`
+
+func TestBrowserAppFindsItsUsersAgentOnASharedMachine(t *testing.T) {
+	priv, keyFile := backendKey(t)
+	var agentURL string
+	first := freePorts(t, 4)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ticket" {
+			issueTicket(w, r, priv)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, strings.NewReplacer("AGENT", agentURL, "FIRST", strconv.Itoa(first)).Replace(findPage))
+	}))
+	defer app.Close()
+	ports := []string{"--port", strconv.Itoa(first), "--ports", "4", "--allow-origin", app.URL, "--ticket-key", "side=" + keyFile}
+	other := startAgentOf(t, true, ports...)
+	if portOf(t, other.Base) != first {
+		t.Fatalf("the other user's agent, first to start: %s, want port %d", other.Base, first)
+	}
+	ours := startAgent(t, ports...)
+	mine := portOf(t, ours.Base)
+	if mine <= first || mine >= first+4 || !logged(ours, "port held by another program") {
+		t.Fatalf("this user's agent, second: %s, want a port after %d\n%s", ours.Base, first, ours.logs)
+	}
+	agentURL = strings.TrimSuffix(ours.Base, "/")
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL)); err != nil {
+		t.Fatal(err)
+	}
+	result, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById("out").textContent || false`, noPollLimit))
+	if err != nil {
+		t.Fatalf("the app did not finish: %v\n%s", err, ours.logs)
+	}
+	want := fmt.Sprintf("found ws://127.0.0.1:%d/v1/ws first=other alone agent_not_found its socket refused operator=mario.rossi", mine)
+	if result != want {
+		t.Fatalf("app result %q, want %q\nours:\n%s\nthe other user's:\n%s", result, want, ours.logs, other.logs)
+	}
+	if !logged(other, "refused websocket: a program of another local user") {
+		t.Errorf("the other user's agent did not log the refusal:\n%s", other.logs)
+	}
+}
+
+// freePorts finds n consecutive ports free on both loopback addresses.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for {
+		p := freeLoopbackPort(t)
+		if p+n > 65536 {
+			continue
+		}
+		ok := true
+		for q := p + 1; q < p+n && ok; q++ {
+			ok = portFree(q) == nil
+		}
+		if ok {
+			return p
+		}
+	}
 }

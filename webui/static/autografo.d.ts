@@ -226,6 +226,9 @@ export interface AutografoRequests {
   "template.save": [{ kind: string; layout: unknown }, Message & { kind: string }];
 }
 
+/** Where find looks: host, the first port and how many from it. */
+export interface FindOptions { host?: string; port?: number; ports?: number; timeout?: number }
+
 export class AutografoClient extends EventTarget {
   constructor(url: string, options?: ClientOptions);
   readonly url: string;
@@ -240,6 +243,12 @@ export class AutografoClient extends EventTarget {
   request<T extends keyof AutografoRequests>(type: T, body?: AutografoRequests[T][0]): Promise<AutografoRequests[T][1]>;
   addEventListener<T extends keyof AutografoEvents>(type: T, listener: (e: CustomEvent<AutografoEvents[T]>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  /**
+   * This user's agent among the ports agents take (8733 and the nine after
+   * it by default): resolves with its websocket URL; rejects with an
+   * AutografoError "agent_not_found" or "agent_ambiguous" (Italian message).
+   */
+  static find(options?: FindOptions): Promise<string>;
   /** A Blob (a document or a page) as the base64 R006 expects. */
   static toBase64(blob: Blob): Promise<string>;
 }

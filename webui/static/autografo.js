@@ -180,6 +180,20 @@ export class AutografoClient extends EventTarget {
 		this.dispatchEvent(new CustomEvent(msg.type, { detail: msg }));
 	}
 
+	// find resolves with the websocket URL of this user's agent among the
+	// ports agents take (one per user on a shared machine): the first that
+	// says "yours", or a lone one that cannot tell; never a guess.
+	static async find({ host = "127.0.0.1", port = 8733, ports = 10, timeout = 3000 } = {}) {
+		const list = Array.from({ length: ports }, (_, i) => port + i);
+		const users = await Promise.all(list.map((p) => fetch(`http://${host}:${p}/v1/agent`, { cache: "no-store", signal: AbortSignal.timeout(timeout) })
+			.then((r) => r.json()).then((a) => a.autografo === true && a.port === p && a.user, () => null)));
+		const at = (u) => list.filter((_, i) => users[i] === u);
+		const [p] = at("yours").length ? at("yours") : at("unknown");
+		if (p && (at("yours").length || at("unknown").length === 1)) return `ws://${host}:${p}/v1/ws`;
+		throw p ? new AutografoError("agent_ambiguous", `Più agenti Autografo (porte ${at("unknown").join(", ")}) e nessuno sa dire se è il tuo: indica la porta.`)
+			: new AutografoError("agent_not_found", "Autografo non è in esecuzione per questo utente: avvialo e riprova.");
+	}
+
 	// toBase64 turns a Blob (a document or page) into the base64 R006 expects.
 	static async toBase64(blob) {
 		const bytes = new Uint8Array(await blob.arrayBuffer());
