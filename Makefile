@@ -56,6 +56,8 @@ test: deps-test
 	# Go 1.26's fuzzing can fail a run that ends on its deadline (go.dev/issue/75804).
 	$(GO) test -run XXX -fuzz FuzzProcess -fuzztime 150000x ./scanner/pipeline
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 50000x ./scanner/jpegturbo
+	# And the reader of a preview's page content, which comes from the browser.
+	$(GO) test -run XXX -fuzz FuzzPageContent -fuzztime 50000x ./scanner/sheet
 	# The same packages built for Windows and run under Wine.
 	$(MAKE) test-windows
 
@@ -115,10 +117,10 @@ WINE_TEST_PKGS := ./agent/... ./scanner/... ./drivers/... ./webui/...
 # skipped by accident: those that check what we make with Linux programs
 # (pdfsig, qpdf, pdfinfo, PDFBox, mutool, libtiff's tools, SoftHSM), that
 # become another Unix user (setpriv), that join mDNS's multicast group
-# (Wine cannot), and those of the two features that still run poppler's
-# pdftoppm and pdftotext, which a Windows workstation does not have yet
-# (docs/PLATFORMS.md).
-WINE_LINUX_ONLY := TestAttestationPageText|TestAttestationPreflight|TestAttestationOverflows|TestAttestationSaysWhichSignature|TestAttestationPrintsEveryName|TestAttestationGender|TestMultiPageTIFF|TestJPGAndTIFFAreUpright|TestTIFFWithinTheBudget|TestQpdfAndPdfinfoAcceptTheDocument|TestJPEGPassThrough|TestPDFBoxPreflightAndRender|TestQuarterTurnsKeepThePassThrough|TestOutputIntentIsSRGB|TestMutoolComplainsOfBrokenFiles|TestAttestationSignedOnPKCS11Token|TestTokenErrors|TestWorkstationSealIsValidAndShowsTampering|TestSealCarriesATimestamp|TestAttackAnotherUsersSocketsDoNotStarveTheOwner|TestMDNSDiscovery|TestPrintedPageIsSubtracted|TestOtherPrintTakesNothingAway|TestRenderAndInvert|TestLocateBoxesOnDistortedScans|TestStamp|TestMarksWithoutCode|TestLayoutFromText
+# (Wine cannot), those of the printed page's subtraction, which still runs
+# poppler's pdftoppm, absent on a Windows workstation (docs/PLATFORMS.md),
+# and those that hold the Go text reader to poppler's pdftotext.
+WINE_LINUX_ONLY := TestAttestationPageText|TestAttestationPreflight|TestAttestationOverflows|TestAttestationSaysWhichSignature|TestAttestationPrintsEveryName|TestAttestationGender|TestMultiPageTIFF|TestJPGAndTIFFAreUpright|TestTIFFWithinTheBudget|TestQpdfAndPdfinfoAcceptTheDocument|TestJPEGPassThrough|TestPDFBoxPreflightAndRender|TestQuarterTurnsKeepThePassThrough|TestOutputIntentIsSRGB|TestMutoolComplainsOfBrokenFiles|TestAttestationSignedOnPKCS11Token|TestTokenErrors|TestWorkstationSealIsValidAndShowsTampering|TestSealCarriesATimestamp|TestAttackAnotherUsersSocketsDoNotStarveTheOwner|TestMDNSDiscovery|TestPrintedPageIsSubtracted|TestOtherPrintTakesNothingAway|TestRenderAndInvert|TestLocateBoxesOnDistortedScans|TestStamp|TestMarksWithoutCode|TestLayoutFromText|TestTextReaderAgreesWithPdftotext|TestTextReaderAgreesOnHeldOutPDFs|TestTextReaderOnAThirdSet
 test-windows: deps-wine deps-test
 	.ci/windows-libs $(WIN_DIR)
 	$(WIN_ENV) $(GO) vet $(WINE_TEST_PKGS)

@@ -389,8 +389,19 @@ func TestMarksWithoutCode(t *testing.T) {
 
 // The boxes of a preview are found from the labels printed in its text:
 // each one below its label, in the order printed, witnesses numbered.
+// The labels give the same boxes whether poppler's pdftotext reads the
+// text or Autografo's own reader does (a Windows workstation has no
+// poppler).
 func TestLayoutFromText(t *testing.T) {
 	tool := scannertest.Need(t, "pdftotext")
+	testLayoutFromText(t, func(pdf []byte) (Layout, error) { return LayoutFromText(context.Background(), pdf, DefaultRules, tool) })
+}
+
+func TestLayoutFromPDFText(t *testing.T) {
+	testLayoutFromText(t, func(pdf []byte) (Layout, error) { return LayoutFromPDFText(pdf, DefaultRules) })
+}
+
+func testLayoutFromText(t *testing.T, layoutOf func([]byte) (Layout, error)) {
 	const w, h = 595.28, 841.89
 	printed := []SignerBox{
 		{Role: "sposo", Label: "Lo sposo", Rect: Rect{X: 60, Y: 420, W: 220, H: 70}},
@@ -405,7 +416,7 @@ func TestLayoutFromText(t *testing.T) {
 		content += fmt.Sprintf("BT /F1 9 Tf %.0f %.0f Td %s Tj ET\n%.0f %.0f %.0f %.0f re S\n", r.X, r.Y+r.H+4, winAnsi(strings.ReplaceAll(b.Label, "’", "'")), r.X, r.Y, r.W, r.H)
 	}
 	pdf := PlainPDF(w, h, []string{"BT /F1 12 Tf 60 780 Td (Prima pagina) Tj ET\n", content})
-	layout, err := LayoutFromText(context.Background(), pdf, DefaultRules, tool)
+	layout, err := layoutOf(pdf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,10 +436,10 @@ func TestLayoutFromText(t *testing.T) {
 			t.Errorf("%s: found %+v covers %.0f%% of the printed %+v", b.Role, r, cover*100, p)
 		}
 	}
-	if _, err := LayoutFromText(context.Background(), PlainPDF(w, h, []string{"BT /F1 12 Tf 60 780 Td (Nessuna firma) Tj ET\n"}), DefaultRules, tool); !errors.Is(err, ErrNoText) {
+	if _, err := layoutOf(PlainPDF(w, h, []string{"BT /F1 12 Tf 60 780 Td (Nessuna firma) Tj ET\n"})); !errors.Is(err, ErrNoText) {
 		t.Errorf("a PDF without labels: %v", err)
 	}
-	if _, err := LayoutFromText(context.Background(), []byte("not a pdf"), DefaultRules, tool); !errors.Is(err, ErrPDF) {
+	if _, err := layoutOf([]byte("not a pdf")); !errors.Is(err, ErrPDF) {
 		t.Errorf("not a PDF: %v", err)
 	}
 }

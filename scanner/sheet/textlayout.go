@@ -50,13 +50,15 @@ type word struct {
 
 // LayoutFromText finds where the signers sign in a PDF (such as ANSC's
 // preview of an act) from the labels printed in its text, read with
-// poppler's pdftotext (path; empty: found on PATH). Each label that a rule
-// matches gives a box below it; pages without labels have no boxes.
+// poppler's pdftotext (path; empty: found on PATH) or, where there is
+// none (a Windows workstation), with Autografo's own reader
+// (LayoutFromPDFText). Each label that a rule matches gives a box below
+// it; pages without labels have no boxes.
 func LayoutFromText(ctx context.Context, pdf []byte, rules []LabelRule, pdftotext string) (Layout, error) {
 	if pdftotext == "" {
 		p, err := exec.LookPath("pdftotext")
 		if err != nil {
-			return Layout{}, fmt.Errorf("sheet: reading a PDF's text needs poppler's pdftotext: %w", err)
+			return LayoutFromPDFText(pdf, rules)
 		}
 		pdftotext = p
 	}
@@ -75,6 +77,20 @@ func LayoutFromText(ctx context.Context, pdf []byte, rules []LabelRule, pdftotex
 	if err != nil {
 		return Layout{}, err
 	}
+	return layoutFromWords(pages, rules)
+}
+
+// LayoutFromPDFText is LayoutFromText with the text read in Go
+// (pdftext.go), without poppler.
+func LayoutFromPDFText(pdf []byte, rules []LabelRule) (Layout, error) {
+	pages, err := readWords(pdf)
+	if err != nil {
+		return Layout{}, err
+	}
+	return layoutFromWords(pages, rules)
+}
+
+func layoutFromWords(pages []bboxPage, rules []LabelRule) (Layout, error) {
 	layout := Layout{}
 	counts := map[string]int{}
 	found := 0
