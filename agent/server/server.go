@@ -130,8 +130,8 @@ func New(a *agent.Agent, ui fs.FS, opts Options) (*Server, error) {
 	if opts.Ports <= 0 {
 		opts.Ports = 1
 	}
-	if opts.Port > 0 && opts.Port+opts.Ports-1 > 65535 {
-		return nil, fmt.Errorf("server: ports %d to %d: beyond 65535", opts.Port, opts.Port+opts.Ports-1)
+	if opts.Port > 0 {
+		opts.Ports = min(opts.Ports, 65536-opts.Port) // none beyond the last port
 	}
 	if opts.MessagesPerSecond <= 0 {
 		opts.MessagesPerSecond = 20
