@@ -3,18 +3,23 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/autografo/autografo/scanner/sheet"
 )
 
 // The Windows exe, run under Wine (make test-windows points
 // AUTOGRAFO_AGENT_BINARY at it), serves the page to Chromium on Linux as
 // the Linux agent does: paired by its launch page, a 3-page capture from
 // the simulated feeder, the document; stopped with `autografo stop`, and
-// started again on the same store, the act is there with its pages.
+// started again on the same store, the act is there with its pages; and a
+// preview printed without a layout gets one from its labels.
 func TestWindowsAgentUnderWine(t *testing.T) {
 	store := t.TempDir()
 	ag := startAgent(t, "--store", store, "--sim-pages", "3", "--sim-page-time", "100ms")
@@ -58,5 +63,25 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	}
 	if got := text(t, ctx2, `#pending li`); !strings.Contains(got, "Marco Bianchi e Giulia Esposito") {
 		t.Errorf("pending entry after a restart %q", got)
+	}
+
+	// A preview printed without a layout: Windows has no pdftotext, and
+	// the labels are read by the agent's own reader.
+	m := codeLine.FindStringSubmatch(runCLI(t, again, "pair"))
+	if m == nil {
+		t.Fatal("autografo pair printed no code")
+	}
+	cl, err := dialAgentWith(t, again, map[string]any{"code": m[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.c.Close()
+	preview, want := previewPDF()
+	act := openAct(t, cl, "nascita", []map[string]string{{"role": "sposo", "nome": "Marco", "cognome": "Bianchi"}})
+	ready, _ := printSheets(t, again, cl, act, map[string]any{"preview": base64.StdEncoding.EncodeToString(preview)})
+	var got sheet.Layout
+	json.Unmarshal(mustJSON(ready.msg["layout"]), &got)
+	if len(got.Pages) != 3 || len(got.Pages[2].Boxes) != len(want.Pages[2].Boxes) || got.Pages[2].Boxes[1].Role != "sposa" {
+		t.Fatalf("the layout from the preview's labels, under Wine: %s\n%s", ready.raw, again.logs)
 	}
 }
