@@ -339,6 +339,7 @@ func TestFormSetPagesThatWentWrong(t *testing.T) {
 		{7, 269, "a dot beside a neighbour's signature coming in over the side edge, cut from it by the cleared frame, called signed"},
 		{8, 255, "initials «P.L.M.» in a joined hand, only the last full stop apart, called signed"},
 		{9, 75, "a rectangular stamp «ANNULLATO» whose long sides were cleared as rules, called signed"},
+		{10, 7, "initials «A.M.L.» at 150 dpi beside the end of a line drawn across the box's top edge, which stretched them past what initials take, called signed"},
 	}
 	var specs []formtest.Spec
 	for _, c := range cases {

@@ -1417,6 +1417,7 @@ func (v *boxView) initials(own []*comp) bool {
 			letters = append(letters, c)
 		}
 	}
+	letters = v.withoutFrameRemnants(letters)
 	if v.blockLetters(letters) {
 		return true
 	}
@@ -1467,6 +1468,22 @@ func (v *boxView) initials(own []*comp) bool {
 		}
 	}
 	return low >= 2
+}
+
+// withoutFrameRemnants drops from the letters the short pieces that touch
+// the box's frame: the end of a line drawn across the frame, a tick left
+// where a rule was cleared. Such a piece is not one of the letters of
+// initials, and must not stretch their extent past what initials take.
+func (v *boxView) withoutFrameRemnants(letters []*comp) []*comp {
+	tallest := 0.0
+	for _, l := range letters {
+		tallest = max(tallest, l.heightMM(v.pxmm))
+	}
+	near := int(1.5 * v.pxmm)
+	inner := v.box.Inset(near)
+	return slices.DeleteFunc(letters, func(l *comp) bool {
+		return l.heightMM(v.pxmm) < tallest/2 && !l.bounds.In(inner)
+	})
 }
 
 // fullStops finds the dots that stand as full stops do: in the lower
