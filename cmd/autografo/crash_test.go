@@ -230,10 +230,15 @@ func TestCrashKeepsEveryAnnouncedPage(t *testing.T) {
 		}
 		cl.c.Close()
 		if alive {
-			break // all captures done in this life
+			// All captures done in this life: it ends before the last one
+			// starts on its store (one agent a store).
+			_ = ag.cmd.Process.Signal(syscall.SIGTERM)
 		}
 		<-ag.done
 		ag.done <- nil // for the cleanup
+		if alive {
+			break
+		}
 	}
 	t.Logf("%d captures, %d pages announced, %d kills", done, len(pages), killed)
 	if killed < kills {

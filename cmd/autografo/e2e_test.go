@@ -214,6 +214,7 @@ func startAgentOf(t testing.TB, other bool, args ...string) *agentProc {
 		}
 		p.URL, p.Base, p.Token = m[0], m[1], m[2]
 	case err := <-p.done:
+		p.done <- err // for the cleanup, which waits for the exit
 		t.Fatalf("autografo exited before serving: %v\n%s", err, p.logs)
 	}
 	return p
@@ -691,6 +692,7 @@ func TestBrowserPrintedSheetIsRecognised(t *testing.T) {
 	rasterize(t, pdf, dir, "page", 200, true)
 	// Unsigned paper: every box must come back empty, which it only does
 	// if the boxes were found where they are printed.
+	ag.stop(t) // one agent a store: the next starts on it
 	ag2 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms", "--sim-paper", filepath.Join(dir, "page.png"),
 		"--sim-skew", "2")
 	openPage(t, ctx, ag2.URL)

@@ -279,6 +279,7 @@ func TestPrintedSheetIsIdentifiedAndItsBoxesFound(t *testing.T) {
 	rasterize(t, pdf, dir, "page", 200, true)
 
 	// The same store, the printed sheet in the feeder.
+	ag.stop(t) // one agent a store: the next starts on it
 	ag2 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms", "--sim-paper", filepath.Join(dir, "page.png"),
 		"--sim-paper-layout", filepath.Join(dir, "layout.json"), "--sim-unsigned", "sposa", "--sim-skew", "-3", "--sim-rotation", "180")
 	cl, err = dialAgent(t, ag2)
@@ -363,6 +364,7 @@ func TestPrintedPagesGoInOrderAndMissingOnesAreNamed(t *testing.T) {
 	// layout follows the same order.
 	simLayout, _ := json.Marshal(sheet.Layout{Pages: []sheet.PageLayout{layout.Pages[2], layout.Pages[0]}})
 	os.WriteFile(filepath.Join(dir, "sim-layout.json"), simLayout, 0o600)
+	ag.stop(t) // one agent a store: the next starts on it
 	ag2 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms",
 		"--sim-paper", filepath.Join(dir, "p-3.png")+","+filepath.Join(dir, "p-1.png"), "--sim-paper-layout", filepath.Join(dir, "sim-layout.json"))
 	cl, err = dialAgent(t, ag2)
@@ -385,6 +387,7 @@ func TestPrintedPagesGoInOrderAndMissingOnesAreNamed(t *testing.T) {
 	cl.c.Close()
 	simLayout, _ = json.Marshal(sheet.Layout{Pages: []sheet.PageLayout{layout.Pages[1]}})
 	os.WriteFile(filepath.Join(dir, "sim-layout-2.json"), simLayout, 0o600)
+	ag2.stop(t) // one agent a store: the next starts on it
 	ag3 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms",
 		"--sim-paper", filepath.Join(dir, "p-2.png"), "--sim-paper-layout", filepath.Join(dir, "sim-layout-2.json"))
 	cl, err = dialAgent(t, ag3)
@@ -614,6 +617,7 @@ func TestPrintedFlourishIsNotASignature(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "layout.json"), lj, 0o600)
 	rasterize(t, pdf, dir, "page", 200, true)
+	ag.stop(t) // one agent a store: the next starts on it
 	ag2 := startAgent(t, "--store", storeDir, "--saned", "", "--sim-page-time", "1ms", "--sim-paper", filepath.Join(dir, "page.png"),
 		"--sim-paper-layout", filepath.Join(dir, "layout.json"), "--sim-unsigned", "sposa", "--sim-skew", "1.5")
 	cl, err = dialAgent(t, ag2)
