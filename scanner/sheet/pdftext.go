@@ -26,11 +26,13 @@ import (
 
 // Bounds on what a PDF from a browser may make the reader do.
 const (
-	maxContent    = 64 << 20 // bytes of a page's content, all streams
+	maxContent    = 64 << 20 // bytes of a page's content interpreted, forms included
 	maxGlyphs     = 500_000  // glyphs of a page
 	maxFormDepth  = 8        // forms within forms
 	maxOperands   = 4096     // operands before an operator
 	maxArrayDepth = 16
+	maxCodes      = 1 << 16 // a font's codes with a width or a text: two bytes' worth
+	maxForms      = 10_000  // forms drawn on a page
 )
 
 var errTooMuch = errors.New("sheet: PDF page content beyond the reader's bounds")
@@ -118,11 +120,15 @@ type textReader struct {
 	x      *model.XRefTable
 	fonts  map[string]*pdfFont
 	glyphs []glyph
+	// read counts the content bytes interpreted, forms again each time
+	// they are drawn: a form drawn a thousand times by a form drawn a
+	// thousand times must not multiply the work without end.
+	read, forms int
 }
 
 // run interprets a content stream with its resources.
 func (t *textReader) run(content []byte, res types.Dict, ctm matrix, depth int) error {
-	if len(content) > maxContent {
+	if t.read += len(content); t.read > maxContent {
 		return errTooMuch
 	}
 	st := textState{ctm: ctm, th: 1}
@@ -235,6 +241,9 @@ func (t *textReader) run(content []byte, res types.Dict, ctm matrix, depth int) 
 
 // form runs a form XObject's content, within its own resources.
 func (t *textReader) form(res types.Dict, name string, ctm matrix, depth int) error {
+	if t.forms++; t.forms > maxForms {
+		return errTooMuch
+	}
 	xo := t.dict(res["XObject"])
 	if xo == nil {
 		return nil
@@ -473,7 +482,9 @@ func (t *textReader) cidWidths(f *pdfFont, w types.Array) {
 		if i+1 < len(w) {
 			if ws := t.array(w[i+1]); ws != nil {
 				for k, v := range ws {
-					f.widths[uint32(int(c)+k)] = t.number(v) / 1000
+					if len(f.widths) < maxCodes {
+						f.widths[uint32(int(c)+k)] = t.number(v) / 1000
+					}
 				}
 				i += 2
 				continue
@@ -483,7 +494,7 @@ func (t *textReader) cidWidths(f *pdfFont, w types.Array) {
 			return
 		}
 		hi, v := t.number(w[i+1]), t.number(w[i+2])
-		for k := c; k <= hi && k-c < 65536; k++ {
+		for k := c; k <= hi && k-c < 65536 && len(f.widths) < maxCodes; k++ {
 			f.widths[uint32(k)] = v / 1000
 		}
 		i += 3
@@ -650,7 +661,7 @@ func parseToUnicode(data []byte) map[uint32]string {
 			mode = tok.op
 		case "endbfchar":
 			for i := 0; i+1 < len(ops); i += 2 {
-				if ops[i].kind == tokString && ops[i+1].kind == tokString {
+				if ops[i].kind == tokString && ops[i+1].kind == tokString && len(out) < maxCodes {
 					out[codeOf(ops[i].str)] = utf16String(ops[i+1].str)
 				}
 			}
@@ -667,14 +678,14 @@ func parseToUnicode(data []byte) map[uint32]string {
 				switch dst := ops[i+2]; dst.kind {
 				case tokString:
 					base := utf16.Decode(utf16Units(dst.str))
-					for c := lo; c <= hi && len(base) > 0; c++ {
+					for k := uint32(0); k <= hi-lo && len(base) > 0 && len(out) < maxCodes; k++ {
 						r := append([]rune(nil), base...)
-						r[len(r)-1] += rune(c - lo)
-						out[c] = string(r)
+						r[len(r)-1] += rune(k)
+						out[lo+k] = string(r)
 					}
 				case tokArray:
 					for k, e := range dst.arr {
-						if c := lo + uint32(k); c <= hi && e.kind == tokString {
+						if c := lo + uint32(k); c <= hi && e.kind == tokString && len(out) < maxCodes {
 							out[c] = utf16String(e.str)
 						}
 					}

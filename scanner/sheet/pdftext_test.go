@@ -302,7 +302,7 @@ func FuzzToUnicode(f *testing.F) {
 	f.Add([]byte("1 begincodespacerange <0000> <ffff> endcodespacerange 2 beginbfchar <0003> <0020> <0011> <00660066> endbfchar 1 beginbfrange <0024> <0026> <0041> endbfrange 1 beginbfrange <0030> <0031> [<0061> <0062>] endbfrange"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m := parseToUnicode(data)
-		if len(m) > 65536*4 {
+		if len(m) > maxCodes {
 			t.Fatalf("%d entries from %d bytes", len(m), len(data))
 		}
 	})
@@ -325,4 +325,70 @@ func FuzzReadWords(f *testing.F) {
 			t.Fatalf("%d pages read, page sizes %v %v", len(pages), sizes, err)
 		}
 	})
+}
+
+// A ToUnicode range up to the last four-byte code ends, and a map that
+// names more codes than a font has is cut at that.
+func TestToUnicodeBounds(t *testing.T) {
+	m := parseToUnicode([]byte("1 beginbfrange <ffffff00> <ffffffff> <0041> endbfrange"))
+	if len(m) != 256 || m[0xffffffff] != string(rune(0x41+255)) {
+		t.Errorf("a range to the last code: %d entries, last %q", len(m), m[0xffffffff])
+	}
+	var b strings.Builder
+	b.WriteString("100 beginbfrange ")
+	for i := range 100 {
+		fmt.Fprintf(&b, "<%04x0000> <%04xffff> <0041> ", i, i)
+	}
+	b.WriteString("endbfrange")
+	if m := parseToUnicode([]byte(b.String())); len(m) != maxCodes {
+		t.Errorf("100 ranges of 65536 codes: %d entries, want the cap %d", len(m), maxCodes)
+	}
+}
+
+// rawPDF writes a PDF of the given objects (numbered from 1; the first
+// is the catalog) with a correct cross-reference table.
+func rawPDF(objects ...string) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n")
+	offsets := make([]int, len(objects))
+	for i, o := range objects {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
+	return b.Bytes()
+}
+
+func stream(dict, content string) string {
+	return fmt.Sprintf("<< %s /Length %d >>\nstream\n%s\nendstream", dict, len(content), content)
+}
+
+// Text in a form XObject is read; a form that draws itself a thousand
+// times at every level is refused, not read for ever.
+func TestFormsAreReadWithinBounds(t *testing.T) {
+	font := "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+	page := func(content, form string) []byte {
+		return rawPDF("<< /Type /Catalog /Pages 2 0 R >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /X 5 0 R >> /Font << /F1 6 0 R >> >> /Contents 4 0 R >>",
+			stream("", content),
+			stream("/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /XObject << /X 5 0 R >> /Font << /F1 6 0 R >> >>", form),
+			font)
+	}
+	pages, err := readWords(page("/X Do", "BT /F1 9 Tf 60 500 Td (Lo sposo) Tj ET"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := pages[0].words; len(w) != 2 || w[0].Text != "Lo" || w[1].Text != "sposo" {
+		t.Errorf("the form's words: %+v", w)
+	}
+	many := strings.Repeat("/X Do ", 1000)
+	if _, err := readWords(page(many, many)); !errors.Is(err, ErrPDF) {
+		t.Errorf("a form drawing itself a thousand times at every level: %v", err)
+	}
 }
