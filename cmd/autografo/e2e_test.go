@@ -449,6 +449,21 @@ func runCLI(t testing.TB, ag *agentProc, args ...string) string {
 
 var codeLine = regexp.MustCompile(`Codice di abbinamento: (\d{3}-\d{3}-\d{3})`)
 
+// dialWithCode connects to the agent as a page paired with a code from
+// `autografo pair`: for a test whose browser has spent the launch token.
+func dialWithCode(t *testing.T, ag *agentProc) *wsClient {
+	t.Helper()
+	m := codeLine.FindStringSubmatch(runCLI(t, ag, "pair"))
+	if m == nil {
+		t.Fatal("autografo pair printed no code")
+	}
+	cl, err := dialAgentWith(t, ag, map[string]any{"code": m[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
 func TestBrowserPairsWithACodeAndKeepsTheSessionOnReload(t *testing.T) {
 	ctx := browser(t)
 	ag := startAgent(t)
@@ -673,14 +688,7 @@ func TestBrowserPrintedSheetIsRecognised(t *testing.T) {
 	// The same printing, fetched over the websocket (paired with a code
 	// from autografo pair): the page's policy keeps its blob out of reach
 	// of a test's fetch.
-	m := codeLine.FindStringSubmatch(runCLI(t, ag, "pair"))
-	if m == nil {
-		t.Fatal("autografo pair printed no code")
-	}
-	cl, err := dialAgentWith(t, ag, map[string]any{"code": m[1]})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := dialWithCode(t, ag)
 	acts, err := cl.call(map[string]any{"type": "acts.list"}, "acts")
 	if err != nil {
 		t.Fatal(err)

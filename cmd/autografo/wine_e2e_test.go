@@ -67,14 +67,7 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 
 	// A preview printed without a layout: Windows has no pdftotext, and
 	// the labels are read by the agent's own reader.
-	m := codeLine.FindStringSubmatch(runCLI(t, again, "pair"))
-	if m == nil {
-		t.Fatal("autografo pair printed no code")
-	}
-	cl, err := dialAgentWith(t, again, map[string]any{"code": m[1]})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := dialWithCode(t, again)
 	defer cl.c.Close()
 	preview, want := previewPDF()
 	act := openAct(t, cl, "nascita", []map[string]string{{"role": "sposo", "nome": "Marco", "cognome": "Bianchi"}})
