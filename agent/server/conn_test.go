@@ -9,7 +9,7 @@ import (
 )
 
 func TestSlowTabIsCutOffNotBuffered(t *testing.T) {
-	c := newConn(nil, 2, slog.New(slog.DiscardHandler))
+	c := newConn(nil, 2, time.Minute, slog.New(slog.DiscardHandler))
 	c.Send(map[string]int{"n": 1})
 	c.Send(map[string]int{"n": 2})
 	if c.ctx.Err() != nil {

@@ -64,6 +64,9 @@ type Options struct {
 	// HelloTimeout closes a connection that has not authenticated by then
 	// (default 10s).
 	HelloTimeout time.Duration
+	// PongWait closes a websocket silent that long: no message and no
+	// pong to the pings sent every 25 s (default 60 s).
+	PongWait time.Duration
 	// IdleTimeout closes a keep-alive HTTP connection idle that long
 	// (default 2 minutes): idle sockets held open would exhaust the
 	// agent's file descriptors.
@@ -147,6 +150,9 @@ func New(a *agent.Agent, ui fs.FS, opts Options) (*Server, error) {
 	}
 	if opts.HelloTimeout <= 0 {
 		opts.HelloTimeout = 10 * time.Second
+	}
+	if opts.PongWait <= 0 {
+		opts.PongWait = 60 * time.Second
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 2 * time.Minute

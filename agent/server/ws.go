@@ -18,7 +18,6 @@ import (
 
 const (
 	writeWait  = 10 * time.Second
-	pongWait   = 60 * time.Second
 	pingPeriod = 25 * time.Second
 	// hardReadLimit closes the connection; messages between
 	// protocol.MaxMessageBytes and this get an error reply instead.
@@ -66,7 +65,7 @@ func (s *Server) websocket(shutdown context.Context) http.Handler {
 		}
 		log := s.log.With("origin", origin, "remote", r.RemoteAddr)
 		log.Info("browser connected")
-		c := newConn(conn, s.opts.SendQueue, log)
+		c := newConn(conn, s.opts.SendQueue, s.opts.PongWait, log)
 		sess := s.agent.NewSession(c, log, origin)
 		defer sess.Close()
 		// A connection that does not authenticate promptly holds a slot for
@@ -96,11 +95,14 @@ type conn struct {
 	queue chan frame
 	ctx   context.Context
 	stop  context.CancelCauseFunc
+	// pongWait is how long the socket may be silent (no message, no
+	// pong to our pings) before it is taken for dead.
+	pongWait time.Duration
 }
 
-func newConn(ws *websocket.Conn, queue int, log *slog.Logger) *conn {
+func newConn(ws *websocket.Conn, queue int, pongWait time.Duration, log *slog.Logger) *conn {
 	ctx, stop := context.WithCancelCause(context.Background())
-	return &conn{ws: ws, log: log, queue: make(chan frame, queue), ctx: ctx, stop: stop}
+	return &conn{ws: ws, log: log, queue: make(chan frame, queue), ctx: ctx, stop: stop, pongWait: pongWait}
 }
 
 var errSlowClient = errors.New("browser too slow: send queue full")
@@ -161,8 +163,8 @@ func (c *conn) readLoop(sess interface {
 }, perSecond float64) {
 	defer c.stop(errors.New("connection closed"))
 	c.ws.SetReadLimit(hardReadLimit)
-	_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
-	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(pongWait)) })
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.pongWait))
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(c.pongWait)) })
 	bucket := newTokenBucket(perSecond, 2*perSecond)
 	for {
 		kind, data, err := c.ws.ReadMessage()
@@ -173,7 +175,7 @@ func (c *conn) readLoop(sess interface {
 			c.stop(err)
 			return
 		}
-		_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
+		_ = c.ws.SetReadDeadline(time.Now().Add(c.pongWait))
 		if !bucket.take(time.Now()) {
 			c.log.Warn("refused message: rate limit")
 			c.Send(errorReply("", protocol.CodeRateLimited))
