@@ -1,14 +1,12 @@
 package sheet
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"unicode/utf16"
 
-	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/font"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
@@ -46,38 +44,29 @@ func readWords(pdf []byte) (pages []bboxPage, err error) {
 			pages, err = nil, fmt.Errorf("%w: %v", ErrPDF, r)
 		}
 	}()
-	if _, err := PageSizes(pdf); err != nil {
+	ctx, dims, err := openPDF(pdf)
+	if err != nil {
 		return nil, err
 	}
-	ctx, err := api.ReadAndValidate(bytes.NewReader(pdf), config())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPDF, err)
-	}
-	for i := 1; i <= ctx.PageCount; i++ {
-		d, _, inh, err := ctx.PageDict(i, false)
+	fonts := map[string]*pdfFont{} // pages share their fonts' objects
+	for i, dim := range dims {
+		d, _, inh, err := ctx.PageDict(i+1, false)
 		if err != nil || d == nil || inh == nil || inh.MediaBox == nil {
-			return nil, fmt.Errorf("%w: page %d: %v", ErrPDF, i, err)
+			return nil, fmt.Errorf("%w: page %d: %v", ErrPDF, i+1, err)
 		}
-		box := inh.MediaBox
-		p := bboxPage{w: box.Width(), h: box.Height()}
-		if inh.Rotate%180 != 0 {
-			p.w, p.h = p.h, p.w
-		}
-		content, err := ctx.PageContent(d, i)
+		p := bboxPage{w: dim.Width, h: dim.Height}
+		content, err := ctx.PageContent(d, i+1)
 		if err != nil && !errors.Is(err, model.ErrNoContent) {
-			return nil, fmt.Errorf("%w: page %d: %w", ErrPDF, i, err)
+			return nil, fmt.Errorf("%w: page %d: %w", ErrPDF, i+1, err)
 		}
 		if inh.Rotate%360 == 0 {
-			t := &textReader{x: ctx.XRefTable, fonts: map[string]*pdfFont{}}
+			t := &textReader{x: ctx.XRefTable, fonts: fonts}
 			if err := t.run(content, inh.Resources, identity, 0); err != nil {
-				return nil, fmt.Errorf("%w: page %d: %w", ErrPDF, i, err)
+				return nil, fmt.Errorf("%w: page %d: %w", ErrPDF, i+1, err)
 			}
-			p.words = t.words(box.LL.X, box.UR.Y)
+			p.words = t.words(inh.MediaBox.LL.X, inh.MediaBox.UR.Y)
 		}
 		pages = append(pages, p)
-	}
-	if len(pages) == 0 {
-		return nil, fmt.Errorf("%w: no pages", ErrPDF)
 	}
 	return pages, nil
 }
@@ -102,11 +91,11 @@ func (m matrix) apply(x, y float64) (float64, float64) {
 
 // glyph is one character shown, in user space (y up).
 type glyph struct {
-	s              string
-	x0, x1, base   float64
-	top, bottom    float64
-	size           float64
-	space, rotated bool
+	s            string
+	x0, x1, base float64
+	top, bottom  float64
+	size         float64
+	rotated      bool
 }
 
 type textState struct {
@@ -286,7 +275,8 @@ func (t *textReader) show(st *textState, tm *matrix, s []byte) error {
 		x0, y0 := trm.apply(0, 0)
 		// A glyph reaches to where the next one starts, its spacing
 		// included, as in pdftotext: letter-spaced capitals are one word.
-		x1, _ := matrix{1, 0, 0, 1, tx * st.th, 0}.mul(*tm).mul(st.ctm).apply(0, 0)
+		next := matrix{1, 0, 0, 1, tx * st.th, 0}.mul(*tm)
+		x1, _ := next.mul(st.ctm).apply(0, 0)
 		_, ya := trm.apply(0, f.ascent)
 		_, yd := trm.apply(0, f.descent)
 		text := f.text(code)
@@ -294,9 +284,9 @@ func (t *textReader) show(st *textState, tm *matrix, s []byte) error {
 			return errTooMuch
 		}
 		t.glyphs = append(t.glyphs, glyph{s: text, x0: x0, x1: x1, base: y0, top: ya, bottom: yd,
-			size: math.Abs(trm[3]), space: strings.TrimSpace(text) == "",
+			size:    math.Abs(trm[3]),
 			rotated: math.Abs(trm[1]) > 1e-3*math.Abs(trm[0]) || math.Abs(trm[2]) > 1e-3*math.Abs(trm[3]) || trm[0] <= 0 || trm[3] <= 0})
-		*tm = matrix{1, 0, 0, 1, tx * st.th, 0}.mul(*tm)
+		*tm = next
 	}
 	return nil
 }
@@ -324,7 +314,7 @@ func (t *textReader) words(llx, ury float64) []word {
 		cur = nil
 	}
 	for _, g := range t.glyphs {
-		if g.rotated || g.space || g.s == "" {
+		if g.rotated || strings.TrimSpace(g.s) == "" { // a space, or nothing readable
 			flush()
 			continue
 		}
@@ -447,7 +437,9 @@ func (t *textReader) readFont(d types.Dict) *pdfFont {
 		f.encoding = enc
 		first := int(t.number(d["FirstChar"]))
 		for i, w := range t.array(d["Widths"]) {
-			f.widths[uint32(first+i)] = t.number(w) / 1000
+			if c := first + i; c >= 0 && c < 256 { // a simple font's codes are bytes
+				f.widths[uint32(c)] = t.number(w) / 1000
+			}
 		}
 		for _, family := range []string{"Helvetica", "Times", "Courier"} {
 			if strings.HasPrefix(base, family) {

@@ -73,31 +73,42 @@ func PageSizes(pdf []byte) (sizes [][2]float64, err error) {
 			sizes, err = nil, fmt.Errorf("%w: %v", ErrPDF, r)
 		}
 	}()
-	if len(pdf) > MaxPDF {
-		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrPDF, len(pdf), MaxPDF)
-	}
-	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
-		return nil, fmt.Errorf("%w: not a PDF", ErrPDF)
-	}
-	ctx, err := api.ReadAndValidate(bytes.NewReader(pdf), config())
+	_, dims, err := openPDF(pdf)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPDF, err)
-	}
-	if ctx.Encrypt != nil || ctx.E != nil {
-		return nil, fmt.Errorf("%w: encrypted", ErrPDF)
-	}
-	dims, err := ctx.PageDims()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPDF, err)
-	}
-	if len(dims) == 0 || len(dims) > 999 {
-		return nil, fmt.Errorf("%w: %d pages", ErrPDF, len(dims))
+		return nil, err
 	}
 	out := make([][2]float64, len(dims))
 	for i, d := range dims {
 		out[i] = [2]float64{d.Width, d.Height}
 	}
 	return out, nil
+}
+
+// openPDF parses a PDF and checks it is one Autografo can work with: not
+// too large, not encrypted, with 1 to 999 pages, whose sizes it returns.
+// pdfcpu may panic on a malformed file: callers recover.
+func openPDF(pdf []byte) (*model.Context, []types.Dim, error) {
+	if len(pdf) > MaxPDF {
+		return nil, nil, fmt.Errorf("%w: %d bytes, more than %d", ErrPDF, len(pdf), MaxPDF)
+	}
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		return nil, nil, fmt.Errorf("%w: not a PDF", ErrPDF)
+	}
+	ctx, err := api.ReadAndValidate(bytes.NewReader(pdf), config())
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrPDF, err)
+	}
+	if ctx.Encrypt != nil || ctx.E != nil {
+		return nil, nil, fmt.Errorf("%w: encrypted", ErrPDF)
+	}
+	dims, err := ctx.PageDims()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrPDF, err)
+	}
+	if len(dims) == 0 || len(dims) > 999 {
+		return nil, nil, fmt.Errorf("%w: %d pages", ErrPDF, len(dims))
+	}
+	return ctx, dims, nil
 }
 
 // Stamp returns the PDF for printing: every page with its code (act, page
