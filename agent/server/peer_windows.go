@@ -109,19 +109,21 @@ func processUser(pid uint32) string {
 		return unreadableUser
 	}
 	defer tok.Close()
-	u, err := tok.GetTokenUser()
-	if err != nil {
-		return unreadableUser
+	if sid := tokenUser(tok); sid != "" {
+		return sid
 	}
-	return u.User.Sid.String()
+	return unreadableUser
 }
 
 // unreadableUser is a process whose owner this agent may not read.
 const unreadableUser = "unreadable"
 
 // ownUser is the SID this agent runs as.
-func ownUser() string {
-	u, err := windows.GetCurrentProcessToken().GetTokenUser()
+func ownUser() string { return tokenUser(windows.GetCurrentProcessToken()) }
+
+// tokenUser is the SID of a token's user ("" when it cannot be read).
+func tokenUser(tok windows.Token) string {
+	u, err := tok.GetTokenUser()
 	if err != nil {
 		return ""
 	}
