@@ -170,9 +170,7 @@ func startAgentOf(t testing.TB, other bool, args ...string) *agentProc {
 	if other {
 		cmd = scannertest.AsOtherUser(t, bin, append(base, args...)...)
 	}
-	// No configuration file of the machine's or the user's: the test's
-	// flags are the agent's settings.
-	cmd.Env = append(os.Environ(), "AUTOGRAFO_SYSTEM_CONFIG="+filepath.Join(stateDir, "no-system.toml"), "XDG_CONFIG_HOME="+filepath.Join(stateDir, "no-config"))
+	cmd.Env = agentEnv(stateDir)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -218,6 +216,13 @@ func startAgentOf(t testing.TB, other bool, args ...string) *agentProc {
 		t.Fatalf("autografo exited before serving: %v\n%s", err, p.logs)
 	}
 	return p
+}
+
+// agentEnv is the environment of an agent a test starts: no configuration
+// file of the machine's or the user's, so the test's flags are the
+// agent's settings.
+func agentEnv(stateDir string) []string {
+	return append(os.Environ(), "AUTOGRAFO_SYSTEM_CONFIG="+filepath.Join(stateDir, "no-system.toml"), "XDG_CONFIG_HOME="+filepath.Join(stateDir, "no-config"))
 }
 
 // otherUsersDir is a folder of uid 65534's, reachable by it.
@@ -778,7 +783,7 @@ func TestASecondAgentOnTheSameStoreIsRefused(t *testing.T) {
 	store := t.TempDir()
 	first := startAgent(t, "--store", store)
 	second := exec.Command(agentBinary(t), "serve", "--sim", "--port", "0", "--store", store, "--state-dir", first.StateDir)
-	second.Env = append(os.Environ(), "AUTOGRAFO_SYSTEM_CONFIG="+filepath.Join(first.StateDir, "no-system.toml"), "XDG_CONFIG_HOME="+filepath.Join(first.StateDir, "no-config"))
+	second.Env = agentEnv(first.StateDir)
 	out, err := second.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "this store is already in use") ||
