@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -251,5 +252,47 @@ func freePorts(t *testing.T, n int) int {
 		if ok {
 			return p
 		}
+	}
+}
+
+// Where no agent can tell whose it is (a system that does not name a
+// connection's user), find takes a lone one and will not guess between
+// two. The agents here answer GET /v1/agent as one would there: the
+// branch the real agents above never reach, since Linux names users.
+func TestBrowserFindDoesNotGuessBetweenAgentsThatCannotTell(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<!doctype html><title>SIDE</title>")
+	}))
+	defer app.Close()
+	ag := startAgent(t, "--allow-origin", app.URL)
+	first := freePorts(t, 2)
+	for p := first; p < first+2; p++ {
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+			fmt.Fprintf(w, `{"autografo":true,"port":%d,"user":"unknown"}`, p)
+		})}
+		go srv.Serve(ln)
+		defer srv.Close()
+	}
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL)); err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf(`(async () => {
+  const { AutografoClient } = await import("%sautografo.js");
+  const one = await AutografoClient.find({ port: %d, ports: 1 }).catch((e) => e.code);
+  const two = await AutografoClient.find({ port: %d, ports: 2 }).catch((e) => e.code);
+  return one + " " + two;
+})()`, ag.Base, first, first)
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("ws://127.0.0.1:%d/v1/ws agent_ambiguous", first); got != want {
+		t.Errorf("find: %q, want %q", got, want)
 	}
 }

@@ -188,9 +188,9 @@ export class AutografoClient extends EventTarget {
 		const users = await Promise.all(list.map((p) => fetch(`http://${host}:${p}/v1/agent`, { cache: "no-store", signal: AbortSignal.timeout(timeout) })
 			.then((r) => r.json()).then((a) => a.autografo === true && a.port === p && a.user, () => null)));
 		const at = (u) => list.filter((_, i) => users[i] === u);
-		const [p] = at("yours").length ? at("yours") : at("unknown");
-		if (p && (at("yours").length || at("unknown").length === 1)) return `ws://${host}:${p}/v1/ws`;
-		throw p ? new AutografoError("agent_ambiguous", `Più agenti Autografo (porte ${at("unknown").join(", ")}) e nessuno sa dire se è il tuo: indica la porta.`)
+		const yours = at("yours"), unknown = at("unknown");
+		if (yours.length || unknown.length === 1) return `ws://${host}:${yours[0] ?? unknown[0]}/v1/ws`;
+		throw unknown.length ? new AutografoError("agent_ambiguous", `Più agenti Autografo (porte ${unknown.join(", ")}) e nessuno sa dire se è il tuo: indica la porta.`)
 			: new AutografoError("agent_not_found", "Autografo non è in esecuzione per questo utente: avvialo e riprova.");
 	}
 
