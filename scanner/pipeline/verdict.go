@@ -46,6 +46,12 @@ const (
 	ruleMinMM          = 12  // a straight run this long is a printed line (a hand's strokes are shorter, or not straight)
 	ruleMaxThickMM     = 1.1 // printed lines are thinner than this, blur included
 	frameSearchMM      = 3.5 // how far from where the layout says the frame may be
+	// A straight run in the box shorter than handJoinMaxMM with ink
+	// within handJoinReachMM of it on both sides along handJoinPct per
+	// cent of its length is the joins of a line of writing, not print.
+	handJoinMaxMM   = 40
+	handJoinReachMM = 1
+	handJoinPct     = 25
 	// faintContrast: a signature whose strokes are not this much darker
 	// than the paper around them (of 255) may not survive a copy, a
 	// bilevel conversion or a strong compression.
@@ -373,9 +379,8 @@ func (v *boxView) clearRules() (hLines, vLines []segment) {
 		}
 	}
 	rs := ruleScan{minRun: minRun, maxThick: maxThick, gap: gap}
-	hs := rs.rows(v.ink, vert, w, h, rule)
-	vs := rs.columns(v.ink, horz, w, h, rule)
-	hs, vs = mergeSegments(hs), mergeSegments(vs)
+	hs := v.withoutWriting(mergeSegments(rs.rows(v.ink, vert, w, h, rule)), rule)
+	vs := mergeSegments(rs.columns(v.ink, horz, w, h, rule))
 	// The blurred edges of a line, broken by noise into dashes too short
 	// to be runs of their own: the band along a line, where the ink is no
 	// thicker than the line, is the line's.
@@ -405,6 +410,53 @@ func (v *boxView) clearRules() (hLines, vLines []segment) {
 	}
 	v.rules = rule
 	return hs, vs
+}
+
+// withoutWriting drops from the lines found along rows those that are a
+// hand's: in a line of cursive the joins between letters can run straight
+// and flat for a centimetre or two, and clearing them as print cuts the
+// word into strokes that no longer read as writing. Such a run lies in
+// the box, away from its frame, is shorter than a printed rule across a
+// box, and has ink pressed against it on both sides along much of its
+// length (the letters it joins); a printed line stands clear, crossed here
+// and there, or carries writing on one side only. The pixels a dropped
+// line had taken are given back to the ink.
+func (v *boxView) withoutWriting(hs []segment, rule []bool) []segment {
+	frame := int(frameSearchMM * v.pxmm)
+	pad, reach := max(1, int(0.3*v.pxmm)), max(1, int(math.Round(handJoinReachMM*v.pxmm)))
+	inkAt := func(x, y int) bool { return y >= 0 && y < v.h && v.ink[y*v.w+x] }
+	return slices.DeleteFunc(hs, func(sg segment) bool {
+		n := sg.b - sg.a + 1
+		if float64(n) >= handJoinMaxMM*v.pxmm || sg.pos < v.box.Min.Y+frame || sg.pos > v.box.Max.Y-frame {
+			return false
+		}
+		// The rows mergeSegments joined: pos is their middle.
+		top := sg.pos - (sg.thick-1)/2
+		bot := top + sg.thick - 1
+		above, below := 0, 0
+		for x := sg.a; x <= sg.b; x++ {
+			up, down := false, false
+			for d := 1; d <= reach; d++ {
+				up = up || inkAt(x, top-pad-d)
+				down = down || inkAt(x, bot+pad+d)
+			}
+			if up {
+				above++
+			}
+			if down {
+				below++
+			}
+		}
+		if 100*min(above, below) < handJoinPct*n {
+			return false
+		}
+		for y := max(0, top); y <= min(v.h-1, bot); y++ {
+			for x := sg.a; x <= sg.b; x++ {
+				rule[y*v.w+x] = false
+			}
+		}
+		return true
+	})
 }
 
 // ruleScan finds printed lines along rows: runs at least minRun long,

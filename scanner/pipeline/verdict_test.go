@@ -1,0 +1,80 @@
+package pipeline
+
+import (
+	"image"
+	"image/color"
+	"image/draw"
+	"testing"
+)
+
+// The flat joins of a line of cursive are not printed lines: clearing
+// them cut real handwriting into strokes that read as a cross, as
+// initials or as too little ink. A printed line stays one, however it is
+// written on or crossed.
+func TestJoinsOfWritingAreNotPrintedLines(t *testing.T) {
+	const dpi = 200
+	mm := func(v float64) int { return int(v * dpi / 25.4) }
+	// A box of 80 x 26 mm, its frame printed; the line in question runs
+	// from 15 mm in, 14 mm below its top (or as far as it says).
+	x0, y0 := mm(20), mm(20)
+	box := Box{Role: "sposo", Corners: [4]Point{
+		{float64(x0), float64(y0)}, {float64(x0 + mm(80)), float64(y0)},
+		{float64(x0 + mm(80)), float64(y0 + mm(26))}, {float64(x0), float64(y0 + mm(26))}}}
+	for name, tc := range map[string]struct {
+		lengthMM      float64
+		above, below  bool // strokes that stand on the line, or hang from it
+		wantCleared   bool
+		strokeEveryMM float64
+		belowTopMM    float64
+	}{
+		"the joins of a word":                   {16, true, true, false, 1.4, 14},
+		"a printed line written on":             {16, true, false, true, 1.4, 14},
+		"a printed line crossed here and there": {16, true, true, true, 5, 14},
+		"a long printed line crossed densely":   {50, true, true, true, 1.4, 14},
+		"a printed line alone":                  {16, false, false, true, 1.4, 14},
+		"a line by the frame, written across":   {16, true, true, true, 1.4, 3.2},
+	} {
+		lineY := y0 + mm(tc.belowTopMM)
+		g := image.NewGray(image.Rect(0, 0, mm(120), mm(70)))
+		draw.Draw(g, g.Rect, image.NewUniform(color.Gray{245}), image.Point{}, draw.Src)
+		ink := image.NewUniform(color.Gray{30})
+		fill := func(r image.Rectangle) { draw.Draw(g, r, ink, image.Point{}, draw.Src) }
+		// The frame, 0.3 mm.
+		w := max(1, mm(0.3))
+		fill(image.Rect(x0, y0, x0+mm(80), y0+w))
+		fill(image.Rect(x0, y0+mm(26)-w, x0+mm(80), y0+mm(26)))
+		fill(image.Rect(x0, y0, x0+w, y0+mm(26)))
+		fill(image.Rect(x0+mm(80)-w, y0, x0+mm(80), y0+mm(26)))
+		// The line, 0.4 mm, and the strokes along it, 0.5 mm wide.
+		lx0, lx1 := x0+mm(15), x0+mm(15+tc.lengthMM)
+		fill(image.Rect(lx0, lineY, lx1, lineY+mm(0.4)))
+		for x := float64(lx0); x < float64(lx1)-float64(mm(0.5)); x += tc.strokeEveryMM * dpi / 25.4 {
+			sx := int(x)
+			if tc.above {
+				fill(image.Rect(sx, lineY-mm(3), sx+mm(0.5), lineY))
+			}
+			if tc.below {
+				fill(image.Rect(sx, lineY, sx+mm(0.5), lineY+mm(2)))
+			}
+		}
+		v := newBoxView(g, box, nil, dpi, nil, nil)
+		// The line's row, between the strokes, in the crop.
+		cleared, along := 0, 0
+		row := v.box.Min.Y + int(float64(lineY-y0)*v.pxmm/(dpi/25.4)) + 1
+		for x := v.box.Min.X + int(16*v.pxmm); x < v.box.Min.X+int((14+tc.lengthMM)*v.pxmm); x++ {
+			if v.rules[row*v.w+x] {
+				cleared++
+			}
+			if v.rules[row*v.w+x] || v.ink[row*v.w+x] {
+				along++
+			}
+		}
+		if along == 0 {
+			t.Fatalf("%s: no ink along the line's row %d in the crop", name, row)
+		}
+		got := cleared*2 > along
+		if got != tc.wantCleared {
+			t.Errorf("%s: cleared as a printed line = %v (%d of %d pixels along it), want %v", name, got, cleared, along, tc.wantCleared)
+		}
+	}
+}
