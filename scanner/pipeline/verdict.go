@@ -1908,16 +1908,25 @@ func (v *boxView) straightLines(own []*comp) int {
 	// Where a label was not found it may be run into the strokes: they
 	// are judged without its bands too, when enough is left of them.
 	if len(v.labelBands) > 0 && len(offBand)*10 >= len(pts)*4 && len(offBand) >= 10 {
-		if k := v.linesThrough(offBand, stroke); k > 0 {
+		if k := v.linesThrough(offBand, stroke, bandLineCover); k > 0 {
 			return k
 		}
 	}
-	return v.linesThrough(pts, stroke)
+	return v.linesThrough(pts, stroke, 0)
 }
 
+// bandLineCover is how much of its length a line found without the
+// label's bands must be inked along: a pen's stroke is drawn all along,
+// whatever the label does to it (its lines cover 70% or more of their
+// length on the tuning sets), while lines fitted through what is left
+// of a signature once its lower or upper part is set aside join the tops
+// of separate letters and cover half of it or less.
+const bandLineCover = 0.62
+
 // linesThrough reports whether one or two straight lines, each at least
-// 4 mm long, explain the points within a pen's stroke width.
-func (v *boxView) linesThrough(pts []image.Point, stroke float64) int {
+// 4 mm long, explain the points within a pen's stroke width; each inked
+// along at least minCover of its length.
+func (v *boxView) linesThrough(pts []image.Point, stroke, minCover float64) int {
 	step := max(1, len(pts)/1500)
 	var sample []fpt
 	for i := 0; i < len(pts); i += step {
@@ -1960,11 +1969,16 @@ func (v *boxView) linesThrough(pts []image.Point, stroke float64) int {
 			}
 		}
 		best = fitLine(inl)
-		var left []fpt
+		var left, on []fpt
 		for _, p := range rest {
 			if best.dist(p) > tol {
 				left = append(left, p)
+			} else {
+				on = append(on, p)
 			}
+		}
+		if minCover > 0 && best.cover(on, 0.5*v.pxmm) < minCover {
+			return 0
 		}
 		if float64(len(left)) <= 0.12*float64(len(sample)) {
 			// A line (or two) must also be long.
@@ -2009,6 +2023,31 @@ func fitLine(pts []fpt) line {
 	theta := 0.5 * math.Atan2(2*sxy, sxx-syy)
 	nx, ny := -math.Sin(theta), math.Cos(theta)
 	return line{nx, ny, nx*mx + ny*my}
+}
+
+// cover is the share of the stretch its points span, in bins of the
+// given length along the line, that holds one of them.
+func (l line) cover(pts []fpt, bin float64) float64 {
+	if len(pts) == 0 {
+		return 0
+	}
+	at := make([]float64, len(pts))
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, p := range pts {
+		at[i] = -l.ny*p.x + l.nx*p.y
+		lo, hi = math.Min(lo, at[i]), math.Max(hi, at[i])
+	}
+	filled := make([]bool, int((hi-lo)/bin)+1)
+	for _, t := range at {
+		filled[int((t-lo)/bin)] = true
+	}
+	n := 0
+	for _, f := range filled {
+		if f {
+			n++
+		}
+	}
+	return float64(n) / float64(len(filled))
 }
 
 // span is how long a stretch of the line its points cover.

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"math"
 	"testing"
 )
 
@@ -75,6 +76,40 @@ func TestJoinsOfWritingAreNotPrintedLines(t *testing.T) {
 		got := cleared*2 > along
 		if got != tc.wantCleared {
 			t.Errorf("%s: cleared as a printed line = %v (%d of %d pixels along it), want %v", name, got, cleared, along, tc.wantCleared)
+		}
+	}
+}
+
+// A line found without the label's bands must be a pen's: inked all
+// along. Lines through the tops of separate letters are not.
+func TestLinesWithoutTheBandsMustBeInkedAlong(t *testing.T) {
+	v := &boxView{pxmm: 200 / 25.4}
+	// A slanted stroke 40 mm long and 0.4 mm wide, whole or in pieces.
+	stroke := func(pieceMM, everyMM float64) []image.Point {
+		var pts []image.Point
+		for s := 0.0; s < 40; s += 0.05 {
+			if math.Mod(s, everyMM) >= pieceMM {
+				continue
+			}
+			for w := 0.0; w < 0.4; w += 0.1 {
+				pts = append(pts, image.Pt(int((10+s)*v.pxmm), int((10+0.3*s+w)*v.pxmm)))
+			}
+		}
+		return pts
+	}
+	for name, tc := range map[string]struct {
+		pts              []image.Point
+		withCover, alone int
+	}{
+		"a pen's stroke":                      {stroke(1, 1), 1, 1},
+		"a stroke a fax broke here and there": {stroke(1.6, 2), 1, 1},
+		"the tops of separate letters":        {stroke(1.5, 4), 0, 1},
+	} {
+		if got := v.linesThrough(tc.pts, 3, bandLineCover); got != tc.withCover {
+			t.Errorf("%s: %d lines when they must be inked along, want %d", name, got, tc.withCover)
+		}
+		if got := v.linesThrough(tc.pts, 3, 0); got != tc.alone {
+			t.Errorf("%s: %d lines, want %d", name, got, tc.alone)
 		}
 	}
 }
