@@ -378,13 +378,14 @@ func (v *boxView) clearRules() (hLines, vLines []segment) {
 			v.solid[i] = dist[i] >= solid
 		}
 	}
+	// A line's blurred edges reach pad beyond its rows.
+	pad := max(1, int(0.3*v.pxmm))
 	rs := ruleScan{minRun: minRun, maxThick: maxThick, gap: gap}
-	hs := v.withoutWriting(mergeSegments(rs.rows(v.ink, vert, w, h, rule)), rule)
+	hs := v.withoutWriting(mergeSegments(rs.rows(v.ink, vert, w, h, rule)), rule, pad)
 	vs := mergeSegments(rs.columns(v.ink, horz, w, h, rule))
 	// The blurred edges of a line, broken by noise into dashes too short
 	// to be runs of their own: the band along a line, where the ink is no
 	// thicker than the line, is the line's.
-	pad := max(1, int(0.3*v.pxmm))
 	for _, sg := range hs {
 		for y := max(0, sg.pos-sg.thick/2-pad); y <= min(h-1, sg.pos+sg.thick/2+pad); y++ {
 			for x := max(0, sg.a-pad); x <= min(w-1, sg.b+pad); x++ {
@@ -420,10 +421,11 @@ func (v *boxView) clearRules() (hLines, vLines []segment) {
 // box, and has ink pressed against it on both sides along much of its
 // length (the letters it joins); a printed line stands clear, crossed here
 // and there, or carries writing on one side only. The pixels a dropped
-// line had taken are given back to the ink.
-func (v *boxView) withoutWriting(hs []segment, rule []bool) []segment {
+// line had taken are given back to the ink. The ink against it is looked
+// for beyond pad, the reach of the line's own blurred edges.
+func (v *boxView) withoutWriting(hs []segment, rule []bool, pad int) []segment {
 	frame := int(frameSearchMM * v.pxmm)
-	pad, reach := max(1, int(0.3*v.pxmm)), max(1, int(math.Round(handJoinReachMM*v.pxmm)))
+	reach := max(1, int(math.Round(handJoinReachMM*v.pxmm)))
 	inkAt := func(x, y int) bool { return y >= 0 && y < v.h && v.ink[y*v.w+x] }
 	return slices.DeleteFunc(hs, func(sg segment) bool {
 		n := sg.b - sg.a + 1
@@ -1918,7 +1920,7 @@ func (v *boxView) straightLines(own []*comp) int {
 // bandLineCover is how much of its length a line found without the
 // label's bands must be inked along: a pen's stroke is drawn all along,
 // whatever the label does to it (its lines cover 70% or more of their
-// length on the tuning sets), while lines fitted through what is left
+// length on three of the tuning sets), while lines fitted through what is left
 // of a signature once its lower or upper part is set aside join the tops
 // of separate letters and cover half of it or less.
 const bandLineCover = 0.62
@@ -2006,6 +2008,9 @@ func lineThrough(a, b fpt) line {
 
 func (l line) dist(p fpt) float64 { return math.Abs(l.nx*p.x + l.ny*p.y - l.c) }
 
+// along is where a point falls along the line's direction.
+func (l line) along(p fpt) float64 { return -l.ny*p.x + l.nx*p.y }
+
 // fitLine is the total least squares line through the points.
 func fitLine(pts []fpt) line {
 	var mx, my float64
@@ -2034,7 +2039,7 @@ func (l line) cover(pts []fpt, bin float64) float64 {
 	at := make([]float64, len(pts))
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, p := range pts {
-		at[i] = -l.ny*p.x + l.nx*p.y
+		at[i] = l.along(p)
 		lo, hi = math.Min(lo, at[i]), math.Max(hi, at[i])
 	}
 	filled := make([]bool, int((hi-lo)/bin)+1)
@@ -2055,7 +2060,7 @@ func (l line) span(pts []fpt, tol float64) float64 {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, p := range pts {
 		if l.dist(p) <= tol {
-			t := -l.ny*p.x + l.nx*p.y
+			t := l.along(p)
 			lo, hi = math.Min(lo, t), math.Max(hi, t)
 		}
 	}
