@@ -1395,31 +1395,8 @@ func (v *boxView) tail(c *comp) bool { return v.tailSide(c) != "" }
 // tailSide is the side a tail comes in across, "" for none.
 func (v *boxView) tailSide(c *comp) string {
 	deep := int(16 * v.pxmm)
-	near := int(20 * v.pxmm)
 	b, box := c.bounds, v.box
-	facing := func(side string) bool {
-		for _, o := range v.others {
-			switch side {
-			case "left":
-				if o.Max.X <= box.Min.X+2 && box.Min.X-o.Max.X <= near && o.Max.Y > box.Min.Y && o.Min.Y < box.Max.Y {
-					return true
-				}
-			case "right":
-				if o.Min.X >= box.Max.X-2 && o.Min.X-box.Max.X <= near && o.Max.Y > box.Min.Y && o.Min.Y < box.Max.Y {
-					return true
-				}
-			case "top":
-				if o.Max.Y <= box.Min.Y+2 && box.Min.Y-o.Max.Y <= near && o.Max.X > box.Min.X && o.Min.X < box.Max.X {
-					return true
-				}
-			case "bottom":
-				if o.Min.Y >= box.Max.Y-2 && o.Min.Y-box.Max.Y <= near && o.Max.X > box.Min.X && o.Min.X < box.Max.X {
-					return true
-				}
-			}
-		}
-		return false
-	}
+	facing := func(side string) bool { return len(v.facingBoxes(side)) > 0 }
 	// A stroke that runs on out of the crop towards the neighbour is long
 	// outside (the crop's margin and more): its flourish may come deeper.
 	deepFrom := func(beyond bool) int {
@@ -1439,6 +1416,78 @@ func (v *boxView) tailSide(c *comp) string {
 		return "bottom"
 	}
 	return ""
+}
+
+// cutOffTailMM is how far into the box the last of a neighbour's
+// signature may reach once the cleared frame has cut it from the rest:
+// the end of a letter, an i's dot.
+const cutOffTailMM = 5
+
+// cutOffTail reports ink that is only the last few millimetres of a
+// neighbour's signature: clearing the frame line cut it from the rest,
+// so little or none of it lies outside and it is not known as a tail by
+// its own shape. It is when it is too little ink for a signature, lies
+// against a side facing another signer's box, and the ink just beyond
+// that edge, across the cleared frame, runs on to the neighbour's box.
+func (v *boxView) cutOffTail(own []*comp) bool {
+	var bounds image.Rectangle
+	inside := 0
+	for _, c := range own {
+		bounds = bounds.Union(c.bounds)
+		inside += c.inside
+	}
+	if len(own) == 0 || float64(inside) >= minSignatureInkMM2*v.pxmm*v.pxmm {
+		return false
+	}
+	near, reach := int(math.Ceil(1.5*v.pxmm)), int(cutOffTailMM*v.pxmm)
+	across := bounds.Inset(-near)
+	for _, side := range []string{"left", "right"} {
+		against := side == "left" && bounds.Min.X <= v.box.Min.X+near && bounds.Max.X-v.box.Min.X <= reach ||
+			side == "right" && bounds.Max.X >= v.box.Max.X-near && v.box.Max.X-bounds.Min.X <= reach
+		if !against {
+			continue
+		}
+		neighbours := v.facingBoxes(side)
+		for _, c := range v.comps {
+			if c.removed != "" || c.owner == "own" || !c.bounds.Overlaps(across) {
+				continue
+			}
+			if side == "left" && c.bounds.Min.X >= v.box.Min.X || side == "right" && c.bounds.Max.X <= v.box.Max.X {
+				continue
+			}
+			for _, o := range neighbours {
+				if c.bounds.Inset(-near).Overlaps(o) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// facingBoxes are the other signers' boxes beyond a side of this one,
+// within 20 mm of it.
+func (v *boxView) facingBoxes(side string) []image.Rectangle {
+	near := int(20 * v.pxmm)
+	box := v.box
+	var facing []image.Rectangle
+	for _, o := range v.others {
+		var faces bool
+		switch side {
+		case "left":
+			faces = o.Max.X <= box.Min.X+2 && box.Min.X-o.Max.X <= near && o.Max.Y > box.Min.Y && o.Min.Y < box.Max.Y
+		case "right":
+			faces = o.Min.X >= box.Max.X-2 && o.Min.X-box.Max.X <= near && o.Max.Y > box.Min.Y && o.Min.Y < box.Max.Y
+		case "top":
+			faces = o.Max.Y <= box.Min.Y+2 && box.Min.Y-o.Max.Y <= near && o.Max.X > box.Min.X && o.Min.X < box.Max.X
+		case "bottom":
+			faces = o.Min.Y >= box.Max.Y-2 && o.Min.Y-box.Max.Y <= near && o.Max.X > box.Min.X && o.Min.X < box.Max.X
+		}
+		if faces {
+			facing = append(facing, o)
+		}
+	}
+	return facing
 }
 
 // depthFrom is how far into the box a rectangle reaches from a side.
@@ -2146,7 +2195,7 @@ func (v *boxView) decide(b Box) Verdict {
 	}
 	spillDoubt := false
 	switch {
-	case allTails && sure:
+	case allTails && sure || v.cutOffTail(own):
 		for _, c := range own {
 			c.owner = "neighbour"
 		}

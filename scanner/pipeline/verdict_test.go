@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"image/draw"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -110,6 +111,87 @@ func TestLinesWithoutTheBandsMustBeInkedAlong(t *testing.T) {
 		}
 		if got := v.linesThrough(tc.pts, 3, 0); got != tc.alone {
 			t.Errorf("%s: %d lines, want %d", name, got, tc.alone)
+		}
+	}
+}
+
+// The last few millimetres of a neighbour's signature, cut from the rest
+// by the cleared frame, are the neighbour's: the box holding only them is
+// empty. Pieces of the signer's own are not taken with them.
+func TestTheCutOffEndOfANeighboursSignature(t *testing.T) {
+	const dpi = 300
+	mm := func(v float64) float64 { return v * dpi / 25.4 }
+	// Two boxes of 60 x 20 mm side by side, 4 mm apart: the groom's on
+	// the left, the bride's on the right.
+	rect := func(role string, x0 float64) Box {
+		y0 := mm(20)
+		return Box{Role: role, Corners: [4]Point{
+			{mm(x0), y0}, {mm(x0 + 60), y0}, {mm(x0 + 60), y0 + mm(20)}, {mm(x0), y0 + mm(20)}}}
+	}
+	groom, bride := rect("sposo", 10), rect("sposa", 74)
+	// A pen 0.5 mm wide along a path given in mm.
+	pen := func(g *image.Gray, path func(s float64) (x, y float64), from, to float64) {
+		r := mm(0.25)
+		for s := from; s <= to; s += 0.02 {
+			x, y := path(s)
+			cx, cy := mm(x), mm(y)
+			for py := int(cy - r); py <= int(cy+r); py++ {
+				for px := int(cx - r); px <= int(cx+r); px++ {
+					if math.Hypot(float64(px)-cx, float64(py)-cy) <= r {
+						g.SetGray(px, py, color.Gray{25})
+					}
+				}
+			}
+		}
+	}
+	// The groom's hand: loops along a baseline 12 mm below the boxes'
+	// top, ending where the caller says (mm from the page's left).
+	groomHand := func(s float64) (float64, float64) {
+		return 30 + s + 1.2*math.Sin(s*1.3), 32 + 3*math.Sin(s*1.1)
+	}
+	for name, tc := range map[string]struct {
+		endMM float64 // where the groom's hand ends, from the page's left
+		// the bride's own: a signature; a short stroke from hookMM (0: none)
+		brideSigns bool
+		hookMM     float64
+		want       Decision
+	}{
+		"the end of the groom's last letter":                {76.5, false, 0, Empty},
+		"the end of the groom's letter, her stroke further": {76.5, false, 80, Doubtful},
+		"the end of the groom's letter, and her signing":    {76.5, true, 0, Signed},
+		"the groom's hand stopping at his frame":            {69, false, 0, Empty},
+		"her stroke by her edge, nothing across from it":    {69, false, 75, Doubtful},
+		"her stroke across her edge, not reaching his box":  {69, false, 72.5, Doubtful},
+	} {
+		g := image.NewGray(image.Rect(0, 0, int(mm(150)), int(mm(60))))
+		draw.Draw(g, g.Rect, image.NewUniform(color.Gray{240}), image.Point{}, draw.Src)
+		for _, b := range []Box{groom, bride} {
+			c := b.Corners
+			w := int(mm(0.3))
+			for _, r := range []image.Rectangle{
+				image.Rect(int(c[0].X), int(c[0].Y), int(c[1].X), int(c[0].Y)+w),
+				image.Rect(int(c[3].X), int(c[3].Y)-w, int(c[2].X), int(c[3].Y)),
+				image.Rect(int(c[0].X), int(c[0].Y), int(c[0].X)+w, int(c[3].Y)),
+				image.Rect(int(c[1].X)-w, int(c[0].Y), int(c[1].X), int(c[3].Y)),
+			} {
+				draw.Draw(g, r, image.NewUniform(color.Gray{40}), image.Point{}, draw.Src)
+			}
+		}
+		pen(g, groomHand, 0, tc.endMM-30)
+		if tc.brideSigns {
+			pen(g, func(s float64) (float64, float64) {
+				return 90 + s + 1.5*math.Sin(s*1.7), 31 + 3.5*math.Sin(s*0.9)
+			}, 0, 35)
+		}
+		if tc.hookMM > 0 {
+			pen(g, func(s float64) (float64, float64) { return tc.hookMM + s, 27 - 0.8*s }, 0, 3)
+		}
+		v := analyse(g, bride, []Box{groom}, dpi, nil, nil, false)
+		if v.Decision != tc.want {
+			t.Errorf("%s: %s %v (ink %.1f mm², span %.1f mm), want %s", name, v.Decision, v.Reasons, v.InkMM2, v.SpanMM, tc.want)
+		}
+		if tc.want == Empty && tc.endMM > 74 && !slices.Contains(v.Reasons, ReasonNeighbour) {
+			t.Errorf("%s: reasons %v, want %s", name, v.Reasons, ReasonNeighbour)
 		}
 	}
 }
