@@ -79,7 +79,8 @@ func runSet(t testing.TB, specs []formtest.Spec) []outcome {
 }
 
 // explainDir, when set (AUTOGRAFO_FORMSET_EXPLAIN), receives a picture of
-// what the analysis saw in every box that went wrong.
+// what the analysis saw in every box that went wrong (a mark not called
+// doubtful among them).
 var explainDir = os.Getenv("AUTOGRAFO_FORMSET_EXPLAIN")
 
 func explainPage(s formtest.Spec, p formtest.Page, res pipeline.Result) {
@@ -87,7 +88,7 @@ func explainPage(s formtest.Spec, p formtest.Page, res pipeline.Result) {
 		v := res.Verdicts[i]
 		class := classOf(b)
 		wrong := class != "signed" && v.Decision == pipeline.Signed || class == "signed" && v.Decision == pipeline.Empty ||
-			class != "mark" && v.Decision == pipeline.Doubtful
+			class != "mark" && v.Decision == pipeline.Doubtful || class == "mark" && v.Decision != pipeline.Doubtful
 		if !wrong || v.Explain == nil {
 			continue
 		}
