@@ -107,34 +107,44 @@ func otsu(hist *[256]int) uint8 {
 func bedMask(g *image.Gray, t uint8) []bool {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
 	bed := make([]bool, w*h)
-	var stack []int
-	push := func(x, y int) {
-		if x < 0 || y < 0 || x >= w || y >= h {
-			return
+	// A flood with its neighbours checked inline: a photo's table is a
+	// third of the page, and this runs for every page.
+	stack := make([]int32, 0, 4096)
+	seed := func(x, y int) {
+		if i := y*w + x; !bed[i] && g.Pix[y*g.Stride+x] <= t {
+			bed[i] = true
+			stack = append(stack, int32(i))
 		}
-		i := y*w + x
-		if bed[i] || g.Pix[y*g.Stride+x] > t {
-			return
-		}
-		bed[i] = true
-		stack = append(stack, i)
 	}
 	for x := range w {
-		push(x, 0)
-		push(x, h-1)
+		seed(x, 0)
+		seed(x, h-1)
 	}
 	for y := range h {
-		push(0, y)
-		push(w-1, y)
+		seed(0, y)
+		seed(w-1, y)
 	}
 	for len(stack) > 0 {
-		i := stack[len(stack)-1]
+		i := int(stack[len(stack)-1])
 		stack = stack[:len(stack)-1]
 		x, y := i%w, i/w
-		push(x+1, y)
-		push(x-1, y)
-		push(x, y+1)
-		push(x, y-1)
+		p := y*g.Stride + x
+		if x > 0 && !bed[i-1] && g.Pix[p-1] <= t {
+			bed[i-1] = true
+			stack = append(stack, int32(i-1))
+		}
+		if x < w-1 && !bed[i+1] && g.Pix[p+1] <= t {
+			bed[i+1] = true
+			stack = append(stack, int32(i+1))
+		}
+		if y > 0 && !bed[i-w] && g.Pix[p-g.Stride] <= t {
+			bed[i-w] = true
+			stack = append(stack, int32(i-w))
+		}
+		if y < h-1 && !bed[i+w] && g.Pix[p+g.Stride] <= t {
+			bed[i+w] = true
+			stack = append(stack, int32(i+w))
+		}
 	}
 	return bed
 }
