@@ -117,7 +117,10 @@ func ProcessImage(g *image.Gray, dpi int, boxes []Box, o Options) (Result, error
 	bed := bedMask(small, thr)
 	var bedAround *bedMap
 	if slices.Contains(bed, true) {
-		bedAround = &bedMap{mask: bed, w: small.Rect.Dx(), h: small.Rect.Dy(), f: f}
+		// The geometry reads text lines, and shaded paper given back to
+		// the sheet adds nothing to them: only the boxes are told of it.
+		around := bedOutOfShade(small, bed, thr, float64(dpi)/float64(f)/25.4)
+		bedAround = &bedMap{mask: around, w: small.Rect.Dx(), h: small.Rect.Dy(), f: f}
 	}
 
 	// The geometry, the preview and the boxes only read the page: they run

@@ -149,6 +149,116 @@ func bedMask(g *image.Gray, t uint8) []bool {
 	return bed
 }
 
+// bedOutOfShade narrows the bed that bedMask found, for the boxes: in a
+// phone photo the light falls off across the sheet, and paper in the shade
+// can be darker than the page's threshold while still far lighter than the
+// table around it. The flood from the scan's edge then ran on into that
+// paper, and the boxes there were taken as lying off the sheet. What stays
+// bed is what is about as dark as the bed where it meets the scan's edge,
+// a band of shadowMM along it (a sheet's edge throws its own shadow), and
+// any other part that reaches the scan's edge or does not border the
+// paper: only shaded paper, lighter than the bed, enclosed by it and
+// running into the lit paper, is given back to the sheet. pxmm is the
+// reduced page's pixels per millimetre.
+func bedOutOfShade(g *image.Gray, bed []bool, t uint8, pxmm float64) []bool {
+	const shadowMM = 3
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	var edge []int
+	onEdge := func(x, y int) {
+		if bed[y*w+x] {
+			edge = append(edge, int(g.Pix[y*g.Stride+x]))
+		}
+	}
+	for x := range w {
+		onEdge(x, 0)
+		onEdge(x, h-1)
+	}
+	for y := 1; y < h-1; y++ {
+		onEdge(0, y)
+		onEdge(w-1, y)
+	}
+	if len(edge) < 64 {
+		return bed
+	}
+	slices.Sort(edge)
+	hi := edge[9*len(edge)/10]
+	// The bed's own light varies by a few per cent across a photo, and
+	// noise and JPEG add as much again.
+	t2 := hi + max(20, hi/5)
+	if t2 >= int(t) {
+		return bed
+	}
+	lighter := false // than the bed proper: without any, the bed is all bed
+	for i, b := range bed {
+		if b && int(g.Pix[(i/w)*g.Stride+i%w]) > t2 {
+			lighter = true
+			break
+		}
+	}
+	if !lighter {
+		return bed
+	}
+	// The bed proper, then the band along it, through the first flood,
+	// grown a ring at a time from where the bed proper meets the rest.
+	out := bedMask(g, uint8(t2))
+	grows := func(i int) bool { return bed[i] && !out[i] }
+	var ring []int32
+	for y := range h {
+		for x := range w {
+			i := y*w + x
+			if out[i] && (x > 0 && grows(i-1) || x < w-1 && grows(i+1) || y > 0 && grows(i-w) || y < h-1 && grows(i+w)) {
+				ring = append(ring, int32(i))
+			}
+		}
+	}
+	var next []int32
+	for range int(math.Ceil(shadowMM * pxmm)) {
+		next = next[:0]
+		for _, i32 := range ring {
+			i := int(i32)
+			x, y := i%w, i/w
+			for _, j := range [4]int{i - 1, i + 1, i - w, i + w} {
+				if j == i-1 && x == 0 || j == i+1 && x == w-1 || j == i-w && y == 0 || j == i+w && y == h-1 {
+					continue
+				}
+				if grows(j) {
+					out[j] = true
+					next = append(next, int32(j))
+				}
+			}
+		}
+		ring, next = next, ring
+	}
+	// What else the first flood took: shaded paper only when it neither
+	// reaches the scan's edge nor stays away from the lit paper.
+	rest := make([]bool, w*h)
+	for i := range rest {
+		rest[i] = bed[i] && !out[i]
+	}
+	eachComponent(rest, w, h, func(comp []int) {
+		atEdge, byPaper := false, 0
+		for _, i := range comp {
+			x, y := i%w, i/w
+			if x == 0 || y == 0 || x == w-1 || y == h-1 {
+				atEdge = true
+				break
+			}
+			for _, j := range [4]int{i - 1, i + 1, i - w, i + w} {
+				if !bed[j] {
+					byPaper++
+					break
+				}
+			}
+		}
+		if atEdge || float64(byPaper) < 10*pxmm {
+			for _, i := range comp {
+				out[i] = true
+			}
+		}
+	})
+	return out
+}
+
 // pageThreshold is the reduced page's threshold between ink and paper.
 func pageThreshold(g *image.Gray) uint8 {
 	var hist [256]int
