@@ -188,16 +188,6 @@ func bedOutOfShade(g *image.Gray, bed []bool, t uint8, pxmm float64) []bool {
 	if t2 >= int(t) {
 		return bed
 	}
-	lighter := false // than the bed proper: without any, the bed is all bed
-	for i, b := range bed {
-		if b && int(g.Pix[(i/w)*g.Stride+i%w]) > t2 {
-			lighter = true
-			break
-		}
-	}
-	if !lighter {
-		return bed
-	}
 	// The bed proper, then the band along it, through the first flood,
 	// grown a ring at a time from where the bed proper meets the rest.
 	out := bedMask(g, uint8(t2))

@@ -1442,9 +1442,8 @@ func (v *boxView) cutOffTail(own []*comp) bool {
 	near, reach := int(math.Ceil(1.5*v.pxmm)), int(cutOffTailMM*v.pxmm)
 	across := bounds.Inset(-near)
 	for _, side := range []string{"left", "right"} {
-		against := side == "left" && bounds.Min.X <= v.box.Min.X+near && bounds.Max.X-v.box.Min.X <= reach ||
-			side == "right" && bounds.Max.X >= v.box.Max.X-near && v.box.Max.X-bounds.Min.X <= reach
-		if !against {
+		against := side == "left" && bounds.Min.X <= v.box.Min.X+near || side == "right" && bounds.Max.X >= v.box.Max.X-near
+		if !against || v.depthFrom(side, bounds) > reach {
 			continue
 		}
 		neighbours := v.facingBoxes(side)
