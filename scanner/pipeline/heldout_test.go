@@ -341,6 +341,9 @@ func TestFormSetPagesThatWentWrong(t *testing.T) {
 		{8, 255, "initials «P.L.M.» in a joined hand, only the last full stop apart, called signed"},
 		{9, 75, "a rectangular stamp «ANNULLATO» whose long sides were cleared as rules, called signed"},
 		{10, 7, "initials «A.M.L.» at 150 dpi beside the end of a line drawn across the box's top edge, which stretched them past what initials take, called signed"},
+		{14, 55, "a rectangular stamp «COPIA CONFORME» at 150 dpi whose double frame's short sides stood beyond the stamp found, called signed"},
+		{14, 125, "a rectangular stamp «ATTO TRASCRITTO» set low in a fax's dotted-line box, its bottom line taken for the box's, called signed"},
+		{14, 291, "a cross beside a neighbour's letters coming in 25 mm, cut from their tail where a long stroke was cleared as a rule, called signed"},
 	}
 	var specs []formtest.Spec
 	for _, c := range cases {

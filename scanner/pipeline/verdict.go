@@ -1264,18 +1264,24 @@ func (v *boxView) ringCovered(rg ring) bool {
 }
 
 // innerRects finds printed rectangles inside the box that are not its
-// frame: a rectangular stamp's.
+// frame: a rectangular stamp's. Each reaches to the outer edges of its
+// lines (a stamp's frame may be a thick band, or two lines taken as one).
 func (v *boxView) innerRects() []image.Rectangle {
 	near := int(1.5 * v.pxmm)
-	isFrame := func(pos, a, b int) bool { return abs(pos-a) <= near || abs(pos-b) <= near }
+	// The box's frame runs along its edge and most of its width; a
+	// stamp's side may lie as close to the edge (a stamp set low in a box
+	// drawn by a line below it) but is shorter.
+	isFrame := func(s segment) bool {
+		return (abs(s.pos-v.box.Min.Y) <= near || abs(s.pos-v.box.Max.Y) <= near) && (s.b-s.a)*10 >= v.box.Dx()*8
+	}
 	var out []image.Rectangle
 	for i, top := range v.hl {
-		if isFrame(top.pos, v.box.Min.Y, v.box.Max.Y) {
+		if isFrame(top) {
 			continue
 		}
 		for _, bot := range v.hl[i+1:] {
 			hgt := bot.pos - top.pos
-			if hgt < int(5*v.pxmm) || hgt > int(40*v.pxmm) || isFrame(bot.pos, v.box.Min.Y, v.box.Max.Y) {
+			if hgt < int(5*v.pxmm) || hgt > int(40*v.pxmm) || isFrame(bot) {
 				continue
 			}
 			a, b := max(top.a, bot.a), min(top.b, bot.b)
@@ -1297,7 +1303,7 @@ func (v *boxView) innerRects() []image.Rectangle {
 			}
 			r := image.Rect(a, top.pos, b, bot.pos)
 			if sides >= 2 && r.Intersect(v.box).Dx()*r.Intersect(v.box).Dy()*10 >= r.Dx()*r.Dy()*6 {
-				out = append(out, r)
+				out = append(out, image.Rect(a, top.pos-top.thick/2, b, bot.pos+bot.thick/2+1))
 			}
 		}
 	}
@@ -1385,6 +1391,41 @@ func (v *boxView) attribute() {
 			}
 		}
 	}
+}
+
+// besideTails is the tails among the pieces and the pieces joined to
+// them through what was cleared as a rule inside the box, away from its
+// frame: a neighbour's letters coming in deeper than a tail, cut from it
+// where a long flat stroke of theirs was taken for a printed line. The
+// frame is left out of the path: the signer's own writing may touch it
+// anywhere along a tail's side. Only letters are taken, no larger than
+// what is taken already: a signer's own flourish running out over the
+// edge is joined the same way to the body of the signature, which is
+// larger than the flourish.
+func (v *boxView) besideTails(own []*comp) map[*comp]bool {
+	out := map[*comp]bool{}
+	ids := map[int32]bool{}
+	taken := 0
+	for _, c := range own {
+		if c.tail {
+			out[c], ids[c.id] = true, true
+			taken += c.n
+		}
+	}
+	if len(out) == 0 || v.rules == nil {
+		return out
+	}
+	inner := v.box.Inset(int(math.Ceil(1.5 * v.pxmm)))
+	for grown := true; grown; {
+		grown = false
+		for _, c := range own {
+			if !out[c] && c.n <= taken && c.bounds.Overlaps(inner) && v.joinedThroughRules([]*comp{c}, ids, inner) {
+				out[c], ids[c.id], grown = true, true, true
+				taken += c.n
+			}
+		}
+	}
+	return out
 }
 
 // tail reports a piece that comes into the box across a side facing
@@ -2224,16 +2265,15 @@ func (v *boxView) decide(b Box) Verdict {
 	initials := v.initials(own)
 	signature := v.signatureSized(s) && !initials
 	// A signature only with what comes in from a neighbour's side is not
-	// surely the signer's own: without it, is there one?
-	var untailed []*comp
-	for _, c := range own {
-		if !c.tail {
-			untailed = append(untailed, c)
-		}
-	}
-	if signature && len(untailed) < len(own) {
-		if !v.signatureSized(v.shapeOf(untailed)) {
-			spillDoubt = true
+	// surely the signer's own: without it, and without what lies right
+	// beside it however deep (the neighbour's writing, cut from its tail
+	// where a long stroke of it was cleared as a rule), is there one?
+	if signature {
+		if spilled := v.besideTails(own); len(spilled) > 0 {
+			rest := slices.DeleteFunc(slices.Clone(own), func(c *comp) bool { return spilled[c] })
+			if !v.signatureSized(v.shapeOf(rest)) {
+				spillDoubt = true
+			}
 		}
 	}
 	// Ink that runs over the edge may be another's stroke coming in (its
@@ -2543,9 +2583,10 @@ func (v *boxView) crossers(own []*comp) []*comp {
 		return out
 	}
 	reach := far/cell + 1
-	joined := v.joinedThroughRules(rest, beyondIDs) // one search first: most boxes have none
+	whole := image.Rect(0, 0, v.w, v.h)
+	joined := v.joinedThroughRules(rest, beyondIDs, whole) // one search first: most boxes have none
 	for _, c := range rest {
-		if joined && v.joinedThroughRules([]*comp{c}, beyondIDs) {
+		if joined && v.joinedThroughRules([]*comp{c}, beyondIDs, whole) {
 			out = append(out, c)
 			continue
 		}
@@ -2573,9 +2614,9 @@ func (v *boxView) crossers(own []*comp) []*comp {
 
 // joinedThroughRules tells whether a piece of the signer's ink and a piece
 // beyond the edge were one stroke before the frame was cleared: a short
-// path through the cleared pixels joins them (blur and the frame's own
-// clearing may leave a pixel or two between them).
-func (v *boxView) joinedThroughRules(own []*comp, beyond map[int32]bool) bool {
+// path through the cleared pixels within a region joins them (blur and
+// the frame's own clearing may leave a pixel or two between them).
+func (v *boxView) joinedThroughRules(own []*comp, beyond map[int32]bool, within image.Rectangle) bool {
 	if v.rules == nil {
 		return false
 	}
@@ -2588,6 +2629,9 @@ func (v *boxView) joinedThroughRules(own []*comp, beyond map[int32]bool) bool {
 	// The path runs through what was cleared, and through bits of the
 	// stroke that were left out on their own (a fragment taken for a dot).
 	passable := func(j int) bool {
+		if !image.Pt(j%v.w, j/v.w).In(within) {
+			return false
+		}
 		if v.rules[j] {
 			return true
 		}

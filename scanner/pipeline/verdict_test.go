@@ -195,3 +195,158 @@ func TestTheCutOffEndOfANeighboursSignature(t *testing.T) {
 		}
 	}
 }
+
+// A rectangular stamp inside a box is found to the outer edges of its
+// frame's lines (a line's width beyond at most), so what a thick frame
+// leaves at its corners goes with it;
+// and it is found when it sits low in the box, its bottom line as close
+// to the box's edge as the box's own frame would be. The box's own frame
+// and a printed line across the box are not a stamp.
+func TestRectangularStampsWithinTheBox(t *testing.T) {
+	const dpi = 200
+	mm := func(v float64) int { return int(math.Round(v * dpi / 25.4)) }
+	// A box of 90 x 30 mm, its frame 0.3 mm, 20 mm from the page's corner.
+	x0, y0 := mm(20), mm(20)
+	box := Box{Role: "ufficiale", Corners: [4]Point{
+		{float64(x0), float64(y0)}, {float64(x0 + mm(90)), float64(y0)},
+		{float64(x0 + mm(90)), float64(y0 + mm(30))}, {float64(x0), float64(y0 + mm(30))}}}
+	type frame struct{ x, y, w, h, line float64 } // mm, from the box's corner
+	for name, tc := range map[string]struct {
+		stamp    *frame
+		lineAtMM float64 // a printed line across the whole box, this far below its top (0: none)
+		want     bool
+	}{
+		"a stamp with a 1 mm frame, in the middle":              {&frame{20, 8, 50, 14, 1}, 0, true},
+		"a stamp set low, its bottom line 1 mm above the box's": {&frame{20, 15, 50, 14, 0.4}, 0, true},
+		"the box's frame alone":                                 {nil, 0, false},
+		"a printed line across the box":                         {nil, 22, false},
+	} {
+		g := image.NewGray(image.Rect(0, 0, mm(130), mm(70)))
+		draw.Draw(g, g.Rect, image.NewUniform(color.Gray{245}), image.Point{}, draw.Src)
+		fill := func(x, y, w, h float64) {
+			r := image.Rect(x0+mm(x), y0+mm(y), x0+mm(x+w), y0+mm(y+h))
+			draw.Draw(g, r, image.NewUniform(color.Gray{30}), image.Point{}, draw.Src)
+		}
+		outline := func(f frame) {
+			fill(f.x, f.y, f.w, f.line)
+			fill(f.x, f.y+f.h-f.line, f.w, f.line)
+			fill(f.x, f.y, f.line, f.h)
+			fill(f.x+f.w-f.line, f.y, f.line, f.h)
+		}
+		outline(frame{0, 0, 90, 30, 0.3})
+		if tc.lineAtMM > 0 {
+			fill(0, tc.lineAtMM, 90, 0.3)
+		}
+		if tc.stamp != nil {
+			outline(*tc.stamp)
+		}
+		v := newBoxView(g, box, nil, dpi, nil, nil)
+		rects := v.innerRects()
+		if !tc.want {
+			if len(rects) > 0 {
+				t.Errorf("%s: stamps found at %v, want none", name, rects)
+			}
+			continue
+		}
+		// The stamp's outer edges in the crop (the box found by its frame
+		// is where the drawing's box is).
+		s := tc.stamp
+		at := func(xmm, ymm float64) image.Point {
+			return v.box.Min.Add(image.Pt(int(math.Round(xmm*v.pxmm)), int(math.Round(ymm*v.pxmm))))
+		}
+		outer := image.Rectangle{at(s.x, s.y), at(s.x+s.w, s.y+s.h)}
+		found := false
+		for _, r := range rects {
+			found = found || outer.Inset(1).In(r) && r.In(outer.Inset(-int(math.Ceil(1.2*v.pxmm))))
+		}
+		if !found {
+			t.Errorf("%s: stamps found at %v, want one at %v", name, rects, outer)
+		}
+	}
+}
+
+// Letters of a neighbour's signature that come in deeper than its tail,
+// cut from it where a long flat stroke of theirs was cleared as a printed
+// line, are the neighbour's as much as the tail: a cross with them beside
+// it is not a signature. The signer's own signature away from them still
+// is.
+func TestANeighboursLettersBeyondAClearedStroke(t *testing.T) {
+	const dpi = 200
+	mm := func(v float64) float64 { return v * dpi / 25.4 }
+	// Two boxes of 70 x 24 mm side by side, 4 mm apart.
+	rect := func(role string, x0 float64) Box {
+		y0 := mm(20)
+		return Box{Role: role, Corners: [4]Point{
+			{mm(x0), y0}, {mm(x0 + 70), y0}, {mm(x0 + 70), y0 + mm(24)}, {mm(x0), y0 + mm(24)}}}
+	}
+	groom, bride := rect("sposo", 10), rect("sposa", 84)
+	pen := func(g *image.Gray, path func(s float64) (x, y float64), from, to float64) {
+		r := mm(0.25)
+		for s := from; s <= to; s += 0.02 {
+			x, y := path(s)
+			cx, cy := mm(x), mm(y)
+			for py := int(cy - r); py <= int(cy+r); py++ {
+				for px := int(cx - r); px <= int(cx+r); px++ {
+					if math.Hypot(float64(px)-cx, float64(py)-cy) <= r {
+						g.SetGray(px, py, color.Gray{25})
+					}
+				}
+			}
+		}
+	}
+	// The groom's hand: loops along a baseline 14 mm below the boxes'
+	// top, from inside his box to 10 mm into hers (crossing her frame on
+	// a flat stretch, which clearing the frame leaves whole); when it goes
+	// deep, a flat underline their loops stand on, from his box to 28 mm
+	// into hers, and more loops on it 12 to 26 mm in.
+	loops := func(x0 float64) func(s float64) (float64, float64) {
+		return func(s float64) (float64, float64) { return x0 + s + 1.2*math.Sin(s*1.3), 34 + 3*math.Sin(s*1.1) }
+	}
+	groomHand := func(g *image.Gray, deep bool) {
+		pen(g, loops(45.6), 0, 17*math.Pi/1.1)
+		if deep {
+			pen(g, func(s float64) (float64, float64) { return 70 + s, 37 }, 0, 42)
+			pen(g, loops(96), 0, 14)
+		}
+	}
+	cross := func(g *image.Gray) {
+		pen(g, func(s float64) (float64, float64) { return 120 + s, 23 + 0.55*s }, 0, 30)
+		pen(g, func(s float64) (float64, float64) { return 120 + s, 39.5 - 0.55*s }, 0, 30)
+	}
+	signs := func(g *image.Gray) {
+		pen(g, func(s float64) (float64, float64) {
+			return 122 + s + 1.5*math.Sin(s*1.7), 31 + 3.5*math.Sin(s*0.9)
+		}, 0, 28)
+	}
+	for name, tc := range map[string]struct {
+		deep bool // the groom's hand goes on past its flat stroke
+		mine func(g *image.Gray)
+		want Decision
+	}{
+		"a cross beside his letters coming in 26 mm": {true, cross, Doubtful},
+		"his letters coming in 26 mm, and her name":  {true, signs, Signed},
+		"his letters coming in 26 mm, nothing else":  {true, func(*image.Gray) {}, Doubtful},
+		"a cross beside the end of his hand":         {false, cross, Doubtful},
+	} {
+		g := image.NewGray(image.Rect(0, 0, int(mm(170)), int(mm(64))))
+		draw.Draw(g, g.Rect, image.NewUniform(color.Gray{240}), image.Point{}, draw.Src)
+		for _, b := range []Box{groom, bride} {
+			c := b.Corners
+			w := int(mm(0.3))
+			for _, r := range []image.Rectangle{
+				image.Rect(int(c[0].X), int(c[0].Y), int(c[1].X), int(c[0].Y)+w),
+				image.Rect(int(c[3].X), int(c[3].Y)-w, int(c[2].X), int(c[3].Y)),
+				image.Rect(int(c[0].X), int(c[0].Y), int(c[0].X)+w, int(c[3].Y)),
+				image.Rect(int(c[1].X)-w, int(c[0].Y), int(c[1].X), int(c[3].Y)),
+			} {
+				draw.Draw(g, r, image.NewUniform(color.Gray{40}), image.Point{}, draw.Src)
+			}
+		}
+		groomHand(g, tc.deep)
+		tc.mine(g)
+		v := analyse(g, bride, []Box{groom}, dpi, nil, nil, false)
+		if v.Decision != tc.want {
+			t.Errorf("%s: %s %v (ink %.1f mm², span %.1f mm), want %s", name, v.Decision, v.Reasons, v.InkMM2, v.SpanMM, tc.want)
+		}
+	}
+}
