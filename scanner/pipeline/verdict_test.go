@@ -123,26 +123,9 @@ func TestTheCutOffEndOfANeighboursSignature(t *testing.T) {
 	mm := func(v float64) float64 { return v * dpi / 25.4 }
 	// Two boxes of 60 x 20 mm side by side, 4 mm apart: the groom's on
 	// the left, the bride's on the right.
-	rect := func(role string, x0 float64) Box {
-		y0 := mm(20)
-		return Box{Role: role, Corners: [4]Point{
-			{mm(x0), y0}, {mm(x0 + 60), y0}, {mm(x0 + 60), y0 + mm(20)}, {mm(x0), y0 + mm(20)}}}
-	}
-	groom, bride := rect("sposo", 10), rect("sposa", 74)
-	// A pen 0.5 mm wide along a path given in mm.
+	groom, bride := sideBySide(dpi, 60, 20, 10, 74)
 	pen := func(g *image.Gray, path func(s float64) (x, y float64), from, to float64) {
-		r := mm(0.25)
-		for s := from; s <= to; s += 0.02 {
-			x, y := path(s)
-			cx, cy := mm(x), mm(y)
-			for py := int(cy - r); py <= int(cy+r); py++ {
-				for px := int(cx - r); px <= int(cx+r); px++ {
-					if math.Hypot(float64(px)-cx, float64(py)-cy) <= r {
-						g.SetGray(px, py, color.Gray{25})
-					}
-				}
-			}
-		}
+		penStroke(g, dpi, path, from, to)
 	}
 	// The groom's hand: loops along a baseline 12 mm below the boxes'
 	// top, ending where the caller says (mm from the page's left).
@@ -165,18 +148,7 @@ func TestTheCutOffEndOfANeighboursSignature(t *testing.T) {
 	} {
 		g := image.NewGray(image.Rect(0, 0, int(mm(150)), int(mm(60))))
 		draw.Draw(g, g.Rect, image.NewUniform(color.Gray{240}), image.Point{}, draw.Src)
-		for _, b := range []Box{groom, bride} {
-			c := b.Corners
-			w := int(mm(0.3))
-			for _, r := range []image.Rectangle{
-				image.Rect(int(c[0].X), int(c[0].Y), int(c[1].X), int(c[0].Y)+w),
-				image.Rect(int(c[3].X), int(c[3].Y)-w, int(c[2].X), int(c[3].Y)),
-				image.Rect(int(c[0].X), int(c[0].Y), int(c[0].X)+w, int(c[3].Y)),
-				image.Rect(int(c[1].X)-w, int(c[0].Y), int(c[1].X), int(c[3].Y)),
-			} {
-				draw.Draw(g, r, image.NewUniform(color.Gray{40}), image.Point{}, draw.Src)
-			}
-		}
+		printFrames(g, dpi, groom, bride)
 		pen(g, groomHand, 0, tc.endMM-30)
 		if tc.brideSigns {
 			pen(g, func(s float64) (float64, float64) {
@@ -274,26 +246,7 @@ func TestANeighboursLettersBeyondAClearedStroke(t *testing.T) {
 	const dpi = 200
 	mm := func(v float64) float64 { return v * dpi / 25.4 }
 	// Two boxes of 70 x 24 mm side by side, 4 mm apart.
-	rect := func(role string, x0 float64) Box {
-		y0 := mm(20)
-		return Box{Role: role, Corners: [4]Point{
-			{mm(x0), y0}, {mm(x0 + 70), y0}, {mm(x0 + 70), y0 + mm(24)}, {mm(x0), y0 + mm(24)}}}
-	}
-	groom, bride := rect("sposo", 10), rect("sposa", 84)
-	pen := func(g *image.Gray, path func(s float64) (x, y float64), from, to float64) {
-		r := mm(0.25)
-		for s := from; s <= to; s += 0.02 {
-			x, y := path(s)
-			cx, cy := mm(x), mm(y)
-			for py := int(cy - r); py <= int(cy+r); py++ {
-				for px := int(cx - r); px <= int(cx+r); px++ {
-					if math.Hypot(float64(px)-cx, float64(py)-cy) <= r {
-						g.SetGray(px, py, color.Gray{25})
-					}
-				}
-			}
-		}
-	}
+	groom, bride := sideBySide(dpi, 70, 24, 10, 84)
 	// The groom's hand: loops along a baseline 14 mm below the boxes'
 	// top, from inside his box to 10 mm into hers (crossing her frame on
 	// a flat stretch, which clearing the frame leaves whole); when it goes
@@ -303,18 +256,18 @@ func TestANeighboursLettersBeyondAClearedStroke(t *testing.T) {
 		return func(s float64) (float64, float64) { return x0 + s + 1.2*math.Sin(s*1.3), 34 + 3*math.Sin(s*1.1) }
 	}
 	groomHand := func(g *image.Gray, deep bool) {
-		pen(g, loops(45.6), 0, 17*math.Pi/1.1)
+		penStroke(g, dpi, loops(45.6), 0, 17*math.Pi/1.1)
 		if deep {
-			pen(g, func(s float64) (float64, float64) { return 70 + s, 37 }, 0, 42)
-			pen(g, loops(96), 0, 14)
+			penStroke(g, dpi, func(s float64) (float64, float64) { return 70 + s, 37 }, 0, 42)
+			penStroke(g, dpi, loops(96), 0, 14)
 		}
 	}
 	cross := func(g *image.Gray) {
-		pen(g, func(s float64) (float64, float64) { return 120 + s, 23 + 0.55*s }, 0, 30)
-		pen(g, func(s float64) (float64, float64) { return 120 + s, 39.5 - 0.55*s }, 0, 30)
+		penStroke(g, dpi, func(s float64) (float64, float64) { return 120 + s, 23 + 0.55*s }, 0, 30)
+		penStroke(g, dpi, func(s float64) (float64, float64) { return 120 + s, 39.5 - 0.55*s }, 0, 30)
 	}
 	signs := func(g *image.Gray) {
-		pen(g, func(s float64) (float64, float64) {
+		penStroke(g, dpi, func(s float64) (float64, float64) {
 			return 122 + s + 1.5*math.Sin(s*1.7), 31 + 3.5*math.Sin(s*0.9)
 		}, 0, 28)
 	}
@@ -330,23 +283,57 @@ func TestANeighboursLettersBeyondAClearedStroke(t *testing.T) {
 	} {
 		g := image.NewGray(image.Rect(0, 0, int(mm(170)), int(mm(64))))
 		draw.Draw(g, g.Rect, image.NewUniform(color.Gray{240}), image.Point{}, draw.Src)
-		for _, b := range []Box{groom, bride} {
-			c := b.Corners
-			w := int(mm(0.3))
-			for _, r := range []image.Rectangle{
-				image.Rect(int(c[0].X), int(c[0].Y), int(c[1].X), int(c[0].Y)+w),
-				image.Rect(int(c[3].X), int(c[3].Y)-w, int(c[2].X), int(c[3].Y)),
-				image.Rect(int(c[0].X), int(c[0].Y), int(c[0].X)+w, int(c[3].Y)),
-				image.Rect(int(c[1].X)-w, int(c[0].Y), int(c[1].X), int(c[3].Y)),
-			} {
-				draw.Draw(g, r, image.NewUniform(color.Gray{40}), image.Point{}, draw.Src)
-			}
-		}
+		printFrames(g, dpi, groom, bride)
 		groomHand(g, tc.deep)
 		tc.mine(g)
 		v := analyse(g, bride, []Box{groom}, dpi, nil, nil, false)
 		if v.Decision != tc.want {
 			t.Errorf("%s: %s %v (ink %.1f mm², span %.1f mm), want %s", name, v.Decision, v.Reasons, v.InkMM2, v.SpanMM, tc.want)
+		}
+	}
+}
+
+// sideBySide is two signers' boxes w x h mm, their tops 20 mm down, the
+// first x0 mm from the page's left and the second x1, at dpi.
+func sideBySide(dpi float64, w, h, x0, x1 float64) (left, right Box) {
+	mm := func(v float64) float64 { return v * dpi / 25.4 }
+	rect := func(role string, x float64) Box {
+		y0 := mm(20)
+		return Box{Role: role, Corners: [4]Point{
+			{mm(x), y0}, {mm(x + w), y0}, {mm(x + w), y0 + mm(h)}, {mm(x), y0 + mm(h)}}}
+	}
+	return rect("sposo", x0), rect("sposa", x1)
+}
+
+// printFrames draws the boxes' frames, 0.3 mm wide.
+func printFrames(g *image.Gray, dpi float64, boxes ...Box) {
+	w := int(0.3 * dpi / 25.4)
+	for _, b := range boxes {
+		c := b.Corners
+		for _, r := range []image.Rectangle{
+			image.Rect(int(c[0].X), int(c[0].Y), int(c[1].X), int(c[0].Y)+w),
+			image.Rect(int(c[3].X), int(c[3].Y)-w, int(c[2].X), int(c[3].Y)),
+			image.Rect(int(c[0].X), int(c[0].Y), int(c[0].X)+w, int(c[3].Y)),
+			image.Rect(int(c[1].X)-w, int(c[0].Y), int(c[1].X), int(c[3].Y)),
+		} {
+			draw.Draw(g, r, image.NewUniform(color.Gray{40}), image.Point{}, draw.Src)
+		}
+	}
+}
+
+// penStroke draws a pen 0.5 mm wide along a path given in mm, at dpi.
+func penStroke(g *image.Gray, dpi float64, path func(s float64) (x, y float64), from, to float64) {
+	mm := func(v float64) float64 { return v * dpi / 25.4 }
+	r := mm(0.25)
+	for s := from; s <= to; s += 0.02 {
+		x, y := path(s)
+		cx, cy := mm(x), mm(y)
+		for py := int(cy - r); py <= int(cy+r); py++ {
+			for px := int(cx - r); px <= int(cx+r); px++ {
+				if math.Hypot(float64(px)-cx, float64(py)-cy) <= r {
+					g.SetGray(px, py, color.Gray{25})
+				}
+			}
 		}
 	}
 }
